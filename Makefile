@@ -1,0 +1,70 @@
+# prefect-cdk8s: `make synth` writes dist/, `make test` runs every test. Both work on a fresh
+# clone: they install the locked npm dependencies first when those are missing or stale.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := synth
+MAKEFLAGS += --no-print-directory
+
+# One environment: `make synth ENV=prod` (or ENV=dev,prod).
+ENV ?=
+# Where the upstream CRDs and Kubernetes OpenAPI documents are (see `make schemas`).
+CRDS_DIR ?= ../shared/crds
+CDK8S := npx cdk8s --no-check-upgrade
+SOURCES := main.ts $(shell find lib imports -name '*.ts' 2>/dev/null) package-lock.json
+CRD_PREFIXES := istio cert-manager trust-manager flux-source flux-helm flux-kustomize external-secrets cloudnative-pg prometheus-operator
+
+.PHONY: synth test typecheck check-dist schema imports schemas bench clean deps
+
+## deps: install the locked npm dependencies when missing or stale
+deps: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build/main.js: $(SOURCES) node_modules/.package-lock.json
+	npx esbuild main.ts --bundle --platform=node --target=node20 --log-level=warning --outfile=$@
+
+build/export-json-schema.js: scripts/export-json-schema.ts lib/config/schema.ts lib/quantity.ts node_modules/.package-lock.json
+	npx esbuild scripts/export-json-schema.ts --bundle --platform=node --target=node20 --log-level=warning --outfile=$@
+
+## schema: config/schema.json from the zod schema (editors complete and check config files with it)
+schema: build/export-json-schema.js
+	@node build/export-json-schema.js config/schema.json
+
+## synth: dist/<env>/ for every config/<env>.yaml (or ENV=name), atomically
+synth: build/main.js schema
+	@node build/main.js $(if $(ENV),--env $(ENV))
+
+## test: type check, then every test (real PostgreSQL and redis-server included)
+test: node_modules/.package-lock.json
+	@scripts/ensure-test-servers.sh
+	npx tsc -p .
+	npx vitest run $(VITEST_ARGS)
+
+typecheck: node_modules/.package-lock.json
+	npx tsc -p .
+
+## check-dist: fail when the committed dist/ or config/schema.json is not what the code generates
+check-dist: synth
+	@git diff --exit-code --stat -- dist config/schema.json || { echo "dist/ differs from what the code generates: run make synth and commit dist/"; exit 1; }
+	@test -z "$$(git status --porcelain -- dist config/schema.json)" || { git status --short -- dist config/schema.json; echo "untracked files in dist/: run make synth and commit dist/"; exit 1; }
+
+## imports: regenerate imports/ with `cdk8s import` from the CRD files in CRDS_DIR
+imports: node_modules/.package-lock.json
+	rm -rf imports.new && mkdir imports.new
+	@for prefix in $(CRD_PREFIXES); do \
+	  echo "cdk8s import $$prefix:=$(CRDS_DIR)/$$prefix.yaml"; \
+	  $(CDK8S) import --language typescript --output imports.new "$$prefix:=$(CRDS_DIR)/$$prefix.yaml" >/dev/null; \
+	done
+	rm -rf imports && mv imports.new imports
+
+## schemas: download the upstream schemas into .schemas/ (for machines without ../shared)
+schemas:
+	scripts/download-schemas.sh .schemas
+
+## bench: median wall time and peak memory of synthesizing all environments and one
+bench: build/main.js
+	@node scripts/bench.cjs
+
+clean:
+	rm -rf build .cdk8s.out

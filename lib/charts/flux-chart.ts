@@ -1,0 +1,36 @@
+import { Construct } from 'constructs';
+import { FluxLayer } from '../flux-layer';
+import { APPLIED_LAYERS } from '../layers';
+import { LayerChart, type LayerChartProps } from './layer-chart';
+
+/**
+ * Layer 6: one Flux `Kustomization` per layer, chained with `dependsOn`. The cluster's bootstrap
+ * Kustomization points at this folder; the `GitRepository` is the one bootstrap created.
+ */
+export class FluxChart extends LayerChart {
+  public readonly layers: readonly FluxLayer[];
+
+  constructor(scope: Construct, props: LayerChartProps) {
+    super(scope, 'flux', props);
+    const { flux } = this.config;
+    const layers: FluxLayer[] = [];
+    for (const layer of APPLIED_LAYERS) {
+      const name = `prefect-${layer}`;
+      layers.push(
+        new FluxLayer(this, `${layer}-layer`, {
+          name,
+          namespace: flux.namespace,
+          labels: this.labelsFor({ name, component: 'gitops' }),
+          path: `${flux.path}/${layer}`,
+          sourceRef: flux.sourceRef,
+          interval: flux.interval,
+          retryInterval: flux.retryInterval,
+          timeout: flux.timeout,
+          prune: flux.prune,
+          after: layers[layers.length - 1],
+        }),
+      );
+    }
+    this.layers = layers;
+  }
+}

@@ -1,0 +1,28 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/load';
+import { recommendedLabels, type LabelProps } from '../labels';
+import type { Layer } from '../layers';
+
+export interface LayerChartProps {
+  readonly config: EnvironmentConfig;
+}
+
+/**
+ * One Flux layer: a chart whose objects land in `dist/<env>/<layer>/`. A chart only creates and
+ * connects constructs; it never reads files, the environment or the clock.
+ */
+export abstract class LayerChart extends Chart {
+  public readonly config: EnvironmentConfig;
+
+  protected constructor(scope: Construct, public readonly layer: Layer, props: LayerChartProps) {
+    // Names are a contract: every object sets metadata.name, and no hash is ever appended.
+    super(scope, layer, { disableResourceNameHashes: true });
+    this.config = props.config;
+  }
+
+  /** The recommended labels for an object of this installation. */
+  public labelsFor(props: Omit<LabelProps, 'version'> & { readonly version?: string }): Record<string, string> {
+    return recommendedLabels(this.config.environment, { ...props, version: props.version ?? this.config.prefect.image.tag });
+  }
+}

@@ -1,0 +1,201 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as yaml from 'js-yaml';
+import { z } from 'zod';
+import { configSchema, type ParsedConfig } from './schema';
+
+/** The configuration of one environment, with every default and derived value filled in. */
+export interface EnvironmentConfig extends Omit<ParsedConfig, 'hostnames' | 'flux'> {
+  readonly hostnames: { readonly api: string; readonly app: string };
+  readonly flux: ParsedConfig['flux'] & { readonly path: string };
+}
+
+/** Invalid configuration: one line per problem, each naming the file and the field. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates `file`; `displayPath` is how the file is named in messages. */
+export function loadConfigFile(file: string, displayPath: string = file): EnvironmentConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, expected a YAML file' : String((error as Error).message);
+    throw new ConfigError([`${displayPath}: ${reason}`]);
+  }
+  const expectedEnvironment = path.basename(file).replace(/\.ya?ml$/, '');
+  return parseConfig(text, displayPath, expectedEnvironment);
+}
+
+/** Parses and validates the text of a configuration file. */
+export function parseConfig(text: string, displayPath: string, expectedEnvironment?: string): EnvironmentConfig {
+  const emptyProblem = `${displayPath}: the file is empty; expected a mapping with at least environment, domain, tls, prefect and cluster`;
+  if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) throw new ConfigError([emptyProblem]);
+  let raw: unknown;
+  try {
+    raw = yaml.load(text, { filename: displayPath });
+  } catch (error) {
+    if (error instanceof yaml.YAMLException) {
+      const mark = (error as unknown as { mark?: { line: number; column: number } }).mark;
+      const where = mark ? `:${mark.line + 1}:${mark.column + 1}` : '';
+      const reason = (error as unknown as { reason?: string }).reason ?? error.message.split('\n')[0];
+      throw new ConfigError([`${displayPath}${where}: YAML syntax error: ${reason}`]);
+    }
+    throw error;
+  }
+  if (raw === undefined || raw === null) {
+    throw new ConfigError([emptyProblem]);
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([`${displayPath}: expected a mapping at the top level, got ${describe(raw)}`]);
+  }
+
+  const result = configSchema.safeParse(raw);
+  const problems = result.success ? [] : result.error.issues.flatMap((issue) => formatIssue(issue, raw, displayPath));
+  if (result.success && expectedEnvironment !== undefined && result.data.environment !== expectedEnvironment) {
+    problems.push(`${displayPath}: environment: expected "${expectedEnvironment}" (the file's name), got ${describe(result.data.environment)}`);
+  }
+  if (!result.success || problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  return resolve(result.data);
+}
+
+function resolve(config: ParsedConfig): EnvironmentConfig {
+  return {
+    ...config,
+    hostnames: {
+      api: config.hostnames.api ?? `api.${config.domain}`,
+      app: config.hostnames.app ?? `app.${config.domain}`,
+    },
+    flux: { ...config.flux, path: config.flux.path ?? `./dist/${config.environment}` },
+  };
+}
+
+function formatIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): string[] {
+  const at = (segments: readonly PropertyKey[]) => `${file}: ${formatPath(segments)}: `;
+  const value = lookup(raw, issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => {
+        const known = knownKeys(issue.path);
+        const suggestion = known.length > 0 ? closest(key, known) : undefined;
+        const hint = suggestion ? `; did you mean "${suggestion}"?` : known.length > 0 ? `; expected one of: ${known.join(', ')}` : '';
+        return `${at([...issue.path, key])}unknown key${hint}`;
+      });
+    case 'invalid_type': {
+      if (value === undefined) {
+        return [`${at(issue.path)}required: expected ${article(issue.expected)}, got nothing`];
+      }
+      const expected = issue.message.startsWith('Invalid input') ? article(issue.expected) : issue.message.replace(/^expected /, '');
+      return [`${at(issue.path)}expected ${expected}, got ${describe(value)}${yaml11Hint(value, issue.expected)}`];
+    }
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? `at least ${String(issue.minimum)}` : `at most ${String(issue.maximum)}`;
+      const expected = issue.message.startsWith('Too ') ? `expected ${issue.origin === 'array' ? `${bound} items` : issue.origin === 'string' ? `${bound} characters` : bound}` : issue.message;
+      return [`${at(issue.path)}${expected}, got ${describe(value)}`];
+    }
+    case 'invalid_union':
+    case 'invalid_value':
+      if (value === undefined) return [`${at(issue.path)}required: ${issue.message}, got nothing`];
+      return [`${at(issue.path)}${issue.message}, got ${describe(value)}`];
+    default:
+      if (issue.path.length > 0 && value === undefined) return [`${at(issue.path)}required: ${issue.message}`];
+      return [`${at(issue.path)}${issue.message}${value !== null && typeof value === 'object' ? '' : `, got ${describe(value)}`}`];
+  }
+}
+
+function formatPath(segments: readonly PropertyKey[]): string {
+  if (segments.length === 0) return '(top level)';
+  return segments.reduce<string>((text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text ? `${text}.${String(segment)}` : String(segment)), '');
+}
+
+function lookup(raw: unknown, segments: readonly PropertyKey[]): unknown {
+  let current: unknown = raw;
+  for (const segment of segments) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value);
+  return `${typeof value} ${String(value)}`;
+}
+
+function article(expected: string): string {
+  const names: Record<string, string> = { object: 'a mapping', array: 'a list', number: 'a number', int: 'an integer', string: 'a string', boolean: 'true or false' };
+  return names[expected] ?? expected;
+}
+
+/** YAML 1.1 read `yes`/`on`/`no`/`off` as booleans; YAML 1.2 (and this loader) reads them as strings. */
+function yaml11Hint(value: unknown, expected: string): string {
+  return expected === 'boolean' && typeof value === 'string' && /^(y|yes|on|n|no|off)$/i.test(value) ? ' (write true or false: YAML 1.2 reads this word as a string)' : '';
+}
+
+/** The keys the schema accepts at `segments`, for "did you mean" hints. */
+function knownKeys(segments: readonly PropertyKey[]): string[] {
+  let schema: z.core.$ZodType | undefined = configSchema;
+  for (const segment of segments) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodObject) {
+      schema = (schema.shape as Record<string, z.core.$ZodType>)[String(segment)];
+    } else if (schema instanceof z.ZodRecord) {
+      schema = schema.valueType as z.core.$ZodType;
+    } else if (schema instanceof z.ZodArray) {
+      schema = schema.element as z.core.$ZodType;
+    } else {
+      return [];
+    }
+  }
+  schema = unwrap(schema);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
+  let current = schema;
+  for (;;) {
+    if (current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodOptional || current instanceof z.ZodNullable) {
+      current = current.unwrap() as z.core.$ZodType;
+    } else if (current instanceof z.ZodPipe) {
+      current = current.in as z.core.$ZodType;
+    } else {
+      return current;
+    }
+  }
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = levenshtein(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}

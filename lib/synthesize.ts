@@ -1,0 +1,113 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError, loadConfigFile, type EnvironmentConfig } from './config/load';
+import { replaceFolders } from './output/atomic-tree';
+import { describeObject, renderEnvironment, type RenderedEnvironment } from './output/render';
+import { checkYamlReading } from './output/yaml-text';
+import { PrefectApp } from './prefect-app';
+import { checkConventions } from './validation/conventions';
+import type { StrictValidator } from './validation/strict-validator';
+import { formatProblem } from './validation/strict-validator';
+
+/** Synthesized output that failed validation: one line per problem. */
+export class SynthesisError extends Error {
+  constructor(public readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'SynthesisError';
+  }
+}
+
+export interface SynthesisOptions {
+  /** The folder holding `config/`; paths in messages are relative to it. */
+  readonly projectRoot: string;
+  /** @default '<projectRoot>/config' */
+  readonly configDir?: string;
+  /** @default '<projectRoot>/dist' */
+  readonly outDir?: string;
+  /**
+   * The environments to synthesize. When omitted, every `config/<env>.yaml`, and folders of
+   * `dist/` without a configuration are removed.
+   */
+  readonly environments?: readonly string[];
+  /** Validates every object against its upstream schema before anything is written. */
+  readonly validator: StrictValidator;
+}
+
+export interface SynthesisResult {
+  readonly environments: readonly RenderedEnvironment[];
+  /** Folders of `dist/` that were written or removed (unchanged ones are left as they were). */
+  readonly changed: readonly string[];
+}
+
+/** The environments that have a configuration file, sorted. */
+export function listEnvironments(configDir: string): string[] {
+  return fs
+    .readdirSync(configDir)
+    .filter((file) => /^[a-z0-9-]+\.yaml$/.test(file))
+    .map((file) => file.slice(0, -'.yaml'.length))
+    .sort();
+}
+
+/** Reads every requested configuration; all problems of all files are reported together. */
+export function loadEnvironments(projectRoot: string, configDir: string, environments: readonly string[]): EnvironmentConfig[] {
+  const problems: string[] = [];
+  const configs: EnvironmentConfig[] = [];
+  for (const environment of environments) {
+    const file = path.join(configDir, `${environment}.yaml`);
+    try {
+      configs.push(loadConfigFile(file, path.relative(projectRoot, file)));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return configs;
+}
+
+/** Builds one environment's objects and files in memory. Pure: no file system, no clock. */
+export function buildEnvironment(config: EnvironmentConfig, configFile: string): RenderedEnvironment {
+  return renderEnvironment(new PrefectApp(config), configFile);
+}
+
+/** Every reason why the rendered output must not reach `dist/`. */
+export function checkEnvironment(rendered: RenderedEnvironment, validator: StrictValidator): string[] {
+  const problems: string[] = [];
+  const where = (file: string) => `dist/${rendered.environment}/${file}`;
+  for (const { file, object, text } of rendered.objects) {
+    for (const problem of validator.validate(object)) {
+      problems.push(`${where(file)}: ${formatProblem(problem)}`);
+    }
+    for (const problem of checkConventions(object)) {
+      problems.push(`${where(file)}: ${describeObject(object)}: ${problem}`);
+    }
+    for (const problem of checkYamlReading(text, object)) {
+      problems.push(`${where(file)}: ${problem.path}: ${problem.message}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Synthesizes `dist/` atomically: every environment is built and validated in memory, then
+ * swapped in. On any error (configuration, a construct throwing, validation) nothing under
+ * `dist/` changes.
+ */
+export function synthesize(options: SynthesisOptions): SynthesisResult {
+  const configDir = options.configDir ?? path.join(options.projectRoot, 'config');
+  const outDir = options.outDir ?? path.join(options.projectRoot, 'dist');
+  const all = listEnvironments(configDir);
+  const requested = options.environments ?? all;
+  const configs = loadEnvironments(options.projectRoot, configDir, requested);
+
+  const environments = configs.map((config) => buildEnvironment(config, path.relative(options.projectRoot, path.join(configDir, `${config.environment}.yaml`))));
+  const problems = environments.flatMap((rendered) => checkEnvironment(rendered, options.validator));
+  if (problems.length > 0) throw new SynthesisError(problems);
+
+  const trees = new Map(environments.map((rendered) => [rendered.environment, rendered.files] as const));
+  const stale = options.environments === undefined && fs.existsSync(outDir)
+    ? fs.readdirSync(outDir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && !all.includes(entry.name)).map((entry) => entry.name)
+    : [];
+  const changed = replaceFolders(outDir, trees, stale);
+  return { environments, changed };
+}

@@ -1,0 +1,73 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError } from './lib/config/load';
+import { synthesize, SynthesisError } from './lib/synthesize';
+import { findSchemaLocations, StrictValidator } from './lib/validation/strict-validator';
+
+/*
+ * Synthesizes dist/<env>/ from config/<env>.yaml, atomically.
+ *
+ *   main [--env NAME]...   all environments when no --env is given
+ *
+ * Exit status: 0 written (or already up to date), 2 invalid configuration, 1 any other failure.
+ * On failure nothing under dist/ changes.
+ */
+
+function projectRoot(): string {
+  // Run from the sources (tsx main.ts) or from the bundle (build/main.js).
+  for (let folder = __dirname; ; folder = path.dirname(folder)) {
+    if (fs.existsSync(path.join(folder, 'cdk8s.yaml'))) return folder;
+    if (path.dirname(folder) === folder) throw new Error('cannot find the project folder (the one holding cdk8s.yaml)');
+  }
+}
+
+function parseArguments(argv: readonly string[]): string[] | undefined {
+  const environments: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index] as string;
+    if (argument === '--env' && argv[index + 1]) {
+      environments.push(...(argv[++index] as string).split(',').filter(Boolean));
+    } else if (argument.startsWith('--env=')) {
+      environments.push(...argument.slice('--env='.length).split(',').filter(Boolean));
+    } else {
+      throw new ConfigError([`unknown argument ${JSON.stringify(argument)}; usage: main [--env NAME]...`]);
+    }
+  }
+  return environments.length > 0 ? environments : undefined;
+}
+
+function main(): number {
+  try {
+    const root = projectRoot();
+    const environments = parseArguments(process.argv.slice(2));
+    const validator = new StrictValidator(findSchemaLocations(root));
+    const result = synthesize({ projectRoot: root, environments, validator });
+    for (const environment of result.environments) {
+      const perLayer = new Map<string, number>();
+      for (const { layer } of environment.objects) perLayer.set(layer, (perLayer.get(layer) ?? 0) + 1);
+      const layers = [...perLayer].map(([layer, count]) => `${layer} ${count}`).join(', ');
+      const state = result.changed.includes(environment.environment) ? 'written' : 'unchanged';
+      console.log(`dist/${environment.environment}: ${environment.objects.length} objects (${layers}), ${state}`);
+    }
+    for (const removed of result.changed.filter((folder) => !result.environments.some((e) => e.environment === folder))) {
+      console.log(`dist/${removed}: removed (no config/${removed}.yaml)`);
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) console.error(problem);
+      console.error('Invalid configuration: dist/ was not changed.');
+      return 2;
+    }
+    if (error instanceof SynthesisError) {
+      for (const problem of error.problems) console.error(problem);
+      console.error(`${error.problems.length} problem(s) in the synthesized objects: dist/ was not changed.`);
+      return 1;
+    }
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    console.error('Synthesis failed: dist/ was not changed.');
+    return 1;
+  }
+}
+
+process.exitCode = main();
