@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from './lib/config/load';
+import type { RenderedEnvironment } from './lib/output/render';
 import { synthesize, SynthesisError } from './lib/synthesize';
 import { findSchemaLocations, StrictValidator } from './lib/validation/strict-validator';
 
@@ -36,12 +37,27 @@ function parseArguments(argv: readonly string[]): string[] | undefined {
   return environments.length > 0 ? environments : undefined;
 }
 
+/**
+ * Under `cdk8s synth`, the CLI empties CDK8S_OUTDIR (a scratch folder, see cdk8s.yaml), expects
+ * the app to write manifests there, and lists them. dist/ is written atomically above; this
+ * writes the same objects, one file per environment, for the CLI and its validation plugins.
+ */
+function writeCdk8sCliOutput(root: string, environments: readonly RenderedEnvironment[]): void {
+  const outdir = process.env.CDK8S_OUTDIR;
+  if (!outdir || path.resolve(root, outdir) === path.join(root, 'dist')) return;
+  fs.mkdirSync(outdir, { recursive: true });
+  for (const environment of environments) {
+    fs.writeFileSync(path.join(outdir, `${environment.environment}.k8s.yaml`), environment.objects.map(({ text }) => text).join('---\n'));
+  }
+}
+
 function main(): number {
   try {
     const root = projectRoot();
     const environments = parseArguments(process.argv.slice(2));
     const validator = new StrictValidator(findSchemaLocations(root));
     const result = synthesize({ projectRoot: root, environments, validator });
+    writeCdk8sCliOutput(root, result.environments);
     for (const environment of result.environments) {
       const perLayer = new Map<string, number>();
       for (const { layer } of environment.objects) perLayer.set(layer, (perLayer.get(layer) ?? 0) + 1);
