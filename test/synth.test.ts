@@ -70,28 +70,6 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
   });
 });
 
-describe('object names', () => {
-  // Names are a contract: a rename is a delete and a create (and loses a StatefulSet's volumes).
-  // This list changes only on purpose.
-  it.each(ENVIRONMENTS)('are pinned in %s', (environment) => {
-    const names = env(environment).objects.map(({ layer, object }) => `${layer} ${object.kind} ${object.metadata.namespace ?? '-'}/${object.metadata.name}`).sort();
-    expect(names).toEqual(
-      [
-        'flux Kustomization flux-system/prefect-data',
-        'flux Kustomization flux-system/prefect-edge',
-        'flux Kustomization flux-system/prefect-migrations',
-        'flux Kustomization flux-system/prefect-platform',
-        'flux Kustomization flux-system/prefect-prefect',
-        'platform Namespace -/cert-manager',
-        'platform Namespace -/istio-ingress',
-        'platform Namespace -/istio-system',
-        'platform Namespace -/prefect',
-        'platform Namespace -/prefect-data',
-      ].sort(),
-    );
-  });
-});
-
 describe('namespaces', () => {
   it('enforce Pod Security "restricted" where Prefect and its data run, with sidecar injection', () => {
     for (const name of ['prefect', 'prefect-data']) {

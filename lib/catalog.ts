@@ -1,0 +1,96 @@
+/*
+ * The Prefect service catalog: data, not code. Every deployment, route backend, policy and
+ * capacity figure of the `prefect` layer derives from these entries; `prefect.services` in
+ * config/<env>.yaml overrides them per environment.
+ *
+ * Prefect's public documentation names the services, their kinds and what they use; it does not
+ * publish their commands, every port or every health path. The values marked ASSUMPTION below
+ * are this project's defaults: check them against the release you run (README, "Assumptions").
+ */
+
+export const DATABASES = ['events', 'nebula', 'orion'] as const;
+export type DatabaseName = (typeof DATABASES)[number];
+
+export const REDIS_INSTANCES = ['cache', 'work', 'streams'] as const;
+export type RedisName = (typeof REDIS_INSTANCES)[number];
+
+/**
+ * web: stateless HTTP, routed and scalable; background and consumer: scalable workers driven by
+ * Redis; loop: a singleton that must never run twice at once.
+ */
+export const SERVICE_TYPES = ['web', 'background', 'consumer', 'loop'] as const;
+export type ServiceType = (typeof SERVICE_TYPES)[number];
+
+export interface ServiceResources {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits?: { readonly cpu?: string; readonly memory: string };
+}
+
+export interface HealthPaths {
+  /** Process only: restarting never fixes a database outage. */
+  readonly liveness: string;
+  /** Dependencies too (database reachable), so traffic only reaches pods that can serve it. */
+  readonly readiness: string;
+}
+
+export interface ServiceDefinition {
+  readonly name: string;
+  readonly type: ServiceType;
+  /** `server` is `<registry>/cloud/server:<tag>`, `ui` is `<registry>/cloud/ui:<tag>`. */
+  readonly image: 'server' | 'ui';
+  /** ASSUMPTION for every entry: the entrypoint of the customer-managed images. */
+  readonly command: readonly string[];
+  readonly args: readonly string[];
+  /** Web services: the container port. */
+  readonly port?: number;
+  readonly health?: HealthPaths;
+  /** Web services: which public host routes to it; `internal` ones are not routed. */
+  readonly host?: 'api' | 'app' | 'internal';
+  /** Long-lived websocket connections (events in/out). */
+  readonly websockets?: boolean;
+  readonly databases: readonly DatabaseName[];
+  readonly redis: readonly RedisName[];
+  /** Replicas at the HPA minimum; `prefect.replicas` raises scalable services to at least that. */
+  readonly replicas: number;
+  readonly maxReplicas: number;
+  readonly resources: ServiceResources;
+}
+
+const SERVER_COMMAND = ['prefect-cloud'] as const;
+const small: ServiceResources = { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } };
+const medium: ServiceResources = { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } };
+const apiHealth: HealthPaths = { liveness: '/api/health', readiness: '/api/ready' };
+
+/** The default catalog of Self-Managed Prefect services. */
+export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
+  {
+    name: 'ui',
+    type: 'web',
+    image: 'ui',
+    command: [],
+    args: [],
+    port: 8080,
+    health: { liveness: '/', readiness: '/' },
+    host: 'app',
+    databases: [],
+    redis: [],
+    replicas: 1,
+    maxReplicas: 4,
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+  },
+  { name: 'auth', type: 'web', image: 'server', command: SERVER_COMMAND, args: ['serve', 'auth'], port: 8080, health: apiHealth, host: 'api', databases: ['nebula'], redis: ['cache'], replicas: 1, maxReplicas: 6, resources: small },
+  { name: 'nebula', type: 'web', image: 'server', command: SERVER_COMMAND, args: ['serve', 'nebula'], port: 8080, health: apiHealth, host: 'api', databases: ['nebula'], redis: ['cache'], replicas: 1, maxReplicas: 10, resources: medium },
+  { name: 'server', type: 'web', image: 'server', command: SERVER_COMMAND, args: ['serve', 'server'], port: 8080, health: apiHealth, host: 'api', databases: ['orion'], redis: ['cache', 'work'], replicas: 1, maxReplicas: 10, resources: medium },
+  { name: 'events', type: 'web', image: 'server', command: SERVER_COMMAND, args: ['serve', 'events'], port: 8080, health: apiHealth, host: 'api', websockets: true, databases: ['events'], redis: ['streams'], replicas: 1, maxReplicas: 10, resources: medium },
+  { name: 'server-background', type: 'background', image: 'server', command: SERVER_COMMAND, args: ['run', 'server-background'], databases: ['orion'], redis: ['work'], replicas: 1, maxReplicas: 6, resources: medium },
+  { name: 'work-pools', type: 'background', image: 'server', command: SERVER_COMMAND, args: ['run', 'work-pools'], databases: ['orion'], redis: ['work'], replicas: 1, maxReplicas: 4, resources: small },
+  { name: 'actions', type: 'background', image: 'server', command: SERVER_COMMAND, args: ['run', 'actions'], databases: ['orion', 'events'], redis: ['streams'], replicas: 1, maxReplicas: 4, resources: small },
+  { name: 'ladler', type: 'consumer', image: 'server', command: SERVER_COMMAND, args: ['run', 'ladler'], databases: ['events'], redis: ['streams'], replicas: 1, maxReplicas: 6, resources: small },
+  { name: 'triggers-reactive', type: 'consumer', image: 'server', command: SERVER_COMMAND, args: ['run', 'triggers-reactive'], databases: ['events'], redis: ['streams'], replicas: 1, maxReplicas: 4, resources: small },
+  { name: 'triggers-proactive', type: 'loop', image: 'server', command: SERVER_COMMAND, args: ['run', 'triggers-proactive'], databases: ['events'], redis: ['streams'], replicas: 1, maxReplicas: 1, resources: small },
+];
+
+/** The web services a route can point at, by name. */
+export function webServices(catalog: readonly ServiceDefinition[]): ServiceDefinition[] {
+  return catalog.filter((service) => service.type === 'web');
+}
