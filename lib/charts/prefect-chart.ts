@@ -1,9 +1,84 @@
 import { Construct } from 'constructs';
+import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../../imports/istio-security.istio.io';
+import type { DatabaseName, RedisName } from '../catalog';
+import type { DataClient } from '../data-client';
+import { selectorLabels } from '../labels';
+import { PrefectService } from '../prefect-service';
+import { resolveCatalog, type ResolvedService } from '../service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
-/** Layer 5: the Prefect services, their routes' backends and per-service policies. */
+/** What the data layer offers the services: relation methods that do all of the wiring. */
+export interface DataServices {
+  readonly postgres: { grantDatabase(client: DataClient, database: DatabaseName): void };
+  readonly redis: Readonly<Record<RedisName, { allowFrom(client: DataClient): void }>>;
+}
+
+export interface PrefectChartProps extends LayerChartProps {
+  /** TEMPORARY during integration of the data layer: without it no service is created. */
+  readonly data?: DataServices;
+}
+
+/**
+ * Layer 5: one PrefectService per catalog entry, wired to the databases and Redis instances it
+ * declares — and to nothing else.
+ */
 export class PrefectChart extends LayerChart {
-  constructor(scope: Construct, props: LayerChartProps) {
+  public readonly services: readonly PrefectService[];
+
+  constructor(scope: Construct, props: PrefectChartProps) {
     super(scope, 'prefect', props);
+    const data = props.data;
+    if (!data) {
+      this.services = [];
+      return;
+    }
+    const { config } = this;
+    const namespace = config.namespaces.prefect;
+    const catalog = resolveCatalog(config);
+    const webPorts = [...new Set(catalog.filter((service) => service.type === 'web').map((service) => service.port as number))];
+
+    this.services = catalog.map((definition) => {
+      const service = new PrefectService(this, definition.name, {
+        definition,
+        namespace,
+        image: `${config.prefect.image.registry}/cloud/${definition.image}:${config.prefect.image.tag}`,
+        imagePullSecret: config.prefect.image.pullSecret,
+        labels: this.labelsFor({ name: definition.name, component: componentOf(definition) }),
+        selectorLabels: selectorLabels(config.environment, definition.name),
+        replicas: definition.replicas,
+        maxReplicas: definition.maxReplicas,
+        spreadOverZones: config.cluster.zones.length > 1,
+      });
+      service.addEnv('CLOUD_API_URL', { value: `https://${config.hostnames.api}` });
+      service.addEnv('CLOUD_UI_URL', { value: `https://${config.hostnames.app}` });
+      for (const database of definition.databases) data.postgres.grantDatabase(service, database);
+      for (const instance of definition.redis) data.redis[instance].allowFrom(service);
+      for (const [name, value] of Object.entries(definition.env)) service.addEnv(name, { value });
+      // Services call each other's web ports inside the namespace.
+      for (const port of webPorts) service.addEgress({ purpose: 'prefect-web', namespace, port });
+      return service;
+    });
+
+    for (const service of this.services) {
+      if (service.definition.type !== 'web') continue;
+      const port = service.definition.port as number;
+      service.allowIngress({ purpose: 'prefect-services', namespace, port });
+      if (service.definition.host !== 'internal') {
+        service.allowIngress({ purpose: 'ingress-gateway', namespace: config.namespaces.ingress, port });
+      }
+      // Service-to-service calls inside the Prefect namespace; the gateway's allow is in `edge`.
+      new AuthorizationPolicy(this, `${service.name}-from-prefect`, {
+        metadata: { name: `${service.name}-from-prefect`, namespace, labels: this.labelsFor({ name: service.name, component: 'authorization' }) },
+        spec: {
+          action: AuthorizationPolicySpecAction.ALLOW,
+          selector: { matchLabels: service.selectorLabels },
+          rules: [{ from: [{ source: { namespaces: [namespace] } }], to: [{ operation: { ports: [String(port)] } }] }],
+        },
+      });
+    }
   }
+}
+
+function componentOf(service: ResolvedService): string {
+  return service.type === 'web' ? (service.image === 'ui' ? 'ui' : 'api') : service.type;
 }

@@ -1,0 +1,256 @@
+import { Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import type { ServiceDefinition } from './catalog';
+import type { DataClient, EgressRule, EnvValue } from './data-client';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './pod-security';
+import { sidecarAnnotations } from './sidecar';
+
+/** ASSUMPTION: the customer-managed images run as a non-root user; this uid/gid is enforced. */
+export const PREFECT_USER = { uid: 10001, gid: 10001 } as const;
+
+/** Ingress that a service's NetworkPolicy admits. */
+export interface IngressRule {
+  readonly purpose: string;
+  readonly namespace: string;
+  /** Omit to admit every pod of the namespace. */
+  readonly podSelector?: Record<string, string>;
+  readonly port: number;
+}
+
+export interface PrefectServiceProps {
+  readonly definition: ServiceDefinition;
+  readonly namespace: string;
+  /** The full image reference, e.g. "registry.example.com/prefect/cloud/server:2026.11.1". */
+  readonly image: string;
+  /** @default - no pull secret */
+  readonly imagePullSecret?: string;
+  /** The recommended labels of the service's objects and pods. */
+  readonly labels: Record<string, string>;
+  /** The labels that select the service's pods (a stable subset of `labels`). */
+  readonly selectorLabels: Record<string, string>;
+  /** Replicas at the HPA minimum (loop services: always 1). */
+  readonly replicas: number;
+  readonly maxReplicas: number;
+  /**
+   * Spread pods over these zones as well as over nodes.
+   * @default false
+   */
+  readonly spreadOverZones?: boolean;
+}
+
+/** Seconds a pod keeps serving after it is taken out of the Service's endpoints. */
+const DRAIN_SECONDS = 15;
+const TERMINATION_GRACE_SECONDS = 60;
+
+/**
+ * One Prefect service: its ServiceAccount, Deployment, and by type a Service, an HPA and a PDB
+ * (web), an HPA and a PDB (background, consumer) or a singleton (loop), plus its own
+ * NetworkPolicy, opened only by relations (`allowIngress`, and `addEgress` through the data
+ * servers' relation methods).
+ */
+export class PrefectService extends Construct implements DataClient {
+  public readonly name: string;
+  public readonly namespace: string;
+  public readonly definition: ServiceDefinition;
+  public readonly selectorLabels: Record<string, string>;
+  public readonly serviceAccountName: string;
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly service?: k8s.KubeService;
+  public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
+  public readonly disruptionBudget?: k8s.KubePodDisruptionBudget;
+  public readonly networkPolicy: k8s.KubeNetworkPolicy;
+
+  private readonly env = new Map<string, EnvValue>();
+  private readonly egress: EgressRule[] = [];
+  private readonly ingress: IngressRule[] = [];
+
+  constructor(scope: Construct, id: string, props: PrefectServiceProps) {
+    super(scope, id);
+    const { definition } = props;
+    if (definition.type === 'web' && (definition.port === undefined || definition.health === undefined)) {
+      throw new Error(`service ${definition.name}: a web service needs a port and health paths`);
+    }
+    if (definition.type !== 'web' && definition.port !== undefined) {
+      throw new Error(`service ${definition.name}: only web services listen on a port (type is ${definition.type})`);
+    }
+    if (props.maxReplicas < props.replicas) {
+      throw new Error(`service ${definition.name}: maxReplicas (${props.maxReplicas}) is below replicas (${props.replicas})`);
+    }
+    this.name = definition.name;
+    this.namespace = props.namespace;
+    this.definition = definition;
+    this.selectorLabels = props.selectorLabels;
+    this.serviceAccountName = definition.name;
+    const singleton = definition.type === 'loop';
+    const metadata = { name: definition.name, namespace: props.namespace, labels: props.labels };
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
+
+    const port = definition.port;
+    const probe = (path: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
+      httpGet: { path, port: k8s.IntOrString.fromString('http') },
+      periodSeconds,
+      failureThreshold,
+      timeoutSeconds: 3,
+    });
+
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata,
+      spec: {
+        // Loop services: exactly one, and never two at once (Recreate stops the old pod first).
+        // Scalable services: the HPA owns the count; this is only the starting point.
+        replicas: singleton ? 1 : props.replicas,
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: props.selectorLabels },
+        strategy: singleton
+          ? { type: 'Recreate' }
+          : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromString('25%') } },
+        template: {
+          metadata: { labels: props.labels, annotations: sidecarAnnotations(DRAIN_SECONDS) },
+          spec: {
+            serviceAccountName: this.serviceAccountName,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: restrictedPodSecurityContext(PREFECT_USER),
+            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+            ...(props.imagePullSecret ? { imagePullSecrets: [{ name: props.imagePullSecret }] } : {}),
+            topologySpreadConstraints: [
+              ...(props.spreadOverZones ? [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: props.selectorLabels } }] : []),
+              { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: props.selectorLabels } },
+            ],
+            containers: [
+              {
+                name: definition.name,
+                image: props.image,
+                imagePullPolicy: 'IfNotPresent',
+                ...(definition.command.length > 0 ? { command: [...definition.command] } : {}),
+                ...(definition.args.length > 0 ? { args: [...definition.args] } : {}),
+                env: Lazy.any({ produce: () => this.renderEnv() }),
+                ...(port !== undefined ? { ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }] } : {}),
+                resources: {
+                  requests: {
+                    cpu: k8s.Quantity.fromString(definition.resources.requests.cpu),
+                    memory: k8s.Quantity.fromString(definition.resources.requests.memory),
+                  },
+                  ...(definition.resources.limits
+                    ? {
+                        limits: {
+                          ...(definition.resources.limits.cpu ? { cpu: k8s.Quantity.fromString(definition.resources.limits.cpu) } : {}),
+                          memory: k8s.Quantity.fromString(definition.resources.limits.memory),
+                        },
+                      }
+                    : {}),
+                },
+                ...(definition.health
+                  ? {
+                      // Startup allows a slow first start (migrations already ran in their layer).
+                      startupProbe: probe(definition.health.liveness, 5, 60),
+                      livenessProbe: probe(definition.health.liveness, 10, 3),
+                      readinessProbe: probe(definition.health.readiness, 5, 3),
+                    }
+                  : {}),
+                // The pod leaves the Service's endpoints first; keep serving until the gateway
+                // and kube-proxy have caught up, then stop.
+                lifecycle: { preStop: { exec: { command: ['sleep', String(DRAIN_SECONDS)] } } },
+                securityContext: restrictedContainerSecurityContext(PREFECT_USER),
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              },
+            ],
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } }],
+          },
+        },
+      },
+    });
+
+    if (port !== undefined) {
+      this.service = new k8s.KubeService(this, 'Service', {
+        metadata,
+        spec: {
+          type: 'ClusterIP',
+          selector: props.selectorLabels,
+          // Istio picks the protocol from the port name and appProtocol.
+          ports: [{ name: `http-${definition.name}`, port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP', appProtocol: 'http' }],
+        },
+      });
+    }
+
+    if (!singleton) {
+      this.autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
+        metadata,
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: definition.name },
+          minReplicas: props.replicas,
+          maxReplicas: props.maxReplicas,
+          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+          behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+        },
+      });
+      this.disruptionBudget = new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
+        metadata,
+        spec: {
+          maxUnavailable: k8s.IntOrString.fromNumber(1),
+          selector: { matchLabels: props.selectorLabels },
+          // A crash-looping pod must never block a node drain.
+          unhealthyPodEvictionPolicy: 'AlwaysAllow',
+        },
+      });
+    }
+
+    this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+      metadata,
+      spec: {
+        podSelector: { matchLabels: props.selectorLabels },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: Lazy.any({ produce: () => this.ingress.map(toIngressRule) }),
+        egress: Lazy.any({ produce: () => this.egress.map(toEgressRule) }),
+      },
+    });
+  }
+
+  public addEnv(name: string, value: EnvValue): void {
+    if (this.env.has(name)) {
+      throw new Error(`service ${this.name}: environment variable ${name} is set twice; each relation must use its own names`);
+    }
+    this.env.set(name, value);
+  }
+
+  public addEgress(rule: EgressRule): void {
+    this.egress.push(rule);
+  }
+
+  /** Admits traffic to the service's port from `rule`'s pods. */
+  public allowIngress(rule: IngressRule): void {
+    this.ingress.push(rule);
+  }
+
+  /** The environment, in the order it was added (so `$(VAR)` references resolve). */
+  public get environment(): ReadonlyMap<string, EnvValue> {
+    return this.env;
+  }
+
+  public get egressRules(): readonly EgressRule[] {
+    return this.egress;
+  }
+
+  private renderEnv(): k8s.EnvVar[] {
+    return [...this.env].map(([name, value]) => ('value' in value ? { name, value: value.value } : { name, valueFrom: { secretKeyRef: { name: value.secretKeyRef.name, key: value.secretKeyRef.key } } }));
+  }
+}
+
+function namespacePeer(namespace: string, podSelector?: Record<string, string>): k8s.NetworkPolicyPeer {
+  return {
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+    ...(podSelector ? { podSelector: { matchLabels: podSelector } } : {}),
+  };
+}
+
+function toIngressRule(rule: IngressRule): k8s.NetworkPolicyIngressRule {
+  return { from: [namespacePeer(rule.namespace, rule.podSelector)], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(rule.port) }] };
+}
+
+function toEgressRule(rule: EgressRule): k8s.NetworkPolicyEgressRule {
+  const ports = [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(rule.port) }];
+  if (rule.namespace === undefined) return { ports };
+  return { to: [namespacePeer(rule.namespace, rule.podSelector)], ports };
+}
