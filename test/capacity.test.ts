@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { allocatable, CapacityError, capacityReport, formatCapacity, podRequests, workloadDemands } from '../lib/capacity';
+import type { KubernetesObject } from '../lib/output/render';
+import { loadEnvironment } from './helpers';
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+
+function deployment(name: string, replicas: number, cpu: string, memory: string, extra: Record<string, unknown> = {}): { layer: string; object: KubernetesObject } {
+  return {
+    layer: 'prefect',
+    object: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: 'prefect' },
+      spec: { replicas, template: { metadata: { labels: {} }, spec: { containers: [{ name, resources: { requests: { cpu, memory } } }], ...extra } } },
+    },
+  };
+}
+
+describe('capacity', () => {
+  it('reserves what the kubelet reserves on a 16 vCPU / 24 GiB node', () => {
+    const node = allocatable(16, 24 * GiB);
+    // CPU: 0.06 + 0.01 + 2 × 0.005 + 12 × 0.0025 = 0.11 cores; memory: 1 + 0.8 + 0.8 + 0.48 GiB + 100 MiB.
+    expect(node.cpu).toBeCloseTo(15.89, 5);
+    expect(node.memory).toBeCloseTo(24 * GiB - 3.08 * GiB - 100 * MiB, -3);
+  });
+
+  it('counts the sidecar of injected pods, and not of pods that opt out', () => {
+    const template = { metadata: { labels: {} }, spec: { containers: [{ resources: { requests: { cpu: '500m', memory: '1Gi' } } }] } };
+    expect(podRequests(template, true)).toEqual({ cpu: 0.6, memory: GiB + 128 * MiB });
+    expect(podRequests(template, false)).toEqual({ cpu: 0.5, memory: GiB });
+    expect(podRequests({ ...template, metadata: { labels: { 'sidecar.istio.io/inject': 'false' } } }, true)).toEqual({ cpu: 0.5, memory: GiB });
+  });
+
+  it('takes the largest init container when it exceeds the app containers', () => {
+    const template = { spec: { containers: [{ resources: { requests: { cpu: '100m', memory: '64Mi' } } }], initContainers: [{ resources: { requests: { cpu: '1', memory: '32Mi' } } }] } };
+    expect(podRequests(template, false)).toEqual({ cpu: 1, memory: 64 * MiB });
+  });
+
+  it('counts replicas at the HPA minimum and maximum', () => {
+    const hpa = { layer: 'prefect', object: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web', namespace: 'prefect' }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, minReplicas: 2, maxReplicas: 5 } } };
+    const [web] = workloadDemands([deployment('web', 2, '1', '1Gi'), hpa], { injectedNamespaces: new Set(), platformWorkloads: [] });
+    expect(web).toMatchObject({ name: 'web', minReplicas: 2, maxReplicas: 5, cpu: 1, memory: GiB });
+  });
+
+  it('fails on a pool too small with one node lost, with the table in the message', () => {
+    const config = { ...loadEnvironment('prod'), cluster: { nodes: 3, cpuPerNode: '4', memoryPerNode: '8Gi', zones: [] } };
+    const workloads = workloadDemands([deployment('big', 3, '2', '5Gi')], { injectedNamespaces: new Set(), platformWorkloads: [] });
+    const report = capacityReport(config, workloads);
+    expect(report.fits).toBe(false);
+    expect(report.survivingNodes).toBe(2);
+    const error = new CapacityError(report);
+    expect(error.message).toContain('does not fit on the node pool with one node lost');
+    expect(error.message).toMatch(/Deployment prefect\/big\s+3\s+2\.00\s+5Gi\s+6\.00\s+15\.0 GiB/);
+  });
+
+  it('fits a small installation, and says how much headroom is left', () => {
+    const config = loadEnvironment('prod');
+    const report = capacityReport(config, workloadDemands([deployment('small', 2, '500m', '1Gi')], { injectedNamespaces: new Set(), platformWorkloads: [] }));
+    expect(report.fits).toBe(true);
+    expect(formatCapacity(report)).toContain('headroom at minimum:');
+  });
+});
