@@ -245,24 +245,31 @@ function prepareQuantity(schema: unknown): void {
 // ajv
 
 /**
- * Go RE2 patterns → ECMAScript. RE2 flag groups such as `(?i)` are not ECMAScript (Node 20 has no
- * modifiers); they become RegExp flags. A group that is not at the start (after an optional `^`)
- * is applied to the whole pattern: more permissive, never a false error.
+ * Go RE2 patterns → ECMAScript (ajv's `code.regExp` engine). RE2 flag groups such as `(?i)` (used
+ * by the prometheus-operator CRDs) are not ECMAScript in Node 20; they become RegExp flags. A flag
+ * group that is not at the start, or a scoped one (`(?i:...)`), is applied to the whole pattern:
+ * more permissive, never a false error. `(?P<name>` becomes `(?<name>`.
  */
 function re2RegExp(pattern: string, unicodeFlag: string): RegExp {
   let flags = unicodeFlag;
-  const translated = pattern.replace(/(?<!\\)\(\?([imsU]+)\)/g, (_group, groupFlags: string) => {
-    for (const flag of groupFlags) {
-      if (flag === 'U') throw new Error(`RE2 flag U (ungreedy) has no ECMAScript equivalent: ${pattern}`);
-      if (!flags.includes(flag)) flags += flag;
-    }
-    return '';
-  });
+  const translated = pattern
+    .replace(/(?<!\\)\(\?([imsU]+)(\)|:)/g, (_group, groupFlags: string, end: string) => {
+      for (const flag of groupFlags) {
+        if (flag === 'U') throw new Error(`RE2 flag U (ungreedy) has no ECMAScript equivalent: ${pattern}`);
+        if (!flags.includes(flag)) flags += flag;
+      }
+      return end === ':' ? '(?:' : '';
+    })
+    .replace(/(?<!\\)\(\?P</g, '(?<');
   return new RegExp(translated, flags);
 }
 re2RegExp.code = 're2RegExp';
 
-/** Formats whose ajv-formats meaning matches Kubernetes' (kube-openapi strfmt); the others are not checked, as by Kubernetes for unknown formats. */
+/**
+ * Formats whose ajv-formats meaning matches Kubernetes' (kube-openapi strfmt). Any other format is
+ * accepted unchecked, as Kubernetes does with formats it does not know; ajv-formats' `duration`
+ * (ISO 8601), `uri` and `email` differ from strfmt's, so they are not checked either.
+ */
 const CHECKED_FORMATS = [
   'date-time',
   'date',
@@ -271,13 +278,14 @@ const CHECKED_FORMATS = [
   'int64',
   'float',
   'double',
-  'email',
   'hostname',
   'ipv4',
   'ipv6',
   'uuid',
-  'uri',
 ] as const;
+
+/** Non-validating keywords besides ajv's own (title, description, default, ...) and `x-*` extensions. */
+const ANNOTATION_KEYWORDS: ReadonlySet<string> = new Set(['example', 'externalDocs']);
 
 function createAjv(): Ajv {
   const ajv = new Ajv({
@@ -300,10 +308,11 @@ function createAjv(): Ajv {
   return ajv;
 }
 
+/** Registers the annotations seen while preparing; any other unknown keyword fails the compile (strictSchema). */
 function registerVocabulary(ajv: Ajv, preparer: SchemaPreparer): void {
   for (const keyword of preparer.keywords) {
-    // x-kubernetes-*, example, ... : annotations only.
-    if (!ajv.RULES.keywords[keyword]) ajv.addKeyword({ keyword });
+    if (ajv.RULES.keywords[keyword]) continue;
+    if (keyword.startsWith('x-') || ANNOTATION_KEYWORDS.has(keyword)) ajv.addKeyword({ keyword });
   }
   for (const format of preparer.formats) {
     if (!ajv.formats[format]) ajv.addFormat(format, true);
@@ -348,8 +357,8 @@ class KubernetesSchemas {
   ) {
     this.source = `kubernetes-${label}`;
     this.documentId = `kubernetes-${label}.json`;
-    const files = listFiles(dir, '.json');
-    if (files.length === 0) throw new Error(`no OpenAPI v3 documents (*.json) in ${dir}; run \`make schemas\``);
+    const files = listFiles(dir, '_openapi.json');
+    if (files.length === 0) throw new Error(`no OpenAPI v3 documents (*_openapi.json) in ${dir}; run \`make schemas\``);
 
     // Same-named schemas in different files of one version are identical: merge them.
     const schemas: Record<string, unknown> = {};
@@ -389,10 +398,19 @@ class KubernetesSchemas {
     if (validate === undefined) {
       const component = this.kinds.get(key);
       if (component === undefined) return undefined;
-      validate = this.ajv.compile({ $ref: this.ref(component) });
+      validate = compileOrExplain(this.ajv, { $ref: this.ref(component) }, `${key} (${this.source})`);
       this.compiled.set(key, validate);
     }
     return validate;
+  }
+}
+
+/** A schema that does not compile is a bug in this module or a new upstream construct: say which. */
+function compileOrExplain(ajv: Ajv, schema: SchemaObject, what: string): ValidateFunction {
+  try {
+    return ajv.compile(schema);
+  } catch (error) {
+    throw new Error(`strict-validator: cannot compile the schema of ${what}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -407,51 +425,103 @@ interface CrdKind {
   readonly versions: Map<string, CrdVersion>;
 }
 
-/** CRD schemas, compiled in the ajv instance of the first Kubernetes version (for ObjectMeta). */
+interface CrdDocumentText {
+  readonly file: string;
+  readonly source: string;
+  /** The YAML text of one document; undefined once parsed. */
+  text: string | undefined;
+  /** Every value written after `group:` or `kind:` in the text: a superset of the CRD's group and kind. */
+  readonly names: ReadonlySet<string>;
+}
+
+/**
+ * CRD schemas, compiled in the ajv instance of the first Kubernetes version (for ObjectMeta).
+ * The files hold megabytes of YAML, most of it for kinds a given app never emits, so each YAML
+ * document is parsed only when a looked-up group and kind both occur in it as the value of a
+ * `group:`/`kind:` key, and each version's schema is prepared only when it is compiled.
+ */
 class CrdSchemas {
+  private readonly documents: CrdDocumentText[] = [];
   /** `networking.istio.io/VirtualService` → versions. */
-  readonly kinds = new Map<string, CrdKind>();
+  private readonly kinds = new Map<string, CrdKind>();
   private readonly compiled = new Map<string, ValidateFunction>();
   private readonly ajv: Ajv;
+  private readonly preparer: SchemaPreparer;
+  private readonly objectMetaRef: string | undefined;
 
   constructor(files: readonly string[], kubernetes: KubernetesSchemas | undefined) {
-    const objectMetaRef = kubernetes?.ref(OBJECT_META_COMPONENT);
-    const preparer = new SchemaPreparer({ crd: true, objectMetaRef });
+    this.objectMetaRef = kubernetes?.ref(OBJECT_META_COMPONENT);
+    this.preparer = new SchemaPreparer({ crd: true, objectMetaRef: this.objectMetaRef });
+    this.ajv = kubernetes?.ajv ?? createAjv();
     for (const file of files) {
       const source = `crd:${path.basename(file)}`;
-      // CRD schemas nest deeply (pod templates inside templates); js-yaml's default depth is 100.
-      for (const document of yaml.loadAll(fs.readFileSync(file, 'utf8'), { filename: file, maxDepth: 1000 })) {
-        if (!isObject(document) || document.kind !== 'CustomResourceDefinition' || !isObject(document.spec)) continue;
-        const spec = document.spec;
-        const names = isObject(spec.names) ? spec.names : {};
-        if (typeof spec.group !== 'string' || typeof names.kind !== 'string' || !Array.isArray(spec.versions)) {
-          throw new Error(`${file}: CustomResourceDefinition without spec.group, spec.names.kind or spec.versions`);
-        }
-        const groupKind = `${spec.group}/${names.kind}`;
-        const entry: CrdKind = this.kinds.get(groupKind) ?? { source, versions: new Map() };
-        this.kinds.set(groupKind, entry);
-        for (const version of spec.versions as unknown[]) {
-          if (!isObject(version) || typeof version.name !== 'string') continue;
-          const validation = isObject(version.schema) ? version.schema.openAPIV3Schema : undefined;
-          const schema = isObject(validation) ? validation : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
-          prepareCustomResourceRoot(schema, objectMetaRef, preparer);
-          entry.versions.set(version.name, { source, served: version.served === true, schema });
+      for (const text of splitYamlDocuments(fs.readFileSync(file, 'utf8'))) {
+        const names = new Set(Array.from(text.matchAll(/\b(?:group|kind):[ \t]*["']?([\w.-]+)/g), (m) => m[1] ?? ''));
+        this.documents.push({ file, source, text, names });
+      }
+    }
+  }
+
+  find(group: string, kind: string): CrdKind | undefined {
+    const key = `${group}/${kind}`;
+    if (!this.kinds.has(key)) {
+      for (const document of this.documents) {
+        if (document.text !== undefined && document.names.has(group) && document.names.has(kind)) {
+          this.parse(document);
         }
       }
     }
-    this.ajv = kubernetes?.ajv ?? createAjv();
-    registerVocabulary(this.ajv, preparer);
+    return this.kinds.get(key);
   }
 
-  validator(groupKind: string, version: string, schema: SchemaObject): ValidateFunction {
+  /** The CRD file that mentions a group, for reporting an unknown kind of that group. */
+  sourceMentioning(group: string): string | undefined {
+    return this.documents.find((d) => d.names.has(group))?.source;
+  }
+
+  validator(groupKind: string, version: string, crdVersion: CrdVersion): ValidateFunction {
     const key = `${groupKind}/${version}`;
     let validate = this.compiled.get(key);
     if (validate === undefined) {
-      validate = this.ajv.compile(schema);
+      prepareCustomResourceRoot(crdVersion.schema, this.objectMetaRef, this.preparer);
+      registerVocabulary(this.ajv, this.preparer);
+      validate = compileOrExplain(this.ajv, crdVersion.schema, `${groupKind} ${version} (${crdVersion.source})`);
       this.compiled.set(key, validate);
     }
     return validate;
   }
+
+  private parse(document: CrdDocumentText): void {
+    const { file, source, text } = document;
+    document.text = undefined;
+    if (text === undefined) return;
+    for (const crd of yaml.loadAll(text, { filename: file })) {
+      if (!isObject(crd) || crd.kind !== 'CustomResourceDefinition' || !isObject(crd.spec)) continue;
+      const spec = crd.spec;
+      const names = isObject(spec.names) ? spec.names : {};
+      if (typeof spec.group !== 'string' || typeof names.kind !== 'string' || !Array.isArray(spec.versions)) {
+        throw new Error(`${file}: CustomResourceDefinition without spec.group, spec.names.kind or spec.versions`);
+      }
+      const groupKind = `${spec.group}/${names.kind}`;
+      const entry: CrdKind = this.kinds.get(groupKind) ?? { source, versions: new Map() };
+      this.kinds.set(groupKind, entry);
+      for (const version of spec.versions as unknown[]) {
+        if (!isObject(version) || typeof version.name !== 'string' || entry.versions.has(version.name)) continue;
+        const validation = isObject(version.schema) ? version.schema.openAPIV3Schema : undefined;
+        // No schema: Kubernetes keeps every field.
+        const schema = isObject(validation) ? validation : OPEN_OBJECT();
+        entry.versions.set(version.name, { source, served: version.served === true, schema });
+      }
+    }
+  }
+}
+
+/**
+ * Splits a YAML stream at its `---` document markers (a line starting with `---` is a marker
+ * wherever it occurs, even inside a block scalar), so that documents can be parsed one by one.
+ */
+function splitYamlDocuments(text: string): string[] {
+  return text.split(/^(?=---(?:[ \t\r]|$))/m).filter((chunk) => /^[ \t]*[^\s#]/m.test(chunk.replace(/^---/, '')));
 }
 
 /**
@@ -492,13 +562,15 @@ export class StrictValidator {
     this.locations = locations;
   }
 
-  /** Validates one object against every Kubernetes version (core kinds) or its CRD (custom resources). Returns [] when valid. */
+  /**
+   * Validates one object against every Kubernetes version (core kinds) or its CRD (custom
+   * resources). Returns [] when valid.
+   */
   validate(object: unknown): ValidationProblem[] {
     const identity = identify(object);
-    const problem = (source: string, message: string, problemPath = ''): ValidationProblem =>
-      withIdentity(identity, source, problemPath, message);
+    const problem = (source: string, message: string): ValidationProblem => withIdentity(identity, source, '', message);
     if (!isObject(object)) return [problem('schemas', `expected an object, got ${describeValue(object)}`)];
-    if (typeof object.apiVersion !== 'string' || typeof object.kind !== 'string' || object.apiVersion === '' || object.kind === '') {
+    if (identity.apiVersion === '' || identity.kind === '') {
       return [problem('schemas', 'apiVersion and kind must be non-empty strings')];
     }
     const key = gvkKey(identity.apiVersion, identity.kind);
@@ -515,23 +587,26 @@ export class StrictValidator {
     const group = groupOf(identity.apiVersion);
     const version = identity.apiVersion.slice(group.length === 0 ? 0 : group.length + 1);
     const crds = this.crds();
-    const crd = crds.kinds.get(`${group}/${identity.kind}`);
+    const crd = group === '' ? undefined : crds.find(group, identity.kind);
     if (crd !== undefined) {
       const crdVersion = crd.versions.get(version);
-      const served = [...crd.versions].filter(([, v]) => v.served).map(([name]) => name);
       if (crdVersion === undefined || !crdVersion.served) {
+        const served = [...crd.versions].filter(([, v]) => v.served).map(([name]) => name).join(', ') || 'none';
         const state = crdVersion === undefined ? 'is not a version of' : 'is not served by';
-        return [
-          problem(crd.source, `${identity.apiVersion} ${state} the ${identity.kind} CRD (served: ${served.join(', ') || 'none'})`),
-        ];
+        return [problem(crd.source, `${identity.apiVersion} ${state} the ${identity.kind} CRD (served: ${served})`)];
       }
-      const validate = crds.validator(`${group}/${identity.kind}`, version, crdVersion.schema);
-      return runValidator(validate, object, identity, crdVersion.source);
+      const validate = crds.validator(`${group}/${identity.kind}`, version, crdVersion);
+      return runValidator(validate, object, identity, crdVersion.source, crdVersion.schema);
     }
 
-    const kubernetesGroup = kubernetes.find((k) => k.groups.has(group));
-    const source = kubernetesGroup?.source ?? 'schemas';
-    return [problem(source, `unknown apiVersion/kind ${key}`)];
+    const source =
+      kubernetes.find((k) => k.groups.has(group))?.source ?? (group === '' ? undefined : crds.sourceMentioning(group));
+    return [
+      problem(
+        source ?? 'schemas',
+        `unknown apiVersion/kind ${key}${source === undefined ? ' (no Kubernetes OpenAPI document or CRD defines it)' : ''}`,
+      ),
+    ];
   }
 
   validateAll(objects: readonly unknown[]): ValidationProblem[] {
@@ -570,9 +645,10 @@ function runValidator(
   object: unknown,
   identity: ObjectIdentity,
   source: string,
+  rootSchema?: unknown,
 ): ValidationProblem[] {
   if (validate(object)) return [];
-  return describeErrors(validate.errors ?? [], object).map(({ path: problemPath, message }) =>
+  return describeErrors(validate.errors ?? [], object, rootSchema).map(({ path: problemPath, message }) =>
     withIdentity(identity, source, problemPath, message),
   );
 }
@@ -586,10 +662,15 @@ const JUNCTORS = new Set(['anyOf', 'oneOf']);
  * Turns ajv errors into one readable message per problem. anyOf/oneOf report an error per failed
  * branch plus their own; the branch errors explain the problem better, and type errors of several
  * branches at one path are merged ("expected string or number").
+ *
+ * @param rootSchema the compiled schema, to name the fields of a oneOf that matched several
+ *   branches (its error carries only branch numbers). Errors inside a `$ref` have schema paths
+ *   relative to the referenced schema, so a lookup is only trusted when it finds that shape.
  */
 export function describeErrors(
   errors: readonly ErrorObject[],
   data: unknown,
+  rootSchema?: unknown,
 ): Array<{ readonly path: string; readonly message: string }> {
   const dropped = new Set<ErrorObject>();
   const extra: Array<{ path: string; message: string; instancePath: string }> = [];
@@ -601,6 +682,15 @@ export function describeErrors(
     if (Array.isArray(passing)) {
       // oneOf matched several branches: the failures of the other branches are beside the point.
       for (const e of branchErrors) dropped.add(e);
+      const exclusive = exclusiveFields(schemaAt(rootSchema, error.schemaPath));
+      if (exclusive !== undefined) {
+        dropped.add(error);
+        extra.push({
+          instancePath: error.instancePath,
+          path: readablePath(error.instancePath, data),
+          message: `must set ${exclusive.optional ? 'at most' : 'exactly'} one of ${quoteAll(exclusive.fields)}`,
+        });
+      }
       continue;
     }
     const required = branchErrors.filter((e) => e.keyword === 'required' && e.instancePath === error.instancePath);
@@ -612,7 +702,7 @@ export function describeErrors(
       extra.push({
         instancePath: error.instancePath,
         path: readablePath(error.instancePath, data),
-        message: `must set ${error.keyword === 'oneOf' ? 'exactly' : 'at least'} one of ${fields.map((f) => `"${f}"`).join(', ')}`,
+        message: `must set ${error.keyword === 'oneOf' ? 'exactly' : 'at least'} one of ${quoteAll(fields)}`,
       });
       continue;
     }
@@ -695,6 +785,44 @@ function describeError(error: ErrorObject, value: unknown): { field?: string; me
     default:
       return { message: `${error.message ?? error.keyword}, got ${describeValue(value)}` };
   }
+}
+
+/** The schema at an ajv schemaPath (`#/properties/spec/oneOf`), if the path resolves. */
+function schemaAt(rootSchema: unknown, schemaPath: string): unknown {
+  if (rootSchema === undefined || !schemaPath.startsWith('#')) return undefined;
+  let current: unknown = rootSchema;
+  for (const segment of pointerSegments(schemaPath.slice(1))) {
+    if (Array.isArray(current)) current = current[Number(segment)];
+    else if (isObject(current)) current = current[segment];
+    else return undefined;
+  }
+  return current;
+}
+
+/**
+ * Reads the "one field of a set" idiom of oneOf branches: `{required: [a]}`, `{required: [b]}`,
+ * optionally with `{not: {anyOf: [{required: [a]}, {required: [b]}]}}` (none set is fine too).
+ */
+function exclusiveFields(branches: unknown): { fields: string[]; optional: boolean } | undefined {
+  if (!Array.isArray(branches)) return undefined;
+  const fields: string[] = [];
+  let optional = false;
+  for (const branch of branches) {
+    if (!isObject(branch)) return undefined;
+    const keys = Object.keys(branch);
+    if (keys.length === 1 && Array.isArray(branch.required) && branch.required.length === 1) {
+      fields.push(String(branch.required[0]));
+    } else if (keys.length === 1 && isObject(branch.not) && Array.isArray(branch.not.anyOf)) {
+      optional = true;
+    } else {
+      return undefined;
+    }
+  }
+  return fields.length > 0 ? { fields, optional } : undefined;
+}
+
+function quoteAll(fields: readonly string[]): string {
+  return fields.map((field) => JSON.stringify(field)).join(', ');
 }
 
 function joinOr(items: readonly string[]): string {
