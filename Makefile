@@ -13,7 +13,7 @@ CDK8S := npx cdk8s --no-check-upgrade
 SOURCES := main.ts $(shell find lib imports -name '*.ts' 2>/dev/null) package-lock.json
 CRD_PREFIXES := istio cert-manager trust-manager flux-source flux-helm flux-kustomize external-secrets cloudnative-pg prometheus-operator
 
-.PHONY: synth test typecheck check-dist schema imports schemas bench clean deps
+.PHONY: synth test typecheck check-dist schema imports schemas bench diff clean deps
 
 ## deps: install the locked npm dependencies when missing or stale
 deps: node_modules/.package-lock.json
@@ -65,6 +65,11 @@ schemas:
 ## bench: median wall time and peak memory of synthesizing all environments and one
 bench: build/main.js
 	@node scripts/bench.cjs
+
+## diff: what changed in dist/ since REV (default HEAD), per object and field
+REV ?= HEAD
+diff: node_modules/.package-lock.json
+	@npx tsx scripts/dist-diff.ts $(REV)
 
 clean:
 	rm -rf build .cdk8s.out
