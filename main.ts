@@ -64,6 +64,8 @@ function main(): number {
       const layers = [...perLayer].map(([layer, count]) => `${layer} ${count}`).join(', ');
       const state = result.changed.includes(environment.environment) ? 'written' : 'unchanged';
       console.log(`dist/${environment.environment}: ${environment.objects.length} objects (${layers}), ${state}`);
+      // Warnings go to stdout: they are advice about a successful synthesis, not failures.
+      for (const warning of environment.warnings) console.log(`dist/${environment.environment}: warning: ${warning}`);
     }
     for (const removed of result.changed.filter((folder) => !result.environments.some((e) => e.environment === folder))) {
       console.log(`dist/${removed}: removed (no config/${removed}.yaml)`);

@@ -115,6 +115,19 @@ export class PrefectService extends Construct implements DataClient {
             securityContext: restrictedPodSecurityContext(PREFECT_USER),
             terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             ...(props.imagePullSecret ? { imagePullSecrets: [{ name: props.imagePullSecret }] } : {}),
+            // Prefer one pod per node (kube-linter no-anti-affinity); the spread constraints
+            // below also balance zones. Preferred, not required: a small pool still schedules.
+            ...(singleton
+              ? {}
+              : {
+                  affinity: {
+                    podAntiAffinity: {
+                      preferredDuringSchedulingIgnoredDuringExecution: [
+                        { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: props.selectorLabels } } },
+                      ],
+                    },
+                  },
+                }),
             topologySpreadConstraints: [
               ...(props.spreadOverZones ? [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: props.selectorLabels } }] : []),
               { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: props.selectorLabels } },

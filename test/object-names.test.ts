@@ -10,8 +10,33 @@ import { build, ENVIRONMENTS } from './helpers';
 type Pinned = Record<Layer, readonly string[]>;
 
 const COMMON: Pinned = {
-  platform: ['Namespace -/cert-manager', 'Namespace -/istio-ingress', 'Namespace -/istio-system', 'Namespace -/prefect', 'Namespace -/prefect-data'],
-  edge: [],
+  platform: [
+    'Namespace -/cert-manager',
+    'Namespace -/istio-ingress',
+    'Namespace -/istio-system',
+    'Namespace -/prefect',
+    'Namespace -/prefect-data',
+    'HelmRepository flux-system/istio',
+    'HelmRepository flux-system/jetstack',
+    'HelmRelease flux-system/istio-base',
+    'HelmRelease flux-system/istiod',
+    'HelmRelease flux-system/istio-cni',
+    'HelmRelease flux-system/istio-ingressgateway',
+    'HelmRelease flux-system/cert-manager',
+    'HelmRelease flux-system/trust-manager',
+  ],
+  edge: [
+    'Certificate istio-ingress/prefect-tls',
+    'Gateway istio-ingress/prefect',
+    'Gateway istio-ingress/prefect-http-redirect',
+    'VirtualService istio-ingress/prefect-api',
+    'VirtualService istio-ingress/prefect-app',
+    ...['auth', 'events', 'nebula', 'server', 'ui'].flatMap((service) => [`AuthorizationPolicy prefect/${service}-from-ingress-gateway`, `DestinationRule prefect/${service}`]),
+    'PeerAuthentication prefect/default',
+    'PeerAuthentication prefect-data/default',
+    'AuthorizationPolicy prefect/deny-all',
+    'AuthorizationPolicy prefect-data/deny-all',
+  ],
   data: [],
   migrations: [],
   prefect: [],
@@ -26,9 +51,19 @@ const COMMON: Pinned = {
 
 /** Per environment: the common names plus what differs (TLS mode, providers). */
 const PINNED: Record<(typeof ENVIRONMENTS)[number], Pinned> = {
-  dev: { ...COMMON },
-  staging: { ...COMMON },
-  prod: { ...COMMON },
+  // selfsigned: a root issuer, the CA certificate, the CA issuer and the CA bundle.
+  dev: {
+    ...COMMON,
+    edge: [...COMMON.edge, 'ClusterIssuer -/prefect-selfsigned', 'Certificate cert-manager/prefect-root-ca', 'ClusterIssuer -/prefect-ca', 'Bundle -/prefect-ca-bundle'],
+  },
+  // letsencrypt-staging over HTTP-01: Istio's IngressClass for the solver, and the redirect that spares it.
+  staging: {
+    ...COMMON,
+    platform: [...COMMON.platform, 'IngressClass -/istio'],
+    edge: [...COMMON.edge, 'ClusterIssuer -/prefect-letsencrypt-staging', 'VirtualService istio-ingress/prefect-http-redirect'],
+  },
+  // letsencrypt over DNS-01.
+  prod: { ...COMMON, edge: [...COMMON.edge, 'ClusterIssuer -/prefect-letsencrypt'] },
 };
 
 describe.each(ENVIRONMENTS)('object names in %s', (environment) => {

@@ -1,9 +1,113 @@
 import { Construct } from 'constructs';
+import { DATABASES, REDIS_INSTANCES, type RedisName } from '../catalog';
+import { CloudNativePostgres } from '../cloudnative-pg';
+import { DatabaseInitJob } from '../database-init-job';
+import { ExternalPostgres } from '../external-postgres';
+import { ExternalRedis } from '../external-redis';
+import { Postgres, POSTGRES_IMAGE_REPOSITORY } from '../postgres';
+import type { PostgresServer } from '../postgres-access';
+import { connectionBudget } from '../postgres-config';
+import { Redis } from '../redis';
+import type { RedisServer } from '../redis-access';
+import { PrefectSecrets } from '../secrets';
+import { resolveCatalog } from '../service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
-/** Layer 3: PostgreSQL, its init Jobs, the three Redis instances and secret references. */
+/**
+ * Layer 3: PostgreSQL (StatefulSet, CloudNativePG or external) with its databases, the three
+ * Redis instances, and the Secrets they read. Later layers connect their workloads through the
+ * relation methods of `postgres` and `redis.*`, which open these servers' policies.
+ */
 export class DataChart extends LayerChart {
+  public readonly secrets: PrefectSecrets;
+  public readonly postgres: PostgresServer;
+  public readonly redis: Readonly<Record<RedisName, RedisServer>>;
+  /** The init Jobs that create the databases (none with CloudNativePG, which declares them). */
+  public readonly initJobs: readonly DatabaseInitJob[];
+
   constructor(scope: Construct, props: LayerChartProps) {
     super(scope, 'data', props);
+    const { namespaces, postgres, redis, cluster } = this.config;
+    const labelsFor = this.labelsFor.bind(this);
+    const namespace = namespaces.data;
+    const istioNamespace = namespaces.istio;
+
+    this.secrets = new PrefectSecrets(this, 'Secrets', { config: this.config.secrets, labelsFor });
+    const maxConnections = postgres.maxConnections ?? connectionBudget(resolveCatalog(this.config));
+    const common = { namespace, secrets: this.secrets, labelsFor };
+
+    switch (postgres.provider) {
+      case 'statefulset':
+        this.postgres = new Postgres(this, 'Postgres', {
+          ...common,
+          version: postgres.version,
+          resources: postgres.resources,
+          storage: postgres.storage,
+          maxConnections,
+          istioNamespace,
+        });
+        break;
+      case 'cloudnativepg':
+        this.postgres = new CloudNativePostgres(this, 'Postgres', {
+          ...common,
+          version: postgres.version,
+          instances: postgres.instances,
+          resources: postgres.resources,
+          storage: postgres.storage,
+          maxConnections,
+          zones: cluster.zones,
+          backup: postgres.backup,
+          istioNamespace,
+        });
+        break;
+      case 'external': {
+        const external = postgres.external;
+        if (!external) throw new Error('postgres.external is required with provider "external" (the schema checks this)');
+        this.postgres = new ExternalPostgres(this, 'Postgres', { ...common, host: external.host, port: external.port, sslMode: external.sslMode });
+        break;
+      }
+    }
+
+    // CloudNativePG declares the databases itself; the other providers get one Job each.
+    this.initJobs =
+      postgres.provider === 'cloudnativepg'
+        ? []
+        : DATABASES.map(
+            (database) =>
+              new DatabaseInitJob(this, `Init-${database}`, {
+                postgres: this.postgres,
+                database,
+                namespace,
+                image: `${POSTGRES_IMAGE_REPOSITORY}:${postgres.version}`,
+                version: postgres.version,
+                labelsFor,
+                istioNamespace,
+                caSecret: postgres.external?.caSecret,
+              }),
+          );
+
+    const servers = REDIS_INSTANCES.map((instance): [RedisName, RedisServer] => {
+      const settings = redis[instance];
+      if (settings.provider === 'external') {
+        const external = settings.external;
+        if (!external) throw new Error(`redis.${instance}.external is required with provider "external" (the schema checks this)`);
+        return [instance, new ExternalRedis(this, `Redis-${instance}`, { ...common, instance, host: external.host, port: external.port, tls: external.tls })];
+      }
+      return [
+        instance,
+        new Redis(this, `Redis-${instance}`, {
+          ...common,
+          instance,
+          version: redis.version,
+          memory: settings.memory,
+          resources: settings.resources,
+          // Cache: evict, keep nothing. Work queues and streams: keep everything.
+          persistent: instance !== 'cache',
+          storage: settings.storage,
+          istioNamespace,
+        }),
+      ];
+    });
+    this.redis = Object.fromEntries(servers) as Record<RedisName, RedisServer>;
   }
 }

@@ -14,11 +14,21 @@ export interface LayerChartProps {
  */
 export abstract class LayerChart extends Chart {
   public readonly config: EnvironmentConfig;
+  /**
+   * Things an operator must know about this output that are not errors (a private CA that
+   * clients outside the cluster must trust, say). `main` prints them; synthesis never logs.
+   */
+  public readonly warnings: string[] = [];
 
   protected constructor(scope: Construct, public readonly layer: Layer, props: LayerChartProps) {
     // Names are a contract: every object sets metadata.name, and no hash is ever appended.
     super(scope, layer, { disableResourceNameHashes: true });
     this.config = props.config;
+  }
+
+  /** Records a warning for the operator (printed by `main`, never by the chart itself). */
+  public warn(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
   }
 
   /** The recommended labels for an object of this installation. */

@@ -1,4 +1,10 @@
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { CertManagerReleases } from '../cert-manager-releases';
+import { CloudNativePgOperator } from '../cloudnative-pg-operator';
+import { ExternalSecretsOperator } from '../external-secrets-operator';
+import { IngressGatewayRelease } from '../ingress-gateway-release';
+import { IstioControlPlane } from '../istio-control-plane';
 import { PrefectNamespace } from '../namespace';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
@@ -26,6 +32,84 @@ export class PlatformChart extends LayerChart {
     }
     if (mesh.installCertManager) {
       namespace('CertManagerNamespace', namespaces.certManager, {});
+    }
+
+    // ---- Edge controllers (issue 3): Istio, its ingress gateway, cert-manager, trust-manager ----
+    this.addEdgeControllers();
+
+    // ---- Data operators (issue 4): CloudNativePG, External Secrets ----
+    this.addDataOperators();
+  }
+
+  /** The operators the data layer's providers need, when configured (lib/charts/data-chart.ts). */
+  private addDataOperators(): void {
+    const { postgres, secrets, mesh, flux } = this.config;
+    const labelsFor = this.labelsFor.bind(this);
+    if (postgres.provider === 'cloudnativepg') {
+      new CloudNativePgOperator(this, 'CloudNativePgOperator', { fluxNamespace: flux.namespace, version: mesh.versions.cloudnativePg, labelsFor });
+    }
+    if (secrets.provider === 'external-secrets') {
+      new ExternalSecretsOperator(this, 'ExternalSecretsOperator', { fluxNamespace: flux.namespace, version: mesh.versions.externalSecrets, labelsFor });
+    }
+  }
+
+  /** Flux HelmReleases of the mesh and certificate controllers, each switchable off. */
+  private addEdgeControllers(): void {
+    const { namespaces, mesh, flux, loadBalancer, hostnames, cluster, tls } = this.config;
+    const release = (name: string, version: string) => this.labelsFor({ name, component: 'controller', version });
+    if (mesh.install) {
+      const gatewayName = 'istio-ingressgateway';
+      const controlPlane = new IstioControlPlane(this, 'IstioControlPlane', {
+        fluxNamespace: flux.namespace,
+        namespace: namespaces.istio,
+        version: mesh.versions.istio,
+        platform: mesh.platform,
+        // The chart derives the `istio` label from the release name unless the selector sets it.
+        ingressGatewayLabel: mesh.gatewaySelector.istio ?? gatewayName.replace(/^istio-/, ''),
+        ingressGatewayService: gatewayName,
+        labelsFor: (name) => release(name, mesh.versions.istio),
+      });
+      new IngressGatewayRelease(this, 'IngressGateway', {
+        name: gatewayName,
+        fluxNamespace: flux.namespace,
+        namespace: namespaces.ingress,
+        repository: controlPlane.repository,
+        version: mesh.versions.istio,
+        dependsOn: [controlPlane.cni],
+        labels: release(gatewayName, mesh.versions.istio),
+        selector: mesh.gatewaySelector,
+        serviceAccountName: mesh.gatewayServiceAccount,
+        replicas: mesh.gateway.replicas,
+        maxReplicas: mesh.gateway.maxReplicas,
+        resources: mesh.gateway.resources,
+        multiZone: cluster.zones.length > 1,
+        loadBalancer: {
+          mode: loadBalancer.mode,
+          provider: loadBalancer.provider,
+          annotations: loadBalancer.annotations,
+          sourceRanges: loadBalancer.sourceRanges,
+          externalDnsHostnames: loadBalancer.externalDns ? [hostnames.api, hostnames.app] : [],
+          trustedProxies: loadBalancer.trustedProxies,
+        },
+        platform: mesh.platform,
+      });
+      // cert-manager's HTTP-01 solver creates Ingress objects of this class; istiod serves them
+      // on the gateway above (meshConfig.ingressSelector).
+      if (loadBalancer.mode === 'l4' && (tls.mode === 'letsencrypt' || tls.mode === 'letsencrypt-staging') && tls.solver.type === 'http01') {
+        new k8s.KubeIngressClass(this, 'IstioIngressClass', {
+          metadata: { name: 'istio', labels: release('istio', mesh.versions.istio) },
+          spec: { controller: 'istio.io/ingress-controller' },
+        });
+      }
+    }
+    if (mesh.installCertManager || mesh.installTrustManager) {
+      new CertManagerReleases(this, 'CertManager', {
+        fluxNamespace: flux.namespace,
+        namespace: namespaces.certManager,
+        certManagerVersion: mesh.installCertManager ? mesh.versions.certManager : undefined,
+        trustManagerVersion: mesh.installTrustManager ? mesh.versions.trustManager : undefined,
+        labelsFor: release,
+      });
     }
   }
 }

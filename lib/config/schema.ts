@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { isQuantity } from '../quantity';
+import { DATABASES, DEFAULT_CATALOG, REDIS_INSTANCES, SERVICE_TYPES } from '../catalog';
+import { formatBytes, isQuantity, parseQuantity } from '../quantity';
+import { SECRET_IDS, type SecretId } from '../secret-catalog';
 
 /*
  * The one schema for `config/<env>.yaml`. Every object is strict (an unknown key is an error, so
@@ -180,50 +182,194 @@ const mesh = z.strictObject({
   /** Switch off the pieces the cluster already has. */
   installCertManager: z.boolean().default(true),
   installTrustManager: z.boolean().default(true),
+  /**
+   * Istio's platform profile (`global.platform`) for clusters whose CNI binaries or
+   * configuration live in non-standard places. Omit on EKS, AKS and most other clusters.
+   */
+  platform: z.enum(['gke', 'k3d', 'k3s', 'microk8s', 'minikube', 'openshift']).optional(),
+  /**
+   * The ingress gateway's service account: its mesh identity is the one allowed to call the
+   * routed services. The gateway release creates it; with `install: false` name yours (istioctl
+   * installs use "istio-ingressgateway-service-account").
+   */
+  gatewayServiceAccount: objectName.default('istio-ingressgateway'),
 });
 
-const externalPostgres = z.strictObject({
-  host: hostname,
-  port: z.int().min(1).max(65535).default(5432),
-  sslMode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('verify-full'),
+/** One path condition of a route, as Istio matches it (case-sensitive, query string ignored). */
+const routeMatch = z.union(
+  [
+    z.strictObject({ prefix: z.string().startsWith('/', { error: 'expected a path starting with "/"' }) }),
+    z.strictObject({ exact: z.string().startsWith('/', { error: 'expected a path starting with "/"' }) }),
+    z.strictObject({ regex: z.string().min(1) }),
+  ],
+  { error: 'expected one of {prefix: "/..."}, {exact: "/..."} or {regex: "..."}' },
+);
+
+const routeRetries = z.strictObject({
+  /** 0 switches retries off. */
+  attempts: z.int().min(0).max(10),
+  perTryTimeout: duration.optional(),
+  /** Envoy retry conditions, comma-separated, e.g. "connect-failure,refused-stream". */
+  retryOn: z.string().regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, { error: 'expected comma-separated Envoy retry conditions such as "connect-failure,refused-stream"' }).optional(),
 });
 
-const postgres = z.strictObject({
-  provider: z.enum(['statefulset', 'cloudnativepg', 'external']).default('statefulset'),
-  /** The official `postgres` image tag: a full version. */
-  version: z.string().regex(/^1[4-9]\.\d+$/, { error: 'expected a full PostgreSQL version 14 or newer, such as "17.6"' }).default('17.6'),
-  storage: z
-    .strictObject({
-      size: quantity('100Gi').default('20Gi'),
-      /** Omit to use the cluster's default storage class. */
-      storageClass: objectName.optional(),
-    })
-    .prefault({}),
-  resources: resources.prefault({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } }),
-  /** CloudNativePG instances (1 primary + replicas). */
-  instances: z.int().min(1, { error: 'expected at least 1 instance' }).default(1),
-  external: externalPostgres.optional(),
+const routeSettings = {
+  /** The request timeout; "0s" switches it off (long-lived connections). */
+  timeout: duration.optional(),
+  retries: routeRetries.optional(),
+  /** Long-lived websocket connections: no timeout, no retries. */
+  websocket: z.boolean().optional(),
+};
+
+const route = z.strictObject({
+  /** Names the route in the VirtualService and in messages. */
+  name: dnsLabel,
+  host: z.enum(['api', 'app']),
+  /** Any of these conditions selects the route. */
+  match: z.array(routeMatch).min(1, { error: 'expected at least one match' }),
+  /** A web service of the catalog. */
+  backend: dnsLabel,
+  /** Must equal the catalog's port when given. */
+  port: z.int().min(1).max(65535).optional(),
+  ...routeSettings,
 });
 
-const redisInstance = (memory: string) =>
-  z.strictObject({
-    provider: z.enum(['in-cluster', 'external']).default('in-cluster'),
-    /** Memory for the data set; `maxmemory` is derived from it. */
-    memory: quantity('2Gi').default(memory),
-    resources: resources.prefault({ requests: { cpu: '100m', memory }, limits: { memory } }),
-    storage: z.strictObject({ size: quantity('10Gi').default('8Gi'), storageClass: objectName.optional() }).prefault({}),
-    external: z.strictObject({ host: hostname, port: z.int().min(1).max(65535).default(6379), tls: z.boolean().default(true) }).optional(),
+const routes = z.strictObject({
+  /** Replaces the default route table (lib/routes.ts). Order matters: the first matching route wins. */
+  table: z.array(route).min(1, { error: 'expected at least one route' }).optional(),
+  /** Changes routes of the table, by route name. */
+  overrides: z.record(dnsLabel, z.strictObject({ backend: dnsLabel.optional(), ...routeSettings })).default({}),
+});
+
+/*
+ * ---- Data layer: PostgreSQL and Redis (lib/postgres.ts, lib/redis.ts and their providers) ----
+ */
+
+const externalPostgres = z
+  .strictObject({
+    host: hostname,
+    port: z.int().min(1).max(65535).default(5432),
+    sslMode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('verify-full'),
+    /**
+     * A Secret in the data namespace whose key `ca.crt` is the CA of the server's certificate (a
+     * managed service's bundle). The init Jobs verify the server with it. Omit to trust the system
+     * CA bundle (libpq `sslrootcert=system`, which works only with sslMode "verify-full").
+     */
+    caSecret: objectName.optional(),
+  })
+  .superRefine((external, context) => {
+    if (external.sslMode === 'verify-ca' && external.caSecret === undefined) {
+      context.addIssue({ code: 'custom', path: ['caSecret'], message: 'expected a CA Secret with sslMode "verify-ca" (the system CA bundle can only be used with "verify-full")' });
+    }
   });
 
+const postgresBackup = z.strictObject({
+  /** Where base backups and WAL go: an S3 or S3-compatible URL. */
+  destinationPath: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/-]*)?$/, { error: 'expected an S3 URL such as "s3://backups/prefect/prod"' }),
+  /** An S3-compatible endpoint (MinIO, Ceph …); omit for AWS S3. */
+  endpointURL: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: 'expected an http(s) URL such as "https://minio.example.com"' }).optional(),
+  /** "secret": the Secret `postgres-backup` (lib/secret-catalog.ts); "iam-role": the pods' cloud identity (e.g. EKS Pod Identity). */
+  credentials: z.enum(['secret', 'iam-role']).default('secret'),
+  /** CloudNativePG's cron format: six fields, seconds first. */
+  schedule: z.string().regex(/^\S+( \S+){5}$/, { error: 'expected a six-field cron expression (seconds first) such as "0 0 2 * * *"' }).default('0 0 2 * * *'),
+  retentionPolicy: z.string().regex(/^[1-9]\d*[dwm]$/, { error: 'expected a retention such as "30d", "4w" or "6m"' }).default('30d'),
+});
+
+const postgres = z
+  .strictObject({
+    provider: z.enum(['statefulset', 'cloudnativepg', 'external']).default('statefulset'),
+    /**
+     * The official `postgres` image tag: a full version. 15 or newer: the init Jobs read passwords
+     * with psql's `\getenv`. With "external", only the init Jobs' client uses it.
+     */
+    version: z.string().regex(/^1[5-9]\.\d+$/, { error: 'expected a full PostgreSQL version 15 or newer, such as "17.6"' }).default('17.6'),
+    storage: z
+      .strictObject({
+        size: quantity('100Gi').default('20Gi'),
+        /** Omit to use the cluster's default storage class. */
+        storageClass: objectName.optional(),
+      })
+      .prefault({}),
+    resources: resources.prefault({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } }),
+    /** Omit to size it for the Prefect services' connection pools (lib/postgres-config.ts). */
+    maxConnections: z.int().min(20, { error: 'expected at least 20 connections' }).max(5000).optional(),
+    /** CloudNativePG instances (1 primary + replicas). */
+    instances: z.int().min(1, { error: 'expected at least 1 instance' }).default(1),
+    /** CloudNativePG: base backups and WAL archiving to an object store, and a ScheduledBackup. */
+    backup: postgresBackup.optional(),
+    external: externalPostgres.optional(),
+  })
+  .superRefine((postgres, context) => {
+    if (postgres.provider !== 'cloudnativepg' && postgres.instances !== 1) {
+      context.addIssue({ code: 'custom', path: ['instances'], message: 'expected 1 unless provider is "cloudnativepg" (the StatefulSet runs one server; CloudNativePG runs replicas)' });
+    }
+    if (postgres.provider !== 'cloudnativepg' && postgres.backup !== undefined) {
+      context.addIssue({ code: 'custom', path: ['backup'], message: 'expected only with provider "cloudnativepg" (back up other servers with their own tooling)' });
+    }
+    if (postgres.provider !== 'external' && postgres.external !== undefined) {
+      context.addIssue({ code: 'custom', path: ['external'], message: 'expected only with provider "external"' });
+    }
+  });
+
+/** Redis needs memory beyond `maxmemory` for client buffers and copy-on-write during AOF rewrites. */
+export const REDIS_MEMORY_HEADROOM = 1.25;
+
+const redisInstance = (memory: string) =>
+  z
+    .strictObject({
+      provider: z.enum(['in-cluster', 'external']).default('in-cluster'),
+      /** Memory for the data set: Redis's `maxmemory`. */
+      memory: quantity('2Gi').default(memory),
+      /** Omit for 1 CPU and `memory` × 1.25 as memory request and limit. */
+      resources: resources.optional(),
+      storage: z.strictObject({ size: quantity('10Gi').default('8Gi'), storageClass: objectName.optional() }).prefault({}),
+      external: z.strictObject({ host: hostname, port: z.int().min(1).max(65535).default(6379), tls: z.boolean().default(true) }).optional(),
+    })
+    .superRefine((instance, context) => {
+      if (instance.provider !== 'external' && instance.external !== undefined) {
+        context.addIssue({ code: 'custom', path: ['external'], message: 'expected only with provider "external"' });
+      }
+      if (instance.resources === undefined) return;
+      const limit = instance.resources.limits?.memory;
+      if (limit === undefined) {
+        context.addIssue({ code: 'custom', path: ['resources', 'limits', 'memory'], message: 'required: expected a memory limit (Redis\'s maxmemory must fit under it)' });
+      } else if (isQuantity(limit) && isQuantity(instance.memory) && parseQuantity(limit) < parseQuantity(instance.memory) * REDIS_MEMORY_HEADROOM) {
+        const minimum = formatBytes(Math.ceil(parseQuantity(instance.memory) * REDIS_MEMORY_HEADROOM));
+        context.addIssue({ code: 'custom', path: ['resources', 'limits', 'memory'], message: `expected at least ${minimum} (memory × ${REDIS_MEMORY_HEADROOM}: Redis needs headroom over maxmemory)` });
+      }
+    });
+
+const redis = z.strictObject({
+  /** The official `redis` image tag: a full 7.x version (the ACL file and `enable-debug-command` need 7). */
+  version: z.string().regex(/^7\.\d+\.\d+$/, { error: 'expected a full Redis 7 version such as "7.4.6"' }).default('7.4.6'),
+  /** Defaults are Prefect's published minimums (1 CPU; 2, 2 and 4 GiB). */
+  cache: redisInstance('2Gi').prefault({}),
+  work: redisInstance('2Gi').prefault({}),
+  streams: redisInstance('4Gi').prefault({}),
+});
+
+/**
+ * Overrides of one catalog entry (lib/catalog.ts), or a whole new service. Every field of the
+ * catalog can be overridden; `enabled: false` removes a default service.
+ */
 const serviceOverride = z.strictObject({
   enabled: z.boolean().optional(),
+  type: z.enum(SERVICE_TYPES).optional(),
+  image: z.enum(['server', 'ui']).optional(),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  port: z.int().min(1024, { error: 'expected an unprivileged port (1024-65535)' }).max(65535).optional(),
+  health: z.strictObject({ liveness: z.string().startsWith('/'), readiness: z.string().startsWith('/') }).optional(),
+  host: z.enum(['api', 'app', 'internal']).optional(),
+  websockets: z.boolean().optional(),
+  databases: z.array(z.enum(DATABASES)).optional(),
+  redis: z.array(z.enum(REDIS_INSTANCES)).optional(),
   replicas: z.int().min(1, { error: 'expected at least 1 replica' }).optional(),
   maxReplicas: z.int().min(1, { error: 'expected at least 1 replica' }).optional(),
   resources: resources.optional(),
-  command: z.array(z.string()).optional(),
-  args: z.array(z.string()).optional(),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name such as "PREFECT_LOGGING_LEVEL"' }), z.string()).optional(),
 });
+export type ServiceOverride = z.infer<typeof serviceOverride>;
 
 const prefect = z.strictObject({
   image: z
@@ -239,10 +385,17 @@ const prefect = z.strictObject({
   services: z.record(dnsLabel, serviceOverride).default({}),
 });
 
+/**
+ * The Kubernetes names of the Secrets (lib/secret-catalog.ts lists them and their keys); each
+ * defaults to "prefect-<id>".
+ */
+const secretNames = z.strictObject(Object.fromEntries(SECRET_IDS.map((id) => [id, objectName.optional()])) as Record<SecretId, z.ZodOptional<typeof objectName>>);
+
 const secrets = z.discriminatedUnion(
   'provider',
   [
-    z.strictObject({ provider: z.literal('existing') }),
+    /** The user creates the Secrets (README: `kubectl create secret` lines, or SOPS). */
+    z.strictObject({ provider: z.literal('existing'), names: secretNames.optional() }),
     z.strictObject({
       provider: z.literal('external-secrets'),
       store: z.strictObject({
@@ -250,8 +403,9 @@ const secrets = z.discriminatedUnion(
         name: objectName,
       }),
       refreshInterval: duration.default('1h'),
-      /** Prepended to every remote key, e.g. "prefect/prod/". */
+      /** Prepended to every remote key (the Secret's id), e.g. "prefect/prod/". */
       remoteKeyPrefix: z.string().default(''),
+      names: secretNames.optional(),
     }),
   ],
   { error: 'expected a secrets provider: "existing" or "external-secrets"' },
@@ -299,14 +453,9 @@ export const configSchema = z
     tls,
     loadBalancer: loadBalancer.prefault({}),
     mesh: mesh.prefault({}),
+    routes: routes.prefault({}),
     postgres: postgres.prefault({}),
-    redis: z
-      .strictObject({
-        cache: redisInstance('2Gi').prefault({}),
-        work: redisInstance('2Gi').prefault({}),
-        streams: redisInstance('4Gi').prefault({}),
-      })
-      .prefault({}),
+    redis: redis.prefault({}),
     prefect,
     secrets: secrets.prefault({ provider: 'existing' }),
     cluster,
@@ -336,6 +485,21 @@ export const configSchema = z
     const app = config.hostnames.app ?? `app.${config.domain}`;
     if (api === app) {
       context.addIssue({ code: 'custom', path: ['hostnames'], message: 'expected different hostnames for the API and the UI' });
+    }
+    for (const [name, override] of Object.entries(config.prefect.services)) {
+      const known = DEFAULT_CATALOG.find((service) => service.name === name);
+      if ((override.type ?? known?.type) === 'loop' && override.replicas !== undefined && override.replicas !== 1) {
+        context.addIssue({ code: 'custom', path: ['prefect', 'services', name, 'replicas'], message: 'expected 1: a loop service runs exactly one replica' });
+      }
+      if (known || override.enabled === false) continue;
+      for (const field of ['type', 'image', 'command', 'databases', 'redis', 'resources'] as const) {
+        if (override[field] === undefined) {
+          context.addIssue({ code: 'custom', path: ['prefect', 'services', name, field], message: `expected ${field} for the new service "${name}" (it is not in the default catalog)` });
+        }
+      }
+      if (override.type === 'web' && (override.port === undefined || override.health === undefined)) {
+        context.addIssue({ code: 'custom', path: ['prefect', 'services', name], message: `expected port and health for the new web service "${name}"` });
+      }
     }
     if (config.loadBalancer.trustedProxies !== undefined && config.loadBalancer.mode !== 'l7') {
       context.addIssue({ code: 'custom', path: ['loadBalancer', 'trustedProxies'], message: 'expected only with loadBalancer.mode "l7" (an L4 load balancer adds no proxy hop)' });

@@ -23,6 +23,8 @@ export interface RenderedEnvironment {
   readonly environment: string;
   readonly objects: readonly RenderedObject[];
   readonly files: ReadonlyMap<string, string>;
+  /** What the operator must know about this output (see LayerChart.warn); not part of dist/. */
+  readonly warnings: readonly string[];
 }
 
 /** Renders every layer of `app` to files: one per object, plus a `kustomization.yaml` per layer. */
@@ -47,7 +49,8 @@ export function renderEnvironment(app: PrefectApp, configFile: string): Rendered
     files.set(`${chart.layer}/kustomization.yaml`, header + toYaml(kustomization));
   }
   const sorted = new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return { environment: app.config.environment, objects, files: sorted };
+  const warnings = app.layers.flatMap((chart) => chart.warnings.map((warning) => `${chart.layer}: ${warning}`));
+  return { environment: app.config.environment, objects, files: sorted, warnings };
 }
 
 /** `<kind>.<name>.yaml` for cluster-scoped objects, `<kind>.<namespace>.<name>.yaml` otherwise. */

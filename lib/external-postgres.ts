@@ -1,0 +1,64 @@
+import { Construct } from 'constructs';
+import type { LayerChart } from './charts/layer-chart';
+import type { DatabaseName } from './catalog';
+import type { DataClient } from './data-client';
+import { ExternalServiceEntry } from './external-service-entry';
+import { PostgresAccess, type PostgresServer, type SslMode } from './postgres-access';
+import type { PrefectSecrets } from './secrets';
+
+export interface ExternalPostgresProps {
+  /** The managed service's DNS name. */
+  readonly host: string;
+  readonly port: number;
+  readonly sslMode: SslMode;
+  /** Where the ServiceEntry lives (it is exported to the clients' namespaces). */
+  readonly namespace: string;
+  readonly secrets: PrefectSecrets;
+  readonly labelsFor: LayerChart['labelsFor'];
+}
+
+/**
+ * A managed PostgreSQL outside the cluster (RDS, Cloud SQL, Azure Database …): no server here,
+ * only the mesh's entry for its host. The init Jobs still create the databases and roles on it,
+ * with its administrator as the superuser Secret; TLS is what `sslMode` asks for.
+ */
+export class ExternalPostgres extends Construct implements PostgresServer {
+  public readonly host: string;
+  public readonly port: number;
+  public readonly sslMode: SslMode;
+  public readonly serviceEntry: ExternalServiceEntry;
+  private readonly relations: PostgresAccess;
+
+  constructor(scope: Construct, id: string, props: ExternalPostgresProps) {
+    super(scope, id);
+    this.host = props.host;
+    this.port = props.port;
+    this.sslMode = props.sslMode;
+    const name = 'postgres-external';
+    this.serviceEntry = new ExternalServiceEntry(this, 'ServiceEntry', {
+      name,
+      namespace: props.namespace,
+      labels: props.labelsFor({ name, component: 'database' }),
+      host: props.host,
+      port: props.port,
+      portName: 'tcp-postgres',
+    });
+    this.relations = new PostgresAccess({
+      host: props.host,
+      port: props.port,
+      sslMode: props.sslMode,
+      secrets: props.secrets,
+      admit: (client) => this.serviceEntry.exportTo(client.namespace),
+      // Outside the cluster: no pods to select, only the port.
+      egress: { purpose: 'postgres', port: props.port },
+    });
+  }
+
+  public grantDatabase(client: DataClient, database: DatabaseName): void {
+    this.relations.grantDatabase(client, database);
+  }
+
+  public grantSuperuser(client: DataClient): void {
+    this.relations.grantSuperuser(client);
+  }
+}

@@ -1,0 +1,128 @@
+import { Construct } from 'constructs';
+import {
+  ExternalSecret,
+  ExternalSecretSpecSecretStoreRefKind,
+  ExternalSecretSpecTargetCreationPolicy,
+  ExternalSecretSpecTargetDeletionPolicy,
+  ExternalSecretSpecTargetTemplateEngineVersion,
+} from '../imports/external-secrets-external-secrets.io';
+import type { LayerChart } from './charts/layer-chart';
+import type { EnvironmentConfig } from './config/load';
+import { defaultSecretName, SECRET_CATALOG, type SecretId } from './secret-catalog';
+
+export interface PrefectSecretsProps {
+  readonly config: EnvironmentConfig['secrets'];
+  readonly labelsFor: LayerChart['labelsFor'];
+}
+
+/** One Secret in one namespace that an object of the installation reads. */
+export interface SecretUse {
+  readonly id: SecretId;
+  readonly name: string;
+  readonly namespace: string;
+}
+
+/**
+ * The installation's Secrets, referenced by name and never holding a value. Every reference goes
+ * through here, so the names and keys come from one place (lib/secret-catalog.ts) and each use is
+ * recorded: with `existing`, the uses are the Secrets the user must create (`kubectlCommands`);
+ * with `external-secrets`, the first use of a Secret in a namespace emits its ExternalSecret
+ * there, so a Secret reaches exactly the namespaces that read it.
+ */
+export class PrefectSecrets extends Construct {
+  private readonly config: EnvironmentConfig['secrets'];
+  private readonly labelsFor: LayerChart['labelsFor'];
+  private readonly uses = new Map<string, SecretUse>();
+
+  constructor(scope: Construct, id: string, props: PrefectSecretsProps) {
+    super(scope, id);
+    this.config = props.config;
+    this.labelsFor = props.labelsFor;
+  }
+
+  /** The Kubernetes name of a Secret (configured, or "prefect-<id>"). */
+  public nameOf(id: SecretId): string {
+    return this.config.names?.[id] ?? defaultSecretName(id);
+  }
+
+  /** A `secretKeyRef` for `key` of the Secret, read by a pod in `namespace`. */
+  public keyRef(id: SecretId, key: string, namespace: string): { readonly name: string; readonly key: string } {
+    const definition = SECRET_CATALOG[id];
+    if (!definition.keys.includes(key)) {
+      throw new Error(`Secret ${id} has no key "${key}"; its keys are ${definition.keys.join(', ')} (lib/secret-catalog.ts)`);
+    }
+    return { name: this.use(id, namespace), key };
+  }
+
+  /** Records that an object in `namespace` reads the whole Secret; returns its name. */
+  public use(id: SecretId, namespace: string): string {
+    const name = this.nameOf(id);
+    const key = `${namespace}/${id}`;
+    if (!this.uses.has(key)) {
+      this.uses.set(key, { id, name, namespace });
+      if (this.config.provider === 'external-secrets') this.externalSecret(id, name, namespace);
+    }
+    return name;
+  }
+
+  /** Every Secret read, sorted by namespace and name. */
+  public get all(): SecretUse[] {
+    return [...this.uses.values()].sort((a, b) => (a.namespace + a.name < b.namespace + b.name ? -1 : 1));
+  }
+
+  private externalSecret(id: SecretId, name: string, namespace: string): void {
+    if (this.config.provider !== 'external-secrets') return;
+    const { store, refreshInterval, remoteKeyPrefix } = this.config;
+    const definition = SECRET_CATALOG[id];
+    const labels = this.labelsFor({ name, component: 'secret' });
+    new ExternalSecret(this, `${namespace}-${id}`, {
+      metadata: { name, namespace, labels },
+      spec: {
+        refreshInterval,
+        secretStoreRef: {
+          kind: store.kind === 'SecretStore' ? ExternalSecretSpecSecretStoreRefKind.SECRET_STORE : ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE,
+          name: store.name,
+        },
+        target: {
+          name,
+          // The Secret belongs to its ExternalSecret; it stays when the remote value is deleted,
+          // so a mistake in the store does not take the database credentials away.
+          creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER,
+          deletionPolicy: ExternalSecretSpecTargetDeletionPolicy.RETAIN,
+          template: { type: definition.type, engineVersion: ExternalSecretSpecTargetTemplateEngineVersion.V2, metadata: { labels } },
+        },
+        // One remote secret per id, one property per key, e.g. "prefect/prod/postgres-orion".
+        data: definition.keys.map((key) => ({ secretKey: key, remoteRef: { key: `${remoteKeyPrefix}${id}`, property: key } })),
+      },
+    });
+  }
+}
+
+/**
+ * The `kubectl create secret` lines for the Secrets an environment reads (secrets.provider
+ * "existing"): one generated value per Secret, created in every namespace that reads it.
+ */
+export function kubectlCommands(uses: readonly SecretUse[]): string[] {
+  const byId = new Map<SecretId, SecretUse[]>();
+  for (const use of uses) byId.set(use.id, [...(byId.get(use.id) ?? []), use]);
+  const lines: string[] = [];
+  for (const [id, list] of [...byId].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const definition = SECRET_CATALOG[id];
+    const variable = id.toUpperCase().replace(/-/g, '_');
+    const literals = definition.keys.map((key) => {
+      const fixed = definition.fixed?.[key];
+      if (fixed !== undefined) return `--from-literal=${key}=${fixed}`;
+      if (key === 'username') return `--from-literal=${key}=postgres`;
+      if (key === 'password' || key === 'admin-password') return `--from-literal=${key}="$${variable}_${key.toUpperCase().replace(/-/g, '_')}"`;
+      return `--from-literal=${key}=<${key}>`;
+    });
+    lines.push(`# ${definition.description}`);
+    for (const key of definition.keys.filter((key) => key === 'password' || key === 'admin-password')) {
+      lines.push(`${variable}_${key.toUpperCase().replace(/-/g, '_')}=$(openssl rand -hex 32)`);
+    }
+    for (const use of list.sort((a, b) => (a.namespace < b.namespace ? -1 : 1))) {
+      lines.push(`kubectl --namespace ${use.namespace} create secret generic ${use.name} --type=${definition.type} ${literals.join(' ')}`);
+    }
+  }
+  return lines;
+}

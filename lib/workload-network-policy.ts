@@ -1,0 +1,104 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import type { EgressRule } from './data-client';
+import { lazyList } from './lazy-list';
+
+/** Pods of one namespace (all of them when `podSelector` is omitted). */
+export interface NetworkPeer {
+  readonly namespace: string;
+  readonly podSelector?: Record<string, string>;
+}
+
+export interface WorkloadNetworkPolicyProps {
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Record<string, string>;
+  /** Labels that select exactly the workload's pods. */
+  readonly podSelector: Record<string, string>;
+  /**
+   * Where istiod runs: an injected sidecar fetches its configuration and certificates there
+   * (port 15012), so egress to it is always open along with DNS.
+   */
+  readonly istioNamespace: string;
+  /**
+   * Restrict egress too (to DNS, istiod and the rules added with `allowEgress`). Off for pods
+   * that an operator manages and that talk to the API server or object stores (CloudNativePG).
+   * @default true
+   */
+  readonly restrictEgress?: boolean;
+}
+
+interface IngressEntry {
+  readonly peer: NetworkPeer;
+  readonly ports: readonly number[];
+}
+
+/**
+ * The NetworkPolicy of one workload: nothing in, and (by default) nothing out but DNS and istiod,
+ * until relation methods open exactly what is used. The rules are read at synthesis, so
+ * relations added after construction are included.
+ */
+export class WorkloadNetworkPolicy extends Construct {
+  public readonly name: string;
+  public readonly resource: k8s.KubeNetworkPolicy;
+  private readonly ingress = new Map<string, IngressEntry>();
+  private readonly egress = new Map<string, EgressRule>();
+
+  constructor(scope: Construct, id: string, props: WorkloadNetworkPolicyProps) {
+    super(scope, id);
+    this.name = props.name;
+    const restrictEgress = props.restrictEgress ?? true;
+    this.resource = new k8s.KubeNetworkPolicy(this, 'Resource', {
+      metadata: { name: props.name, namespace: props.namespace, labels: props.labels },
+      spec: {
+        podSelector: { matchLabels: props.podSelector },
+        policyTypes: restrictEgress ? ['Ingress', 'Egress'] : ['Ingress'],
+        ingress: lazyList(() => [...this.ingress.values()].map(toIngressRule)),
+        ...(restrictEgress ? { egress: lazyList(() => [...baselineEgress(props.istioNamespace), ...[...this.egress.values()].map(toEgressRule)]) } : {}),
+      },
+    });
+  }
+
+  /** Admits connections from `peer` to `ports` of the workload. */
+  public allowIngress(peer: NetworkPeer, ports: readonly number[]): void {
+    const key = JSON.stringify([peer.namespace, peer.podSelector ?? null, [...ports].sort()]);
+    this.ingress.set(key, { peer, ports: [...ports].sort((a, b) => a - b) });
+  }
+
+  /** Lets the workload's pods open connections as `rule` says (no-op when egress is open). */
+  public allowEgress(rule: EgressRule): void {
+    const key = JSON.stringify([rule.namespace ?? null, rule.podSelector ?? null, rule.port]);
+    this.egress.set(key, rule);
+  }
+}
+
+function peerOf(peer: NetworkPeer): k8s.NetworkPolicyPeer {
+  return {
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': peer.namespace } },
+    ...(peer.podSelector ? { podSelector: { matchLabels: peer.podSelector } } : {}),
+  };
+}
+
+const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
+
+function toIngressRule(entry: IngressEntry): k8s.NetworkPolicyIngressRule {
+  return { from: [peerOf(entry.peer)], ports: entry.ports.map(tcp) };
+}
+
+function toEgressRule(rule: EgressRule): k8s.NetworkPolicyEgressRule {
+  // A server outside the cluster (a managed service) has no pods to select: any address on
+  // its port. The sidecar's ServiceEntry names the host.
+  if (rule.namespace === undefined && rule.podSelector === undefined) return { ports: [tcp(rule.port)] };
+  const to: k8s.NetworkPolicyPeer =
+    rule.namespace === undefined ? { podSelector: { matchLabels: rule.podSelector ?? {} } } : peerOf({ namespace: rule.namespace, ...(rule.podSelector ? { podSelector: rule.podSelector } : {}) });
+  return { to: [to], ports: [tcp(rule.port)] };
+}
+
+function baselineEgress(istioNamespace: string): k8s.NetworkPolicyEgressRule[] {
+  return [
+    // DNS: kube-dns or a node-local cache, wherever the cluster runs it.
+    { ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, tcp(53)] },
+    // The sidecar's configuration and certificates (xDS and the CA) from istiod.
+    { to: [peerOf({ namespace: istioNamespace })], ports: [tcp(15012)] },
+  ];
+}

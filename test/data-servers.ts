@@ -1,0 +1,157 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/*
+ * Throwaway servers for the data-layer tests (PostgreSQL, redis-server): free ports, process
+ * groups that are always stopped, temporary folders that are always removed, and the
+ * environment a container would see (Kubernetes `$(VAR)` expansion, Secret references).
+ */
+
+/** A TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Servers and folders to clean up; `cleanup()` is safe to call whatever failed before. */
+export class Scratch {
+  private readonly processes: ChildProcess[] = [];
+  private readonly folders: string[] = [];
+  public readonly logs = new Map<ChildProcess, string[]>();
+
+  /** A new temporary folder, optionally owned by `owner` (a system user). */
+  public folder(prefix: string, owner?: string): string {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    this.folders.push(folder);
+    if (owner) run('chown', ['-R', `${owner}:`, folder]);
+    return folder;
+  }
+
+  /** Starts a server in its own process group, so that stopping it stops its children too. */
+  public start(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+    const child = spawn(command, args, { detached: true, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const log: string[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+    this.processes.push(child);
+    this.logs.set(child, log);
+    return child;
+  }
+
+  public log(child: ChildProcess): string {
+    return (this.logs.get(child) ?? []).join('');
+  }
+
+  public async cleanup(): Promise<void> {
+    for (const child of this.processes.reverse()) await stopGroup(child);
+    for (const folder of this.folders) fs.rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** SIGINT (PostgreSQL's fast shutdown, Redis's shutdown), then SIGKILL after 5 s. */
+async function stopGroup(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-(child.pid as number), name);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGINT');
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 5000).unref());
+  if ((await Promise.race([exited, timeout])) === 'timeout') {
+    signal('SIGKILL');
+    await exited;
+  }
+}
+
+export function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeout?: number } = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', env: options.env ?? process.env, input: options.input, timeout: options.timeout ?? 60_000 });
+  return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '', error: result.error };
+}
+
+/** Polls `check` until it returns true or `seconds` pass. */
+export async function waitFor(what: string, seconds: number, check: () => boolean, diagnostics: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${what} did not happen within ${seconds} s\n${diagnostics()}`);
+}
+
+/**
+ * Kubernetes' `$(VAR)` expansion, as the kubelet applies it to env values, command and args:
+ * a reference to a variable defined earlier (or in `defined`) is replaced, `$$` is a literal
+ * `$`, anything else stays as written.
+ */
+export function expandKubernetes(text: string, defined: ReadonlyMap<string, string>): string {
+  let out = '';
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index];
+    if (char !== '$' || index + 1 >= text.length) {
+      out += char;
+      continue;
+    }
+    const next = text[index + 1];
+    if (next === '$') {
+      out += '$';
+      index++;
+    } else if (next === '(') {
+      const end = text.indexOf(')', index + 2);
+      const name = end === -1 ? undefined : text.slice(index + 2, end);
+      if (name !== undefined && defined.has(name)) {
+        out += defined.get(name);
+        index = end;
+      } else {
+        out += char;
+      }
+    } else {
+      out += char;
+    }
+  }
+  return out;
+}
+
+export interface EnvVarJson {
+  readonly name: string;
+  readonly value?: string;
+  readonly valueFrom?: { readonly secretKeyRef?: { readonly name: string; readonly key: string } };
+}
+
+/** Secret values by Secret name and key, as the test "creates" them. */
+export type TestSecrets = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+/**
+ * The environment a container gets from its `env` list: values expanded in order, Secret
+ * references looked up in `secrets` (a missing Secret or key fails, as the kubelet would).
+ * `overrides` replace a variable's value before later variables refer to it (host and port).
+ */
+export function containerEnvironment(env: readonly EnvVarJson[], secrets: TestSecrets, overrides: Readonly<Record<string, string>> = {}): Map<string, string> {
+  const result = new Map<string, string>();
+  for (const variable of env) {
+    let value: string;
+    if (variable.valueFrom?.secretKeyRef) {
+      const { name, key } = variable.valueFrom.secretKeyRef;
+      const secret = secrets[name];
+      if (secret?.[key] === undefined) throw new Error(`env ${variable.name}: Secret ${name} has no key ${key} in this test`);
+      value = secret[key] as string;
+    } else {
+      value = expandKubernetes(variable.value ?? '', result);
+    }
+    result.set(variable.name, overrides[variable.name] ?? value);
+  }
+  return result;
+}
