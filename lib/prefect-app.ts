@@ -1,4 +1,5 @@
 import { App } from 'cdk8s';
+import type { WorkloadDemand } from './capacity';
 import type { EnvironmentConfig } from './config/load';
 import { DataChart } from './charts/data-chart';
 import { EdgeChart } from './charts/edge-chart';
@@ -7,22 +8,29 @@ import type { LayerChart } from './charts/layer-chart';
 import { MigrationsChart } from './charts/migrations-chart';
 import { PlatformChart } from './charts/platform-chart';
 import { PrefectChart } from './charts/prefect-chart';
+import { edgeControllerWorkloads } from './edge-workloads';
 
 /** One environment's installation: one cdk8s `App`, one chart per Flux layer. */
 export class PrefectApp extends App {
   public readonly layers: readonly LayerChart[];
+  public readonly edge: EdgeChart;
+  public readonly data: DataChart;
+  public readonly prefect: PrefectChart;
 
   constructor(public readonly config: EnvironmentConfig) {
     // Never synthesized by cdk8s itself (see lib/output): the outdir is not written to.
     super({ outdir: '.cdk8s.out' });
     const props = { config };
-    this.layers = [
-      new PlatformChart(this, props),
-      new EdgeChart(this, props),
-      new DataChart(this, props),
-      new MigrationsChart(this, props),
-      new PrefectChart(this, props),
-      new FluxChart(this, props),
-    ];
+    const platform = new PlatformChart(this, props);
+    this.edge = new EdgeChart(this, props);
+    this.data = new DataChart(this, props);
+    const migrations = new MigrationsChart(this, props);
+    this.prefect = new PrefectChart(this, props);
+    this.layers = [platform, this.edge, this.data, migrations, this.prefect, new FluxChart(this, props)];
+  }
+
+  /** Pods that the platform layer's Helm releases run (not objects of dist/), for the capacity check. */
+  public get platformWorkloads(): WorkloadDemand[] {
+    return edgeControllerWorkloads(this.config);
   }
 }

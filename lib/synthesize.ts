@@ -1,10 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { REDIS_INSTANCES } from './catalog';
+import { CapacityError, capacityReport, formatCapacity, workloadDemands, type CapacityReport } from './capacity';
 import { ConfigError, loadConfigFile, type EnvironmentConfig } from './config/load';
+import { LAYERS } from './layers';
+import { environmentReadme, type ReviewerViewInput } from './output/environment-readme';
 import { replaceFolders } from './output/atomic-tree';
 import { describeObject, renderEnvironment, type RenderedEnvironment } from './output/render';
 import { checkYamlReading } from './output/yaml-text';
 import { PrefectApp } from './prefect-app';
+import { describeMatch } from './routes';
+import { resolveCatalog } from './service-catalog';
 import { checkConventions } from './validation/conventions';
 import type { StrictValidator } from './validation/strict-validator';
 import { formatProblem } from './validation/strict-validator';
@@ -34,7 +40,7 @@ export interface SynthesisOptions {
 }
 
 export interface SynthesisResult {
-  readonly environments: readonly RenderedEnvironment[];
+  readonly environments: readonly BuiltEnvironment[];
   /** Folders of `dist/` that were written or removed (unchanged ones are left as they were). */
   readonly changed: readonly string[];
 }
@@ -65,14 +71,64 @@ export function loadEnvironments(projectRoot: string, configDir: string, environ
   return configs;
 }
 
-/** Builds one environment's objects and files in memory. Pure: no file system, no clock. */
-export function buildEnvironment(config: EnvironmentConfig, configFile: string): RenderedEnvironment {
-  return renderEnvironment(new PrefectApp(config), configFile);
+/** One environment built in memory: its files, and the capacity of its node pool. */
+export interface BuiltEnvironment extends RenderedEnvironment {
+  readonly capacity: CapacityReport;
+}
+
+/**
+ * Builds one environment's objects and files in memory, with `README.md`, the reviewer's view
+ * (traffic diagram, routes, capacity, object counts). Pure: no file system, no clock.
+ */
+export function buildEnvironment(config: EnvironmentConfig, configFile: string): BuiltEnvironment {
+  const app = new PrefectApp(config);
+  const rendered = renderEnvironment(app, configFile);
+  const injectedNamespaces = new Set(
+    rendered.objects.filter(({ object }) => object.kind === 'Namespace' && object.metadata.labels?.['istio-injection'] === 'enabled').map(({ object }) => object.metadata.name),
+  );
+  const capacity = capacityReport(config, workloadDemands(rendered.objects, { injectedNamespaces, platformWorkloads: app.platformWorkloads }));
+  const files = new Map(rendered.files);
+  files.set('README.md', environmentReadme(reviewerView(app, rendered, capacity, configFile)));
+  const sorted = new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { ...rendered, files: sorted, capacity };
+}
+
+function reviewerView(app: PrefectApp, rendered: RenderedEnvironment, capacity: CapacityReport, configFile: string): ReviewerViewInput {
+  const { config } = app;
+  const count = (layer: string) => rendered.objects.filter((object) => object.layer === layer).length;
+  return {
+    environment: config.environment,
+    configFile,
+    loadBalancer: `${config.loadBalancer.mode.toUpperCase()}, ${config.loadBalancer.provider}`,
+    tls: config.loadBalancer.mode === 'l7' ? 'ends at the load balancer' : config.tls.mode,
+    routes: app.edge.routes.map((route) => ({
+      host: route.host === 'api' ? config.hostnames.api : config.hostnames.app,
+      name: route.name,
+      match: route.match.map(describeMatch).join(' or '),
+      backend: route.backend.name,
+      port: route.port,
+      notes: [route.websocket ? 'websockets' : '', route.timeout ? `timeout ${route.timeout}` : 'no timeout', `${route.retries.attempts} retries`].filter(Boolean).join(', '),
+    })),
+    services: resolveCatalog(config).map((service) => ({
+      name: service.name,
+      type: service.type,
+      replicas: service.replicas === service.maxReplicas ? String(service.replicas) : `${service.replicas}-${service.maxReplicas}`,
+      databases: service.databases,
+      redis: service.redis,
+    })),
+    postgres: config.postgres.provider,
+    redis: Object.fromEntries(REDIS_INSTANCES.map((name) => [name, config.redis[name].provider])),
+    capacity: formatCapacity(capacity),
+    objectsPerLayer: LAYERS.map((layer) => [layer, count(layer)] as const),
+  };
 }
 
 /** Every reason why the rendered output must not reach `dist/`. */
-export function checkEnvironment(rendered: RenderedEnvironment, validator: StrictValidator): string[] {
+export function checkEnvironment(rendered: RenderedEnvironment & { readonly capacity?: CapacityReport }, validator: StrictValidator): string[] {
   const problems: string[] = [];
+  if (rendered.capacity && !rendered.capacity.fits) {
+    problems.push(`dist/${rendered.environment}: ${new CapacityError(rendered.capacity).message}`);
+  }
   const where = (file: string) => `dist/${rendered.environment}/${file}`;
   for (const { file, object, text } of rendered.objects) {
     for (const problem of validator.validate(object)) {

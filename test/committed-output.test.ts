@@ -31,7 +31,7 @@ describe('the committed output', () => {
   });
 
   const folders = listEnvironments(path.join(PROJECT_ROOT, 'config')).flatMap((environment) =>
-    fs.readdirSync(path.join(DIST, environment)).map((layer) => `${environment}/${layer}`),
+    fs.readdirSync(path.join(DIST, environment), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => `${environment}/${entry.name}`),
   );
 
   it.each(folders)('builds with `kubectl kustomize`: dist/%s', (folder) => {

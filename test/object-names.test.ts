@@ -37,7 +37,30 @@ const COMMON: Pinned = {
     'AuthorizationPolicy prefect/deny-all',
     'AuthorizationPolicy prefect-data/deny-all',
   ],
-  data: [],
+  // PostgreSQL (StatefulSet), its init Jobs (named "<base>-<hash of the pod template>"), and the
+  // three Redis instances; no Secret objects with secrets.provider "existing".
+  data: [
+    'ServiceAccount prefect-data/postgres',
+    'ConfigMap prefect-data/postgres-config',
+    'Service prefect-data/postgres',
+    'Service prefect-data/postgres-headless',
+    'StatefulSet prefect-data/postgres',
+    'NetworkPolicy prefect-data/postgres',
+    'AuthorizationPolicy prefect-data/postgres',
+    ...['events', 'nebula', 'orion'].flatMap((database) => [
+      `ServiceAccount prefect-data/postgres-init-${database}`,
+      `Job prefect-data/postgres-init-${database}-<hash>`,
+      `NetworkPolicy prefect-data/postgres-init-${database}`,
+    ]),
+    ...['cache', 'work', 'streams'].flatMap((instance) => [
+      `ServiceAccount prefect-data/redis-${instance}`,
+      `ConfigMap prefect-data/redis-${instance}-config`,
+      `Service prefect-data/redis-${instance}`,
+      `NetworkPolicy prefect-data/redis-${instance}`,
+      `AuthorizationPolicy prefect-data/redis-${instance}`,
+      ...(instance === 'cache' ? ['Deployment prefect-data/redis-cache'] : [`StatefulSet prefect-data/redis-${instance}`, `Service prefect-data/redis-${instance}-headless`]),
+    ]),
+  ],
   migrations: [],
   prefect: [],
   flux: [
@@ -69,7 +92,10 @@ const PINNED: Record<(typeof ENVIRONMENTS)[number], Pinned> = {
 describe.each(ENVIRONMENTS)('object names in %s', (environment) => {
   const rendered = build(environment);
   it.each(LAYERS.map((layer) => [layer]))('are pinned in the %s layer', (layer) => {
-    const names = rendered.objects.filter((object) => object.layer === layer).map(({ object }) => `${object.kind} ${object.metadata.namespace ?? '-'}/${object.metadata.name}`);
+    // A Job's name ends in a hash of its pod template (it changes with the template, on purpose).
+    const names = rendered.objects
+      .filter((object) => object.layer === layer)
+      .map(({ object }) => `${object.kind} ${object.metadata.namespace ?? '-'}/${object.kind === 'Job' ? object.metadata.name.replace(/-[0-9a-f]{10}$/, '-<hash>') : object.metadata.name}`);
     expect(names.sort()).toEqual([...PINNED[environment][layer]].sort());
   });
 });

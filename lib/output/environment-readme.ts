@@ -5,6 +5,7 @@
 
 export interface ReviewedRoute {
   readonly host: string;
+  readonly name: string;
   /** How the path is matched, e.g. "prefix /api/" or "regex ^/api/accounts/[^/]+/…". */
   readonly match: string;
   readonly backend: string;
@@ -47,10 +48,8 @@ export function trafficDiagram(input: ReviewerViewInput): string {
   const lines = ['flowchart LR'];
   lines.push(`  clients([${label('Clients, workers, browsers')}]) --> lb[${label(`Load balancer: ${input.loadBalancer}`)}]`);
   lines.push(`  lb --> gateway[${label(`Istio ingress gateway, TLS: ${input.tls}`)}]`);
-  const routed = new Set<string>();
   for (const route of input.routes) {
-    lines.push(`  gateway -->|${label(`${route.host} ${route.match}`)}| ${id('svc', route.backend)}`);
-    routed.add(route.backend);
+    lines.push(`  gateway -->|${label(`${route.host.split('.')[0]}: ${route.name}`)}| ${id('svc', route.backend)}`);
   }
   lines.push('  subgraph prefect[Prefect services]');
   for (const service of input.services) lines.push(`    ${id('svc', service.name)}[${label(`${service.name} (${service.type})`)}]`);
@@ -93,8 +92,8 @@ export function environmentReadme(input: ReviewerViewInput): string {
     'Evaluated in order; the first match wins.',
     '',
     table(
-      ['host', 'match', 'backend', 'notes'],
-      input.routes.map((route) => [route.host, `\`${route.match}\``, `${route.backend}:${route.port}`, route.notes]),
+      ['route', 'host', 'match', 'backend', 'notes'],
+      input.routes.map((route) => [route.name, route.host, route.match, `${route.backend}:${route.port}`, route.notes]),
     ),
     '',
     '## Services',
