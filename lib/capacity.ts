@@ -47,7 +47,7 @@ export interface CapacityInputs {
 
 export class CapacityError extends Error {
   constructor(public readonly report: CapacityReport) {
-    super(`the installation does not fit on the node pool ${report.survivingNodes < report.nodes ? 'with one node lost' : ''}:\n${formatCapacity(report)}`);
+    super(`the installation does not fit on the node pool${report.survivingNodes < report.nodes ? ' with one node lost' : ''} (configure cluster, or lower requests and replicas):\n${formatCapacity(report)}`);
     this.name = 'CapacityError';
   }
 }
@@ -162,14 +162,14 @@ export function formatCapacity(report: CapacityReport): string {
     `  requested at minimum replicas: ${cores(report.minimum.cpu)} of ${cores(pool.cpu)} (${percent(report.minimum.cpu, pool.cpu)}), ${memory(report.minimum.memory)} of ${memory(pool.memory)} (${percent(report.minimum.memory, pool.memory)})`,
     `  headroom at minimum:           ${cores(pool.cpu - report.minimum.cpu)}, ${memory(pool.memory - report.minimum.memory)}`,
     `  requested at maximum replicas: ${cores(report.maximum.cpu)} of ${cores(report.nodeCpu * report.nodes)}, ${memory(report.maximum.memory)} of ${memory(report.nodeMemory * report.nodes)} (all nodes)`,
-    `  ${'workload'.padEnd(44)} ${'pods'.padStart(7)} ${'CPU/pod'.padStart(8)} ${'mem/pod'.padStart(8)} ${'CPU min'.padStart(8)} ${'mem min'.padStart(9)}`,
+    `  ${'workload'.padEnd(52)} ${'pods'.padStart(7)} ${'CPU/pod'.padStart(8)} ${'mem/pod'.padStart(8)} ${'CPU min'.padStart(8)} ${'mem min'.padStart(9)}`,
   ];
   const sorted = [...report.workloads].sort((a, b) => b.memory * b.minReplicas - a.memory * a.minReplicas || a.name.localeCompare(b.name));
   for (const workload of sorted) {
     const pods = workload.perNode ? 'per node' : workload.minReplicas === workload.maxReplicas ? `${workload.minReplicas}` : `${workload.minReplicas}-${workload.maxReplicas}`;
     const count = workload.perNode ? report.survivingNodes : workload.minReplicas;
     lines.push(
-      `  ${`${workload.kind} ${workload.namespace}/${workload.name}`.padEnd(44)} ${pods.padStart(7)} ${workload.cpu.toFixed(2).padStart(8)} ${formatBytes(Math.round(workload.memory / 2 ** 20) * 2 ** 20).padStart(8)} ${(workload.cpu * count).toFixed(2).padStart(8)} ${memory(workload.memory * count).padStart(9)}`,
+      `  ${`${workload.kind} ${workload.namespace}/${workload.name}`.padEnd(52)} ${pods.padStart(7)} ${workload.cpu.toFixed(2).padStart(8)} ${formatBytes(Math.round(workload.memory / 2 ** 20) * 2 ** 20).padStart(8)} ${(workload.cpu * count).toFixed(2).padStart(8)} ${memory(workload.memory * count).padStart(9)}`,
     );
   }
   return lines.join('\n');

@@ -124,11 +124,7 @@ export class DatabaseInitJob extends Construct {
         labels,
         annotations: {
           ...FLUX_FORCE_REPLACE,
-          ...exemptions({
-            'job-ttl-seconds-after-finished': JOB_TTL_EXEMPTION,
-            'no-liveness-probe': 'a Job runs a script to completion; there is no long-running process to probe',
-            'no-readiness-probe': 'a Job serves no traffic',
-          }),
+          ...exemptions({ 'job-ttl-seconds-after-finished': JOB_TTL_EXEMPTION }),
         },
       },
       spec: {

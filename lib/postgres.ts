@@ -123,7 +123,7 @@ export class Postgres extends Construct implements PostgresServer {
         name,
         namespace,
         labels,
-        annotations: exemptions({ missingPodDisruptionBudget: SINGLE_INSTANCE_REASON, topologySpreadConstraint: SINGLE_INSTANCE_REASON }),
+        annotations: exemptions({ topologySpreadConstraint: SINGLE_INSTANCE_REASON }),
       },
       spec: {
         serviceName: headlessName,

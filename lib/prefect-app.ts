@@ -25,7 +25,7 @@ export class PrefectApp extends App {
     this.edge = new EdgeChart(this, props);
     this.data = new DataChart(this, props);
     const migrations = new MigrationsChart(this, props);
-    this.prefect = new PrefectChart(this, props);
+    this.prefect = new PrefectChart(this, { config, data: this.data, trustBundle: this.edge.trustBundle });
     this.layers = [platform, this.edge, this.data, migrations, this.prefect, new FluxChart(this, props)];
   }
 

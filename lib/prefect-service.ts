@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { ServiceDefinition } from './catalog';
 import type { DataClient, EgressRule, EnvValue } from './data-client';
+import { WorkloadNetworkPolicy } from './workload-network-policy';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './pod-security';
 import { sidecarAnnotations } from './sidecar';
 
@@ -32,6 +33,19 @@ export interface PrefectServiceProps {
   /** Replicas at the HPA minimum (loop services: always 1). */
   readonly replicas: number;
   readonly maxReplicas: number;
+  /** Where istiod runs (the sidecar's egress). */
+  readonly istioNamespace: string;
+  /**
+   * A CA bundle (ConfigMap and key) that the service must trust for the public API URL: with a
+   * private CA, the Prefect client reads PREFECT_API_SSL_CERT_FILE, not the system store.
+   * @default - the image's bundle
+   */
+  readonly trustBundle?: { readonly configMapName: string; readonly key: string };
+  /**
+   * Policy exemptions (lib/policy) of the Deployment and the HPA: annotations, each with its reason.
+   * @default - none
+   */
+  readonly exemptions?: { readonly deployment?: Record<string, string>; readonly autoscaler?: Record<string, string> };
   /**
    * Spread pods over these zones as well as over nodes.
    * @default false
@@ -42,6 +56,7 @@ export interface PrefectServiceProps {
 /** Seconds a pod keeps serving after it is taken out of the Service's endpoints. */
 const DRAIN_SECONDS = 15;
 const TERMINATION_GRACE_SECONDS = 60;
+const CA_BUNDLE_DIR = '/etc/prefect-ca';
 
 /**
  * One Prefect service: its ServiceAccount, Deployment, and by type a Service, an HPA and a PDB
@@ -59,11 +74,10 @@ export class PrefectService extends Construct implements DataClient {
   public readonly service?: k8s.KubeService;
   public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
   public readonly disruptionBudget?: k8s.KubePodDisruptionBudget;
-  public readonly networkPolicy: k8s.KubeNetworkPolicy;
+  public readonly networkPolicy: WorkloadNetworkPolicy;
 
   private readonly env = new Map<string, EnvValue>();
   private readonly egress: EgressRule[] = [];
-  private readonly ingress: IngressRule[] = [];
 
   constructor(scope: Construct, id: string, props: PrefectServiceProps) {
     super(scope, id);
@@ -96,7 +110,7 @@ export class PrefectService extends Construct implements DataClient {
     });
 
     this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata,
+      metadata: withAnnotations(metadata, props.exemptions?.deployment),
       spec: {
         // Loop services: exactly one, and never two at once (Recreate stops the old pod first).
         // Scalable services: the HPA owns the count; this is only the starting point.
@@ -167,10 +181,13 @@ export class PrefectService extends Construct implements DataClient {
                 // and kube-proxy have caught up, then stop.
                 lifecycle: { preStop: { exec: { command: ['sleep', String(DRAIN_SECONDS)] } } },
                 securityContext: restrictedContainerSecurityContext(PREFECT_USER),
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(props.trustBundle ? [{ name: 'ca-bundle', mountPath: CA_BUNDLE_DIR, readOnly: true }] : [])],
               },
             ],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } }],
+            volumes: [
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+              ...(props.trustBundle ? [{ name: 'ca-bundle', configMap: { name: props.trustBundle.configMapName, items: [{ key: props.trustBundle.key, path: 'ca.crt' }] } }] : []),
+            ],
           },
         },
       },
@@ -190,7 +207,7 @@ export class PrefectService extends Construct implements DataClient {
 
     if (!singleton) {
       this.autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
-        metadata,
+        metadata: withAnnotations(metadata, props.exemptions?.autoscaler),
         spec: {
           scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: definition.name },
           minReplicas: props.replicas,
@@ -210,14 +227,16 @@ export class PrefectService extends Construct implements DataClient {
       });
     }
 
-    this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
-      metadata,
-      spec: {
-        podSelector: { matchLabels: props.selectorLabels },
-        policyTypes: ['Ingress', 'Egress'],
-        ingress: Lazy.any({ produce: () => this.ingress.map(toIngressRule) }),
-        egress: Lazy.any({ produce: () => this.egress.map(toEgressRule) }),
-      },
+    if (props.trustBundle) {
+      this.addEnv('PREFECT_API_SSL_CERT_FILE', { value: `${CA_BUNDLE_DIR}/ca.crt` });
+      this.addEnv('SSL_CERT_FILE', { value: `${CA_BUNDLE_DIR}/ca.crt` });
+    }
+    this.networkPolicy = new WorkloadNetworkPolicy(this, 'NetworkPolicy', {
+      name: definition.name,
+      namespace: props.namespace,
+      labels: props.labels,
+      podSelector: props.selectorLabels,
+      istioNamespace: props.istioNamespace,
     });
   }
 
@@ -230,11 +249,12 @@ export class PrefectService extends Construct implements DataClient {
 
   public addEgress(rule: EgressRule): void {
     this.egress.push(rule);
+    this.networkPolicy.allowEgress(rule);
   }
 
   /** Admits traffic to the service's port from `rule`'s pods. */
   public allowIngress(rule: IngressRule): void {
-    this.ingress.push(rule);
+    this.networkPolicy.allowIngress({ namespace: rule.namespace, ...(rule.podSelector ? { podSelector: rule.podSelector } : {}) }, [rule.port]);
   }
 
   /** The environment, in the order it was added (so `$(VAR)` references resolve). */
@@ -251,19 +271,6 @@ export class PrefectService extends Construct implements DataClient {
   }
 }
 
-function namespacePeer(namespace: string, podSelector?: Record<string, string>): k8s.NetworkPolicyPeer {
-  return {
-    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
-    ...(podSelector ? { podSelector: { matchLabels: podSelector } } : {}),
-  };
-}
-
-function toIngressRule(rule: IngressRule): k8s.NetworkPolicyIngressRule {
-  return { from: [namespacePeer(rule.namespace, rule.podSelector)], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(rule.port) }] };
-}
-
-function toEgressRule(rule: EgressRule): k8s.NetworkPolicyEgressRule {
-  const ports = [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(rule.port) }];
-  if (rule.namespace === undefined) return { ports };
-  return { to: [namespacePeer(rule.namespace, rule.podSelector)], ports };
+function withAnnotations<T extends object>(metadata: T, annotations: Record<string, string> | undefined): T & { annotations?: Record<string, string> } {
+  return annotations && Object.keys(annotations).length > 0 ? { ...metadata, annotations } : metadata;
 }

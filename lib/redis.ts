@@ -180,16 +180,21 @@ export class Redis extends Construct implements RedisServer {
     };
 
     const singleInstance = persistent
-      ? `one Redis primary: queues and streams must not be split over diverging copies, and a PodDisruptionBudget would block every node drain; use a managed Redis (provider "external") for high availability`
-      : `one cache instance: a second would be a separate cache, and losing it costs only cache misses; a PodDisruptionBudget would block every node drain`;
+      ? 'one Redis primary per role: queues and streams must not be split over diverging copies, so there is one pod and nothing to spread; use a managed Redis (provider "external") for high availability'
+      : 'one cache instance: a second would be a separate cache with other contents, so there is one pod and nothing to spread; losing it costs only cache misses';
     const metadata = {
       name,
       namespace,
       labels,
       annotations: exemptions({
-        missingPodDisruptionBudget: singleInstance,
         topologySpreadConstraint: singleInstance,
-        ...(persistent ? {} : { deploymentMissingReplicas: singleInstance }),
+        // Polaris asks Deployments (not StatefulSets) for replicas and a budget.
+        ...(persistent
+          ? {}
+          : {
+              deploymentMissingReplicas: singleInstance,
+              missingPodDisruptionBudget: 'a budget for a single pod either protects nothing or blocks every node drain; the cache is rebuilt from the database after a restart',
+            }),
       }),
     };
     this.workload = persistent

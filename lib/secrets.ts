@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import {
   ExternalSecret,
+  type ExternalSecretSpecData,
   ExternalSecretSpecSecretStoreRefKind,
   ExternalSecretSpecTargetCreationPolicy,
   ExternalSecretSpecTargetDeletionPolicy,
@@ -8,6 +9,7 @@ import {
 } from '../imports/external-secrets-external-secrets.io';
 import type { LayerChart } from './charts/layer-chart';
 import type { EnvironmentConfig } from './config/load';
+import { lazyList } from './lazy-list';
 import { defaultSecretName, SECRET_CATALOG, type SecretId } from './secret-catalog';
 
 export interface PrefectSecretsProps {
@@ -20,6 +22,8 @@ export interface SecretUse {
   readonly id: SecretId;
   readonly name: string;
   readonly namespace: string;
+  /** The keys read there, in the catalog's order (a namespace gets only what it reads). */
+  readonly keys: readonly string[];
 }
 
 /**
@@ -32,7 +36,7 @@ export interface SecretUse {
 export class PrefectSecrets extends Construct {
   private readonly config: EnvironmentConfig['secrets'];
   private readonly labelsFor: LayerChart['labelsFor'];
-  private readonly uses = new Map<string, SecretUse>();
+  private readonly uses = new Map<string, { readonly id: SecretId; readonly name: string; readonly namespace: string; readonly keys: Set<string> }>();
 
   constructor(scope: Construct, id: string, props: PrefectSecretsProps) {
     super(scope, id);
@@ -51,26 +55,44 @@ export class PrefectSecrets extends Construct {
     if (!definition.keys.includes(key)) {
       throw new Error(`Secret ${id} has no key "${key}"; its keys are ${definition.keys.join(', ')} (lib/secret-catalog.ts)`);
     }
-    return { name: this.use(id, namespace), key };
+    return { name: this.record(id, namespace, [key]), key };
   }
 
-  /** Records that an object in `namespace` reads the whole Secret; returns its name. */
-  public use(id: SecretId, namespace: string): string {
-    const name = this.nameOf(id);
-    const key = `${namespace}/${id}`;
-    if (!this.uses.has(key)) {
-      this.uses.set(key, { id, name, namespace });
-      if (this.config.provider === 'external-secrets') this.externalSecret(id, name, namespace);
-    }
-    return name;
+  /**
+   * Records that an object in `namespace` reads the Secret (all of its keys, or `keys`); returns
+   * its name.
+   */
+  public use(id: SecretId, namespace: string, keys: readonly string[] = SECRET_CATALOG[id].keys): string {
+    return this.record(id, namespace, keys);
   }
 
   /** Every Secret read, sorted by namespace and name. */
   public get all(): SecretUse[] {
-    return [...this.uses.values()].sort((a, b) => (a.namespace + a.name < b.namespace + b.name ? -1 : 1));
+    return [...this.uses.values()]
+      .map((use) => ({ ...use, keys: this.keysOf(use.id, use.keys) }))
+      .sort((a, b) => (a.namespace + a.name < b.namespace + b.name ? -1 : 1));
   }
 
-  private externalSecret(id: SecretId, name: string, namespace: string): void {
+  private record(id: SecretId, namespace: string, keys: readonly string[]): string {
+    const name = this.nameOf(id);
+    const key = `${namespace}/${id}`;
+    let use = this.uses.get(key);
+    if (!use) {
+      use = { id, name, namespace, keys: new Set() };
+      this.uses.set(key, use);
+      if (this.config.provider === 'external-secrets') this.externalSecret(id, name, namespace, use.keys);
+    }
+    for (const read of keys) use.keys.add(read);
+    return name;
+  }
+
+  /** The keys read, plus fixed ones (a role's username), in the catalog's order. */
+  private keysOf(id: SecretId, read: ReadonlySet<string>): string[] {
+    const definition = SECRET_CATALOG[id];
+    return definition.keys.filter((key) => read.has(key) || definition.fixed?.[key] !== undefined);
+  }
+
+  private externalSecret(id: SecretId, name: string, namespace: string, read: ReadonlySet<string>): void {
     if (this.config.provider !== 'external-secrets') return;
     const { store, refreshInterval, remoteKeyPrefix } = this.config;
     const definition = SECRET_CATALOG[id];
@@ -91,8 +113,9 @@ export class PrefectSecrets extends Construct {
           deletionPolicy: ExternalSecretSpecTargetDeletionPolicy.RETAIN,
           template: { type: definition.type, engineVersion: ExternalSecretSpecTargetTemplateEngineVersion.V2, metadata: { labels } },
         },
-        // One remote secret per id, one property per key, e.g. "prefect/prod/postgres-orion".
-        data: definition.keys.map((key) => ({ secretKey: key, remoteRef: { key: `${remoteKeyPrefix}${id}`, property: key } })),
+        // One remote secret per id, one property per key, e.g. "prefect/prod/postgres-orion";
+        // only the keys read in this namespace (relations may add some after construction).
+        data: lazyList<ExternalSecretSpecData>(() => this.keysOf(id, read).map((key) => ({ secretKey: key, remoteRef: { key: `${remoteKeyPrefix}${id}`, property: key } }))),
       },
     });
   }
@@ -108,20 +131,20 @@ export function kubectlCommands(uses: readonly SecretUse[]): string[] {
   const lines: string[] = [];
   for (const [id, list] of [...byId].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const definition = SECRET_CATALOG[id];
-    const variable = id.toUpperCase().replace(/-/g, '_');
-    const literals = definition.keys.map((key) => {
+    const variable = (key: string) => `${id}_${key}`.toUpperCase().replace(/-/g, '_');
+    const generated = (key: string) => key === 'password' || key === 'admin-password';
+    const literal = (key: string) => {
       const fixed = definition.fixed?.[key];
       if (fixed !== undefined) return `--from-literal=${key}=${fixed}`;
       if (key === 'username') return `--from-literal=${key}=postgres`;
-      if (key === 'password' || key === 'admin-password') return `--from-literal=${key}="$${variable}_${key.toUpperCase().replace(/-/g, '_')}"`;
+      if (generated(key)) return `--from-literal=${key}="$${variable(key)}"`;
       return `--from-literal=${key}=<${key}>`;
-    });
+    };
     lines.push(`# ${definition.description}`);
-    for (const key of definition.keys.filter((key) => key === 'password' || key === 'admin-password')) {
-      lines.push(`${variable}_${key.toUpperCase().replace(/-/g, '_')}=$(openssl rand -hex 32)`);
-    }
+    const keys = definition.keys.filter((key) => list.some((use) => use.keys.includes(key)));
+    for (const key of keys.filter(generated)) lines.push(`${variable(key)}=$(openssl rand -hex 32)`);
     for (const use of list.sort((a, b) => (a.namespace < b.namespace ? -1 : 1))) {
-      lines.push(`kubectl --namespace ${use.namespace} create secret generic ${use.name} --type=${definition.type} ${literals.join(' ')}`);
+      lines.push(`kubectl --namespace ${use.namespace} create secret generic ${use.name} --type=${definition.type} ${use.keys.map(literal).join(' ')}`);
     }
   }
   return lines;

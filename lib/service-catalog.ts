@@ -10,7 +10,8 @@ export interface ResolvedService extends ServiceDefinition {
 /**
  * The environment's services: the default catalog with `prefect.services` merged in, services
  * with `enabled: false` removed and new ones added. Scalable services run at least
- * `prefect.replicas` pods; loop services always exactly one. The schema has already checked
+ * `prefect.replicas` pods and at most `prefect.maxReplicas` (unless a service sets its own);
+ * loop services always exactly one. `prefect.defaultResources` replaces the catalog's sizes. The schema has already checked
  * that new services are complete.
  */
 export function resolveCatalog(config: EnvironmentConfig): ResolvedService[] {
@@ -21,10 +22,12 @@ export function resolveCatalog(config: EnvironmentConfig): ResolvedService[] {
     const base = DEFAULT_CATALOG.find((service) => service.name === name);
     const { enabled, env, ...override } = overrides[name] ?? {};
     if (enabled === false) continue;
-    const merged = { ...base, ...override, name } as ServiceDefinition;
+    const resources = override.resources ?? config.prefect.defaultResources ?? base?.resources;
+    const merged = { ...base, ...override, ...(resources ? { resources } : {}), name } as ServiceDefinition;
     const singleton = merged.type === 'loop';
     const replicas = singleton ? 1 : (override.replicas ?? Math.max(merged.replicas, config.prefect.replicas));
-    const maxReplicas = singleton ? 1 : Math.max(override.maxReplicas ?? merged.maxReplicas, replicas);
+    const cap = override.maxReplicas ?? Math.min(merged.maxReplicas, config.prefect.maxReplicas ?? Infinity);
+    const maxReplicas = singleton ? 1 : Math.max(cap, replicas);
     services.push({ ...merged, replicas, maxReplicas, env: env ?? {} });
   }
   return services;

@@ -62,7 +62,17 @@ const COMMON: Pinned = {
     ]),
   ],
   migrations: [],
-  prefect: [],
+  // One set per catalog service; web services add a Service and the in-namespace allow, loop
+  // services (triggers-proactive) have no HPA and no PDB.
+  prefect: [
+    ...['ui', 'auth', 'nebula', 'server', 'events', 'server-background', 'work-pools', 'actions', 'ladler', 'triggers-reactive', 'triggers-proactive'].flatMap((service) => [
+      `ServiceAccount prefect/${service}`,
+      `Deployment prefect/${service}`,
+      `NetworkPolicy prefect/${service}`,
+      ...(service === 'triggers-proactive' ? [] : [`HorizontalPodAutoscaler prefect/${service}`, `PodDisruptionBudget prefect/${service}`]),
+    ]),
+    ...['ui', 'auth', 'nebula', 'server', 'events'].flatMap((service) => [`Service prefect/${service}`, `AuthorizationPolicy prefect/${service}-from-prefect`]),
+  ],
   flux: [
     'Kustomization flux-system/prefect-data',
     'Kustomization flux-system/prefect-edge',

@@ -13,7 +13,8 @@ import { containerEnvironment, expandKubernetes, freePort, run, Scratch, waitFor
  * environment the kubelet would give it; only the server's address differs.
  */
 
-const BIN = fs.existsSync('/usr/lib/postgresql/15/bin') ? '/usr/lib/postgresql/15/bin' : path.dirname(run('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1']).stdout.trim() + '/x');
+/** The installed server's programs (PostgreSQL 15 on these machines; the newest if several). */
+const BIN = run('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1']).stdout.trim();
 const SYSTEM_USER = 'postgres';
 const RUNUSER = run('bash', ['-c', 'command -v runuser']).stdout.trim() || '/usr/sbin/runuser';
 const NAMESPACE = 'prefect-data';

@@ -98,7 +98,7 @@ export class DataChart extends LayerChart {
         new Redis(this, `Redis-${instance}`, {
           ...common,
           instance,
-          version: redis.version,
+          version: settings.version,
           memory: settings.memory,
           resources: settings.resources,
           // Cache: evict, keep nothing. Work queues and streams: keep everything.

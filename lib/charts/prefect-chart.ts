@@ -3,6 +3,7 @@ import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../../import
 import type { DatabaseName, RedisName } from '../catalog';
 import type { DataClient } from '../data-client';
 import { selectorLabels } from '../labels';
+import { exemptions } from '../policy-exemptions';
 import { PrefectService } from '../prefect-service';
 import { resolveCatalog, type ResolvedService } from '../service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
@@ -14,8 +15,9 @@ export interface DataServices {
 }
 
 export interface PrefectChartProps extends LayerChartProps {
-  /** TEMPORARY during integration of the data layer: without it no service is created. */
-  readonly data?: DataServices;
+  readonly data: DataServices;
+  /** With a private CA: the bundle (public roots and the CA) that the services trust. */
+  readonly trustBundle?: { readonly configMapName: string; readonly key: string };
 }
 
 /**
@@ -28,10 +30,6 @@ export class PrefectChart extends LayerChart {
   constructor(scope: Construct, props: PrefectChartProps) {
     super(scope, 'prefect', props);
     const data = props.data;
-    if (!data) {
-      this.services = [];
-      return;
-    }
     const { config } = this;
     const namespace = config.namespaces.prefect;
     const catalog = resolveCatalog(config);
@@ -48,6 +46,9 @@ export class PrefectChart extends LayerChart {
         replicas: definition.replicas,
         maxReplicas: definition.maxReplicas,
         spreadOverZones: config.cluster.zones.length > 1,
+        istioNamespace: config.namespaces.istio,
+        trustBundle: props.trustBundle,
+        exemptions: exemptionsFor(definition, config.environment),
       });
       service.addEnv('CLOUD_API_URL', { value: `https://${config.hostnames.api}` });
       service.addEnv('CLOUD_UI_URL', { value: `https://${config.hostnames.app}` });
@@ -77,6 +78,22 @@ export class PrefectChart extends LayerChart {
       });
     }
   }
+}
+
+/** Why a service is exempt from policy checks (lib/policy), by design. */
+function exemptionsFor(service: ResolvedService, environment: string): { deployment: Record<string, string>; autoscaler: Record<string, string> } {
+  const deployment: Record<string, string> = {};
+  const autoscaler: Record<string, string> = {};
+  if (service.type !== 'web') {
+    const reason = `a ${service.type} service serves no HTTP and Prefect documents no health command for it; Kubernetes restarts the container when its process exits`;
+    for (const check of ['no-liveness-probe', 'no-readiness-probe', 'livenessProbeMissing', 'readinessProbeMissing']) deployment[check] = reason;
+  }
+  if (service.type !== 'loop' && service.replicas < 2) {
+    const reason = `one replica in ${environment} by configuration (prefect.replicas): a single-node environment has no second node to spread to`;
+    deployment.deploymentMissingReplicas = reason;
+    autoscaler.hpaMinAvailability = reason;
+  }
+  return { deployment: exemptions(deployment), autoscaler: exemptions(autoscaler) };
 }
 
 function componentOf(service: ResolvedService): string {

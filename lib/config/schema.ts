@@ -318,6 +318,11 @@ const redisInstance = (memory: string) =>
   z
     .strictObject({
       provider: z.enum(['in-cluster', 'external']).default('in-cluster'),
+      /**
+       * The official `redis` image tag: a full 7.x version (the ACL file and `enable-debug-command`
+       * need 7). Per instance, so that an upgrade can go one instance at a time.
+       */
+      version: z.string().regex(/^7\.\d+\.\d+$/, { error: 'expected a full Redis 7 version such as "7.4.6"' }).default('7.4.6'),
       /** Memory for the data set: Redis's `maxmemory`. */
       memory: quantity('2Gi').default(memory),
       /** Omit for 1 CPU and `memory` × 1.25 as memory request and limit. */
@@ -332,7 +337,7 @@ const redisInstance = (memory: string) =>
       if (instance.resources === undefined) return;
       const limit = instance.resources.limits?.memory;
       if (limit === undefined) {
-        context.addIssue({ code: 'custom', path: ['resources', 'limits', 'memory'], message: 'required: expected a memory limit (Redis\'s maxmemory must fit under it)' });
+        context.addIssue({ code: 'custom', path: ['resources', 'limits', 'memory'], message: 'expected a memory limit (Redis\'s maxmemory must fit under it)' });
       } else if (isQuantity(limit) && isQuantity(instance.memory) && parseQuantity(limit) < parseQuantity(instance.memory) * REDIS_MEMORY_HEADROOM) {
         const minimum = formatBytes(Math.ceil(parseQuantity(instance.memory) * REDIS_MEMORY_HEADROOM));
         context.addIssue({ code: 'custom', path: ['resources', 'limits', 'memory'], message: `expected at least ${minimum} (memory × ${REDIS_MEMORY_HEADROOM}: Redis needs headroom over maxmemory)` });
@@ -340,8 +345,6 @@ const redisInstance = (memory: string) =>
     });
 
 const redis = z.strictObject({
-  /** The official `redis` image tag: a full 7.x version (the ACL file and `enable-debug-command` need 7). */
-  version: z.string().regex(/^7\.\d+\.\d+$/, { error: 'expected a full Redis 7 version such as "7.4.6"' }).default('7.4.6'),
   /** Defaults are Prefect's published minimums (1 CPU; 2, 2 and 4 GiB). */
   cache: redisInstance('2Gi').prefault({}),
   work: redisInstance('2Gi').prefault({}),
@@ -382,6 +385,10 @@ const prefect = z.strictObject({
     }),
   /** Default replicas of scalable services. */
   replicas: z.int().min(1, { error: 'expected at least 1 replica' }).default(1),
+  /** Caps every scalable service's HPA maximum (small clusters). */
+  maxReplicas: z.int().min(1, { error: 'expected at least 1 replica' }).optional(),
+  /** Resources of every service that `services.<name>.resources` does not set (small clusters). */
+  defaultResources: resources.optional(),
   services: z.record(dnsLabel, serviceOverride).default({}),
 });
 
