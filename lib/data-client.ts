@@ -63,3 +63,10 @@ export class RecordingDataClient implements DataClient {
     this.egress.push(rule);
   }
 }
+
+/** The container `env` entries of recorded variables, in the order they were added. */
+export function toEnvVars(env: ReadonlyMap<string, EnvValue>): Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }> {
+  return [...env].map(([name, value]) =>
+    'value' in value ? { name, value: value.value } : { name, valueFrom: { secretKeyRef: { name: value.secretKeyRef.name, key: value.secretKeyRef.key } } },
+  );
+}

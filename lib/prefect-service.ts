@@ -2,7 +2,7 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { ServiceDefinition } from './catalog';
-import type { DataClient, EgressRule, EnvValue } from './data-client';
+import { toEnvVars, type DataClient, type EgressRule, type EnvValue } from './data-client';
 import { WorkloadNetworkPolicy } from './workload-network-policy';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './pod-security';
 import { sidecarAnnotations } from './sidecar';
@@ -153,7 +153,7 @@ export class PrefectService extends Construct implements DataClient {
                 imagePullPolicy: 'IfNotPresent',
                 ...(definition.command.length > 0 ? { command: [...definition.command] } : {}),
                 ...(definition.args.length > 0 ? { args: [...definition.args] } : {}),
-                env: Lazy.any({ produce: () => this.renderEnv() }),
+                env: Lazy.any({ produce: () => toEnvVars(this.env) }),
                 ...(port !== undefined ? { ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }] } : {}),
                 resources: {
                   requests: {
@@ -264,10 +264,6 @@ export class PrefectService extends Construct implements DataClient {
 
   public get egressRules(): readonly EgressRule[] {
     return this.egress;
-  }
-
-  private renderEnv(): k8s.EnvVar[] {
-    return [...this.env].map(([name, value]) => ('value' in value ? { name, value: value.value } : { name, valueFrom: { secretKeyRef: { name: value.secretKeyRef.name, key: value.secretKeyRef.key } } }));
   }
 }
 

@@ -61,7 +61,12 @@ const COMMON: Pinned = {
       ...(instance === 'cache' ? ['Deployment prefect-data/redis-cache'] : [`StatefulSet prefect-data/redis-${instance}`, `Service prefect-data/redis-${instance}-headless`]),
     ]),
   ],
-  migrations: [],
+  // One migration Job per database, in the data namespace (the superuser Secret stays there).
+  migrations: ['events', 'nebula', 'orion'].flatMap((database) => [
+    `ServiceAccount prefect-data/migrate-${database}`,
+    `Job prefect-data/migrate-${database}-<hash>`,
+    `NetworkPolicy prefect-data/migrate-${database}`,
+  ]),
   // One set per catalog service; web services add a Service and the in-namespace allow, loop
   // services (triggers-proactive) have no HPA and no PDB.
   prefect: [

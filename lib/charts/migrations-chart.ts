@@ -1,9 +1,37 @@
 import { Construct } from 'constructs';
+import { DATABASES } from '../catalog';
+import { MigrationJob } from '../migration-job';
+import type { PostgresServer } from '../postgres-access';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
-/** Layer 4: one schema-migration Job per database, applied with `wait` before the services. */
+export interface MigrationsChartProps extends LayerChartProps {
+  readonly postgres: PostgresServer;
+}
+
+/**
+ * Layer 4: one schema-migration Job per database. Flux applies this layer with `wait` after
+ * `data` (the databases exist) and before `prefect`, so the services roll out only onto
+ * migrated databases.
+ */
 export class MigrationsChart extends LayerChart {
-  constructor(scope: Construct, props: LayerChartProps) {
+  public readonly jobs: readonly MigrationJob[];
+
+  constructor(scope: Construct, props: MigrationsChartProps) {
     super(scope, 'migrations', props);
+    const { config } = this;
+    const overrides = config.prefect.migrations;
+    this.jobs = DATABASES.map(
+      (database) =>
+        new MigrationJob(this, database, {
+          postgres: props.postgres,
+          database,
+          namespace: config.namespaces.data,
+          image: `${config.prefect.image.registry}/cloud/server:${config.prefect.image.tag}`,
+          imagePullSecret: config.prefect.image.pullSecret,
+          command: overrides.command ? [...overrides.command, database] : undefined,
+          labels: this.labelsFor({ name: `migrate-${database}`, component: 'migration' }),
+          istioNamespace: config.namespaces.istio,
+        }),
+    );
   }
 }

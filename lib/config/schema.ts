@@ -385,6 +385,13 @@ const prefect = z.strictObject({
     }),
   /** Default replicas of scalable services. */
   replicas: z.int().min(1, { error: 'expected at least 1 replica' }).default(1),
+  /** The schema-migration Jobs (one per database, in the migrations layer). */
+  migrations: z
+    .strictObject({
+      /** The command, followed by the database's name. ASSUMPTION: `prefect-cloud migrate`. */
+      command: z.array(z.string().min(1)).min(1).optional(),
+    })
+    .prefault({}),
   /** Caps every scalable service's HPA maximum (small clusters). */
   maxReplicas: z.int().min(1, { error: 'expected at least 1 replica' }).optional(),
   /** Resources of every service that `services.<name>.resources` does not set (small clusters). */
