@@ -1,0 +1,52 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DATABASES } from '../lib/catalog';
+import type { RenderedEnvironment } from '../lib/output/render';
+import { build, buildFromText, PROJECT_ROOT } from './helpers';
+
+type Spec = Record<string, any>;
+const jobs = (rendered: RenderedEnvironment) => rendered.objects.filter(({ layer, object }) => layer === 'migrations' && object.kind === 'Job').map(({ object }) => object);
+const prodText = fs.readFileSync(path.join(PROJECT_ROOT, 'config', 'prod.yaml'), 'utf8');
+
+describe('migration Jobs', () => {
+  const prod = build('prod');
+
+  it('migrate each database once, as the superuser, with the server image', () => {
+    expect(jobs(prod).map((job) => job.metadata.name.replace(/-[0-9a-f]{10}$/, '')).sort()).toEqual(DATABASES.map((database) => `migrate-${database}`));
+    for (const job of jobs(prod)) {
+      const database = job.metadata.name.split('-')[1] as string;
+      const pod = (job.spec as Spec).template.spec;
+      expect(pod.containers[0].image).toBe('registry.example.com/prefect/cloud/server:2026.11.1');
+      expect(pod.containers[0].command).toEqual(['prefect-cloud', 'migrate', database]);
+      expect(pod.imagePullSecrets).toEqual([{ name: 'prefect-registry' }]);
+      expect(pod.restartPolicy).toBe('Never');
+    }
+  });
+
+  it('are Jobs that Flux can re-apply: hash-named, force-replaced, kept without TTL, completing under mTLS', () => {
+    for (const job of jobs(prod)) {
+      expect(job.metadata.name).toMatch(/^migrate-[a-z]+-[0-9a-f]{10}$/);
+      expect(job.metadata.annotations?.['kustomize.toolkit.fluxcd.io/force']).toBe('enabled');
+      expect((job.spec as Spec).ttlSecondsAfterFinished).toBeUndefined();
+      expect(job.metadata.annotations?.['prefect-cdk8s.io/exempt.job-ttl-seconds-after-finished']).toMatch(/Flux/);
+      expect((job.spec as Spec).template.metadata.annotations['sidecar.istio.io/nativeSidecar']).toBe('true');
+    }
+  });
+
+  it('get a new name when the image changes, and keep it otherwise', () => {
+    const upgraded = buildFromText(prodText.replace('tag: "2026.11.1"', 'tag: "2026.12.0"'), 'prod');
+    const names = (rendered: RenderedEnvironment) => jobs(rendered).map((job) => job.metadata.name).sort();
+    expect(names(build('prod'))).toEqual(names(prod));
+    for (const [before, after] of names(prod).map((name, index) => [name, names(upgraded)[index]])) {
+      expect(after).not.toBe(before);
+      expect(after?.replace(/-[0-9a-f]{10}$/, '')).toBe(before?.replace(/-[0-9a-f]{10}$/, ''));
+    }
+  });
+
+  it('take the configured command', () => {
+    const custom = buildFromText(prodText.replace('  replicas: 2\n', '  replicas: 2\n  migrations:\n    command: [prefect-cloud, database, upgrade]\n'), 'prod');
+    const job = jobs(custom).find((object) => object.metadata.name.startsWith('migrate-orion-')) as { spec: Spec };
+    expect(job.spec.template.spec.containers[0].command).toEqual(['prefect-cloud', 'database', 'upgrade', 'orion']);
+  });
+});
