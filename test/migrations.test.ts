@@ -46,7 +46,7 @@ describe('migration Jobs', () => {
 
   it('take the configured command', () => {
     const custom = buildFromText(prodText.replace('  replicas: 2\n', '  replicas: 2\n  migrations:\n    command: [prefect-cloud, database, upgrade]\n'), 'prod');
-    const job = jobs(custom).find((object) => object.metadata.name.startsWith('migrate-orion-')) as { spec: Spec };
+    const job = jobs(custom).find((object) => object.metadata.name.startsWith('migrate-orion-')) as unknown as { spec: Spec };
     expect(job.spec.template.spec.containers[0].command).toEqual(['prefect-cloud', 'database', 'upgrade', 'orion']);
   });
 });

@@ -132,7 +132,10 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
     expect(errors.status, errors.stderr).toBe(0);
     expect(errors.rows).toEqual([]);
     const settings = query("SELECT name || '=' || setting FROM pg_settings WHERE name IN ('max_connections', 'shared_buffers', 'password_encryption', 'shared_preload_libraries', 'huge_pages', 'jit', 'wal_compression') ORDER BY name");
-    expect(settings.rows).toEqual(['huge_pages=off', 'jit=off', 'max_connections=350', 'password_encryption=scram-sha-256', 'shared_buffers=32768', 'shared_preload_libraries=pg_stat_statements', 'wal_compression=pglz']);
+    const maxConnections = /^max_connections = (\d+)$/m.exec(configMap.data['postgresql.conf'] as string)?.[1];
+    const sharedBuffers = Number(/^shared_buffers = (\d+)MB$/m.exec(configMap.data['postgresql.conf'] as string)?.[1]);
+    // shared_buffers is reported in 8 kB pages.
+    expect(settings.rows).toEqual(['huge_pages=off', 'jit=off', `max_connections=${maxConnections}`, 'password_encryption=scram-sha-256', `shared_buffers=${sharedBuffers * 128}`, 'shared_preload_libraries=pg_stat_statements', 'wal_compression=pglz']);
     outputs.push(`postgresql.conf (dev) applied:\n  ${settings.rows.join('\n  ')}`);
   });
 
