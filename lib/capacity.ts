@@ -71,6 +71,10 @@ export function workloadDemands(objects: ReadonlyArray<{ layer: string; object: 
   }
   const demands: WorkloadDemand[] = [];
   for (const { layer, object } of objects) {
+    if (object.kind === 'Cluster' && object.apiVersion.startsWith('postgresql.cnpg.io/')) {
+      demands.push(cloudNativePgDemand(layer, object, inputs));
+      continue;
+    }
     if (!['Deployment', 'StatefulSet', 'DaemonSet'].includes(object.kind)) continue;
     const spec = object.spec as { replicas?: number; template: PodTemplate };
     const namespace = object.metadata.namespace ?? 'default';
@@ -90,6 +94,16 @@ export function workloadDemands(objects: ReadonlyArray<{ layer: string; object: 
     });
   }
   return [...demands, ...inputs.platformWorkloads];
+}
+
+/** A CloudNativePG cluster runs `instances` pods that the operator creates from the Cluster's resources. */
+function cloudNativePgDemand(layer: string, object: KubernetesObject, inputs: CapacityInputs): WorkloadDemand {
+  const spec = object.spec as { instances?: number; resources?: Container['resources']; inheritedMetadata?: { labels?: Record<string, string> } };
+  const namespace = object.metadata.namespace ?? 'default';
+  const template: PodTemplate = { metadata: { labels: spec.inheritedMetadata?.labels ?? {} }, spec: { containers: [{ resources: spec.resources ?? {} }] } };
+  const { cpu, memory } = podRequests(template, inputs.injectedNamespaces.has(namespace));
+  const instances = spec.instances ?? 1;
+  return { layer, kind: 'Cluster', namespace, name: object.metadata.name, minReplicas: instances, maxReplicas: instances, cpu, memory };
 }
 
 /** Requests of one pod: its containers, the largest init container if larger, and the sidecar. */

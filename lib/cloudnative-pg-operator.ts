@@ -6,6 +6,9 @@ import { PrefectNamespace } from './namespace';
 /** Where the CloudNativePG operator runs; the database pods admit it (lib/cloudnative-pg.ts). */
 export const CLOUDNATIVE_PG_NAMESPACE = 'cnpg-system';
 
+/** The operator's requests, set explicitly (the chart sets none) and counted by the capacity check. */
+export const CLOUDNATIVE_PG_OPERATOR_REQUESTS = { cpu: '100m', memory: '256Mi' } as const;
+
 export interface CloudNativePgOperatorProps {
   /** The Flux namespace (repository and release objects). */
   readonly fluxNamespace: string;
@@ -40,7 +43,11 @@ export class CloudNativePgOperator extends Construct {
       repository,
       chart: 'cloudnative-pg',
       version: props.version,
-      values: { crds: { create: true }, config: { clusterWide: true } },
+      values: {
+        crds: { create: true },
+        config: { clusterWide: true },
+        resources: { requests: CLOUDNATIVE_PG_OPERATOR_REQUESTS, limits: { memory: '512Mi' } },
+      },
     });
   }
 }

@@ -1,4 +1,6 @@
 import { CERT_MANAGER_REQUESTS } from './cert-manager-releases';
+import { CLOUDNATIVE_PG_NAMESPACE, CLOUDNATIVE_PG_OPERATOR_REQUESTS } from './cloudnative-pg-operator';
+import { EXTERNAL_SECRETS_NAMESPACE, EXTERNAL_SECRETS_REQUESTS } from './external-secrets-operator';
 import type { WorkloadDemand } from './capacity';
 import type { EnvironmentConfig } from './config/load';
 import { parseQuantity } from './quantity';
@@ -15,7 +17,8 @@ export const ISTIO_REQUESTS = {
 /**
  * The pods that the platform layer's Helm releases run (they are not objects of `dist/`), for
  * the capacity check (`CapacityInputs.platformWorkloads`). Only what this installation
- * installs: nothing of a mesh or cert-manager the cluster brings itself.
+ * installs: nothing of a mesh or cert-manager the cluster brings itself; the CloudNativePG and
+ * external-secrets operators only with those providers.
  */
 export function edgeControllerWorkloads(config: EnvironmentConfig): WorkloadDemand[] {
   const { mesh, namespaces } = config;
@@ -44,6 +47,14 @@ export function edgeControllerWorkloads(config: EnvironmentConfig): WorkloadDema
   }
   if (mesh.installTrustManager) {
     workloads.push(demand(namespaces.certManager, 'Deployment', 'trust-manager', CERT_MANAGER_REQUESTS.trustManager));
+  }
+  if (config.postgres.provider === 'cloudnativepg') {
+    workloads.push(demand(CLOUDNATIVE_PG_NAMESPACE, 'Deployment', 'cloudnative-pg', CLOUDNATIVE_PG_OPERATOR_REQUESTS));
+  }
+  if (config.secrets.provider === 'external-secrets') {
+    for (const name of ['external-secrets', 'external-secrets-webhook', 'external-secrets-cert-controller']) {
+      workloads.push(demand(EXTERNAL_SECRETS_NAMESPACE, 'Deployment', name, EXTERNAL_SECRETS_REQUESTS));
+    }
   }
   return workloads;
 }

@@ -5,6 +5,9 @@ import { PrefectNamespace } from './namespace';
 
 export const EXTERNAL_SECRETS_NAMESPACE = 'external-secrets';
 
+/** Requests of the controller, its webhook and its certificate controller (the chart sets none). */
+export const EXTERNAL_SECRETS_REQUESTS = { cpu: '50m', memory: '128Mi' } as const;
+
 export interface ExternalSecretsOperatorProps {
   /** The Flux namespace (repository and release objects). */
   readonly fluxNamespace: string;
@@ -39,7 +42,12 @@ export class ExternalSecretsOperator extends Construct {
       repository,
       chart: 'external-secrets',
       version: props.version,
-      values: { installCRDs: true },
+      values: {
+        installCRDs: true,
+        resources: { requests: EXTERNAL_SECRETS_REQUESTS, limits: { memory: '256Mi' } },
+        webhook: { resources: { requests: EXTERNAL_SECRETS_REQUESTS, limits: { memory: '256Mi' } } },
+        certController: { resources: { requests: EXTERNAL_SECRETS_REQUESTS, limits: { memory: '256Mi' } } },
+      },
     });
   }
 }

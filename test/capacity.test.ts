@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { allocatable, CapacityError, capacityReport, formatCapacity, podRequests, workloadDemands } from '../lib/capacity';
 import type { KubernetesObject } from '../lib/output/render';
-import { loadEnvironment } from './helpers';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BuiltEnvironment } from '../lib/synthesize';
+import { buildFromText, loadEnvironment, PROJECT_ROOT } from './helpers';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -60,5 +63,14 @@ describe('capacity', () => {
     const report = capacityReport(config, workloadDemands([deployment('small', 2, '500m', '1Gi')], { injectedNamespaces: new Set(), platformWorkloads: [] }));
     expect(report.fits).toBe(true);
     expect(formatCapacity(report)).toContain('headroom at minimum:');
+  });
+});
+
+describe('capacity of a CloudNativePG cluster', () => {
+  it('counts every instance, without a sidecar (the instances run outside the mesh)', () => {
+    const text = fs.readFileSync(path.join(PROJECT_ROOT, 'config', 'prod.yaml'), 'utf8').replace('postgres:\n', 'postgres:\n  provider: cloudnativepg\n  instances: 3\n');
+    const built = buildFromText(text, 'prod') as BuiltEnvironment;
+    const cluster = built.capacity.workloads.find((workload) => workload.kind === 'Cluster');
+    expect(cluster).toMatchObject({ name: 'postgres', minReplicas: 3, maxReplicas: 3, cpu: 4, memory: 10 * GiB });
   });
 });
