@@ -10,6 +10,7 @@ import { describeObject, renderEnvironment, type RenderedEnvironment } from './o
 import { checkYamlReading } from './output/yaml-text';
 import { PrefectApp } from './prefect-app';
 import { describeMatch } from './routes';
+import { kubectlCommands } from './secrets';
 import { resolveCatalog } from './service-catalog';
 import { checkConventions } from './validation/conventions';
 import type { StrictValidator } from './validation/strict-validator';
@@ -93,6 +94,30 @@ export function buildEnvironment(config: EnvironmentConfig, configFile: string):
   return { ...rendered, files: sorted, capacity };
 }
 
+/** The Secrets this environment reads, and how to create them (they never live in dist/). */
+function secretsToCreate(app: PrefectApp): ReviewerViewInput['secrets'] {
+  const { config } = app;
+  const pullSecret = config.prefect.image.pullSecret;
+  const pullSecretLines = pullSecret
+    ? [
+        `# The registry credentials for ${config.prefect.image.registry} (services and migration Jobs)`,
+        ...[config.namespaces.prefect, config.namespaces.data].map(
+          (namespace) => `kubectl --namespace ${namespace} create secret docker-registry ${pullSecret} --docker-server=${config.prefect.image.registry.split('/')[0]} --docker-username=<user> --docker-password=<token>`,
+        ),
+      ]
+    : [];
+  if (config.secrets.provider === 'external-secrets') {
+    return {
+      intro: `External Secrets reads them from the ${config.secrets.store.kind} \`${config.secrets.store.name}\` (remote keys \`${config.secrets.remoteKeyPrefix}<id>\`, one property per key); only the image pull secret is created by hand.`,
+      commands: pullSecretLines,
+    };
+  }
+  return {
+    intro: 'Create them before the first reconciliation (values never go into Git). Passwords go into connection URLs as they are: keep them URL-safe, as `openssl rand -hex 32` is.',
+    commands: [...kubectlCommands(app.data.secrets.all), ...pullSecretLines],
+  };
+}
+
 function reviewerView(app: PrefectApp, rendered: RenderedEnvironment, capacity: CapacityReport, configFile: string): ReviewerViewInput {
   const { config } = app;
   const count = (layer: string) => rendered.objects.filter((object) => object.layer === layer).length;
@@ -119,6 +144,7 @@ function reviewerView(app: PrefectApp, rendered: RenderedEnvironment, capacity: 
     postgres: config.postgres.provider,
     redis: Object.fromEntries(REDIS_INSTANCES.map((name) => [name, config.redis[name].provider])),
     capacity: formatCapacity(capacity),
+    secrets: secretsToCreate(app),
     objectsPerLayer: LAYERS.map((layer) => [layer, count(layer)] as const),
   };
 }

@@ -35,6 +35,23 @@ describe.each(ENVIRONMENTS)('dist/%s/README.md', (environment) => {
     expect(diagram).not.toContain('svc_ui --> db_');
   });
 
+  it('says how to create every Secret that a pod reads, in its namespace', () => {
+    const created = new Set([...readme.matchAll(/^kubectl --namespace (\S+) create secret \S+ (\S+)/gm)].map((match) => `${match[1]}/${match[2]}`));
+    const read = new Set<string>();
+    const visit = (node: unknown, namespace: string): void => {
+      if (Array.isArray(node)) return node.forEach((item) => visit(item, namespace));
+      if (node === null || typeof node !== 'object') return;
+      const record = node as Record<string, any>;
+      if (record.secretKeyRef?.name) read.add(`${namespace}/${record.secretKeyRef.name}`);
+      if (record.secret?.secretName) read.add(`${namespace}/${record.secret.secretName}`);
+      if (Array.isArray(record.imagePullSecrets)) for (const secret of record.imagePullSecrets) read.add(`${namespace}/${secret.name}`);
+      Object.values(record).forEach((value) => visit(value, namespace));
+    };
+    for (const { object } of rendered.objects) if (['Deployment', 'StatefulSet', 'Job'].includes(object.kind)) visit(object.spec, object.metadata.namespace as string);
+    expect(read.size).toBeGreaterThan(0);
+    expect([...read].filter((secret) => !created.has(secret))).toEqual([]);
+  });
+
   it('lists the routes, the capacity summary and the object count per layer', () => {
     expect(readme).toMatch(/\| nebula \| api\.[a-z.]+ \| exact "\/api" or prefix "\/api\/" \| nebula:8080 \|/);
     expect(readme).toContain(`capacity of ${environment}:`);

@@ -31,6 +31,8 @@ export interface ReviewerViewInput {
   readonly postgres: string;
   readonly redis: Readonly<Record<string, string>>;
   readonly capacity: string;
+  /** How the Secrets that the objects read come to exist (shell lines or a description). */
+  readonly secrets: { readonly intro: string; readonly commands: readonly string[] };
   readonly objectsPerLayer: ReadonlyArray<readonly [string, number]>;
 }
 
@@ -103,6 +105,11 @@ export function environmentReadme(input: ReviewerViewInput): string {
       input.services.map((service) => [service.name, service.type, service.replicas, service.databases.join(', ') || '–', service.redis.join(', ') || '–']),
     ),
     '',
+    '## Secrets',
+    '',
+    input.secrets.intro,
+    '',
+    ...(input.secrets.commands.length > 0 ? ['```sh', ...input.secrets.commands, '```', ''] : []),
     '## Capacity',
     '',
     '```',
