@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { formatCapacity } from './lib/capacity';
 import { ConfigError } from './lib/config/load';
-import type { RenderedEnvironment } from './lib/output/render';
+import type { BuiltEnvironment } from './lib/synthesize';
 import { synthesize, SynthesisError } from './lib/synthesize';
 import { findSchemaLocations, StrictValidator } from './lib/validation/strict-validator';
 
@@ -42,7 +43,7 @@ function parseArguments(argv: readonly string[]): string[] | undefined {
  * the app to write manifests there, and lists them. dist/ is written atomically above; this
  * writes the same objects, one file per environment, for the CLI and its validation plugins.
  */
-function writeCdk8sCliOutput(root: string, environments: readonly RenderedEnvironment[]): void {
+function writeCdk8sCliOutput(root: string, environments: readonly BuiltEnvironment[]): void {
   const outdir = process.env.CDK8S_OUTDIR;
   if (!outdir || path.resolve(root, outdir) === path.join(root, 'dist')) return;
   fs.mkdirSync(outdir, { recursive: true });
@@ -64,6 +65,7 @@ function main(): number {
       const layers = [...perLayer].map(([layer, count]) => `${layer} ${count}`).join(', ');
       const state = result.changed.includes(environment.environment) ? 'written' : 'unchanged';
       console.log(`dist/${environment.environment}: ${environment.objects.length} objects (${layers}), ${state}`);
+      console.log(formatCapacity(environment.capacity).replace(/^/gm, '  '));
       // Warnings go to stdout: they are advice about a successful synthesis, not failures.
       for (const warning of environment.warnings) console.log(`dist/${environment.environment}: warning: ${warning}`);
     }
