@@ -71,6 +71,6 @@ describe('capacity of a CloudNativePG cluster', () => {
     const text = fs.readFileSync(path.join(PROJECT_ROOT, 'config', 'prod.yaml'), 'utf8').replace('postgres:\n', 'postgres:\n  provider: cloudnativepg\n  instances: 3\n');
     const built = buildFromText(text, 'prod') as BuiltEnvironment;
     const cluster = built.capacity.workloads.find((workload) => workload.kind === 'Cluster');
-    expect(cluster).toMatchObject({ name: 'postgres', minReplicas: 3, maxReplicas: 3, cpu: 4, memory: 10 * GiB });
+    expect(cluster).toMatchObject({ name: 'postgres', minReplicas: 3, maxReplicas: 3, cpu: 4, memory: 8 * GiB });
   });
 });

@@ -96,7 +96,7 @@ describe('PostgreSQL (StatefulSet)', () => {
   });
 
   it('sets the configured resources, with a memory limit', () => {
-    expect(container.resources).toEqual({ requests: { cpu: '4', memory: '10Gi' }, limits: { memory: '10Gi' } });
+    expect(container.resources).toEqual({ requests: { cpu: '4', memory: '8Gi' }, limits: { memory: '8Gi' } });
   });
 
   it('derives postgresql.conf from memory, CPU, disk and the services\' pools, and rolls the pod when it changes', () => {
@@ -104,9 +104,9 @@ describe('PostgreSQL (StatefulSet)', () => {
     const setting = (name: string) => new RegExp(`^${name} = (.*)$`, 'm').exec(conf)?.[1];
     const budget = connectionBudget(resolveCatalog(loadEnvironment('prod')));
     expect(setting('max_connections')).toBe(String(budget));
-    expect(setting('shared_buffers')).toBe('2560MB');
-    expect(setting('effective_cache_size')).toBe('7680MB');
-    expect(setting('maintenance_work_mem')).toBe('640MB');
+    expect(setting('shared_buffers')).toBe('2048MB');
+    expect(setting('effective_cache_size')).toBe('6144MB');
+    expect(setting('maintenance_work_mem')).toBe('512MB');
     expect(setting('max_wal_size')).toBe('10240MB');
     expect(setting('max_parallel_workers')).toBe('4');
     expect(setting('password_encryption')).toBe("'scram-sha-256'");

@@ -74,8 +74,8 @@ describe('CloudNativePG', () => {
     expect(spec.imageName).toBe('ghcr.io/cloudnative-pg/postgresql:17.6');
     expect(spec.topologySpreadConstraints).toEqual([{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { 'cnpg.io/cluster': 'postgres' } } }]);
     expect(spec.storage).toEqual({ size: '100Gi', storageClass: 'gp3' });
-    expect(spec.resources).toEqual({ requests: { cpu: '4', memory: '10Gi' }, limits: { memory: '10Gi' } });
-    expect(spec.postgresql.parameters).toMatchObject({ shared_buffers: '2560MB', password_encryption: 'scram-sha-256', jit: 'off' });
+    expect(spec.resources).toEqual({ requests: { cpu: '4', memory: '8Gi' }, limits: { memory: '8Gi' } });
+    expect(spec.postgresql.parameters).toMatchObject({ shared_buffers: '2048MB', password_encryption: 'scram-sha-256', jit: 'off' });
     for (const managed of ['listen_addresses', 'port', 'ssl', 'hba_file', 'shared_preload_libraries']) expect(spec.postgresql.parameters[managed]).toBeUndefined();
     expect(spec.postgresql.pg_hba).toEqual(['hostssl sameuser events,nebula,orion all scram-sha-256', 'host all events,nebula,orion all reject']);
     expect(spec.postgresql.shared_preload_libraries).toEqual(['pg_stat_statements']);
