@@ -50,9 +50,10 @@ check-dist: synth
 	@test -z "$$(git status --porcelain -- dist config/schema.json)" || { git status --short -- dist config/schema.json; echo "untracked files in dist/: run make synth and commit dist/"; exit 1; }
 
 ## imports: regenerate imports/ with `cdk8s import` from the CRD files in CRDS_DIR
+# (`cdk8s import` with arguments appends them to cdk8s.yaml: keep the upstream list as it is.)
 imports: node_modules/.package-lock.json
-	rm -rf imports.new && mkdir imports.new
-	@for prefix in $(CRD_PREFIXES); do \
+	rm -rf imports.new && mkdir imports.new && cp cdk8s.yaml .cdk8s.yaml.keep
+	@trap 'mv .cdk8s.yaml.keep cdk8s.yaml' EXIT; for prefix in $(CRD_PREFIXES); do \
 	  echo "cdk8s import $$prefix:=$(CRDS_DIR)/$$prefix.yaml"; \
 	  $(CDK8S) import --language typescript --output imports.new "$$prefix:=$(CRDS_DIR)/$$prefix.yaml" >/dev/null; \
 	done
