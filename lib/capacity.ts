@@ -36,6 +36,8 @@ export interface CapacityReport {
   readonly minimum: { readonly cpu: number; readonly memory: number };
   readonly maximum: { readonly cpu: number; readonly memory: number };
   readonly fits: boolean;
+  /** Why it does not fit: totals over the pool, a pod larger than a node, or pods left unplaced. */
+  readonly problems: readonly string[];
 }
 
 /** Istio injects a sidecar into pods of these namespaces unless a pod opts out. */
@@ -161,8 +163,43 @@ export function capacityReport(config: EnvironmentConfig, workloads: readonly Wo
   });
   const minimum = total((workload) => (workload.perNode ? survivingNodes : workload.minReplicas));
   const maximum = total((workload) => (workload.perNode ? nodes : workload.maxReplicas));
-  const fits = minimum.cpu <= node.cpu * survivingNodes && minimum.memory <= node.memory * survivingNodes;
-  return { environment: config.environment, workloads, nodes, nodeCpu: node.cpu, nodeMemory: node.memory, survivingNodes, minimum, maximum, fits };
+  const problems: string[] = [];
+  if (minimum.cpu > node.cpu * survivingNodes) problems.push(`CPU requests exceed the allocatable CPU of ${survivingNodes} node(s)`);
+  if (minimum.memory > node.memory * survivingNodes) problems.push(`memory requests exceed the allocatable memory of ${survivingNodes} node(s)`);
+  for (const workload of workloads) {
+    if (workload.cpu > node.cpu || workload.memory > node.memory) problems.push(`a pod of ${workload.kind} ${workload.namespace}/${workload.name} requests more than one node has`);
+  }
+  if (problems.length === 0) problems.push(...unplacedPods(workloads, node, survivingNodes));
+  return { environment: config.environment, workloads, nodes, nodeCpu: node.cpu, nodeMemory: node.memory, survivingNodes, minimum, maximum, fits: problems.length === 0, problems };
+}
+
+/**
+ * Totals can fit while pods do not: places every pod at the minimum, largest first, on the
+ * surviving nodes (first fit decreasing, as the scheduler packs at best), per-node pods on each.
+ */
+function unplacedPods(workloads: readonly WorkloadDemand[], node: { cpu: number; memory: number }, nodes: number): string[] {
+  const free = Array.from({ length: nodes }, () => ({ ...node }));
+  for (const workload of workloads.filter((entry) => entry.perNode)) {
+    for (const bin of free) {
+      bin.cpu -= workload.cpu;
+      bin.memory -= workload.memory;
+    }
+  }
+  const pods = workloads
+    .filter((workload) => !workload.perNode)
+    .flatMap((workload) => Array.from({ length: workload.minReplicas }, () => workload))
+    .sort((a, b) => b.memory - a.memory || b.cpu - a.cpu);
+  const unplaced = new Set<string>();
+  for (const pod of pods) {
+    const bin = free.find((candidate) => candidate.cpu >= pod.cpu && candidate.memory >= pod.memory);
+    if (!bin) {
+      unplaced.add(`${pod.kind} ${pod.namespace}/${pod.name}`);
+      continue;
+    }
+    bin.cpu -= pod.cpu;
+    bin.memory -= pod.memory;
+  }
+  return [...unplaced].map((name) => `no node has room left for a pod of ${name} (pods placed largest first)`);
 }
 
 const cores = (value: number) => `${value.toFixed(2)} CPU`;
@@ -172,6 +209,7 @@ const memory = (value: number) => `${(value / 2 ** 30).toFixed(1)} GiB`;
 export function formatCapacity(report: CapacityReport): string {
   const pool = { cpu: report.nodeCpu * report.survivingNodes, memory: report.nodeMemory * report.survivingNodes };
   const lines = [
+    ...report.problems.map((problem) => `does not fit: ${problem}`),
     `capacity of ${report.environment}: ${report.nodes} node(s) of ${cores(report.nodeCpu)} / ${memory(report.nodeMemory)} allocatable; the minimum must fit on ${report.survivingNodes}${report.survivingNodes < report.nodes ? ' (one node lost)' : ' (a single node: no room to lose one)'}`,
     `  requested at minimum replicas: ${cores(report.minimum.cpu)} of ${cores(pool.cpu)} (${percent(report.minimum.cpu, pool.cpu)}), ${memory(report.minimum.memory)} of ${memory(pool.memory)} (${percent(report.minimum.memory, pool.memory)})`,
     `  headroom at minimum:           ${cores(pool.cpu - report.minimum.cpu)}, ${memory(pool.memory - report.minimum.memory)}`,

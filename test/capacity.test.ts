@@ -74,3 +74,27 @@ describe('capacity of a CloudNativePG cluster', () => {
     expect(cluster).toMatchObject({ name: 'postgres', minReplicas: 3, maxReplicas: 3, cpu: 4, memory: 8 * GiB });
   });
 });
+
+describe('capacity, pod by pod', () => {
+  const config = { ...loadEnvironment('prod'), cluster: { nodes: 3, cpuPerNode: '8', memoryPerNode: '16Gi', zones: [] } };
+  const none = { injectedNamespaces: new Set<string>(), platformWorkloads: [] };
+
+  it('fails on a pod larger than a node, even when the totals fit', () => {
+    const report = capacityReport(config, workloadDemands([deployment('huge', 1, '1', '20Gi')], none));
+    expect(report.fits).toBe(false);
+    expect(report.problems).toEqual(['a pod of Deployment prefect/huge requests more than one node has']);
+  });
+
+  it('fails when the pods do not pack onto the surviving nodes, even when the totals fit', () => {
+    // Two surviving nodes of ~12.7 GiB: three 8 GiB pods total 24 GiB (< 25.4 GiB), but only two fit.
+    const report = capacityReport(config, workloadDemands([deployment('big', 3, '1', '8Gi')], none));
+    expect(report.minimum.memory).toBeLessThan(report.nodeMemory * 2);
+    expect(report.fits).toBe(false);
+    expect(report.problems).toEqual(['no node has room left for a pod of Deployment prefect/big (pods placed largest first)']);
+    expect(formatCapacity(report)).toMatch(/^does not fit: no node has room left/);
+  });
+
+  it('places pods that fit', () => {
+    expect(capacityReport(config, workloadDemands([deployment('medium', 4, '1', '5Gi')], none)).problems).toEqual([]);
+  });
+});

@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { RECOMMENDED_LABEL_KEYS } from '../lib/labels';
 import { APPLIED_LAYERS, LAYERS } from '../lib/layers';
 import type { RenderedEnvironment } from '../lib/output/render';
 import { checkEnvironment } from '../lib/synthesize';
-import { build, ENVIRONMENTS, findObject, objectsOfKind, sharedValidator } from './helpers';
+import { build, ENVIRONMENTS, findObject, objectsOfKind, PROJECT_ROOT, sharedValidator } from './helpers';
 
 const rendered = new Map<string, RenderedEnvironment>(ENVIRONMENTS.map((environment) => [environment, build(environment)]));
 const env = (name: string) => rendered.get(name) as RenderedEnvironment;
@@ -67,6 +68,19 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
       expect(spec.retryInterval).toMatch(/^\d+m$/);
       expect(spec.dependsOn).toEqual(index === 0 ? undefined : [{ name: `prefect-${APPLIED_LAYERS[index - 1]}`, namespace: 'flux-system' }]);
     });
+  });
+});
+
+describe('determinism', () => {
+  it('builds the same bytes whatever the time zone and locale of the machine', () => {
+    const hashIn = (env: NodeJS.ProcessEnv) => {
+      const result = spawnSync('npx', ['tsx', 'test/print-build-hash.ts'], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
+      expect(result.stderr).toBe('');
+      return result.stdout.trim();
+    };
+    const utc = hashIn({ TZ: 'UTC', LANG: 'C', LC_ALL: 'C' });
+    expect(utc).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashIn({ TZ: 'Pacific/Chatham', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8' })).toBe(utc);
   });
 });
 
