@@ -1,5 +1,5 @@
 /**
- * The Flux layers, in the order Flux applies them (design.md §2). Each is one cdk8s chart, one
+ * The Flux layers, in the order Flux applies them. Each is one cdk8s chart, one
  * folder `dist/<env>/<layer>/` and, except `flux` itself, one Flux `Kustomization` that depends
  * on the layer before it.
  */

@@ -69,7 +69,7 @@ describe('configuration', () => {
     expect(config.environment).toBe(environment);
   });
 
-  it('matches the environments the issue asks for', () => {
+  it('gives each shipped environment its intended shape', () => {
     const load = (environment: string) => loadConfigFile(path.join(PROJECT_ROOT, 'config', `${environment}.yaml`));
     const dev = load('dev');
     expect(dev.cluster.nodes).toBe(1);

@@ -462,7 +462,7 @@ function check(name: string, description: string, appliesTo: (object: PolicyObje
   return { name, origin: 'kube-linter', description, appliesTo, evaluate };
 }
 
-/** kube-linter's default checks, then the opt-in ones this project adds (style.md). */
+/** kube-linter's default checks, then the opt-in ones this project adds. */
 export const KUBE_LINTER_CHECKS: readonly PolicyCheck[] = [
   check('dangling-service', 'Service selects no pods', isService, danglingService),
   check('deprecated-service-account-field', 'pod uses the deprecated serviceAccount field', pods, deprecatedServiceAccountField),
@@ -495,7 +495,7 @@ export const KUBE_LINTER_CHECKS: readonly PolicyCheck[] = [
   check('unsafe-sysctls', 'pod sets an unsafe sysctl', pods, unsafeSysctls),
   check('unset-cpu-requirements', 'container without a CPU request', pods, unsetCpuRequirements),
   check('unset-memory-requirements', 'container without a memory limit', pods, unsetMemoryRequirements),
-  // Not enabled by default upstream; style.md asks for them.
+  // Not enabled by default upstream; this project enables them.
   check('no-liveness-probe', 'container without a liveness probe', pods, noLivenessProbe),
   check('no-readiness-probe', 'container without a readiness probe', pods, noReadinessProbe),
   check('non-isolated-pod', 'pods selected by no NetworkPolicy', pods, nonIsolatedPod),
