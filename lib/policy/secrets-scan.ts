@@ -1,6 +1,6 @@
 /*
- * Secrets scan over dist/ and config/: no secret value may ever land in either. Objects reference Secrets by name; a literal value next to a password-like key is
- * what leaks. Findings never print the value itself, only a redacted hint.
+ * Secrets scan over dist/ and config/: no secret value may ever land in either. Objects
+ * reference Secrets by name; a literal value next to a password-like key is what leaks. Findings never print the value itself, only a redacted hint.
  *
  *   secret-object     a `kind: Secret` (anywhere, nested ones included) with data or stringData
  *   private-key       a PEM private key block
