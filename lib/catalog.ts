@@ -33,6 +33,23 @@ export interface HealthPaths {
   readonly readiness: string;
 }
 
+/**
+ * Connections a service opens to addresses outside the cluster (TCP), rendered as a NetworkPolicy
+ * `ipBlock` egress rule. Names cannot be allowed at this layer: a webhook's or an identity
+ * provider's addresses are not known in advance, so the rule allows a range on some ports.
+ */
+export interface EgressDestination {
+  /** A network range, e.g. "0.0.0.0/0" (every IPv4 address) or "::/0" (every IPv6 address). */
+  readonly cidr: string;
+  /**
+   * Ranges inside `cidr` that stay closed.
+   * @default - the cluster's private ranges that lie inside `cidr` (`cluster.privateRanges`), so
+   * that "the internet" never includes the cluster's own pods, services, nodes and metadata endpoints
+   */
+  readonly except?: readonly string[];
+  readonly ports: readonly number[];
+}
+
 export interface ServiceDefinition {
   readonly name: string;
   readonly type: ServiceType;
@@ -54,12 +71,27 @@ export interface ServiceDefinition {
   readonly replicas: number;
   readonly maxReplicas: number;
   readonly resources: ServiceResources;
+  /**
+   * Outbound connections outside the cluster (webhooks, identity providers, cloud APIs).
+   * @default - none: the service reaches only DNS, istiod, its databases and Redis instances and
+   * the other services' web ports
+   */
+  readonly egress?: readonly EgressDestination[];
 }
 
 const SERVER_COMMAND = ['prefect-cloud'] as const;
 const small: ServiceResources = { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } };
 const medium: ServiceResources = { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } };
 const apiHealth: HealthPaths = { liveness: '/api/health', readiness: '/api/ready' };
+/**
+ * HTTPS to any public address, IPv4 and IPv6 (the cluster's private ranges stay closed). ASSUMPTION:
+ * the services that call out (auth: identity providers; actions: webhooks and notification
+ * services; work-pools: the cloud APIs of push work pools) do so over HTTPS on 443.
+ */
+const INTERNET_HTTPS: readonly EgressDestination[] = [
+  { cidr: '0.0.0.0/0', ports: [443] },
+  { cidr: '::/0', ports: [443] },
+];
 
 /** The default catalog of Self-Managed Prefect services. */
 export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
@@ -78,13 +110,13 @@ export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
     maxReplicas: 4,
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
   },
-  { name: 'auth', type: 'web', image: 'server', command: SERVER_COMMAND, args: ['serve', 'auth'], port: 8080, health: apiHealth, host: 'api', databases: ['nebula'], redis: ['cache'], replicas: 1, maxReplicas: 6, resources: small },
+  { name: 'auth', type: 'web', image: 'server', command: SERVER_COMMAND, args: ['serve', 'auth'], port: 8080, health: apiHealth, host: 'api', databases: ['nebula'], redis: ['cache'], replicas: 1, maxReplicas: 6, resources: small, egress: INTERNET_HTTPS },
   { name: 'nebula', type: 'web', image: 'server', command: SERVER_COMMAND, args: ['serve', 'nebula'], port: 8080, health: apiHealth, host: 'api', databases: ['nebula'], redis: ['cache'], replicas: 1, maxReplicas: 10, resources: medium },
   { name: 'server', type: 'web', image: 'server', command: SERVER_COMMAND, args: ['serve', 'server'], port: 8080, health: apiHealth, host: 'api', databases: ['orion'], redis: ['cache', 'work'], replicas: 1, maxReplicas: 10, resources: medium },
   { name: 'events', type: 'web', image: 'server', command: SERVER_COMMAND, args: ['serve', 'events'], port: 8080, health: apiHealth, host: 'api', websockets: true, databases: ['events'], redis: ['streams'], replicas: 1, maxReplicas: 10, resources: medium },
   { name: 'server-background', type: 'background', image: 'server', command: SERVER_COMMAND, args: ['run', 'server-background'], databases: ['orion'], redis: ['work'], replicas: 1, maxReplicas: 6, resources: medium },
-  { name: 'work-pools', type: 'background', image: 'server', command: SERVER_COMMAND, args: ['run', 'work-pools'], databases: ['orion'], redis: ['work'], replicas: 1, maxReplicas: 4, resources: small },
-  { name: 'actions', type: 'background', image: 'server', command: SERVER_COMMAND, args: ['run', 'actions'], databases: ['orion', 'events'], redis: ['streams'], replicas: 1, maxReplicas: 4, resources: small },
+  { name: 'work-pools', type: 'background', image: 'server', command: SERVER_COMMAND, args: ['run', 'work-pools'], databases: ['orion'], redis: ['work'], replicas: 1, maxReplicas: 4, resources: small, egress: INTERNET_HTTPS },
+  { name: 'actions', type: 'background', image: 'server', command: SERVER_COMMAND, args: ['run', 'actions'], databases: ['orion', 'events'], redis: ['streams'], replicas: 1, maxReplicas: 4, resources: small, egress: INTERNET_HTTPS },
   { name: 'ladler', type: 'consumer', image: 'server', command: SERVER_COMMAND, args: ['run', 'ladler'], databases: ['events'], redis: ['streams'], replicas: 1, maxReplicas: 6, resources: small },
   { name: 'triggers-reactive', type: 'consumer', image: 'server', command: SERVER_COMMAND, args: ['run', 'triggers-reactive'], databases: ['events'], redis: ['streams'], replicas: 1, maxReplicas: 4, resources: small },
   { name: 'triggers-proactive', type: 'loop', image: 'server', command: SERVER_COMMAND, args: ['run', 'triggers-proactive'], databases: ['events'], redis: ['streams'], replicas: 1, maxReplicas: 1, resources: small },

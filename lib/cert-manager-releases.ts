@@ -4,6 +4,9 @@ import { FluxHelmRelease, FluxHelmRepository } from './helm-release';
 /** Jetstack's Helm chart repository (cert-manager and trust-manager). */
 export const JETSTACK_CHART_REPOSITORY = 'https://charts.jetstack.io';
 
+/** The controller's ServiceAccount: the chart names it after the release, "cert-manager". */
+export const CERT_MANAGER_SERVICE_ACCOUNT = 'cert-manager';
+
 /**
  * Requests of the controllers' pods (the charts set none, which the capacity check could not
  * count and the scheduler would not reserve). ASSUMPTION: sized for one installation's few
@@ -24,6 +27,18 @@ export interface CertManagerReleasesProps {
   readonly certManagerVersion?: string;
   /** The trust-manager chart version, or undefined when the cluster already runs trust-manager. */
   readonly trustManagerVersion?: string;
+  /**
+   * Annotations on cert-manager's ServiceAccount: its cloud identity for DNS-01 without a key
+   * Secret (`eks.amazonaws.com/role-arn`, `iam.gke.io/gcp-service-account`,
+   * `azure.workload.identity/client-id`).
+   * @default - none
+   */
+  readonly serviceAccountAnnotations?: Readonly<Record<string, string>>;
+  /**
+   * Labels on the cert-manager controller's pods (`azure.workload.identity/use: "true"`).
+   * @default - none
+   */
+  readonly podLabels?: Readonly<Record<string, string>>;
   /** Recommended labels for an object named `name` at `version`. */
   readonly labelsFor: (name: string, version: string) => Record<string, string>;
 }
@@ -41,6 +56,11 @@ export class CertManagerReleases extends Construct {
     super(scope, id);
     if (props.certManagerVersion === undefined && props.trustManagerVersion === undefined) {
       throw new Error('CertManagerReleases: nothing to install; create it only when cert-manager or trust-manager is installed');
+    }
+    const serviceAccountAnnotations = props.serviceAccountAnnotations ?? {};
+    const podLabels = props.podLabels ?? {};
+    if (props.certManagerVersion === undefined && Object.keys(serviceAccountAnnotations).length + Object.keys(podLabels).length > 0) {
+      throw new Error('CertManagerReleases: serviceAccountAnnotations and podLabels configure the cert-manager this installs; without certManagerVersion there is none');
     }
     this.repository = new FluxHelmRepository(this, 'Repository', {
       name: 'jetstack',
@@ -66,6 +86,11 @@ export class CertManagerReleases extends Construct {
           resources: { requests: { ...CERT_MANAGER_REQUESTS.controller } },
           webhook: { resources: { requests: { ...CERT_MANAGER_REQUESTS.webhook } } },
           cainjector: { resources: { requests: { ...CERT_MANAGER_REQUESTS.cainjector } } },
+          // The controller's cloud identity (IRSA, GKE or Azure Workload Identity): the chart's
+          // `serviceAccount.annotations` and `podLabels` apply to the controller only, the one
+          // component that talks to the DNS provider.
+          ...(Object.keys(serviceAccountAnnotations).length > 0 ? { serviceAccount: { annotations: { ...serviceAccountAnnotations } } } : {}),
+          ...(Object.keys(podLabels).length > 0 ? { podLabels: { ...podLabels } } : {}),
         },
       });
     }

@@ -14,16 +14,13 @@ import {
   ScheduledBackupSpecBackupOwnerReference,
   ScheduledBackupSpecMethod,
 } from '../imports/cloudnative-pg-postgresql.cnpg.io';
-import type { LayerChart } from './charts/layer-chart';
-import { DATABASES, type DatabaseName } from './catalog';
+import { DATABASES } from './catalog';
 import type { EnvironmentConfig } from './config/load';
-import type { Resources } from './config/schema';
-import type { DataClient } from './data-client';
 import { CLOUDNATIVE_PG_NAMESPACE } from './cloudnative-pg-operator';
-import { PostgresAccess, roleName, type PostgresServer, type SslMode } from './postgres-access';
-import { operatorParameters, pgHbaIsolation } from './postgres-config';
+import { PostgresRelations, roleName, type InClusterPostgresProps, type SslMode } from './postgres-access';
+import { operatorParameters, pgHbaIsolation, sizingOf } from './postgres-config';
+import { PRIORITY_CLASS } from './priority-classes';
 import { roleSecretId, SECRET_KEY } from './secret-catalog';
-import type { PrefectSecrets } from './secrets';
 import { ServerAccess } from './server-access';
 import { NO_SIDECAR_LABEL } from './sidecar';
 
@@ -32,28 +29,32 @@ const PORT = 5432;
 /** The instance manager's status port, which the operator and the other instances call. */
 const STATUS_PORT = 8000;
 
-export interface CloudNativePostgresProps {
-  readonly namespace: string;
-  /** The PostgreSQL version of CloudNativePG's operand image, e.g. "17.6". */
-  readonly version: string;
+/** Instances when `postgres.instances` is not set: high availability where the cluster has zones to spread over. */
+export const DEFAULT_MULTI_ZONE_INSTANCES = 3;
+
+/**
+ * `postgres.instances` when omitted: a primary and two replicas, one per zone, on a cluster with
+ * more than one zone (one per node when there are fewer nodes); one instance otherwise.
+ */
+export function defaultInstances(cluster: Pick<EnvironmentConfig['cluster'], 'zones' | 'nodes'>): number {
+  return cluster.zones.length > 1 ? Math.min(DEFAULT_MULTI_ZONE_INSTANCES, cluster.nodes) : 1;
+}
+
+export interface CloudNativePostgresProps extends InClusterPostgresProps {
+  /** A primary and `instances - 1` streaming replicas. */
   readonly instances: number;
-  readonly resources: Resources;
-  readonly storage: { readonly size: string; readonly storageClass?: string };
-  readonly maxConnections: number;
   /** Spread the instances over these zones (when more than one). */
   readonly zones: readonly string[];
   readonly backup?: EnvironmentConfig['postgres']['backup'];
-  readonly secrets: PrefectSecrets;
-  readonly istioNamespace: string;
-  readonly labelsFor: LayerChart['labelsFor'];
-  /** @default 'postgres' */
-  readonly name?: string;
 }
 
 /**
  * PostgreSQL run by the CloudNativePG operator: a `Cluster` (a primary and streaming replicas
- * with automated failover), the three databases and their roles declared as resources (no init
- * Jobs), and with an object store, WAL archiving and a ScheduledBackup.
+ * with automated failover), the three databases and their roles declared as resources, and with
+ * an object store, WAL archiving and a ScheduledBackup. What the operator does not declare (the
+ * privileges on what the migrations create, CONNECT revoked from PUBLIC) the init Jobs set, in
+ * their privileges-only form (lib/database-init-job.ts). A Secret's new password reaches the
+ * roles without a restart: the operator reconciles managed roles when their Secrets change.
  *
  * The instances run outside the mesh: the operator (itself outside) calls each instance's
  * status port and the instances replicate among themselves with their own certificates, which
@@ -62,7 +63,7 @@ export interface CloudNativePostgresProps {
  * TLS only) and by a NetworkPolicy that admits only the clients, the operator and the
  * instances themselves.
  */
-export class CloudNativePostgres extends Construct implements PostgresServer {
+export class CloudNativePostgres extends PostgresRelations {
   public readonly name: string;
   /** The read-write Service that CloudNativePG keeps pointed at the primary. */
   public readonly host: string;
@@ -70,7 +71,6 @@ export class CloudNativePostgres extends Construct implements PostgresServer {
   public readonly sslMode: SslMode = 'require';
   public readonly cluster: Cluster;
   public readonly access: ServerAccess;
-  private readonly relations: PostgresAccess;
 
   constructor(scope: Construct, id: string, props: CloudNativePostgresProps) {
     super(scope, id);
@@ -80,12 +80,7 @@ export class CloudNativePostgres extends Construct implements PostgresServer {
     this.host = `${name}-rw.${namespace}.svc`;
     const labels = props.labelsFor({ name, component: 'database', version: props.version });
     const podSelector = { 'cnpg.io/cluster': name };
-    const sizing = {
-      memory: props.resources.limits?.memory ?? props.resources.requests.memory,
-      cpu: props.resources.limits?.cpu ?? props.resources.requests.cpu,
-      storage: props.storage.size,
-      maxConnections: props.maxConnections,
-    };
+    const sizing = sizingOf(props);
     const backup = props.backup;
 
     this.cluster = new Cluster(this, 'Resource', {
@@ -124,9 +119,10 @@ export class CloudNativePostgres extends Construct implements PostgresServer {
           parameters: operatorParameters(sizing),
           sharedPreloadLibraries: ['pg_stat_statements'],
           // CONNECT is granted to PUBLIC on a new database and Database resources cannot revoke
-          // it: pg_hba keeps each role in its own database instead.
+          // it: pg_hba keeps each role in its own database, and the init Jobs revoke it.
           pgHba: pgHbaIsolation('hostssl'),
         },
+        priorityClassName: PRIORITY_CLASS.data,
         storage: { size: props.storage.size, ...(props.storage.storageClass ? { storageClass: props.storage.storageClass } : {}) },
         resources: {
           requests: {
@@ -215,21 +211,6 @@ export class CloudNativePostgres extends Construct implements PostgresServer {
     this.access.networkPolicy.allowIngress({ namespace: CLOUDNATIVE_PG_NAMESPACE }, [STATUS_PORT]);
     this.access.networkPolicy.allowIngress({ namespace, podSelector }, [PORT, STATUS_PORT]);
 
-    this.relations = new PostgresAccess({
-      host: this.host,
-      port: PORT,
-      sslMode: this.sslMode,
-      secrets,
-      admit: (client) => this.access.admit(client),
-      egress: this.access.egressRule('postgres'),
-    });
-  }
-
-  public grantDatabase(client: DataClient, database: DatabaseName): void {
-    this.relations.grantDatabase(client, database);
-  }
-
-  public grantSuperuser(client: DataClient): void {
-    this.relations.grantSuperuser(client);
+    this.relate({ host: this.host, port: PORT, sslMode: this.sslMode, secrets, admit: (client) => this.access.admit(client), egress: this.access.egressRule('postgres') });
   }
 }

@@ -1,3 +1,6 @@
+import type { IConstruct } from 'constructs';
+import { DEFAULT_TRUST_DOMAIN, meshPrincipal, meshTrustDomain } from './mesh-identity';
+
 /*
  * What a data server (PostgreSQL, a Redis instance) needs to know about a workload that uses
  * it. Relation methods such as `postgres.grantDatabase(client, 'orion')` and
@@ -26,7 +29,7 @@ export interface DataClient {
   readonly namespace: string;
   /** Labels that select exactly this client's pods (NetworkPolicy peers). */
   readonly selectorLabels: Record<string, string>;
-  /** The client's ServiceAccount: its Istio identity is `cluster.local/ns/<namespace>/sa/<name>`. */
+  /** The client's ServiceAccount: its Istio identity is `<trust domain>/ns/<namespace>/sa/<name>`. */
   readonly serviceAccountName: string;
   /** Adds an environment variable to the client's main container; throws on a duplicate name. */
   addEnv(name: string, value: EnvValue): void;
@@ -34,9 +37,14 @@ export interface DataClient {
   addEgress(rule: EgressRule): void;
 }
 
-/** The SPIFFE principal Istio gives a client's pods, as AuthorizationPolicy matches it. */
-export function principalOf(client: Pick<DataClient, 'namespace' | 'serviceAccountName'>): string {
-  return `cluster.local/ns/${client.namespace}/sa/${client.serviceAccountName}`;
+/**
+ * The SPIFFE principal Istio gives a client's pods, as AuthorizationPolicy matches it, in the
+ * mesh's trust domain: given, or that of the environment the construct `within` belongs to
+ * (config `mesh.trustDomain`), e.g. `clients.map((client) => principalOf(client, this))`.
+ */
+export function principalOf(client: Pick<DataClient, 'namespace' | 'serviceAccountName'>, within: string | IConstruct = DEFAULT_TRUST_DOMAIN): string {
+  const trustDomain = typeof within === 'string' ? within : meshTrustDomain(within);
+  return meshPrincipal(trustDomain, client.namespace, client.serviceAccountName);
 }
 
 /**

@@ -1,9 +1,7 @@
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import type { LayerChart } from './charts/layer-chart';
-import type { DatabaseName } from './catalog';
-import type { DataClient } from './data-client';
 import { ExternalServiceEntry } from './external-service-entry';
-import { PostgresAccess, type PostgresServer, type SslMode } from './postgres-access';
+import { PostgresRelations, type SslMode } from './postgres-access';
 import type { PrefectSecrets } from './secrets';
 
 export interface ExternalPostgresProps {
@@ -22,12 +20,11 @@ export interface ExternalPostgresProps {
  * only the mesh's entry for its host. The init Jobs still create the databases and roles on it,
  * with its administrator as the superuser Secret; TLS is what `sslMode` asks for.
  */
-export class ExternalPostgres extends Construct implements PostgresServer {
+export class ExternalPostgres extends PostgresRelations {
   public readonly host: string;
   public readonly port: number;
   public readonly sslMode: SslMode;
   public readonly serviceEntry: ExternalServiceEntry;
-  private readonly relations: PostgresAccess;
 
   constructor(scope: Construct, id: string, props: ExternalPostgresProps) {
     super(scope, id);
@@ -43,7 +40,7 @@ export class ExternalPostgres extends Construct implements PostgresServer {
       port: props.port,
       portName: 'tcp-postgres',
     });
-    this.relations = new PostgresAccess({
+    this.relate({
       host: props.host,
       port: props.port,
       sslMode: props.sslMode,
@@ -52,13 +49,5 @@ export class ExternalPostgres extends Construct implements PostgresServer {
       // Outside the cluster: no pods to select, only the port.
       egress: { purpose: 'postgres', port: props.port },
     });
-  }
-
-  public grantDatabase(client: DataClient, database: DatabaseName): void {
-    this.relations.grantDatabase(client, database);
-  }
-
-  public grantSuperuser(client: DataClient): void {
-    this.relations.grantSuperuser(client);
   }
 }

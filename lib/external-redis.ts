@@ -1,9 +1,8 @@
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import type { LayerChart } from './charts/layer-chart';
 import type { RedisName } from './catalog';
-import type { DataClient } from './data-client';
 import { ExternalServiceEntry } from './external-service-entry';
-import { RedisAccess, type RedisServer } from './redis-access';
+import { RedisRelations } from './redis-access';
 import type { PrefectSecrets } from './secrets';
 
 export interface ExternalRedisProps {
@@ -24,13 +23,12 @@ export interface ExternalRedisProps {
  * `password` key) is the service's AUTH token; its persistence and eviction are configured
  * there: noeviction for work and streams, allkeys-lru for the cache.
  */
-export class ExternalRedis extends Construct implements RedisServer {
+export class ExternalRedis extends RedisRelations {
   public readonly instance: RedisName;
   public readonly host: string;
   public readonly port: number;
   public readonly tls: boolean;
   public readonly serviceEntry: ExternalServiceEntry;
-  private readonly relations: RedisAccess;
 
   constructor(scope: Construct, id: string, props: ExternalRedisProps) {
     super(scope, id);
@@ -47,7 +45,7 @@ export class ExternalRedis extends Construct implements RedisServer {
       port: props.port,
       portName: 'tcp-redis',
     });
-    this.relations = new RedisAccess({
+    this.relate({
       instance: props.instance,
       host: props.host,
       port: props.port,
@@ -56,9 +54,5 @@ export class ExternalRedis extends Construct implements RedisServer {
       admit: (client) => this.serviceEntry.exportTo(client.namespace),
       egress: { purpose: name, port: props.port },
     });
-  }
-
-  public allowFrom(client: DataClient): void {
-    this.relations.allowFrom(client);
   }
 }

@@ -14,6 +14,12 @@ export interface HostRoutesProps {
   readonly routes: readonly ResolvedRoute[];
   /** Where the backends' Services are. */
   readonly backendNamespace: string;
+  /**
+   * The scheme clients used, set as X-Forwarded-Proto on every request: for a gateway behind a
+   * load balancer that ended TLS, whose plain connection would make Envoy say "http".
+   * @default - Envoy's own (the scheme of the connection, or a trusted proxy's header)
+   */
+  readonly forwardedProto?: 'https';
   readonly labels: Record<string, string>;
 }
 
@@ -40,6 +46,7 @@ export class HostRoutes extends Construct {
       // No timeout field means none (Istio's default): websockets stay open.
       ...(route.timeout !== undefined ? { timeout: route.timeout } : {}),
       retries: { ...route.retries },
+      ...(props.forwardedProto ? { headers: { request: { set: { 'x-forwarded-proto': props.forwardedProto } } } } : {}),
     }));
     this.resource = new VirtualService(this, 'Resource', {
       metadata: { name: props.name, namespace: props.namespace, labels: props.labels },

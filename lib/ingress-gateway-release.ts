@@ -1,36 +1,10 @@
 import { Construct } from 'constructs';
 import type { Resources } from './config/schema';
 import { FluxHelmRelease, type FluxHelmRepository } from './helm-release';
+import type { GatewayExposure } from './load-balancer';
 
-export type LoadBalancerProvider = 'aws' | 'gcp' | 'azure' | 'generic';
-
-/**
- * The Service annotations each provider preset sets, so that a plain `type: LoadBalancer`
- * becomes the load balancer an ingress needs on that cloud. `loadBalancer.annotations` in the
- * configuration adds to them and wins on conflicts.
- */
-export const LOAD_BALANCER_PRESETS: Record<LoadBalancerProvider, Readonly<Record<string, string>>> = {
-  // AWS Load Balancer Controller: an internet-facing NLB that targets the gateway pods' IPs
-  // directly (no node hop), balanced across every zone the gateway runs in.
-  aws: {
-    'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
-    'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip',
-    'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
-    'service.beta.kubernetes.io/aws-load-balancer-attributes': 'load_balancing.cross_zone.enabled=true',
-  },
-  // GKE: the backend-service based external passthrough Network Load Balancer (regional,
-  // health-checked per node), which Google recommends over the target-pool based one.
-  gcp: {
-    'cloud.google.com/l4-rbs': 'enabled',
-  },
-  // AKS: a public Standard Load Balancer. Its idle timeout (4 minutes by default) would cut
-  // the long-lived event websockets; 30 minutes keeps them up between pings.
-  azure: {
-    'service.beta.kubernetes.io/azure-load-balancer-internal': 'false',
-    'service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout': '30',
-  },
-  generic: {},
-};
+/** The gateway release's name, which names its Deployment, Service and ServiceAccount too. */
+export const INGRESS_GATEWAY_NAME = 'istio-ingressgateway';
 
 export interface IngressGatewayReleaseProps {
   /** The HelmRelease's name, which also names the gateway's Deployment, Service and ServiceAccount. */
@@ -56,24 +30,17 @@ export interface IngressGatewayReleaseProps {
    * @default false
    */
   readonly multiZone?: boolean;
-  readonly loadBalancer: {
-    readonly mode: 'l4' | 'l7';
-    readonly provider: LoadBalancerProvider;
-    readonly annotations: Readonly<Record<string, string>>;
-    readonly sourceRanges: readonly string[];
-    /** Hostnames for external-dns; empty adds no annotation. */
-    readonly externalDnsHostnames: readonly string[];
-    /** L7 mode: proxies in front of the gateway that append to X-Forwarded-For. */
-    readonly trustedProxies?: number;
-  };
+  /** The gateway's Service and what its listeners must expect (lib/load-balancer.ts). */
+  readonly exposure: GatewayExposure;
   /** @default - none */
   readonly platform?: string;
 }
 
 /**
  * The Istio ingress gateway (chart `gateway`), installed by Flux: replicas with an HPA and a
- * PDB, spread over zones and nodes, behind a Service of type LoadBalancer that keeps client
- * addresses (`externalTrafficPolicy: Local`) and admits only the configured source ranges.
+ * PDB, spread over zones and nodes, behind the Service its exposure describes (lib/load-balancer.ts):
+ * a LoadBalancer with the provider's annotations, `externalTrafficPolicy: Local` and the
+ * configured source ranges, or the ClusterIP (NodePort) Service an HTTP(S) proxy forwards to.
  */
 export class IngressGatewayRelease extends Construct {
   public readonly name: string;
@@ -107,7 +74,7 @@ export class IngressGatewayRelease extends Construct {
 
 /** The `gateway` chart's values (see its values.yaml for the keys). */
 function gatewayValues(props: IngressGatewayReleaseProps): Record<string, unknown> {
-  const { loadBalancer } = props;
+  const { exposure } = props;
   const autoscale = props.maxReplicas > props.replicas;
   const spread = (topologyKey: string, strict: boolean) => ({
     maxSkew: 1,
@@ -115,12 +82,12 @@ function gatewayValues(props: IngressGatewayReleaseProps): Record<string, unknow
     whenUnsatisfiable: strict ? 'DoNotSchedule' : 'ScheduleAnyway',
     labelSelector: { matchLabels: props.selector },
   });
-  const annotations: Record<string, string> = {
-    ...LOAD_BALANCER_PRESETS[loadBalancer.provider],
-    ...(loadBalancer.externalDnsHostnames.length > 0 ? { 'external-dns.alpha.kubernetes.io/hostname': loadBalancer.externalDnsHostnames.join(',') } : {}),
-    ...loadBalancer.annotations,
+  // Scoped to this gateway's pods: which X-Forwarded-For hops to trust (the proxies in front
+  // append them), and whether every connection starts with a PROXY protocol header.
+  const gatewayTopology = {
+    ...(exposure.trustedProxies > 0 ? { numTrustedProxies: exposure.trustedProxies } : {}),
+    ...(exposure.proxyProtocol ? { proxyProtocol: {} } : {}),
   };
-  const l7 = loadBalancer.mode === 'l7';
   return {
     ...(props.platform ? { global: { platform: props.platform } } : {}),
     // The chart turns `app` and `istio` into its selector labels and adds the rest to the pods.
@@ -139,25 +106,12 @@ function gatewayValues(props: IngressGatewayReleaseProps): Record<string, unknow
       ...(props.resources.limits ? { limits: { ...props.resources.limits } } : {}),
     },
     service: {
-      type: 'LoadBalancer',
-      annotations,
-      // Only nodes with a gateway pod receive traffic: no second hop, client addresses kept.
-      externalTrafficPolicy: 'Local',
-      ...(loadBalancer.sourceRanges.length > 0 ? { loadBalancerSourceRanges: [...loadBalancer.sourceRanges] } : {}),
-      // L7: the load balancer ends TLS on 443 and forwards plain HTTP, so both ports lead to
-      // the gateway's HTTP listener.
-      ...(l7
-        ? {
-            ports: [
-              { name: 'status-port', port: 15021, protocol: 'TCP', targetPort: 15021 },
-              { name: 'http2', port: 80, protocol: 'TCP', targetPort: 80 },
-              { name: 'http-lb-tls', port: 443, protocol: 'TCP', targetPort: 80 },
-            ],
-          }
-        : {}),
+      type: exposure.serviceType,
+      annotations: { ...exposure.annotations },
+      ...(exposure.externalTrafficPolicy ? { externalTrafficPolicy: exposure.externalTrafficPolicy } : {}),
+      ...(exposure.sourceRanges.length > 0 ? { loadBalancerSourceRanges: [...exposure.sourceRanges] } : {}),
+      ...(exposure.ports ? { ports: exposure.ports.map((port) => ({ ...port })) } : {}),
     },
-    // L7: trust the load balancer's X-Forwarded-For entries, so that the client's address
-    // (and X-Forwarded-Proto, the original scheme) reach the services. Scoped to this gateway.
-    ...(l7 ? { podAnnotations: { 'proxy.istio.io/config': JSON.stringify({ gatewayTopology: { numTrustedProxies: loadBalancer.trustedProxies ?? 1 } }) } } : {}),
+    ...(Object.keys(gatewayTopology).length > 0 ? { podAnnotations: { 'proxy.istio.io/config': JSON.stringify({ gatewayTopology }) } } : {}),
   };
 }

@@ -8,6 +8,8 @@ import {
 } from '../imports/istio-networking.istio.io';
 import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../imports/istio-security.istio.io';
 import { HostRoutes } from './host-routes';
+import type { TlsTermination } from './load-balancer';
+import { DEFAULT_TRUST_DOMAIN, meshPrincipal } from './mesh-identity';
 import { escapeRegex, type ResolvedRoute } from './routes';
 
 /** Where cert-manager's HTTP-01 solver answers Let's Encrypt (RFC 8555, section 8.3). */
@@ -23,17 +25,23 @@ export interface PrefectGatewayProps {
   /** Every public hostname. */
   readonly hostnames: readonly string[];
   /**
-   * l4: TLS ends here (HTTPS on 443, HTTP on 80 redirects to it); l7: the load balancer ends
-   * TLS and the gateway serves HTTP only.
+   * Where TLS ends (lib/load-balancer.ts): `gateway` (HTTPS on 443 with `credentialName`, 80
+   * redirects), `load-balancer` (the load balancer ends TLS and forwards 443 as plain HTTP to
+   * port 443; 80 redirects), `http-proxy` (a proxy in front forwards HTTP to port 80).
    */
-  readonly mode: 'l4' | 'l7';
-  /** L4: the `kubernetes.io/tls` Secret, in `namespace`, for all hostnames. */
+  readonly tlsTermination: TlsTermination;
+  /** `gateway`: the `kubernetes.io/tls` Secret, in `namespace`, for all hostnames. */
   readonly credentialName?: string;
   /**
-   * L4: Let's Encrypt's HTTP-01 challenges arrive on port 80 and must not be redirected.
+   * `gateway`: Let's Encrypt's HTTP-01 challenges arrive on port 80 and must not be redirected.
    * @default false
    */
   readonly acmeHttp01?: boolean;
+  /**
+   * The mesh's trust domain, in which the gateway's identity is named.
+   * @default 'cluster.local'
+   */
+  readonly trustDomain?: string;
   /** Recommended labels for an object named `name` with role `component`. */
   readonly labelsFor: (name: string, component: string) => Record<string, string>;
 }
@@ -41,9 +49,9 @@ export interface PrefectGatewayProps {
 /**
  * The Istio Gateway of the installation, bound to the ingress gateway pods.
  *
- * L4 mode: the Gateway `prefect` serves HTTPS on 443 (TLS 1.2 or newer) for all hostnames
- * from one server with one certificate: separate servers sharing a certificate make browsers
- * that reuse HTTP/2 connections across hostnames receive 404s. The Gateway
+ * TLS at the gateway: the Gateway `prefect` serves HTTPS on 443 (TLS 1.2 or newer) for all
+ * hostnames from one server with one certificate: separate servers sharing a certificate make
+ * browsers that reuse HTTP/2 connections across hostnames receive 404s. The Gateway
  * `prefect-http-redirect` serves port 80 and sends clients to HTTPS.
  *
  * With ACME HTTP-01 the redirect must spare `/.well-known/acme-challenge/`: the challenge is
@@ -54,7 +62,13 @@ export interface PrefectGatewayProps {
  * is excluded with a regex matching exactly the paths outside it; challenge requests fall
  * through to the solver's routes, whatever order istiod merges the two in.
  *
- * L7 mode: the Gateway `prefect` serves HTTP on port 80 only.
+ * TLS at a TCP load balancer (an AWS NLB's TLS listener): the Gateway `prefect` serves the
+ * decrypted stream of port 443 as plain HTTP, and `prefect-http-redirect` redirects port 80 as
+ * above. Envoy would set X-Forwarded-Proto to "http" (its connection is plain), so the routes
+ * set it to "https": only port 443 reaches them.
+ *
+ * TLS at an HTTP(S) proxy: the Gateway `prefect` serves HTTP on port 80 only; the proxy
+ * redirects and sets X-Forwarded-Proto, which the gateway trusts from its trusted hops.
  */
 export class PrefectGateway extends Construct {
   /** The Gateway the hostnames' VirtualServices bind to. */
@@ -62,6 +76,7 @@ export class PrefectGateway extends Construct {
   public readonly namespace: string;
   /** The SPIFFE identity of the gateway pods, as AuthorizationPolicy names it. */
   public readonly principal: string;
+  public readonly tlsTermination: TlsTermination;
   public readonly resource: Gateway;
   private readonly labelsFor: (name: string, component: string) => Record<string, string>;
   private readonly allowed = new Set<string>();
@@ -69,40 +84,47 @@ export class PrefectGateway extends Construct {
   constructor(scope: Construct, id: string, props: PrefectGatewayProps) {
     super(scope, id);
     if (props.hostnames.length === 0) throw new Error('Gateway prefect: expected at least one hostname');
-    if (props.mode === 'l4' && !props.credentialName) {
-      throw new Error('Gateway prefect: L4 mode ends TLS at the gateway and needs credentialName (the TLS Secret)');
+    const termination = props.tlsTermination;
+    if (termination === 'gateway' && !props.credentialName) {
+      throw new Error('Gateway prefect: TLS ends at the gateway and needs credentialName (the TLS Secret)');
     }
-    if (props.mode === 'l7' && props.acmeHttp01) {
-      throw new Error('Gateway prefect: ACME HTTP-01 needs L4 mode (in L7 mode the load balancer holds the certificate)');
+    if (termination !== 'gateway' && props.credentialName) {
+      throw new Error(`Gateway prefect: TLS ends at the ${termination}, so the gateway serves no certificate; got credentialName ${props.credentialName}`);
+    }
+    if (termination !== 'gateway' && props.acmeHttp01) {
+      throw new Error(`Gateway prefect: ACME HTTP-01 needs TLS at the gateway (it ends at the ${termination}, which holds the certificate)`);
     }
     this.namespace = props.namespace;
     this.labelsFor = props.labelsFor;
-    this.principal = `cluster.local/ns/${props.namespace}/sa/${props.serviceAccountName}`;
+    this.tlsTermination = termination;
+    this.principal = meshPrincipal(props.trustDomain ?? DEFAULT_TRUST_DOMAIN, props.namespace, props.serviceAccountName);
     // `./host`: only VirtualServices in the Gateway's own namespace can claim these hostnames.
     const hosts = props.hostnames.map((hostname) => `./${hostname}`);
     const http = (tls?: GatewaySpecServers['tls']): GatewaySpecServers => ({ name: 'http', port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts, ...(tls ? { tls } : {}) });
 
-    const servers: GatewaySpecServers[] =
-      props.mode === 'l7'
-        ? [http()]
-        : [
-            {
-              name: 'https',
-              port: { number: 443, name: 'https', protocol: 'HTTPS' },
-              hosts,
-              tls: {
-                mode: GatewaySpecServersTlsMode.SIMPLE,
-                credentialName: props.credentialName,
-                minProtocolVersion: GatewaySpecServersTlsMinProtocolVersion.TLSV1_UNDERSCORE_2,
-              },
-            },
-          ];
+    const servers: GatewaySpecServers[] = {
+      gateway: [
+        {
+          name: 'https',
+          port: { number: 443, name: 'https', protocol: 'HTTPS' },
+          hosts,
+          tls: {
+            mode: GatewaySpecServersTlsMode.SIMPLE,
+            credentialName: props.credentialName,
+            minProtocolVersion: GatewaySpecServersTlsMinProtocolVersion.TLSV1_UNDERSCORE_2,
+          },
+        },
+      ],
+      // Plain HTTP on the port the load balancer's TLS listener forwards to.
+      'load-balancer': [{ name: 'https-terminated', port: { number: 443, name: 'http-terminated-tls', protocol: 'HTTP' }, hosts }],
+      'http-proxy': [http()],
+    }[termination];
     this.resource = new Gateway(this, 'Resource', {
       metadata: { name: this.name, namespace: props.namespace, labels: props.labelsFor(this.name, 'ingress') },
       spec: { selector: props.selector, servers },
     });
 
-    if (props.mode === 'l4') {
+    if (termination !== 'http-proxy') {
       const redirectName = 'prefect-http-redirect';
       new Gateway(this, 'HttpRedirect', {
         metadata: { name: redirectName, namespace: props.namespace, labels: props.labelsFor(redirectName, 'ingress') },
@@ -145,6 +167,8 @@ export class PrefectGateway extends Construct {
       gateway: this.reference,
       routes: props.routes,
       backendNamespace: props.backendNamespace,
+      // Requests reach the routes only through the load balancer's TLS listener.
+      ...(this.tlsTermination === 'load-balancer' ? { forwardedProto: 'https' as const } : {}),
       labels: this.labelsFor(props.name, 'ingress'),
     });
     for (const route of props.routes) {

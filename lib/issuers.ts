@@ -7,10 +7,61 @@ import {
   type ClusterIssuerSpecAcmeSolvers,
 } from '../imports/cert-manager-cert-manager.io';
 import type { EnvironmentConfig } from './config/load';
+import { ISTIO_INGRESS_CLASS } from './istio-control-plane';
 
 type TlsConfig = EnvironmentConfig['tls'];
 type AcmeTls = Extract<TlsConfig, { mode: 'letsencrypt' | 'letsencrypt-staging' }>;
 type Dns01Provider = Extract<AcmeTls['solver'], { type: 'dns01' }>['provider'];
+
+/** Whether cert-manager answers ACME challenges over HTTP-01 (through Istio's ingress class; TLS at the gateway only). */
+export function solvesHttp01(config: Pick<EnvironmentConfig, 'tls' | 'loadBalancer'>): boolean {
+  const { tls } = config;
+  return config.loadBalancer.mode === 'l4' && (tls.mode === 'letsencrypt' || tls.mode === 'letsencrypt-staging') && tls.solver.type === 'http01';
+}
+
+/** The cloud identity of the cert-manager controller (config `mesh.certManager`). */
+export interface CertManagerIdentity {
+  readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
+  readonly podLabels: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a DNS-01 solver that uses the controller's ambient cloud identity (no key Secret) still
+ * lacks, as an instruction naming the fields to set; undefined when nothing is missing or the
+ * solver needs no identity. `serviceAccount` is the controller's, as "namespace/name".
+ */
+export function missingDns01Identity(solver: AcmeTls['solver'], identity: CertManagerIdentity, serviceAccount: string): string | undefined {
+  if (solver.type !== 'dns01') return undefined;
+  const { provider } = solver;
+  const annotations = identity.serviceAccountAnnotations;
+  switch (provider.name) {
+    case 'route53':
+      if (provider.accessKeySecret || annotations['eks.amazonaws.com/role-arn']) return undefined;
+      return (
+        `tls.solver route53 has no accessKeySecret, so cert-manager authenticates with its pod's AWS identity, and none is configured: ` +
+        `set mesh.certManager.serviceAccountAnnotations."eks.amazonaws.com/role-arn" to an IAM role that may change the zone's records (IRSA), ` +
+        `or associate an EKS Pod Identity with the service account ${serviceAccount}`
+      );
+    case 'cloudDNS':
+      if (provider.serviceAccountSecret || annotations['iam.gke.io/gcp-service-account']) return undefined;
+      return (
+        `tls.solver cloudDNS has no serviceAccountSecret, so cert-manager authenticates with GKE Workload Identity, and none is configured: ` +
+        `set mesh.certManager.serviceAccountAnnotations."iam.gke.io/gcp-service-account" to a Google service account with roles/dns.admin ` +
+        `that ${serviceAccount} may impersonate (roles/iam.workloadIdentityUser), or grant roles/dns.admin to that Kubernetes service account's principal directly`
+      );
+    case 'azureDNS': {
+      const missing: string[] = [];
+      if (identity.podLabels['azure.workload.identity/use'] !== 'true') missing.push('mesh.certManager.podLabels."azure.workload.identity/use": "true"');
+      if (!annotations['azure.workload.identity/client-id'] && !provider.managedIdentityClientID) {
+        missing.push(`mesh.certManager.serviceAccountAnnotations."azure.workload.identity/client-id" (or tls.solver.provider.managedIdentityClientID) to the client ID of a managed identity with "DNS Zone Contributor" on the zone, federated with ${serviceAccount}`);
+      }
+      if (missing.length === 0) return undefined;
+      return `tls.solver azureDNS authenticates with Azure Workload Identity, which is not fully configured: set ${missing.join(', and ')}`;
+    }
+    case 'cloudflare':
+      return undefined;
+  }
+}
 
 export const LETS_ENCRYPT_SERVERS = {
   letsencrypt: 'https://acme-v02.api.letsencrypt.org/directory',
@@ -109,7 +160,7 @@ function acmeSolver(solver: AcmeTls['solver']): ClusterIssuerSpecAcmeSolvers {
     return {
       http01: {
         ingress: {
-          ingressClassName: 'istio',
+          ingressClassName: ISTIO_INGRESS_CLASS,
           // The solver only answers the gateway inside the cluster.
           serviceType: 'ClusterIP',
           // A sidecar would keep the short-lived solver pod waiting on the mesh; the gateway

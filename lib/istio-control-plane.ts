@@ -1,8 +1,13 @@
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { FluxHelmRelease, FluxHelmRepository } from './helm-release';
+import { DEFAULT_TRUST_DOMAIN } from './mesh-identity';
 
 /** Istio's Helm chart repository. */
 export const ISTIO_CHART_REPOSITORY = 'https://istio-release.storage.googleapis.com/charts';
+
+/** The class of the Kubernetes Ingress objects that istiod serves on the ingress gateway. */
+export const ISTIO_INGRESS_CLASS = 'istio';
 
 export interface IstioControlPlaneProps {
   /** Where the HelmRepository and HelmRelease objects live. */
@@ -24,6 +29,17 @@ export interface IstioControlPlaneProps {
   readonly ingressGatewayLabel?: string;
   /** The ingress gateway's Service, named in the status of those Ingress objects. */
   readonly ingressGatewayService: string;
+  /**
+   * Create the IngressClass "istio" for those Ingress objects: needed by ACME HTTP-01 only.
+   * @default false
+   */
+  readonly ingressClass?: boolean;
+  /**
+   * The mesh's trust domain (`meshConfig.trustDomain`): the first part of every workload's
+   * SPIFFE identity, which AuthorizationPolicies name.
+   * @default 'cluster.local'
+   */
+  readonly trustDomain?: string;
   /** Recommended labels for an object named `name`. */
   readonly labelsFor: (name: string) => Record<string, string>;
 }
@@ -44,10 +60,14 @@ export class IstioControlPlane extends Construct {
   public readonly istiod: FluxHelmRelease;
   public readonly cni: FluxHelmRelease;
   public readonly version: string;
+  public readonly trustDomain: string;
+  /** The IngressClass "istio", when requested. */
+  public readonly ingressClass?: k8s.KubeIngressClass;
 
   constructor(scope: Construct, id: string, props: IstioControlPlaneProps) {
     super(scope, id);
     this.version = props.version;
+    this.trustDomain = props.trustDomain ?? DEFAULT_TRUST_DOMAIN;
     const global = props.platform ? { global: { platform: props.platform } } : {};
     const release = (releaseId: string, name: string, chart: string, values: Record<string, unknown>, dependsOn: FluxHelmRelease[]) =>
       new FluxHelmRelease(this, releaseId, {
@@ -78,9 +98,10 @@ export class IstioControlPlane extends Construct {
         ...global,
         pilot: { cni: { enabled: true } },
         meshConfig: {
+          trustDomain: this.trustDomain,
           // cert-manager's HTTP-01 solver publishes each challenge as an Ingress of class
           // "istio"; istiod turns it into routes on the gateway with this `istio` label.
-          ingressClass: 'istio',
+          ingressClass: ISTIO_INGRESS_CLASS,
           ingressControllerMode: 'STRICT',
           ingressSelector: props.ingressGatewayLabel ?? 'ingressgateway',
           ingressService: props.ingressGatewayService,
@@ -89,5 +110,11 @@ export class IstioControlPlane extends Construct {
       [this.base],
     );
     this.cni = release('Cni', 'istio-cni', 'cni', { ...global }, [this.istiod]);
+    if (props.ingressClass) {
+      this.ingressClass = new k8s.KubeIngressClass(this, 'IngressClass', {
+        metadata: { name: ISTIO_INGRESS_CLASS, labels: props.labelsFor(ISTIO_INGRESS_CLASS) },
+        spec: { controller: 'istio.io/ingress-controller' },
+      });
+    }
   }
 }

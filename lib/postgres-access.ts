@@ -1,5 +1,9 @@
+import { Construct } from 'constructs';
+import type { LayerChart } from './charts/layer-chart';
 import type { DatabaseName } from './catalog';
-import type { DataClient, EgressRule } from './data-client';
+import { ClientRelation, type ClientRelationProps } from './client-relation';
+import type { Resources } from './config/schema';
+import type { DataClient } from './data-client';
 import { roleSecretId, SECRET_KEY } from './secret-catalog';
 import type { PrefectSecrets } from './secrets';
 
@@ -28,6 +32,26 @@ export interface PostgresServer {
   grantSuperuser(client: DataClient): void;
 }
 
+/** What the in-cluster servers (StatefulSet, CloudNativePG) are built from. */
+export interface InClusterPostgresProps {
+  readonly namespace: string;
+  /** The PostgreSQL version of the image, e.g. "17.6". */
+  readonly version: string;
+  readonly resources: Resources;
+  readonly storage: { readonly size: string; readonly storageClass?: string };
+  /** postgresql.conf's max_connections (lib/postgres-config.ts sizes it for the services). */
+  readonly maxConnections: number;
+  readonly secrets: PrefectSecrets;
+  readonly istioNamespace: string;
+  readonly labelsFor: LayerChart['labelsFor'];
+  /**
+   * Names the server's objects (StatefulSet or Cluster, Services, policies). A rename is a new,
+   * empty server.
+   * @default 'postgres'
+   */
+  readonly name?: string;
+}
+
 /** The login role of a database has the database's name (pg_hba's `sameuser` relies on it). */
 export function roleName(database: DatabaseName): string {
   return database;
@@ -40,32 +64,21 @@ export function databaseEnvPrefix(database: DatabaseName): string {
 
 export const SUPERUSER_ENV_PREFIX = 'POSTGRES_SUPERUSER';
 
-export interface PostgresAccessProps {
-  readonly host: string;
-  readonly port: number;
+export interface PostgresAccessProps extends ClientRelationProps {
   readonly sslMode: SslMode;
-  readonly secrets: PrefectSecrets;
-  /** The server side of a relation: its NetworkPolicy, AuthorizationPolicy or ServiceEntry. */
-  readonly admit: (client: DataClient) => void;
-  /** What the client's NetworkPolicy must allow. */
-  readonly egress: EgressRule;
 }
 
 /**
- * The client side of every PostgreSQL relation, shared by the providers: environment variables
- * built from Secret references (never values) and composed in the pod with `$(VAR)` expansion.
- * The password goes into the URL as it is: Kubernetes cannot URL-encode it, so passwords must
- * use URL-safe characters (the README says so; `openssl rand -hex 32` is safe).
+ * The client side of every PostgreSQL relation, shared by the providers. The password goes into
+ * the URL as it is: Kubernetes cannot URL-encode it, so passwords must use URL-safe characters
+ * (the README says so; `openssl rand -hex 32` is safe).
  */
-export class PostgresAccess {
-  constructor(private readonly props: PostgresAccessProps) {}
-
+export class PostgresAccess extends ClientRelation<PostgresAccessProps> {
   public grantDatabase(client: DataClient, database: DatabaseName): void {
-    const { host, port, sslMode, secrets } = this.props;
+    const { sslMode, secrets } = this.props;
     const prefix = databaseEnvPrefix(database);
     const v = (suffix: string) => `$(${prefix}_${suffix})`;
-    client.addEnv(`${prefix}_HOST`, { value: host });
-    client.addEnv(`${prefix}_PORT`, { value: String(port) });
+    this.addAddress(client, prefix);
     client.addEnv(`${prefix}_NAME`, { value: database });
     client.addEnv(`${prefix}_USER`, { value: roleName(database) });
     client.addEnv(`${prefix}_PASSWORD`, { secretKeyRef: secrets.keyRef(roleSecretId(database), SECRET_KEY.password, client.namespace) });
@@ -77,18 +90,41 @@ export class PostgresAccess {
   }
 
   public grantSuperuser(client: DataClient): void {
-    const { host, port, sslMode, secrets } = this.props;
+    const { sslMode, secrets } = this.props;
     const prefix = SUPERUSER_ENV_PREFIX;
-    client.addEnv(`${prefix}_HOST`, { value: host });
-    client.addEnv(`${prefix}_PORT`, { value: String(port) });
+    this.addAddress(client, prefix);
     client.addEnv(`${prefix}_USER`, { secretKeyRef: secrets.keyRef('postgres-superuser', SECRET_KEY.username, client.namespace) });
     client.addEnv(`${prefix}_PASSWORD`, { secretKeyRef: secrets.keyRef('postgres-superuser', SECRET_KEY.password, client.namespace) });
     client.addEnv(`${prefix}_SSLMODE`, { value: sslMode });
     this.connect(client);
   }
+}
 
-  private connect(client: DataClient): void {
-    client.addEgress(this.props.egress);
-    this.props.admit(client);
+/**
+ * A PostgreSQL provider's construct: its relations are PostgresAccess's, set up by the subclass
+ * once it knows its address and policies.
+ */
+export abstract class PostgresRelations extends Construct implements PostgresServer {
+  public abstract readonly host: string;
+  public abstract readonly port: number;
+  public abstract readonly sslMode: SslMode;
+  private relations?: PostgresAccess;
+
+  public grantDatabase(client: DataClient, database: DatabaseName): void {
+    this.clientSide().grantDatabase(client, database);
+  }
+
+  public grantSuperuser(client: DataClient): void {
+    this.clientSide().grantSuperuser(client);
+  }
+
+  /** Called once by the subclass's constructor, with the server's side of the relations. */
+  protected relate(props: PostgresAccessProps): void {
+    this.relations = new PostgresAccess(props);
+  }
+
+  private clientSide(): PostgresAccess {
+    if (!this.relations) throw new Error(`${this.node.path}: the server's relations are not set up (its constructor must call relate)`);
+    return this.relations;
   }
 }

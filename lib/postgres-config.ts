@@ -1,4 +1,5 @@
 import { DATABASES, type DatabaseName, type ServiceDefinition } from './catalog';
+import type { Resources } from './config/schema';
 import { roleName } from './postgres-access';
 import { parseQuantity } from './quantity';
 
@@ -8,22 +9,36 @@ import { parseQuantity } from './quantity';
  * through 18 (test/postgres.test.ts starts a real server with the generated file).
  */
 
-/**
- * ASSUMPTION: each Prefect server process keeps a SQLAlchemy pool of 5 connections per database
- * it uses (SQLAlchemy's and Prefect's default `pool_size`); overflow connections are transient
- * and covered by the headroom below.
- */
-export const POOL_SIZE_PER_DATABASE = 5;
-/** Init, migration and administrator sessions, beyond the services' pools. */
-export const RESERVED_CONNECTIONS = 20;
+/** The connections one client process may hold per database it uses (`postgres.pool`). */
+export interface ConnectionPool {
+  /** SQLAlchemy's `pool_size`: connections kept open. */
+  readonly size: number;
+  /** SQLAlchemy's `max_overflow`: connections opened beyond them under load, closed after. */
+  readonly maxOverflow: number;
+}
 
 /**
- * Connections the services can hold at once at their maximum scale: every replica's pool for
- * every database it uses, plus reserved sessions, rounded up to a multiple of 10.
+ * ASSUMPTION: each Prefect pod runs one server process, which keeps a SQLAlchemy pool per
+ * database it uses with SQLAlchemy's defaults, 5 connections and up to 10 more under load
+ * (`postgres.pool` changes the figures).
  */
-export function connectionBudget(services: ReadonlyArray<Pick<ServiceDefinition, 'maxReplicas' | 'databases'>>): number {
-  const pooled = services.reduce((sum, service) => sum + service.maxReplicas * service.databases.length * POOL_SIZE_PER_DATABASE, 0);
-  return Math.ceil((pooled + RESERVED_CONNECTIONS) / 10) * 10;
+export const DEFAULT_POOL: ConnectionPool = { size: 5, maxOverflow: 10 };
+/** Sessions beyond the services' and the Jobs': administrators, monitoring, superuser_reserved_connections. */
+export const RESERVED_CONNECTIONS = 20;
+/** Below this, sorts and hashes spill to disk all the time: max_connections is too high for the memory. */
+export const MINIMUM_WORK_MEM_BYTES = 1024 * 1024;
+
+/**
+ * Connections that can be open at once at the services' maximum scale: every replica's full pool
+ * (size and overflow) for every database it uses, the init and migration Jobs of every database
+ * (a psql session, and a server process with its own pool), and reserved sessions; rounded up to
+ * a multiple of 10.
+ */
+export function connectionBudget(services: ReadonlyArray<Pick<ServiceDefinition, 'maxReplicas' | 'databases'>>, pool: ConnectionPool = DEFAULT_POOL): number {
+  const perProcess = pool.size + pool.maxOverflow;
+  const pooled = services.reduce((sum, service) => sum + service.maxReplicas * service.databases.length * perProcess, 0);
+  const jobs = DATABASES.length * (1 + perProcess);
+  return Math.ceil((pooled + jobs + RESERVED_CONNECTIONS) / 10) * 10;
 }
 
 export interface PostgresSizing {
@@ -34,6 +49,12 @@ export interface PostgresSizing {
   /** The volume's size, e.g. "100Gi". */
   readonly storage: string;
   readonly maxConnections: number;
+}
+
+/** The sizing of a server with these resources (their limits, or else their requests). */
+export function sizingOf(server: { readonly resources: Resources; readonly storage: { readonly size: string }; readonly maxConnections: number }): PostgresSizing {
+  const { resources } = server;
+  return { memory: resources.limits?.memory ?? resources.requests.memory, cpu: resources.limits?.cpu ?? resources.requests.cpu, storage: server.storage.size, maxConnections: server.maxConnections };
 }
 
 const MB = 1024 * 1024;
@@ -51,6 +72,15 @@ export function tunedSettings(sizing: PostgresSizing): Record<string, string> {
   const cores = Math.max(1, Math.floor(parseQuantity(sizing.cpu)));
   const disk = parseQuantity(sizing.storage);
   const sharedBuffers = memory / 4;
+  // Every connection may sort or hash a few times at once: work_mem is what is left for each.
+  const workMem = (memory - sharedBuffers) / (sizing.maxConnections * 3);
+  if (workMem < MINIMUM_WORK_MEM_BYTES) {
+    const needed = Math.ceil((sizing.maxConnections * 3 * MINIMUM_WORK_MEM_BYTES) / (3 / 4) / MB);
+    throw new Error(
+      `postgres: ${sizing.memory} of memory leaves work_mem ${(workMem / MB).toFixed(2)} MB for max_connections ${sizing.maxConnections}, below ${MINIMUM_WORK_MEM_BYTES / MB} MB; ` +
+        `give PostgreSQL at least ${needed}Mi (postgres.resources.limits.memory), lower the services' maxReplicas or postgres.pool, or set postgres.maxConnections`,
+    );
+  }
   const parallelPerGather = clamp(Math.floor(cores / 2), 0, 4);
   const maxWal = clamp(disk / 10, GB, 16 * GB);
   return {
@@ -58,7 +88,7 @@ export function tunedSettings(sizing: PostgresSizing): Record<string, string> {
     shared_buffers: megabytes(sharedBuffers),
     effective_cache_size: megabytes((memory * 3) / 4),
     maintenance_work_mem: megabytes(clamp(memory / 16, 64 * MB, 2 * GB)),
-    work_mem: megabytes((memory - sharedBuffers) / (sizing.maxConnections * 3)),
+    work_mem: megabytes(workMem),
     wal_buffers: sharedBuffers >= 512 * MB ? '16MB' : '-1',
     // WAL: fewer, spread-out checkpoints; the volume keeps room for max_wal_size (a tenth of it).
     min_wal_size: megabytes(maxWal / 4),

@@ -1,20 +1,16 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { LayerChart } from './charts/layer-chart';
-import type { DatabaseName } from './catalog';
-import type { Resources } from './config/schema';
 import { contentHash } from './content-hash';
-import type { DataClient } from './data-client';
-import { FLUX_PRUNE_DISABLED } from './flux-annotations';
 import { exemptions, SINGLE_INSTANCE_REASON } from './policy-exemptions';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './pod-security';
-import { PostgresAccess, type PostgresServer, type SslMode } from './postgres-access';
-import { postgresConfFiles } from './postgres-config';
+import { PostgresRelations, type InClusterPostgresProps, type SslMode } from './postgres-access';
+import { postgresConfFiles, sizingOf } from './postgres-config';
+import { PRIORITY_CLASS } from './priority-classes';
 import { formatBytes, parseQuantity } from './quantity';
 import { SECRET_KEY } from './secret-catalog';
 import { selectorFor } from './selector';
-import type { PrefectSecrets } from './secrets';
 import { ServerAccess } from './server-access';
+import { retainedStatefulSetSpec, ServerServices, toResourceRequirements } from './server-workload';
 import { sidecarAnnotations } from './sidecar';
 
 /** The official image's `postgres` user. */
@@ -36,30 +32,19 @@ export function dataPaths(version: string): { readonly mountPath: string; readon
   return { mountPath: '/var/lib/postgresql/data', pgdata: '/var/lib/postgresql/data/pgdata' };
 }
 
-export interface PostgresProps {
-  readonly namespace: string;
-  /** The official image's full version, e.g. "17.6". */
-  readonly version: string;
-  readonly resources: Resources;
-  readonly storage: { readonly size: string; readonly storageClass?: string };
-  /** postgresql.conf's max_connections (lib/postgres-config.ts sizes it for the services). */
-  readonly maxConnections: number;
-  readonly secrets: PrefectSecrets;
-  readonly istioNamespace: string;
-  readonly labelsFor: LayerChart['labelsFor'];
-  /**
-   * Names the StatefulSet, its Services and policies. A rename loses the volume.
-   * @default 'postgres'
-   */
-  readonly name?: string;
-}
+/** The StatefulSet's props: those of every in-cluster server (`name` also names its volume: a rename loses it). */
+export type PostgresProps = InClusterPostgresProps;
 
 /**
  * PostgreSQL as a single-instance StatefulSet of the official image: non-root (uid 999),
  * read-only root filesystem, a retained volume, postgresql.conf sized from the container's
  * resources, SCRAM only, and reachable only by the workloads that relations admit.
+ *
+ * Its pods do not restart on a `secrets.revision` bump: after initdb the server reads no Secret
+ * (the roles' passwords live in its catalog, set by the init Jobs), so a restart would be an
+ * outage for nothing.
  */
-export class Postgres extends Construct implements PostgresServer {
+export class Postgres extends PostgresRelations {
   public readonly name: string;
   public readonly host: string;
   public readonly port = POSTGRES_PORT;
@@ -69,7 +54,6 @@ export class Postgres extends Construct implements PostgresServer {
   public readonly statefulSet: k8s.KubeStatefulSet;
   public readonly configMap: k8s.KubeConfigMap;
   public readonly access: ServerAccess;
-  private readonly relations: PostgresAccess;
 
   constructor(scope: Construct, id: string, props: PostgresProps) {
     super(scope, id);
@@ -80,13 +64,10 @@ export class Postgres extends Construct implements PostgresServer {
     this.image = `${POSTGRES_IMAGE_REPOSITORY}:${version}`;
     const labels = props.labelsFor({ name, component: 'database', version });
     const selector = selectorFor(labels);
-    const memoryLimit = props.resources.limits?.memory ?? props.resources.requests.memory;
+    const sizing = sizingOf(props);
     const { mountPath, pgdata } = dataPaths(version);
 
-    const files = postgresConfFiles(
-      { memory: memoryLimit, cpu: props.resources.limits?.cpu ?? props.resources.requests.cpu, storage: props.storage.size, maxConnections: props.maxConnections },
-      CONFIG_DIR,
-    );
+    const files = postgresConfFiles(sizing, CONFIG_DIR);
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${name}-config`, namespace, labels },
       data: { ...files },
@@ -94,28 +75,12 @@ export class Postgres extends Construct implements PostgresServer {
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels }, automountServiceAccountToken: false });
 
-    const servicePort: k8s.ServicePort = { name: 'tcp-postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'), protocol: 'TCP', appProtocol: 'tcp' };
-    const headlessName = `${name}-headless`;
-    new k8s.KubeService(this, 'HeadlessService', {
-      metadata: { name: headlessName, namespace, labels },
-      spec: { clusterIp: 'None', selector, ports: [servicePort] },
-    });
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name, namespace, labels },
-      spec: { type: 'ClusterIP', selector, ports: [servicePort] },
-    });
+    const services = new ServerServices(this, 'Services', { name, namespace, labels, selector, port: POSTGRES_PORT, targetPort: 'postgres', portName: 'tcp-postgres', headless: true });
 
     const pgIsReady: k8s.ExecAction = { command: ['pg_isready', '--host=127.0.0.1', `--port=${POSTGRES_PORT}`, '--timeout=5', '--quiet'] };
-    const memoryBytes = parseQuantity(memoryLimit);
+    const memoryBytes = parseQuantity(sizing.memory);
     // Parallel queries share memory through /dev/shm; the runtime's default (64 MiB) is too small.
     const shmBytes = Math.min(Math.max(memoryBytes / 8, 64 * 2 ** 20), 2 ** 30);
-    const resources: k8s.ResourceRequirements = {
-      requests: { cpu: k8s.Quantity.fromString(props.resources.requests.cpu), memory: k8s.Quantity.fromString(props.resources.requests.memory) },
-      limits: {
-        ...(props.resources.limits?.cpu ? { cpu: k8s.Quantity.fromString(props.resources.limits.cpu) } : {}),
-        memory: k8s.Quantity.fromString(memoryLimit),
-      },
-    };
     const superuserSecret = props.secrets.use('postgres-superuser', namespace);
 
     this.statefulSet = new k8s.KubeStatefulSet(this, 'Resource', {
@@ -125,15 +90,11 @@ export class Postgres extends Construct implements PostgresServer {
         labels,
         annotations: exemptions({ topologySpreadConstraint: SINGLE_INSTANCE_REASON }),
       },
-      spec: {
-        serviceName: headlessName,
-        replicas: 1,
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: selector },
-        podManagementPolicy: 'OrderedReady',
-        updateStrategy: { type: 'RollingUpdate' },
-        // Deleting or scaling down the StatefulSet never deletes the database's volume.
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      spec: retainedStatefulSetSpec({
+        serviceName: services.headlessName,
+        selector,
+        labels,
+        storage: props.storage,
         template: {
           metadata: {
             labels,
@@ -146,6 +107,7 @@ export class Postgres extends Construct implements PostgresServer {
           spec: {
             serviceAccountName: name,
             automountServiceAccountToken: false,
+            priorityClassName: PRIORITY_CLASS.data,
             // A Service named "postgres" would otherwise inject POSTGRES_PORT=tcp://…, which the
             // image's entrypoint reads as its own setting.
             enableServiceLinks: false,
@@ -165,7 +127,7 @@ export class Postgres extends Construct implements PostgresServer {
                   { name: 'POSTGRES_INITDB_ARGS', value: '--auth-host=scram-sha-256 --auth-local=scram-sha-256 --data-checksums --encoding=UTF8 --locale=C.UTF-8' },
                 ],
                 ports: [{ name: 'postgres', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
-                resources,
+                resources: toResourceRequirements(props.resources),
                 // Over TCP, not the socket: during first-start initialization the image runs a
                 // temporary server on the socket only, which must not count as started.
                 startupProbe: { exec: pgIsReady, periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 90 },
@@ -196,35 +158,10 @@ export class Postgres extends Construct implements PostgresServer {
             ],
           },
         },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels, annotations: { ...FLUX_PRUNE_DISABLED } },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              ...(props.storage.storageClass ? { storageClassName: props.storage.storageClass } : {}),
-              resources: { requests: { storage: k8s.Quantity.fromString(props.storage.size) } },
-            },
-          },
-        ],
-      },
+      }),
     });
 
     this.access = new ServerAccess(this, 'Access', { name, namespace, labels, podSelector: selector, port: POSTGRES_PORT, istioNamespace: props.istioNamespace });
-    this.relations = new PostgresAccess({
-      host: this.host,
-      port: POSTGRES_PORT,
-      sslMode: this.sslMode,
-      secrets: props.secrets,
-      admit: (client) => this.access.admit(client),
-      egress: this.access.egressRule('postgres'),
-    });
-  }
-
-  public grantDatabase(client: DataClient, database: DatabaseName): void {
-    this.relations.grantDatabase(client, database);
-  }
-
-  public grantSuperuser(client: DataClient): void {
-    this.relations.grantSuperuser(client);
+    this.relate({ host: this.host, port: POSTGRES_PORT, sslMode: this.sslMode, secrets: props.secrets, admit: (client) => this.access.admit(client), egress: this.access.egressRule('postgres') });
   }
 }

@@ -24,7 +24,7 @@ export class PrefectApp extends App {
     const platform = new PlatformChart(this, props);
     this.edge = new EdgeChart(this, props);
     this.data = new DataChart(this, props);
-    const migrations = new MigrationsChart(this, { config, postgres: this.data.postgres });
+    const migrations = new MigrationsChart(this, { config, postgres: this.data.postgres, secrets: this.data.secrets });
     this.prefect = new PrefectChart(this, { config, data: this.data, trustBundle: this.edge.trustBundle });
     this.layers = [platform, this.edge, this.data, migrations, this.prefect, new FluxChart(this, props)];
   }

@@ -1,8 +1,11 @@
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { AuthorizationPolicy, AuthorizationPolicySpecAction, type AuthorizationPolicySpecRules } from '../imports/istio-security.istio.io';
 import type { ServiceDefinition } from './catalog';
-import { toEnvVars, type DataClient, type EgressRule, type EnvValue } from './data-client';
+import { principalOf, toEnvVars, type DataClient, type EgressRule, type EnvValue } from './data-client';
+import { LABEL } from './labels';
+import { lazyList } from './lazy-list';
 import { WorkloadNetworkPolicy } from './workload-network-policy';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './pod-security';
 import { sidecarAnnotations } from './sidecar';
@@ -25,12 +28,22 @@ export interface PrefectServiceProps {
   /** The full image reference, e.g. "registry.example.com/prefect/cloud/server:2026.11.1". */
   readonly image: string;
   /** @default - no pull secret */
-  readonly imagePullSecret?: string;
+  readonly imagePullSecrets?: ReadonlyArray<{ readonly name: string }>;
+  /**
+   * Pod-template annotations that restart the pods when they change (the Secrets' revision).
+   * @default - none
+   */
+  readonly podAnnotations?: Record<string, string>;
+  /**
+   * The PriorityClass of the pods.
+   * @default - the cluster's default priority
+   */
+  readonly priorityClassName?: string;
   /** The recommended labels of the service's objects and pods. */
   readonly labels: Record<string, string>;
   /** The labels that select the service's pods (a stable subset of `labels`). */
   readonly selectorLabels: Record<string, string>;
-  /** Replicas at the HPA minimum (loop services: always 1). */
+  /** The HPA's minimum (loop services: always 1, and no HPA). */
   readonly replicas: number;
   readonly maxReplicas: number;
   /** Where istiod runs (the sidecar's egress). */
@@ -42,10 +55,11 @@ export interface PrefectServiceProps {
    */
   readonly trustBundle?: { readonly configMapName: string; readonly key: string };
   /**
-   * Policy exemptions (lib/policy) of the Deployment and the HPA: annotations, each with its reason.
+   * Policy exemptions (lib/policy) of the workload (Deployment or StatefulSet) and the HPA:
+   * annotations, each with its reason.
    * @default - none
    */
-  readonly exemptions?: { readonly deployment?: Record<string, string>; readonly autoscaler?: Record<string, string> };
+  readonly exemptions?: { readonly workload?: Record<string, string>; readonly autoscaler?: Record<string, string> };
   /**
    * Spread pods over these zones as well as over nodes.
    * @default false
@@ -57,12 +71,23 @@ export interface PrefectServiceProps {
 const DRAIN_SECONDS = 15;
 const TERMINATION_GRACE_SECONDS = 60;
 const CA_BUNDLE_DIR = '/etc/prefect-ca';
+/**
+ * The root filesystem is read-only and /tmp is the pod's writable emptyDir: anything that writes
+ * under the home directory (Prefect's PREFECT_HOME, ~/.cache of Python libraries) writes there.
+ * A service's own `env` in the catalog or configuration overrides these.
+ */
+const WRITABLE_HOME: ReadonlyMap<string, EnvValue> = new Map([
+  ['HOME', { value: '/tmp' }],
+  ['PREFECT_HOME', { value: '/tmp/prefect' }],
+]);
 
 /**
- * One Prefect service: its ServiceAccount, Deployment, and by type a Service, an HPA and a PDB
- * (web), an HPA and a PDB (background, consumer) or a singleton (loop), plus its own
- * NetworkPolicy, opened only by relations (`allowIngress`, and `addEgress` through the data
- * servers' relation methods).
+ * One Prefect service: its ServiceAccount and workload, and by type a Service, an HPA and a PDB
+ * (web), an HPA and a PDB (background, consumer), or a singleton StatefulSet behind a headless
+ * Service (loop); plus its own NetworkPolicy and (web) the AuthorizationPolicy of in-mesh
+ * callers, opened only by relations: `allowFrom(client)`, `allowIngress`, and `addEgress`
+ * through the data servers' relation methods. Egress outside the cluster is the catalog's
+ * `egress`.
  */
 export class PrefectService extends Construct implements DataClient {
   public readonly name: string;
@@ -70,14 +95,25 @@ export class PrefectService extends Construct implements DataClient {
   public readonly definition: ServiceDefinition;
   public readonly selectorLabels: Record<string, string>;
   public readonly serviceAccountName: string;
-  public readonly deployment: k8s.KubeDeployment;
+  /**
+   * A Deployment, or for a loop service a StatefulSet of one replica: a StatefulSet never starts
+   * a pod while the previous one of the same ordinal still exists (terminating after an eviction,
+   * or on a lost node), which a Deployment does even with the Recreate strategy.
+   */
+  public readonly workload: k8s.KubeDeployment | k8s.KubeStatefulSet;
+  public readonly workloadKind: 'Deployment' | 'StatefulSet';
   public readonly service?: k8s.KubeService;
+  /** Loop services: the headless Service that a StatefulSet names as its `serviceName`. */
+  public readonly headlessService?: k8s.KubeService;
   public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
   public readonly disruptionBudget?: k8s.KubePodDisruptionBudget;
   public readonly networkPolicy: WorkloadNetworkPolicy;
+  /** Web services: who inside the mesh may call the port (`<name>-from-prefect`). */
+  public readonly callerPolicy?: AuthorizationPolicy;
 
   private readonly env = new Map<string, EnvValue>();
   private readonly egress: EgressRule[] = [];
+  private readonly callers = new Map<string, DataClient>();
 
   constructor(scope: Construct, id: string, props: PrefectServiceProps) {
     super(scope, id);
@@ -109,89 +145,120 @@ export class PrefectService extends Construct implements DataClient {
       timeoutSeconds: 3,
     });
 
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: withAnnotations(metadata, props.exemptions?.deployment),
+    const template: k8s.PodTemplateSpec = {
+      metadata: { labels: props.labels, annotations: { ...sidecarAnnotations(DRAIN_SECONDS), ...props.podAnnotations } },
       spec: {
-        // Loop services: exactly one, and never two at once (Recreate stops the old pod first).
-        // Scalable services: the HPA owns the count; this is only the starting point.
-        replicas: singleton ? 1 : props.replicas,
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: props.selectorLabels },
-        strategy: singleton
-          ? { type: 'Recreate' }
-          : { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromString('25%') } },
-        template: {
-          metadata: { labels: props.labels, annotations: sidecarAnnotations(DRAIN_SECONDS) },
-          spec: {
-            serviceAccountName: this.serviceAccountName,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurityContext(PREFECT_USER),
-            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
-            ...(props.imagePullSecret ? { imagePullSecrets: [{ name: props.imagePullSecret }] } : {}),
-            // Prefer one pod per node (kube-linter no-anti-affinity); the spread constraints
-            // below also balance zones. Preferred, not required: a small pool still schedules.
-            ...(singleton
-              ? {}
-              : {
-                  affinity: {
-                    podAntiAffinity: {
-                      preferredDuringSchedulingIgnoredDuringExecution: [
-                        { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: props.selectorLabels } } },
-                      ],
-                    },
-                  },
-                }),
-            topologySpreadConstraints: [
-              ...(props.spreadOverZones ? [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: props.selectorLabels } }] : []),
-              { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: props.selectorLabels } },
-            ],
-            containers: [
-              {
-                name: definition.name,
-                image: props.image,
-                imagePullPolicy: 'IfNotPresent',
-                ...(definition.command.length > 0 ? { command: [...definition.command] } : {}),
-                ...(definition.args.length > 0 ? { args: [...definition.args] } : {}),
-                env: Lazy.any({ produce: () => toEnvVars(this.env) }),
-                ...(port !== undefined ? { ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }] } : {}),
-                resources: {
-                  requests: {
-                    cpu: k8s.Quantity.fromString(definition.resources.requests.cpu),
-                    memory: k8s.Quantity.fromString(definition.resources.requests.memory),
-                  },
-                  ...(definition.resources.limits
-                    ? {
-                        limits: {
-                          ...(definition.resources.limits.cpu ? { cpu: k8s.Quantity.fromString(definition.resources.limits.cpu) } : {}),
-                          memory: k8s.Quantity.fromString(definition.resources.limits.memory),
-                        },
-                      }
-                    : {}),
+        serviceAccountName: this.serviceAccountName,
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        securityContext: restrictedPodSecurityContext(PREFECT_USER),
+        terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+        ...(props.priorityClassName ? { priorityClassName: props.priorityClassName } : {}),
+        ...(props.imagePullSecrets && props.imagePullSecrets.length > 0 ? { imagePullSecrets: props.imagePullSecrets.map((secret) => ({ name: secret.name })) } : {}),
+        // Prefer one pod per node (kube-linter no-anti-affinity); the spread constraints
+        // below also balance zones. Preferred, not required: a small pool still schedules.
+        ...(singleton
+          ? {}
+          : {
+              affinity: {
+                podAntiAffinity: {
+                  preferredDuringSchedulingIgnoredDuringExecution: [
+                    { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: props.selectorLabels } } },
+                  ],
                 },
-                ...(definition.health
-                  ? {
-                      // Startup allows a slow first start (migrations already ran in their layer).
-                      startupProbe: probe(definition.health.liveness, 5, 60),
-                      livenessProbe: probe(definition.health.liveness, 10, 3),
-                      readinessProbe: probe(definition.health.readiness, 5, 3),
-                    }
-                  : {}),
-                // The pod leaves the Service's endpoints first; keep serving until the gateway
-                // and kube-proxy have caught up, then stop.
-                lifecycle: { preStop: { exec: { command: ['sleep', String(DRAIN_SECONDS)] } } },
-                securityContext: restrictedContainerSecurityContext(PREFECT_USER),
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(props.trustBundle ? [{ name: 'ca-bundle', mountPath: CA_BUNDLE_DIR, readOnly: true }] : [])],
               },
-            ],
-            volumes: [
-              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-              ...(props.trustBundle ? [{ name: 'ca-bundle', configMap: { name: props.trustBundle.configMapName, items: [{ key: props.trustBundle.key, path: 'ca.crt' }] } }] : []),
-            ],
+            }),
+        topologySpreadConstraints: [
+          ...(props.spreadOverZones ? [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: props.selectorLabels } }] : []),
+          { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: props.selectorLabels } },
+        ],
+        containers: [
+          {
+            name: definition.name,
+            image: props.image,
+            imagePullPolicy: 'IfNotPresent',
+            ...(definition.command.length > 0 ? { command: [...definition.command] } : {}),
+            ...(definition.args.length > 0 ? { args: [...definition.args] } : {}),
+            env: Lazy.any({ produce: () => toEnvVars(this.environment) }),
+            ...(port !== undefined ? { ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }] } : {}),
+            resources: {
+              requests: {
+                cpu: k8s.Quantity.fromString(definition.resources.requests.cpu),
+                memory: k8s.Quantity.fromString(definition.resources.requests.memory),
+              },
+              ...(definition.resources.limits
+                ? {
+                    limits: {
+                      ...(definition.resources.limits.cpu ? { cpu: k8s.Quantity.fromString(definition.resources.limits.cpu) } : {}),
+                      memory: k8s.Quantity.fromString(definition.resources.limits.memory),
+                    },
+                  }
+                : {}),
+            },
+            ...(definition.health
+              ? {
+                  // Startup allows a slow first start (migrations already ran in their layer).
+                  startupProbe: probe(definition.health.liveness, 5, 60),
+                  livenessProbe: probe(definition.health.liveness, 10, 3),
+                  readinessProbe: probe(definition.health.readiness, 5, 3),
+                }
+              : {}),
+            // The pod leaves the Service's endpoints first; keep serving until the gateway
+            // and kube-proxy have caught up, then stop.
+            lifecycle: { preStop: { exec: { command: ['sleep', String(DRAIN_SECONDS)] } } },
+            securityContext: restrictedContainerSecurityContext(PREFECT_USER),
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(props.trustBundle ? [{ name: 'ca-bundle', mountPath: CA_BUNDLE_DIR, readOnly: true }] : [])],
           },
-        },
+        ],
+        volumes: [
+          { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+          ...(props.trustBundle ? [{ name: 'ca-bundle', configMap: { name: props.trustBundle.configMapName, items: [{ key: props.trustBundle.key, path: 'ca.crt' }] } }] : []),
+        ],
       },
-    });
+    };
+
+    if (singleton) {
+      // A StatefulSet needs a governing Service; a headless one without ports only gives the pod
+      // its identity (nobody connects to a loop service).
+      this.headlessService = new k8s.KubeService(this, 'HeadlessService', {
+        metadata: { ...metadata, name: `${definition.name}-headless` },
+        spec: { clusterIp: 'None', selector: props.selectorLabels },
+      });
+      this.workloadKind = 'StatefulSet';
+      this.workload = new k8s.KubeStatefulSet(this, 'StatefulSet', {
+        metadata: withAnnotations(metadata, props.exemptions?.workload),
+        spec: {
+          // Exactly one, and at most one: the replacement of pod 0 is created only once the old
+          // pod 0 is gone from the API (terminated, or deleted with its lost node).
+          replicas: 1,
+          serviceName: this.headlessService.name,
+          // Parallel, not OrderedReady: with one pod the order is moot, and OrderedReady waits
+          // for a crash-looping pod to become ready before replacing it, so reverting a bad
+          // release in Git would not heal it (Kubernetes "Forced rollback"). Immutable: choose
+          // once. The update still deletes the old pod before it creates the new one.
+          podManagementPolicy: 'Parallel',
+          updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: props.selectorLabels },
+          template,
+        },
+      });
+    } else {
+      this.workloadKind = 'Deployment';
+      this.workload = new k8s.KubeDeployment(this, 'Deployment', {
+        metadata: withAnnotations(metadata, props.exemptions?.workload),
+        spec: {
+          // No `replicas`: the HPA owns the count. Flux re-applies what the manifest says on every
+          // reconcile, so a replica count here would scale the Deployment back to it each time
+          // (Kubernetes and Flux: leave spec.replicas out of autoscaled workloads). A new
+          // Deployment starts at 1 and the HPA raises it to its minimum.
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: props.selectorLabels },
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromString('25%') } },
+          template,
+        },
+      });
+    }
 
     if (port !== undefined) {
       this.service = new k8s.KubeService(this, 'Service', {
@@ -209,7 +276,7 @@ export class PrefectService extends Construct implements DataClient {
       this.autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
         metadata: withAnnotations(metadata, props.exemptions?.autoscaler),
         spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: definition.name },
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: this.workloadKind, name: definition.name },
           minReplicas: props.replicas,
           maxReplicas: props.maxReplicas,
           metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
@@ -238,6 +305,43 @@ export class PrefectService extends Construct implements DataClient {
       podSelector: props.selectorLabels,
       istioNamespace: props.istioNamespace,
     });
+    for (const destination of definition.egress ?? []) this.networkPolicy.allowEgressToCidr(destination);
+
+    if (port !== undefined) {
+      this.callerPolicy = new AuthorizationPolicy(this, 'CallerPolicy', {
+        metadata: { name: `${definition.name}-from-prefect`, namespace: props.namespace, labels: { ...props.labels, [LABEL.component]: 'authorization' } },
+        spec: {
+          action: AuthorizationPolicySpecAction.ALLOW,
+          selector: { matchLabels: props.selectorLabels },
+          // No caller yet: no rule, and an ALLOW policy without rules allows nothing.
+          rules: lazyList<AuthorizationPolicySpecRules>(() => {
+            const principals = [...new Set([...this.callers.values()].map((client) => principalOf(client, this)))].sort();
+            return principals.length === 0 ? [] : [{ from: [{ source: { principals } }], to: [{ operation: { ports: [String(port)] } }] }];
+          }),
+        },
+      });
+    }
+  }
+
+  /**
+   * Lets `client` call this web service, at every layer at once: the client's egress to this
+   * service's pods, this service's ingress from the client's pods, and the client's mesh
+   * identity in this service's AuthorizationPolicy. The ingress gateway's allow is the edge
+   * layer's (a route to the service).
+   */
+  public allowFrom(client: DataClient): void {
+    const port = this.definition.port;
+    if (port === undefined || this.callerPolicy === undefined) {
+      throw new Error(`service ${this.name}: only web services accept calls (type is ${this.definition.type}); ${client.name} cannot be allowed to call it`);
+    }
+    this.callers.set(`${client.namespace}/${client.name}`, client);
+    client.addEgress({ purpose: `prefect-${this.name}`, namespace: this.namespace, podSelector: this.selectorLabels, port });
+    this.networkPolicy.allowIngress({ namespace: client.namespace, podSelector: client.selectorLabels }, [port]);
+  }
+
+  /** The callers allowed with `allowFrom`, as "<namespace>/<name>", sorted. */
+  public get allowedCallers(): readonly string[] {
+    return [...this.callers.keys()].sort();
   }
 
   public addEnv(name: string, value: EnvValue): void {
@@ -257,9 +361,12 @@ export class PrefectService extends Construct implements DataClient {
     this.networkPolicy.allowIngress({ namespace: rule.namespace, ...(rule.podSelector ? { podSelector: rule.podSelector } : {}) }, [rule.port]);
   }
 
-  /** The environment, in the order it was added (so `$(VAR)` references resolve). */
+  /**
+   * The environment as the container gets it: the writable home first (unless set), then the
+   * variables in the order they were added (so `$(VAR)` references resolve).
+   */
   public get environment(): ReadonlyMap<string, EnvValue> {
-    return this.env;
+    return new Map([...[...WRITABLE_HOME].filter(([name]) => !this.env.has(name)), ...this.env]);
   }
 
   public get egressRules(): readonly EgressRule[] {

@@ -1,7 +1,8 @@
+import { Construct } from 'constructs';
 import type { RedisName } from './catalog';
-import type { DataClient, EgressRule } from './data-client';
+import { ClientRelation, type ClientRelationProps } from './client-relation';
+import type { DataClient } from './data-client';
 import { redisSecretId, SECRET_KEY } from './secret-catalog';
-import type { PrefectSecrets } from './secrets';
 
 /** One of the three Redis instances, whatever runs it (in the cluster or a managed service). */
 export interface RedisServer {
@@ -23,14 +24,9 @@ export function redisEnvPrefix(instance: RedisName): string {
   return `REDIS_${instance.toUpperCase()}`;
 }
 
-export interface RedisAccessProps {
+export interface RedisAccessProps extends ClientRelationProps {
   readonly instance: RedisName;
-  readonly host: string;
-  readonly port: number;
   readonly tls: boolean;
-  readonly secrets: PrefectSecrets;
-  readonly admit: (client: DataClient) => void;
-  readonly egress: EgressRule;
 }
 
 /**
@@ -38,18 +34,36 @@ export interface RedisAccessProps {
  * URL carries only the password (`redis://:<password>@host:port/0`), composed in the pod with
  * `$(VAR)` expansion; the password must be URL-safe.
  */
-export class RedisAccess {
-  constructor(private readonly props: RedisAccessProps) {}
-
+export class RedisAccess extends ClientRelation<RedisAccessProps> {
   public allowFrom(client: DataClient): void {
-    const { instance, host, port, tls, secrets } = this.props;
+    const { instance, tls, secrets } = this.props;
     const prefix = redisEnvPrefix(instance);
     const v = (suffix: string) => `$(${prefix}_${suffix})`;
-    client.addEnv(`${prefix}_HOST`, { value: host });
-    client.addEnv(`${prefix}_PORT`, { value: String(port) });
+    this.addAddress(client, prefix);
     client.addEnv(`${prefix}_PASSWORD`, { secretKeyRef: secrets.keyRef(redisSecretId(instance), SECRET_KEY.password, client.namespace) });
     client.addEnv(`${prefix}_URL`, { value: `${tls ? 'rediss' : 'redis'}://:${v('PASSWORD')}@${v('HOST')}:${v('PORT')}/0` });
-    client.addEgress(this.props.egress);
-    this.props.admit(client);
+    this.connect(client);
+  }
+}
+
+/**
+ * A Redis provider's construct: its relation is RedisAccess's, set up by the subclass once it
+ * knows its address and policies.
+ */
+export abstract class RedisRelations extends Construct implements RedisServer {
+  public abstract readonly instance: RedisName;
+  public abstract readonly host: string;
+  public abstract readonly port: number;
+  public abstract readonly tls: boolean;
+  private relations?: RedisAccess;
+
+  public allowFrom(client: DataClient): void {
+    if (!this.relations) throw new Error(`${this.node.path}: the server's relations are not set up (its constructor must call relate)`);
+    this.relations.allowFrom(client);
+  }
+
+  /** Called once by the subclass's constructor, with the server's side of the relation. */
+  protected relate(props: RedisAccessProps): void {
+    this.relations = new RedisAccess(props);
   }
 }

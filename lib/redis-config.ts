@@ -78,8 +78,10 @@ export function redisConf(props: RedisConfigProps): string {
 }
 
 /**
- * The init container's script: writes the ACL file from the password files. Paths come from
- * the environment (REDIS_PASSWORD_FILE, REDIS_ADMIN_PASSWORD_FILE, REDIS_ACL_FILE).
+ * The init container's script: writes the ACL file from the password files, and keeps a copy of
+ * the application password for the probes (the password this server starts with, whatever the
+ * Secret says later). Paths come from the environment (REDIS_PASSWORD_FILE,
+ * REDIS_ADMIN_PASSWORD_FILE, REDIS_ACL_FILE, REDIS_PROBE_PASSWORD_FILE).
  */
 export function aclScript(): string {
   const denied = APP_DENIED_COMMANDS.map((command) => `-${command}`).join(' ');
@@ -94,16 +96,19 @@ app=$(sha256sum < "$REDIS_PASSWORD_FILE" | cut -d ' ' -f 1)
 admin=$(sha256sum < "$REDIS_ADMIN_PASSWORD_FILE" | cut -d ' ' -f 1)
 printf '%s\\n' "user default on #$app ~* &* +@all -@admin ${denied}" "user ${ADMIN_USER} on #$admin ~* &* +@all" > "$REDIS_ACL_FILE.new"
 mv "$REDIS_ACL_FILE.new" "$REDIS_ACL_FILE"
+cp "$REDIS_PASSWORD_FILE" "$REDIS_PROBE_PASSWORD_FILE.new"
+mv "$REDIS_PROBE_PASSWORD_FILE.new" "$REDIS_PROBE_PASSWORD_FILE"
 `;
 }
 
 /**
- * The probes' script: PING as the application user, with the password from the file (never in
- * an argument). Readiness needs PONG; liveness also accepts LOADING (a large AOF being read).
+ * The probes' script: PING as the application user, with the password the server started with
+ * (REDIS_PROBE_PASSWORD_FILE; never in an argument). Readiness needs PONG; liveness also accepts
+ * LOADING (a large AOF being read).
  */
 export function pingScript(accept: 'ready' | 'alive'): string {
   const pattern = accept === 'ready' ? 'PONG' : 'PONG|LOADING*';
-  return `response=$(REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --no-auth-warning ping 2>&1)
+  return `response=$(REDISCLI_AUTH="$(cat "$REDIS_PROBE_PASSWORD_FILE")" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --no-auth-warning ping 2>&1)
 case "$response" in ${pattern}) exit 0 ;; *) echo "$response"; exit 1 ;; esac
 `;
 }

@@ -4,17 +4,17 @@ import type { LayerChart } from './charts/layer-chart';
 import type { RedisName } from './catalog';
 import { REDIS_MEMORY_HEADROOM, type Resources } from './config/schema';
 import { contentHash } from './content-hash';
-import type { DataClient } from './data-client';
-import { FLUX_PRUNE_DISABLED } from './flux-annotations';
 import { exemptions } from './policy-exemptions';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './pod-security';
+import { PRIORITY_CLASS } from './priority-classes';
 import { formatBytes, parseQuantity } from './quantity';
-import { RedisAccess, type RedisServer } from './redis-access';
+import { RedisRelations } from './redis-access';
 import { aclScript, pingScript, REDIS_PORT, redisConf } from './redis-config';
 import { redisSecretId, SECRET_KEY } from './secret-catalog';
 import type { PrefectSecrets } from './secrets';
 import { selectorFor } from './selector';
 import { ServerAccess } from './server-access';
+import { retainedStatefulSetSpec, ServerServices, toResourceRequirements } from './server-workload';
 import { sidecarAnnotations } from './sidecar';
 
 /** The official image's `redis` user. */
@@ -51,9 +51,10 @@ export interface RedisProps {
 /**
  * One Redis instance in the cluster ("redis-<instance>"): the official image, non-root,
  * read-only root filesystem, ACL users from a Secret, role-specific configuration, and
- * reachable only by the workloads that `allowFrom` admits.
+ * reachable only by the workloads that `allowFrom` admits. The ACL is written from the Secret
+ * when the pod starts: a `secrets.revision` bump restarts the pod so that a new password applies.
  */
-export class Redis extends Construct implements RedisServer {
+export class Redis extends RedisRelations {
   public readonly instance: RedisName;
   public readonly name: string;
   public readonly host: string;
@@ -63,7 +64,6 @@ export class Redis extends Construct implements RedisServer {
   public readonly configMap: k8s.KubeConfigMap;
   public readonly workload: k8s.KubeDeployment | k8s.KubeStatefulSet;
   public readonly access: ServerAccess;
-  private readonly relations: RedisAccess;
 
   constructor(scope: Construct, id: string, props: RedisProps) {
     super(scope, id);
@@ -87,14 +87,13 @@ export class Redis extends Construct implements RedisServer {
     this.configMap = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${name}-config`, namespace, labels }, data: { 'redis.conf': conf } });
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels }, automountServiceAccountToken: false });
 
-    const servicePort: k8s.ServicePort = { name: 'tcp-redis', port: REDIS_PORT, targetPort: k8s.IntOrString.fromString('redis'), protocol: 'TCP', appProtocol: 'tcp' };
-    new k8s.KubeService(this, 'Service', { metadata: { name, namespace, labels }, spec: { type: 'ClusterIP', selector, ports: [servicePort] } });
-    const headlessName = `${name}-headless`;
-    if (persistent) {
-      new k8s.KubeService(this, 'HeadlessService', { metadata: { name: headlessName, namespace, labels }, spec: { clusterIp: 'None', selector, ports: [servicePort] } });
-    }
+    const services = new ServerServices(this, 'Services', { name, namespace, labels, selector, port: REDIS_PORT, targetPort: 'redis', portName: 'tcp-redis', headless: persistent });
 
     const secretName = props.secrets.use(redisSecretId(instance), namespace);
+    // The probes authenticate with the password the server started with (a copy beside the ACL
+    // file), not with the Secret's file, which the kubelet updates in place: a changed Secret
+    // must not fail the probes and restart the container with its old ACL over and over.
+    const probePasswordFile = { name: 'REDIS_PROBE_PASSWORD_FILE', value: `${ACL_DIR}/probe-password` };
     const passwordFiles: k8s.EnvVar[] = [
       { name: 'REDIS_PASSWORD_FILE', value: `${SECRET_DIR}/${SECRET_KEY.password}` },
       { name: 'REDIS_ADMIN_PASSWORD_FILE', value: `${SECRET_DIR}/${SECRET_KEY.adminPassword}` },
@@ -105,22 +104,16 @@ export class Redis extends Construct implements RedisServer {
       timeoutSeconds: 5,
       failureThreshold,
     });
-    const container = (requests: Resources): k8s.ResourceRequirements => ({
-      requests: { cpu: k8s.Quantity.fromString(requests.requests.cpu), memory: k8s.Quantity.fromString(requests.requests.memory) },
-      limits: {
-        ...(requests.limits?.cpu ? { cpu: k8s.Quantity.fromString(requests.limits.cpu) } : {}),
-        memory: k8s.Quantity.fromString(requests.limits?.memory ?? requests.requests.memory),
-      },
-    });
     const template: k8s.PodTemplateSpec = {
       metadata: {
         labels,
-        annotations: { ...sidecarAnnotations(5), 'prefect-cdk8s.io/config-checksum': contentHash(conf) },
+        annotations: { ...sidecarAnnotations(5), 'prefect-cdk8s.io/config-checksum': contentHash(conf), ...props.secrets.revisionAnnotation },
       },
       spec: {
         serviceAccountName: name,
         automountServiceAccountToken: false,
         enableServiceLinks: false,
+        priorityClassName: PRIORITY_CLASS.data,
         securityContext: restrictedPodSecurityContext(REDIS_USER),
         // A persistent instance flushes the AOF on SIGTERM.
         terminationGracePeriodSeconds: persistent ? 60 : 30,
@@ -130,8 +123,8 @@ export class Redis extends Construct implements RedisServer {
             image: this.image,
             imagePullPolicy: 'IfNotPresent',
             command: ['/bin/sh', '-c', aclScript()],
-            env: [...passwordFiles, { name: 'REDIS_ACL_FILE', value: `${ACL_DIR}/users.acl` }],
-            resources: container({ requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } }),
+            env: [...passwordFiles, { name: 'REDIS_ACL_FILE', value: `${ACL_DIR}/users.acl` }, probePasswordFile],
+            resources: toResourceRequirements({ requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } }),
             securityContext: restrictedContainerSecurityContext(REDIS_USER),
             volumeMounts: [
               { name: 'secret', mountPath: SECRET_DIR, readOnly: true },
@@ -146,9 +139,9 @@ export class Redis extends Construct implements RedisServer {
             imagePullPolicy: 'IfNotPresent',
             command: ['redis-server', `${CONFIG_DIR}/redis.conf`],
             // For the probes, which run in this container's environment.
-            env: [passwordFiles[0] as k8s.EnvVar, { name: 'REDIS_PORT', value: String(REDIS_PORT) }],
+            env: [probePasswordFile, { name: 'REDIS_PORT', value: String(REDIS_PORT) }],
             ports: [{ name: 'redis', containerPort: REDIS_PORT, protocol: 'TCP' }],
-            resources: container(resources),
+            resources: toResourceRequirements(resources),
             // Reading a large AOF at start can take minutes: startup allows ten.
             startupProbe: probe('ready', 5, 120),
             readinessProbe: probe('ready', 10, 3),
@@ -200,26 +193,7 @@ export class Redis extends Construct implements RedisServer {
     this.workload = persistent
       ? new k8s.KubeStatefulSet(this, 'Resource', {
           metadata,
-          spec: {
-            serviceName: headlessName,
-            replicas: 1,
-            revisionHistoryLimit: 5,
-            selector: { matchLabels: selector },
-            podManagementPolicy: 'OrderedReady',
-            updateStrategy: { type: 'RollingUpdate' },
-            persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-            template,
-            volumeClaimTemplates: [
-              {
-                metadata: { name: 'data', labels, annotations: { ...FLUX_PRUNE_DISABLED } },
-                spec: {
-                  accessModes: ['ReadWriteOnce'],
-                  ...(props.storage.storageClass ? { storageClassName: props.storage.storageClass } : {}),
-                  resources: { requests: { storage: k8s.Quantity.fromString(props.storage.size) } },
-                },
-              },
-            ],
-          },
+          spec: retainedStatefulSetSpec({ serviceName: services.headlessName, selector, labels, storage: props.storage, template }),
         })
       : new k8s.KubeDeployment(this, 'Resource', {
           metadata,
@@ -234,18 +208,6 @@ export class Redis extends Construct implements RedisServer {
         });
 
     this.access = new ServerAccess(this, 'Access', { name, namespace, labels, podSelector: selector, port: REDIS_PORT, istioNamespace: props.istioNamespace });
-    this.relations = new RedisAccess({
-      instance,
-      host: this.host,
-      port: REDIS_PORT,
-      tls: false,
-      secrets: props.secrets,
-      admit: (client) => this.access.admit(client),
-      egress: this.access.egressRule(name),
-    });
-  }
-
-  public allowFrom(client: DataClient): void {
-    this.relations.allowFrom(client);
+    this.relate({ instance, host: this.host, port: REDIS_PORT, tls: false, secrets: props.secrets, admit: (client) => this.access.admit(client), egress: this.access.egressRule(name) });
   }
 }

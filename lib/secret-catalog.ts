@@ -7,9 +7,12 @@ import { DATABASES, REDIS_INSTANCES, type DatabaseName, type RedisName } from '.
  * `secretKeyRef` and secret volume in dist/ names a Secret and key defined here.
  */
 
-export type SecretId = 'postgres-superuser' | `postgres-${DatabaseName}` | `redis-${RedisName}` | 'postgres-backup';
+/** The Secrets whose names `secrets.names.<id>` sets (default "prefect-<id>"). */
+export type NamedSecretId = 'postgres-superuser' | `postgres-${DatabaseName}` | `redis-${RedisName}` | 'postgres-backup';
+/** Every Secret: the named ones, and the image pull secret, named by `prefect.image.pullSecret`. */
+export type SecretId = NamedSecretId | 'image-pull';
 
-export const SECRET_IDS: readonly SecretId[] = [
+export const SECRET_IDS: readonly NamedSecretId[] = [
   'postgres-superuser',
   ...DATABASES.map((database) => `postgres-${database}` as const),
   ...REDIS_INSTANCES.map((instance) => `redis-${instance}` as const),
@@ -25,12 +28,14 @@ export const SECRET_KEY = {
   /** CloudNativePG's barman-cloud reads S3 credentials from these keys. */
   accessKeyId: 'ACCESS_KEY_ID',
   secretAccessKey: 'ACCESS_SECRET_KEY',
+  /** A `kubernetes.io/dockerconfigjson` Secret's registry credentials. */
+  dockerConfigJson: '.dockerconfigjson',
 } as const;
 
 export interface SecretDefinition {
   readonly id: SecretId;
   /** `kubernetes.io/basic-auth` where CloudNativePG requires it (roles, superuser). */
-  readonly type: 'kubernetes.io/basic-auth' | 'Opaque';
+  readonly type: 'kubernetes.io/basic-auth' | 'kubernetes.io/dockerconfigjson' | 'Opaque';
   readonly keys: readonly string[];
   /** What the user must put in, for the README and for error messages. */
   readonly description: string;
@@ -71,6 +76,12 @@ export const SECRET_CATALOG: Readonly<Record<SecretId, SecretDefinition>> = {
     type: 'Opaque',
     keys: [SECRET_KEY.accessKeyId, SECRET_KEY.secretAccessKey],
     description: 'S3 credentials of CloudNativePG backups (only with postgres.backup.credentials "secret")',
+  },
+  'image-pull': {
+    id: 'image-pull',
+    type: 'kubernetes.io/dockerconfigjson',
+    keys: [SECRET_KEY.dockerConfigJson],
+    description: 'the registry credentials for the Prefect images (services and migration Jobs), named by prefect.image.pullSecret',
   },
 };
 

@@ -15,6 +15,23 @@ import { defaultSecretName, SECRET_CATALOG, type SecretId } from './secret-catal
 export interface PrefectSecretsProps {
   readonly config: EnvironmentConfig['secrets'];
   readonly labelsFor: LayerChart['labelsFor'];
+  /**
+   * The name of the Prefect images' pull secret (`prefect.image.pullSecret`).
+   * @default - the images are pulled without credentials
+   */
+  readonly imagePullSecret?: string;
+}
+
+/** The pod-template annotation that carries `secrets.revision`. */
+export const SECRETS_REVISION_ANNOTATION = 'prefect-cdk8s.io/secrets-revision';
+
+/**
+ * The pod-template annotation for a workload that reads Secrets when it starts (environment
+ * variables, files turned into configuration): bumping `secrets.revision` changes the template,
+ * so the pods restart and read the new values. Kubernetes restarts nothing when a Secret changes.
+ */
+export function secretsRevisionAnnotation(config: Pick<EnvironmentConfig, 'secrets'>): Record<string, string> {
+  return { [SECRETS_REVISION_ANNOTATION]: config.secrets.revision };
 }
 
 /** One Secret in one namespace that an object of the installation reads. */
@@ -36,17 +53,36 @@ export interface SecretUse {
 export class PrefectSecrets extends Construct {
   private readonly config: EnvironmentConfig['secrets'];
   private readonly labelsFor: LayerChart['labelsFor'];
+  private readonly imagePullSecret?: string;
   private readonly uses = new Map<string, { readonly id: SecretId; readonly name: string; readonly namespace: string; readonly keys: Set<string> }>();
 
   constructor(scope: Construct, id: string, props: PrefectSecretsProps) {
     super(scope, id);
     this.config = props.config;
     this.labelsFor = props.labelsFor;
+    this.imagePullSecret = props.imagePullSecret;
   }
 
   /** The Kubernetes name of a Secret (configured, or "prefect-<id>"). */
   public nameOf(id: SecretId): string {
+    if (id === 'image-pull') {
+      if (this.imagePullSecret === undefined) throw new Error('the image pull secret is read but prefect.image.pullSecret names none');
+      return this.imagePullSecret;
+    }
     return this.config.names?.[id] ?? defaultSecretName(id);
+  }
+
+  /** The pod-template annotation of `secretsRevisionAnnotation`, for pods that read Secrets at start. */
+  public get revisionAnnotation(): Record<string, string> {
+    return secretsRevisionAnnotation({ secrets: this.config });
+  }
+
+  /**
+   * A pod's `imagePullSecrets` for the Prefect images in `namespace` (none when
+   * `prefect.image.pullSecret` is not set), recording the use like any other Secret.
+   */
+  public imagePullSecrets(namespace: string): Array<{ readonly name: string }> {
+    return this.imagePullSecret === undefined ? [] : [{ name: this.use('image-pull', namespace) }];
   }
 
   /** A `secretKeyRef` for `key` of the Secret, read by a pod in `namespace`. */
@@ -121,11 +157,16 @@ export class PrefectSecrets extends Construct {
   }
 }
 
+export interface KubectlCommandOptions {
+  /** The registry of the Prefect images (`prefect.image.registry`): its host is the pull secret's server. */
+  readonly registry?: string;
+}
+
 /**
  * The `kubectl create secret` lines for the Secrets an environment reads (secrets.provider
  * "existing"): one generated value per Secret, created in every namespace that reads it.
  */
-export function kubectlCommands(uses: readonly SecretUse[]): string[] {
+export function kubectlCommands(uses: readonly SecretUse[], options: KubectlCommandOptions = {}): string[] {
   const byId = new Map<SecretId, SecretUse[]>();
   for (const use of uses) byId.set(use.id, [...(byId.get(use.id) ?? []), use]);
   const lines: string[] = [];
@@ -141,6 +182,13 @@ export function kubectlCommands(uses: readonly SecretUse[]): string[] {
       return `--from-literal=${key}=<${key}>`;
     };
     lines.push(`# ${definition.description}`);
+    if (definition.type === 'kubernetes.io/dockerconfigjson') {
+      const server = options.registry?.split('/')[0] ?? '<registry>';
+      for (const use of [...list].sort((a, b) => (a.namespace < b.namespace ? -1 : 1))) {
+        lines.push(`kubectl --namespace ${use.namespace} create secret docker-registry ${use.name} --docker-server=${server} --docker-username=<user> --docker-password=<token>`);
+      }
+      continue;
+    }
     const keys = definition.keys.filter((key) => list.some((use) => use.keys.includes(key)));
     for (const key of keys.filter(generated)) lines.push(`${variable(key)}=$(openssl rand -hex 32)`);
     for (const use of list.sort((a, b) => (a.namespace < b.namespace ? -1 : 1))) {

@@ -58,7 +58,7 @@ export class ServerAccess extends Construct {
           action: AuthorizationPolicySpecAction.ALLOW,
           // No client yet: no rule, and an ALLOW policy without rules allows nothing.
           rules: lazyList<AuthorizationPolicySpecRules>(() => {
-            const principals = [...new Set([...this.admitted.values()].map(principalOf))].sort();
+            const principals = [...new Set([...this.admitted.values()].map((client) => principalOf(client, this)))].sort();
             return principals.length === 0 ? [] : [{ from: [{ source: { principals } }], to: [{ operation: { ports: [String(props.port)] } }] }];
           }),
         },

@@ -97,24 +97,15 @@ export function buildEnvironment(config: EnvironmentConfig, configFile: string):
 /** The Secrets this environment reads, and how to create them (they never live in dist/). */
 function secretsToCreate(app: PrefectApp): ReviewerViewInput['secrets'] {
   const { config } = app;
-  const pullSecret = config.prefect.image.pullSecret;
-  const pullSecretLines = pullSecret
-    ? [
-        `# The registry credentials for ${config.prefect.image.registry} (services and migration Jobs)`,
-        ...[config.namespaces.prefect, config.namespaces.data].map(
-          (namespace) => `kubectl --namespace ${namespace} create secret docker-registry ${pullSecret} --docker-server=${config.prefect.image.registry.split('/')[0]} --docker-username=<user> --docker-password=<token>`,
-        ),
-      ]
-    : [];
   if (config.secrets.provider === 'external-secrets') {
     return {
-      intro: `External Secrets reads them from the ${config.secrets.store.kind} \`${config.secrets.store.name}\` (remote keys \`${config.secrets.remoteKeyPrefix}<id>\`, one property per key); only the image pull secret is created by hand.`,
-      commands: pullSecretLines,
+      intro: `External Secrets reads them from the ${config.secrets.store.kind} \`${config.secrets.store.name}\` (remote keys \`${config.secrets.remoteKeyPrefix}<id>\`, one property per key); none is created by hand.`,
+      commands: [],
     };
   }
   return {
     intro: 'Create them before the first reconciliation (values never go into Git). Passwords go into connection URLs as they are: keep them URL-safe, as `openssl rand -hex 32` is.',
-    commands: [...kubectlCommands(app.data.secrets.all), ...pullSecretLines],
+    commands: kubectlCommands(app.data.secrets.all, { registry: config.prefect.image.registry }),
   };
 }
 

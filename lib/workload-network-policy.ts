@@ -9,6 +9,14 @@ export interface NetworkPeer {
   readonly podSelector?: Record<string, string>;
 }
 
+/** Addresses outside the cluster, by range (the internet, a corporate network): TCP to `ports`. */
+export interface CidrEgressRule {
+  readonly cidr: string;
+  /** Ranges inside `cidr` that stay closed. @default - none */
+  readonly except?: readonly string[];
+  readonly ports: readonly number[];
+}
+
 export interface WorkloadNetworkPolicyProps {
   readonly name: string;
   readonly namespace: string;
@@ -22,7 +30,9 @@ export interface WorkloadNetworkPolicyProps {
   readonly istioNamespace: string;
   /**
    * Restrict egress too (to DNS, istiod and the rules added with `allowEgress`). Off for pods
-   * that an operator manages and that talk to the API server or object stores (CloudNativePG).
+   * that an operator manages and that talk to the API server or object stores (CloudNativePG):
+   * their egress is then allowed explicitly, because the namespace's default-deny policy
+   * (lib/namespace-default-deny.ts) closes every direction that no policy opens.
    * @default true
    */
   readonly restrictEgress?: boolean;
@@ -43,6 +53,7 @@ export class WorkloadNetworkPolicy extends Construct {
   public readonly resource: k8s.KubeNetworkPolicy;
   private readonly ingress = new Map<string, IngressEntry>();
   private readonly egress = new Map<string, EgressRule>();
+  private readonly cidrEgress = new Map<string, CidrEgressRule>();
 
   constructor(scope: Construct, id: string, props: WorkloadNetworkPolicyProps) {
     super(scope, id);
@@ -52,9 +63,12 @@ export class WorkloadNetworkPolicy extends Construct {
       metadata: { name: props.name, namespace: props.namespace, labels: props.labels },
       spec: {
         podSelector: { matchLabels: props.podSelector },
-        policyTypes: restrictEgress ? ['Ingress', 'Egress'] : ['Ingress'],
+        policyTypes: ['Ingress', 'Egress'],
         ingress: lazyList(() => [...this.ingress.values()].map(toIngressRule)),
-        ...(restrictEgress ? { egress: lazyList(() => [...baselineEgress(props.istioNamespace), ...[...this.egress.values()].map(toEgressRule)]) } : {}),
+        egress: restrictEgress
+          ? lazyList(() => [...baselineEgress(props.istioNamespace), ...[...this.egress.values()].map(toEgressRule), ...[...this.cidrEgress.values()].map(toCidrEgressRule)])
+          : // One empty rule: every destination, every port.
+            [{}],
       },
     });
   }
@@ -69,6 +83,12 @@ export class WorkloadNetworkPolicy extends Construct {
   public allowEgress(rule: EgressRule): void {
     const key = JSON.stringify([rule.namespace ?? null, rule.podSelector ?? null, rule.port]);
     this.egress.set(key, rule);
+  }
+
+  /** Lets the workload's pods open TCP connections to `rule.ports` of addresses in the range. */
+  public allowEgressToCidr(rule: CidrEgressRule): void {
+    const key = JSON.stringify([rule.cidr, [...(rule.except ?? [])].sort(), [...rule.ports].sort((a, b) => a - b)]);
+    this.cidrEgress.set(key, rule);
   }
 }
 
@@ -92,6 +112,11 @@ function toEgressRule(rule: EgressRule): k8s.NetworkPolicyEgressRule {
   const to: k8s.NetworkPolicyPeer =
     rule.namespace === undefined ? { podSelector: { matchLabels: rule.podSelector ?? {} } } : peerOf({ namespace: rule.namespace, ...(rule.podSelector ? { podSelector: rule.podSelector } : {}) });
   return { to: [to], ports: [tcp(rule.port)] };
+}
+
+function toCidrEgressRule(rule: CidrEgressRule): k8s.NetworkPolicyEgressRule {
+  const except = rule.except ?? [];
+  return { to: [{ ipBlock: { cidr: rule.cidr, ...(except.length > 0 ? { except: [...except] } : {}) } }], ports: [...rule.ports].sort((a, b) => a - b).map(tcp) };
 }
 
 function baselineEgress(istioNamespace: string): k8s.NetworkPolicyEgressRule[] {

@@ -47,8 +47,24 @@ describe('capacity', () => {
     expect(web).toMatchObject({ name: 'web', minReplicas: 2, maxReplicas: 5, cpu: 1, memory: GiB });
   });
 
+  it('counts an autoscaled Deployment without spec.replicas at its HPA, and a StatefulSet at its replicas', () => {
+    const hpa = { layer: 'prefect', object: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web', namespace: 'prefect' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, minReplicas: 3, maxReplicas: 7 } } };
+    const web = deployment('web', 1, '1', '1Gi');
+    delete (web.object.spec as { replicas?: number }).replicas;
+    const loop = deployment('loop', 1, '250m', '512Mi');
+    const singleton = { layer: 'prefect', object: { ...loop.object, kind: 'StatefulSet' } };
+    const demands = workloadDemands([web, hpa, singleton], { injectedNamespaces: new Set(), platformWorkloads: [] });
+    expect(demands).toEqual([
+      expect.objectContaining({ kind: 'Deployment', name: 'web', minReplicas: 3, maxReplicas: 7 }),
+      expect.objectContaining({ kind: 'StatefulSet', name: 'loop', minReplicas: 1, maxReplicas: 1, cpu: 0.25, memory: 512 * MiB }),
+    ]);
+    // Without its HPA, an unset spec.replicas is the API's default: one pod.
+    expect(workloadDemands([web], { injectedNamespaces: new Set(), platformWorkloads: [] })[0]).toMatchObject({ minReplicas: 1, maxReplicas: 1 });
+  });
+
   it('fails on a pool too small with one node lost, with the table in the message', () => {
-    const config = { ...loadEnvironment('prod'), cluster: { nodes: 3, cpuPerNode: '4', memoryPerNode: '8Gi', zones: [] } };
+    const prod = loadEnvironment('prod');
+    const config = { ...prod, cluster: { ...prod.cluster, nodes: 3, cpuPerNode: '4', memoryPerNode: '8Gi', zones: [] } };
     const workloads = workloadDemands([deployment('big', 3, '2', '5Gi')], { injectedNamespaces: new Set(), platformWorkloads: [] });
     const report = capacityReport(config, workloads);
     expect(report.fits).toBe(false);
@@ -76,7 +92,8 @@ describe('capacity of a CloudNativePG cluster', () => {
 });
 
 describe('capacity, pod by pod', () => {
-  const config = { ...loadEnvironment('prod'), cluster: { nodes: 3, cpuPerNode: '8', memoryPerNode: '16Gi', zones: [] } };
+  const prod = loadEnvironment('prod');
+  const config = { ...prod, cluster: { ...prod.cluster, nodes: 3, cpuPerNode: '8', memoryPerNode: '16Gi', zones: [] } };
   const none = { injectedNamespaces: new Set<string>(), platformWorkloads: [] };
 
   it('fails on a pod larger than a node, even when the totals fit', () => {

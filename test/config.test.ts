@@ -55,7 +55,7 @@ describe('configuration', () => {
     expect(config.namespaces).toEqual({ prefect: 'prefect', data: 'prefect-data', istio: 'istio-system', ingress: 'istio-ingress', certManager: 'cert-manager' });
     expect(config.redis.streams.memory).toBe('4Gi');
     expect(config.postgres.provider).toBe('statefulset');
-    expect(config.secrets).toEqual({ provider: 'existing' });
+    expect(config.secrets).toEqual({ provider: 'existing', revision: '1' });
     expect(config.loadBalancer).toMatchObject({ mode: 'l4', provider: 'generic', sourceRanges: [] });
   });
 

@@ -19,6 +19,7 @@ describe('data layer configuration', () => {
     const config = parseConfig(
       variantText('dev', {
         postgres: { provider: 'cloudnativepg', instances: 3, backup: { destinationPath: 's3://backups/prefect/dev', credentials: 'iam-role' } },
+        cluster: { nodes: 3 },
         redis: { cache: { provider: 'external', external: { host: 'cache.example.com' } } },
         secrets: { provider: 'external-secrets', store: { name: 'vault' }, names: { 'postgres-superuser': 'pg-admin' } },
       }),
@@ -43,6 +44,32 @@ describe('data layer configuration', () => {
     expect(problemsOf({ postgres: { instances: 3 } })).toEqual([
       'config/dev.yaml: postgres.instances: expected 1 unless provider is "cloudnativepg" (the StatefulSet runs one server; CloudNativePG runs replicas), got number 3',
     ]);
+  });
+
+  it('defaults the pool assumption to SQLAlchemy\'s (5 + 10), the secrets revision to "1", and reads a bare number as a revision', () => {
+    const defaults = parseConfig(variantText('dev', {}), 'config/dev.yaml', 'dev');
+    expect(defaults.postgres.pool).toEqual({ size: 5, maxOverflow: 10 });
+    expect(defaults.postgres.instances).toBeUndefined();
+    expect(defaults.secrets.revision).toBe('1');
+    const bumped = parseConfig(variantText('dev', { secrets: { revision: 2 }, postgres: { pool: { maxOverflow: 0 } } }), 'config/dev.yaml', 'dev');
+    expect(bumped.secrets.revision).toBe('2');
+    expect(bumped.postgres.pool).toEqual({ size: 5, maxOverflow: 0 });
+  });
+
+  it('fails on more CloudNativePG instances than nodes', () => {
+    expect(problemsOf({ postgres: { provider: 'cloudnativepg', instances: 3 } })).toEqual([
+      'config/dev.yaml: postgres.instances: expected at most cluster.nodes (1): CloudNativePG places one instance per node, and instances sharing a node fail together, got number 3',
+    ]);
+  });
+
+  it('fails on a secrets revision that is not a simple word', () => {
+    expect(problemsOf({ secrets: { revision: 'after rotation' } })).toEqual([
+      'config/dev.yaml: secrets.revision: expected a revision such as "2" (letters, digits, "-", "_" and "."), got "after rotation"',
+    ]);
+  });
+
+  it('fails on a pool of no connections', () => {
+    expect(problemsOf({ postgres: { pool: { size: 0 } } })).toEqual(['config/dev.yaml: postgres.pool.size: expected at least 1 connection, got number 0']);
   });
 
   it('fails on a backup without CloudNativePG', () => {

@@ -7,6 +7,7 @@ import { contentHash } from '../lib/content-hash';
 import { RecordingDataClient } from '../lib/data-client';
 import { renderEnvironment, type KubernetesObject, type RenderedEnvironment } from '../lib/output/render';
 import { connectionBudget } from '../lib/postgres-config';
+import { PRIORITY_CLASS } from '../lib/priority-classes';
 import { PrefectApp } from '../lib/prefect-app';
 import { SECRET_CATALOG } from '../lib/secret-catalog';
 import { kubectlCommands } from '../lib/secrets';
@@ -39,6 +40,7 @@ interface PodTemplate {
   metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
   spec: {
     serviceAccountName: string;
+    priorityClassName?: string;
     automountServiceAccountToken: boolean;
     securityContext: Record<string, unknown>;
     terminationGracePeriodSeconds?: number;
@@ -102,8 +104,11 @@ describe('PostgreSQL (StatefulSet)', () => {
   it('derives postgresql.conf from memory, CPU, disk and the services\' pools, and rolls the pod when it changes', () => {
     const conf = dataOf(findObject(prod, 'ConfigMap', 'postgres-config', NS))['postgresql.conf'] as string;
     const setting = (name: string) => new RegExp(`^${name} = (.*)$`, 'm').exec(conf)?.[1];
-    const budget = connectionBudget(resolveCatalog(loadEnvironment('prod')));
+    const budget = connectionBudget(resolveCatalog(loadEnvironment('prod')), loadEnvironment('prod').postgres.pool);
     expect(setting('max_connections')).toBe(String(budget));
+    // 65 process-databases at the services' maximum scale × (5 + 10), 3 × (1 + 15) for the Jobs, 20 reserved.
+    expect(budget).toBe(1050);
+    expect(setting('work_mem')).toBe('1MB');
     expect(setting('shared_buffers')).toBe('2048MB');
     expect(setting('effective_cache_size')).toBe('6144MB');
     expect(setting('maintenance_work_mem')).toBe('512MB');
@@ -118,6 +123,37 @@ describe('PostgreSQL (StatefulSet)', () => {
     const changedTemplate = templateOf(findObject(changed, 'StatefulSet', 'postgres', NS));
     expect(changedTemplate.metadata.annotations?.['prefect-cdk8s.io/config-checksum']).not.toBe(template.metadata.annotations?.['prefect-cdk8s.io/config-checksum']);
     expect(dataOf(findObject(changed, 'ConfigMap', 'postgres-config', NS))['postgresql.conf']).toContain('shared_buffers = 4096MB');
+  });
+
+  it('sizes max_connections for each process\'s pool and overflow at the services\' maximum scale, the Jobs and a reserve', () => {
+    const services = [{ maxReplicas: 2, databases: ['orion', 'events'] as const }];
+    // 2 replicas × 2 databases × (5 + 10), 3 databases × (1 init session + 15 for the migration), 20 reserved.
+    expect(connectionBudget(services)).toBe(Math.ceil((60 + 48 + 20) / 10) * 10);
+    expect(connectionBudget(services, { size: 5, maxOverflow: 0 })).toBe(Math.ceil((20 + 18 + 20) / 10) * 10);
+    // postgres.pool reaches postgresql.conf.
+    const config = loadEnvironment('dev');
+    const pool = { size: 2, maxOverflow: 3 };
+    const rendered = app({ ...config, postgres: { ...config.postgres, pool } }).render();
+    const expected = connectionBudget(resolveCatalog(config), pool);
+    expect(expected).toBeLessThan(connectionBudget(resolveCatalog(config)));
+    expect(dataOf(findObject(rendered, 'ConfigMap', 'postgres-config', NS))['postgresql.conf']).toMatch(new RegExp(`^max_connections = ${expected}$`, 'm'));
+  });
+
+  it('fails when the memory limit cannot give every connection 1 MB of work_mem, naming the memory needed', () => {
+    const config = loadEnvironment('dev');
+    expect(() => app({ ...config, postgres: { ...config.postgres, resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } } } })).toThrow(
+      /postgres: 1Gi of memory leaves work_mem 0\.66 MB for max_connections 390, below 1 MB; give PostgreSQL at least 1560Mi/,
+    );
+  });
+
+  it('runs in the data tier\'s priority class', () => {
+    expect(template.spec.priorityClassName).toBe(PRIORITY_CLASS.data);
+  });
+
+  it('does not restart on a secrets.revision bump (it reads no Secret after initdb)', () => {
+    const config = loadEnvironment('prod');
+    const bumped = app({ ...config, secrets: { ...config.secrets, revision: '2' } }).render();
+    expect(templateOf(findObject(bumped, 'StatefulSet', 'postgres', NS))).toEqual(template);
   });
 
   it('takes max_connections from the configuration when given', () => {
@@ -211,6 +247,28 @@ describe('init Jobs', () => {
     }
   });
 
+  it('get a new name on a secrets.revision bump, so that they run again and set the rotated passwords', () => {
+    const config = loadEnvironment('dev');
+    const bumped = initJobs(app({ ...config, secrets: { ...config.secrets, revision: '2' } }).render());
+    expect(bumped).toHaveLength(3);
+    for (const job of bumped) {
+      expect(jobs.map((old) => old.metadata.name)).not.toContain(job.metadata.name);
+      expect(templateOf(job).metadata.annotations?.['prefect-cdk8s.io/secrets-revision']).toBe('2');
+    }
+    for (const job of jobs) expect(templateOf(job).metadata.annotations?.['prefect-cdk8s.io/secrets-revision']).toBe('1');
+  });
+
+  it('give each role what the services need on what the migrations create, and nothing it could own (the SQL runs in test/postgres.test.ts)', () => {
+    for (const job of jobs) {
+      const script = (templateOf(job).spec.containers[0]?.command ?? []).join(' ');
+      expect(script).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"role";');
+      expect(script).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO :"role";');
+      expect(script).toContain('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"role";');
+      expect(script).toContain("ALTER SCHEMA public OWNER TO %I");
+      expect(script).not.toMatch(/TRUNCATE|REFERENCES|TRIGGER|GRANT ALL/);
+    }
+  });
+
   it('get the superuser and their database\'s role from Secrets, never a value', () => {
     for (const job of jobs) {
       const env = templateOf(job).spec.containers[0]?.env ?? [];
@@ -254,6 +312,21 @@ describe('Redis', () => {
       expect(template.spec.volumes.find((volume) => volume.name === 'secret')?.secret).toMatchObject({ secretName: `prefect-redis-${name}` });
       expect(template.spec.volumes.find((volume) => volume.name === 'acl')?.emptyDir?.medium).toBe('Memory');
       expect(template.metadata.annotations?.['prefect-cdk8s.io/config-checksum']).toBe(contentHash(dataOf(findObject(prod, 'ConfigMap', `redis-${name}-config`, NS))['redis.conf']));
+    }
+  });
+
+  it('run in the data tier\'s priority class, and restart on a secrets.revision bump (the ACL is written from the Secret at start)', () => {
+    const config = loadEnvironment('prod');
+    const bumped = app({ ...config, secrets: { ...config.secrets, revision: 'rotated-2026-08' } }).render();
+    for (const name of REDIS_INSTANCES) {
+      const kind = name === 'cache' ? 'Deployment' : 'StatefulSet';
+      const before = templateOf(findObject(prod, kind, `redis-${name}`, NS));
+      const after = templateOf(findObject(bumped, kind, `redis-${name}`, NS));
+      expect(before.spec.priorityClassName).toBe(PRIORITY_CLASS.data);
+      expect(before.metadata.annotations?.['prefect-cdk8s.io/secrets-revision']).toBe('1');
+      expect(after.metadata.annotations?.['prefect-cdk8s.io/secrets-revision']).toBe('rotated-2026-08');
+      // The probes use the password the server started with, not the Secret's live file.
+      expect(before.spec.containers[0]?.env).toContainEqual({ name: 'REDIS_PROBE_PASSWORD_FILE', value: '/run/redis/probe-password' });
     }
   });
 
@@ -358,7 +431,7 @@ describe('Secrets', () => {
 
   it('uses configured names', () => {
     const config = loadEnvironment('dev');
-    const rendered = app({ ...config, secrets: { provider: 'existing', names: { 'postgres-superuser': 'pg-admin', 'redis-cache': 'cache-auth' } } }).render();
+    const rendered = app({ ...config, secrets: { provider: 'existing', revision: '1', names: { 'postgres-superuser': 'pg-admin', 'redis-cache': 'cache-auth' } } }).render();
     const names = new Set(secretReferences(rendered.objects.map(({ object }) => object)).map((reference) => reference.name));
     expect(names).toContain('pg-admin');
     expect(names).toContain('cache-auth');
@@ -369,11 +442,16 @@ describe('Secrets', () => {
     const { data, render } = app(loadEnvironment('dev'));
     data.postgres.grantDatabase(client('nebula'), 'nebula');
     render();
-    const lines = kubectlCommands(data.secrets.all);
+    const lines = kubectlCommands(data.secrets.all, { registry: 'registry.example.com/prefect' });
     expect(lines).toContain('kubectl --namespace prefect create secret generic prefect-postgres-nebula --type=kubernetes.io/basic-auth --from-literal=username=nebula --from-literal=password="$POSTGRES_NEBULA_PASSWORD"');
     expect(lines).toContain('kubectl --namespace prefect-data create secret generic prefect-postgres-nebula --type=kubernetes.io/basic-auth --from-literal=username=nebula --from-literal=password="$POSTGRES_NEBULA_PASSWORD"');
     // Every Secret read by a pod has its line, in each namespace where it is read.
-    for (const use of data.secrets.all) expect(lines.some((line) => line.startsWith(`kubectl --namespace ${use.namespace} create secret generic ${use.name} `)), `${use.namespace}/${use.name}`).toBe(true);
+    for (const use of data.secrets.all) expect(lines.some((line) => line.startsWith(`kubectl --namespace ${use.namespace} create secret `) && line.includes(` ${use.name} `)), `${use.namespace}/${use.name}`).toBe(true);
+    // The image pull secret, from the catalog like the others: the services' namespace and the
+    // data namespace (migration Jobs).
+    for (const namespace of ['prefect', NS]) {
+      expect(lines).toContain(`kubectl --namespace ${namespace} create secret docker-registry prefect-registry --docker-server=registry.example.com --docker-username=<user> --docker-password=<token>`);
+    }
     // The data namespace's Redis Secrets hold the admin password too; clients' never do.
     expect(lines).toContain('kubectl --namespace prefect-data create secret generic prefect-redis-cache --type=Opaque --from-literal=password="$REDIS_CACHE_PASSWORD" --from-literal=admin-password="$REDIS_CACHE_ADMIN_PASSWORD"');
   });

@@ -12,7 +12,7 @@ import { renderEnvironment, type KubernetesObject, type RenderedEnvironment } fr
 import { PrefectApp } from '../lib/prefect-app';
 import { checkEnvironment } from '../lib/synthesize';
 import { SECRET_CATALOG } from '../lib/secret-catalog';
-import { variantText } from './config-variants';
+import { buildVariant, variantText } from './config-variants';
 import { findObject, objectsOfKind, sharedValidator } from './helpers';
 import { secretReferences } from './secret-references';
 
@@ -90,7 +90,7 @@ describe('CloudNativePG', () => {
     );
   });
 
-  it('declares the three databases with pg_trgm, never dropped with the resource, and no init Jobs', () => {
+  it('declares the three databases with pg_trgm, never dropped with the resource; the init Jobs set only the privileges', () => {
     for (const database of DATABASES) {
       expect(specOf(findObject(rendered, 'Database', `postgres-${database}`, NS))).toMatchObject({
         cluster: { name: 'postgres' },
@@ -101,8 +101,29 @@ describe('CloudNativePG', () => {
         extensions: [{ name: 'pg_trgm', ensure: 'present', schema: 'public' }],
       });
     }
-    expect(objectsOfKind(rendered, 'Job').filter((job) => job.metadata.name.startsWith('postgres-init-'))).toEqual([]);
-    expect(names(rendered, 'data').filter((name) => /StatefulSet .*\/postgres$|postgres-init/.test(name))).toEqual([]);
+    expect(names(rendered, 'data').filter((name) => /StatefulSet .*\/postgres$/.test(name))).toEqual([]);
+    // The operator declares roles and databases; a Job per database waits for it and sets what
+    // the Database resource cannot: default privileges for the migrations' objects, CONNECT
+    // revoked from PUBLIC (the SQL runs against a real server in test/postgres.test.ts).
+    const jobs = objectsOfKind(rendered, 'Job').filter((job) => job.metadata.name.startsWith('postgres-init-'));
+    expect(jobs.map((job) => job.metadata.name.replace(/-[0-9a-f]{10}$/, '')).sort()).toEqual(DATABASES.map((database) => `postgres-init-${database}`));
+    for (const job of jobs) {
+      const script = specOf<{ template: { spec: { containers: Array<{ command: string[] }> } } }>(job).template.spec.containers[0]?.command.join(' ') ?? '';
+      expect(script).not.toMatch(/CREATE ROLE|CREATE DATABASE|ALTER ROLE/);
+      expect(script).toContain('the operator did not create the database');
+      expect(script).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES');
+      expect(script).toContain('REVOKE ALL ON DATABASE :"database" FROM PUBLIC;');
+    }
+  });
+
+  it('runs in the data tier\'s priority class, with 3 instances by default on a cluster with zones, 1 without', () => {
+    expect(spec.priorityClassName).toBe('prefect-data');
+    const instancesOf = (environment: string, changes: Record<string, unknown>) => specOf<{ instances: number }>(findObject(variant(environment, changes).render(), 'Cluster', 'postgres', NS)).instances;
+    expect(instancesOf('prod', { postgres: { provider: 'cloudnativepg' } })).toBe(3);
+    // Two nodes in three zones: one instance per node.
+    expect(instancesOf('prod', { postgres: { provider: 'cloudnativepg' }, cluster: { nodes: 2 } })).toBe(2);
+    expect(instancesOf('dev', { postgres: { provider: 'cloudnativepg' } })).toBe(1);
+    expect(instancesOf('prod', { postgres: { provider: 'cloudnativepg', instances: 2 } })).toBe(2);
   });
 
   it('archives to the object store and backs up on a schedule', () => {
@@ -135,7 +156,7 @@ describe('CloudNativePG', () => {
     const platform = names(rendered, 'platform');
     expect(platform).toEqual(expect.arrayContaining(['Namespace -/cnpg-system', 'HelmRepository flux-system/cloudnative-pg', 'HelmRelease flux-system/cloudnative-pg']));
     expect(specOf(findObject(rendered, 'HelmRepository', 'cloudnative-pg', 'flux-system'))).toMatchObject({ url: 'https://cloudnative-pg.github.io/charts' });
-    expect(specOf(findObject(rendered, 'HelmRelease', 'cloudnative-pg', 'flux-system'))).toMatchObject({ targetNamespace: 'cnpg-system', chart: { spec: { chart: 'cloudnative-pg', version: '0.27.0' } } });
+    expect(specOf(findObject(rendered, 'HelmRelease', 'cloudnative-pg', 'flux-system'))).toMatchObject({ targetNamespace: 'cnpg-system', chart: { spec: { chart: 'cloudnative-pg', version: '0.29.0' } } });
   });
 });
 
@@ -241,6 +262,19 @@ describe('External Secrets', () => {
       data: SECRET_CATALOG['postgres-superuser'].keys.map((key) => ({ secretKey: key, remoteRef: { key: 'prefect/dev/postgres-superuser', property: key } })),
     });
     expect(specOf<{ data: Array<{ secretKey: string }> }>(findObject(rendered, 'ExternalSecret', 'prefect-redis-cache', NS)).data.map((entry) => entry.secretKey)).toEqual(['password', 'admin-password']);
+  });
+
+  it('emits the image pull secret from the store too, as a dockerconfigjson Secret in both namespaces that pull Prefect images', () => {
+    for (const namespace of ['prefect', NS]) {
+      expect(specOf(findObject(rendered, 'ExternalSecret', 'prefect-registry', namespace))).toMatchObject({
+        target: { name: 'prefect-registry', template: { type: 'kubernetes.io/dockerconfigjson' } },
+        data: [{ secretKey: '.dockerconfigjson', remoteRef: { key: 'prefect/dev/image-pull', property: '.dockerconfigjson' } }],
+      });
+    }
+    // Nothing is left to create by hand.
+    const readme = buildVariant('dev', { secrets: { provider: 'external-secrets', store: { name: 'vault' }, remoteKeyPrefix: 'prefect/dev/' } }).files.get('README.md') as string;
+    expect(readme).toContain('none is created by hand');
+    expect(readme).not.toMatch(/kubectl --namespace \S+ create secret/);
   });
 
   it('installs the operator in the platform layer', () => {

@@ -27,7 +27,9 @@ describe.each(ENVIRONMENTS)('dist/%s/README.md', (environment) => {
 
   it('draws every service and every relation of the catalog', () => {
     const diagram = diagramOf(readme);
-    for (const { object } of rendered.objects.filter(({ layer, object }) => layer === 'prefect' && object.kind === 'Deployment')) {
+    const workloads = rendered.objects.filter(({ layer, object }) => layer === 'prefect' && ['Deployment', 'StatefulSet'].includes(object.kind));
+    expect(workloads.map(({ object }) => object.kind)).toContain('StatefulSet');
+    for (const { object } of workloads) {
       expect(diagram).toContain(`svc_${object.metadata.name.replace(/-/g, '_')}[`);
     }
     expect(diagram).toContain('svc_server --> db_orion');

@@ -44,6 +44,16 @@ describe('migration Jobs', () => {
     }
   });
 
+  it('get a new name on a secrets.revision bump (they run again), and read the pull secret from the catalog', () => {
+    const bumped = buildFromText(prodText.replace('secrets:\n  provider: existing\n', 'secrets:\n  provider: existing\n  revision: "2"\n'), 'prod');
+    const before = jobs(prod).map((job) => job.metadata.name).sort();
+    const after = jobs(bumped).map((job) => job.metadata.name).sort();
+    expect(after).toHaveLength(3);
+    for (const name of after) expect(before).not.toContain(name);
+    // The pull secret goes through the Secret catalog, so the data namespace's copy is listed for creation.
+    expect(prod.files.get('README.md')).toContain('kubectl --namespace prefect-data create secret docker-registry prefect-registry ');
+  });
+
   it('take the configured command', () => {
     const custom = buildFromText(prodText.replace('  replicas: 2\n', '  replicas: 2\n  migrations:\n    command: [prefect-cloud, database, upgrade]\n'), 'prod');
     const job = jobs(custom).find((object) => object.metadata.name.startsWith('migrate-orion-')) as unknown as { spec: Spec };

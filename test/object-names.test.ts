@@ -16,6 +16,9 @@ const COMMON: Pinned = {
     'Namespace -/istio-system',
     'Namespace -/prefect',
     'Namespace -/prefect-data',
+    // Closed unless a workload's own policy opens it.
+    'NetworkPolicy prefect/default-deny',
+    'NetworkPolicy prefect-data/default-deny',
     'HelmRepository flux-system/istio',
     'HelmRepository flux-system/jetstack',
     'HelmRelease flux-system/istio-base',
@@ -24,6 +27,9 @@ const COMMON: Pinned = {
     'HelmRelease flux-system/istio-ingressgateway',
     'HelmRelease flux-system/cert-manager',
     'HelmRelease flux-system/trust-manager',
+    // Scheduling tiers: the data tier before the services (lib/priority-classes.ts).
+    'PriorityClass -/prefect-data',
+    'PriorityClass -/prefect-services',
   ],
   edge: [
     'Certificate istio-ingress/prefect-tls',
@@ -68,13 +74,14 @@ const COMMON: Pinned = {
     `NetworkPolicy prefect-data/migrate-${database}`,
   ]),
   // One set per catalog service; web services add a Service and the in-namespace allow, loop
-  // services (triggers-proactive) have no HPA and no PDB.
+  // services (triggers-proactive) run as a StatefulSet with its headless Service, without HPA or PDB.
   prefect: [
     ...['ui', 'auth', 'nebula', 'server', 'events', 'server-background', 'work-pools', 'actions', 'ladler', 'triggers-reactive', 'triggers-proactive'].flatMap((service) => [
       `ServiceAccount prefect/${service}`,
-      `Deployment prefect/${service}`,
       `NetworkPolicy prefect/${service}`,
-      ...(service === 'triggers-proactive' ? [] : [`HorizontalPodAutoscaler prefect/${service}`, `PodDisruptionBudget prefect/${service}`]),
+      ...(service === 'triggers-proactive'
+        ? [`StatefulSet prefect/${service}`, `Service prefect/${service}-headless`]
+        : [`Deployment prefect/${service}`, `HorizontalPodAutoscaler prefect/${service}`, `PodDisruptionBudget prefect/${service}`]),
     ]),
     ...['ui', 'auth', 'nebula', 'server', 'events'].flatMap((service) => [`Service prefect/${service}`, `AuthorizationPolicy prefect/${service}-from-prefect`]),
   ],

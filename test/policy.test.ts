@@ -29,6 +29,8 @@ const hostPathVolume = (hostPath: string) =>
     spec.volumes.push({ name: 'host', hostPath: { path: hostPath } });
     spec.containers[0].volumeMounts.push({ name: 'host', mountPath: '/host' });
   });
+/** One replica and no HPA to scale it (an autoscaled Deployment passes deploymentMissingReplicas). */
+const singleReplica = () => without(edited(application(), 'Deployment', 'web', (object) => (object.spec.replicas = 1)), 'HorizontalPodAutoscaler', 'web');
 const noRootSettings = () =>
   withPod((spec) => {
     delete spec.securityContext.runAsNonRoot;
@@ -105,7 +107,7 @@ const CASES: readonly Case[] = [
   },
   { check: 'use-namespace', does: 'lives in the default namespace', bad: () => edited(application(), 'Deployment', 'web', (object) => (object.metadata.namespace = 'default')) },
   // Polaris
-  { check: 'deploymentMissingReplicas', does: 'runs 1 replica', bad: () => edited(application(), 'Deployment', 'web', (object) => (object.spec.replicas = 1)) },
+  { check: 'deploymentMissingReplicas', does: 'runs 1 replica without an autoscaler', bad: () => singleReplica() },
   { check: 'tagNotSpecified', does: 'names no tag', bad: () => withContainer((container) => (container.image = 'registry.example.com/web')) },
   { check: 'readinessProbeMissing', does: 'has no readiness probe', bad: () => withContainer((container) => delete container.readinessProbe) },
   { check: 'livenessProbeMissing', does: 'has no liveness probe', bad: () => withContainer((container) => delete container.livenessProbe) },
@@ -220,6 +222,15 @@ describe('upstream semantics', () => {
     expect(runCheck('no-anti-affinity', spreadOnly)).toHaveLength(1);
   });
 
+  it('deploymentMissingReplicas accepts a Deployment that an HPA scales, with or without spec.replicas (unlike upstream)', () => {
+    const autoscaled = edited(application(), 'Deployment', 'web', (object) => delete object.spec.replicas);
+    expect(runCheck('deploymentMissingReplicas', autoscaled)).toEqual([]);
+    expect(runCheck('deploymentMissingReplicas', edited(application(), 'Deployment', 'web', (object) => (object.spec.replicas = 1)))).toEqual([]);
+    // The HPA must target this Deployment: one scaling another (or a StatefulSet of the name) does not count.
+    const elsewhere = edited(autoscaled, 'HorizontalPodAutoscaler', 'web', (hpa) => (hpa.spec.scaleTargetRef = { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web' }));
+    expect(runCheck('deploymentMissingReplicas', elsewhere).map(({ messages }) => messages)).toEqual([['Only one replica is scheduled (spec.replicas is unset)']]);
+  });
+
   it('default-service-account accepts the default account when no token is mounted (as upstream)', () => {
     expect(runCheck('default-service-account', withPod((spec) => delete spec.serviceAccountName))).toEqual([]);
   });
@@ -261,7 +272,7 @@ describe('upstream semantics', () => {
 
 describe('exemptions', () => {
   const input = (objects: PolicyObject[]): PolicyInput[] => [{ environment: 'fixture', objects: objects.map((object) => ({ object })) }];
-  const noReplicas = () => edited(application(), 'Deployment', 'web', (object) => (object.spec.replicas = 1));
+  const noReplicas = singleReplica;
   const annotate = (objects: PolicyObject[], annotations: Record<string, string>) => edited(objects, 'Deployment', 'web', (object) => (object.metadata.annotations = annotations));
   const fileExemption = (reason: string, extra: Partial<Exemption> = {}): Exemption => ({ check: 'deploymentMissingReplicas', kind: 'Deployment', name: 'web', reason, ...extra });
 
@@ -336,22 +347,39 @@ describe('exemptions', () => {
     expect(report.exemptionProblems).toEqual([expect.stringMatching(/disabled checks: cpuLimitsMissing has no reason/), expect.stringMatching(/"noSuchCheck" is not a check of the suite/)]);
   });
 
-  it('exempts loop services and Jobs by design (lib/policy/exemptions.ts)', () => {
-    const singleton = edited([deployment()], 'Deployment', 'web', (object) => {
+  it('exempts Jobs by design (lib/policy/exemptions.ts); a loop service as a StatefulSet of one needs no exemption', () => {
+    const asLoop = (object: any) => {
       object.metadata.name = 'scheduler';
       object.spec.replicas = 1;
-      object.spec.strategy = { type: 'Recreate' };
       object.spec.selector.matchLabels = { app: 'scheduler' };
       object.spec.template.metadata.labels = { app: 'scheduler', 'app.kubernetes.io/component': 'loop' };
       delete object.spec.template.spec.affinity;
+    };
+    const statefulSet = edited([deployment()], 'Deployment', 'web', (object) => {
+      asLoop(object);
+      object.kind = 'StatefulSet';
+      delete object.spec.strategy;
+      object.spec.serviceName = 'scheduler-headless';
+      object.spec.podManagementPolicy = 'Parallel';
+      object.spec.updateStrategy = { type: 'RollingUpdate' };
     });
+    const headless = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'scheduler-headless', namespace: NAMESPACE }, spec: { clusterIP: 'None', selector: { app: 'scheduler' } } };
     const policy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'scheduler', namespace: NAMESPACE }, spec: { podSelector: { matchLabels: { app: 'scheduler' } }, policyTypes: ['Ingress', 'Egress'] } };
-    const migrate = edited(applicationWithJob(), 'Job', 'migrate', (object) => delete object.spec.ttlSecondsAfterFinished);
-    const report = runPolicy(input([...migrate, ...singleton, policy as PolicyObject]));
+    // The TTL's exemption is the Job's own annotation (lib/hashed-job.ts); the probes' is the file's.
+    const migrate = edited(applicationWithJob(), 'Job', 'migrate', (object) => {
+      delete object.spec.ttlSecondsAfterFinished;
+      object.metadata.annotations = { ...object.metadata.annotations, 'prefect-cdk8s.io/exempt.job-ttl-seconds-after-finished': 'kept for Flux: a TTL would rerun it' };
+    });
+    const report = runPolicy(input([...migrate, ...statefulSet, headless as PolicyObject, policy as PolicyObject]));
     expect(report.ok, formatReport(report)).toBe(true);
-    expect(new Set(report.exempted.map((finding) => `${finding.check} ${finding.object.metadata.name}`))).toEqual(
-      new Set(['deploymentMissingReplicas scheduler', 'missingPodDisruptionBudget scheduler', 'job-ttl-seconds-after-finished migrate', 'no-liveness-probe migrate', 'no-readiness-probe migrate']),
-    );
+    expect(new Set(report.exempted.map((finding) => `${finding.check} ${finding.object.metadata.name}`))).toEqual(new Set(['job-ttl-seconds-after-finished migrate', 'no-liveness-probe migrate', 'no-readiness-probe migrate']));
+    // The same singleton as a Deployment (Recreate) is not exempt any more: it can run twice.
+    const singletonDeployment = edited([deployment()], 'Deployment', 'web', (object) => {
+      asLoop(object);
+      object.spec.strategy = { type: 'Recreate' };
+    });
+    const failing = runPolicy(input([...migrate, ...singletonDeployment, policy as PolicyObject]));
+    expect(failing.failures.map((finding) => `${finding.check} ${finding.object.metadata.name}`).sort()).toEqual(['deploymentMissingReplicas scheduler', 'missingPodDisruptionBudget scheduler']);
   });
 
   it('every built-in exemption and disabled check names a check and gives a reason', () => {

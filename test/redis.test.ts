@@ -52,6 +52,7 @@ function localPaths(folder: string): Record<string, string> {
     REDIS_PASSWORD_FILE: path.join(folder, 'secret', 'password'),
     REDIS_ADMIN_PASSWORD_FILE: path.join(folder, 'secret', 'admin-password'),
     REDIS_ACL_FILE: path.join(folder, 'acl', 'users.acl'),
+    REDIS_PROBE_PASSWORD_FILE: path.join(folder, 'acl', 'probe-password'),
   };
 }
 
@@ -175,8 +176,28 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
     // With a wrong password file, the probe fails.
     const wrong = path.join(instance.folder, 'wrong-password');
     fs.writeFileSync(wrong, 'nope');
-    const failing = run('/bin/sh', main.readinessProbe.exec.command.slice(1), { env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(instance.env), REDIS_PASSWORD_FILE: wrong } });
+    const failing = run('/bin/sh', main.readinessProbe.exec.command.slice(1), { env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(instance.env), REDIS_PROBE_PASSWORD_FILE: wrong } });
     expect(failing.status).not.toBe(0);
+  });
+
+  it.each(REDIS_INSTANCES.map((instance) => [instance]))('%s: keeps passing its probes when the Secret changes, until a secrets.revision bump restarts the pod', (name) => {
+    const instance = instances.get(name) as Instance;
+    const main = instance.spec.containers.find((container) => container.name === 'redis') as Container;
+    const secretFile = path.join(instance.folder, 'secret', 'password');
+    // The kubelet rewrites the Secret's file in place; the server still has the ACL it started with.
+    fs.writeFileSync(secretFile, 'rotated0123456789abcdef012345678');
+    try {
+      for (const probe of [main.readinessProbe, main.livenessProbe]) {
+        const result = run(RUNUSER, ['-u', SYSTEM_USER, '--', ...probe.exec.command], { env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(instance.env) } });
+        expect(result.status, result.stdout + result.stderr).toBe(0);
+      }
+      // The new password applies only after the ACL is written again (a new pod).
+      const rotated = cli(instance, ['PING'], { password: 'rotated0123456789abcdef012345678' });
+      expect(rotated.stdout + rotated.stderr).toMatch(/WRONGPASS|invalid username-password/);
+      expect(app(instance, 'PING').stdout.trim()).toBe('PONG');
+    } finally {
+      fs.writeFileSync(secretFile, PASSWORD);
+    }
   });
 
   it('keeps an append-only file for work and streams, none for the cache', () => {

@@ -84,6 +84,33 @@ describe('routing through the generated VirtualServices', () => {
   });
 });
 
+describe('routing when TLS ends in front of the gateway', () => {
+  const certificate = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+  const nlb = buildVariant('prod', { loadBalancer: { mode: 'l7', certificate } });
+  const proxy = buildVariant('prod', { loadBalancer: { mode: 'l7', provider: 'gcp', externalDns: false, sourceRanges: [] } });
+  const samples: ReadonlyArray<readonly [string, string]> = [
+    [API, '/auth'],
+    [API, '/api/me'],
+    [API, '/apifoo'],
+    [API, '/api/accounts/x/workspaces/y/events/in'],
+    [API, '/api/accounts/x/workspaces/y/flows/filter'],
+    [APP, '/flows/runs'],
+  ];
+
+  it.each([
+    ['an NLB TLS listener', nlb],
+    ['an HTTP(S) proxy', proxy],
+  ])('routes every request as with TLS at the gateway, behind %s', (_, rendered) => {
+    for (const [host, path] of samples) expect(resolve(rendered, host, path), `${host}${path}`).toBe(resolve(prod, host, path));
+  });
+
+  it('redirects port 80 at the server behind an NLB, and has no port-80 Gateway behind an HTTP(S) proxy (the proxy redirects)', () => {
+    const http = findObject(nlb, 'Gateway', 'prefect-http-redirect', 'istio-ingress');
+    expect((http.spec as { servers: Array<{ port: { number: number }; tls?: unknown }> }).servers).toMatchObject([{ port: { number: 80 }, tls: { httpsRedirect: true } }]);
+    expect(proxy.objects.some(({ object }) => object.kind === 'Gateway' && object.metadata.name === 'prefect-http-redirect')).toBe(false);
+  });
+});
+
 describe('HTTP on port 80', () => {
   const gateway = 'istio-ingress/prefect-http-redirect';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DATABASES, REDIS_INSTANCES } from '../lib/catalog';
+import { strictlyContains } from '../lib/cidr';
 import type { KubernetesObject, RenderedEnvironment } from '../lib/output/render';
-import { resolveCatalog } from '../lib/service-catalog';
+import { resolveCatalog, type ResolvedService } from '../lib/service-catalog';
 import { build, ENVIRONMENTS, findObject, loadEnvironment } from './helpers';
 
 /*
@@ -17,9 +18,28 @@ interface Pod {
   readonly serviceAccount: string;
 }
 
+/** An address outside the cluster (a webhook receiver, an identity provider). */
+interface Outside {
+  readonly address: string;
+}
+
+/** Pods get their addresses from the cluster's private ranges; outside addresses are what they are. */
+const PRIVATE_RANGES = loadEnvironment('prod').cluster.privateRanges;
+const within = (range: string, inner: string) => range === inner || strictlyContains(range, inner);
+const hostRange = (address: string) => `${address}/${address.includes(':') ? 128 : 32}`;
+
+/** An ipBlock selects an address in `cidr` and not in `except`; a pod, when some private range is left in. */
+function ipBlockMatches(block: { cidr: string; except?: string[] }, target: Pod | Outside): boolean {
+  const ranges = 'address' in target ? [hostRange(target.address)] : PRIVATE_RANGES;
+  return ranges.some((range) => within(block.cidr, range) && !(block.except ?? []).some((excepted) => within(excepted, range)));
+}
+
 type Spec = Record<string, any>;
 
 const matches = (selector: Record<string, string> | undefined, labels: Record<string, string>) => Object.entries(selector ?? {}).every(([key, value]) => labels[key] === value);
+
+/** The workload of a catalog service: loop services run as a StatefulSet. */
+const serviceKind = (service: Pick<ResolvedService, 'type'>) => (service.type === 'loop' ? 'StatefulSet' : 'Deployment');
 
 function podOf(rendered: RenderedEnvironment, kind: string, name: string, namespace: string): Pod {
   const spec = findObject(rendered, kind, name, namespace).spec as Spec;
@@ -37,8 +57,10 @@ function policiesSelecting(rendered: RenderedEnvironment, kind: string, pod: Pod
     });
 }
 
-function peerMatches(peer: Spec, pod: Pod, policyNamespace: string): boolean {
-  if (peer.ipBlock) return true;
+function peerMatches(peer: Spec, target: Pod | Outside, policyNamespace: string): boolean {
+  if (peer.ipBlock) return ipBlockMatches(peer.ipBlock, target);
+  if ('address' in target) return false;
+  const pod = target;
   const namespaceOk = peer.namespaceSelector ? matches(peer.namespaceSelector.matchLabels, { 'kubernetes.io/metadata.name': pod.namespace }) : pod.namespace === policyNamespace;
   return namespaceOk && (peer.podSelector ? matches(peer.podSelector.matchLabels, pod.labels) : true);
 }
@@ -46,9 +68,11 @@ function peerMatches(peer: Spec, pod: Pod, policyNamespace: string): boolean {
 const portMatches = (ports: Spec[] | undefined, port: number) => !ports || ports.some((entry) => entry.port === port || entry.port === String(port));
 
 /** NetworkPolicy semantics: a direction is open when no policy selecting the pod restricts it, or any rule allows. */
-function networkAllows(rendered: RenderedEnvironment, client: Pod, server: Pod, port: number): boolean {
+function networkAllows(rendered: RenderedEnvironment, client: Pod, server: Pod | Outside, port: number): boolean {
   const egress = policiesSelecting(rendered, 'NetworkPolicy', client).filter((policy) => ((policy.spec as Spec).policyTypes ?? []).includes('Egress'));
   const egressOk = egress.length === 0 || egress.some((policy) => ((policy.spec as Spec).egress ?? []).some((rule: Spec) => portMatches(rule.ports, port) && (!rule.to || rule.to.some((peer: Spec) => peerMatches(peer, server, client.namespace)))));
+  // Outside the cluster, nothing but the client's egress decides.
+  if ('address' in server) return egressOk;
   const ingress = policiesSelecting(rendered, 'NetworkPolicy', server).filter((policy) => ((policy.spec as Spec).policyTypes ?? ['Ingress']).includes('Ingress'));
   const ingressOk = ingress.length === 0 || ingress.some((policy) => ((policy.spec as Spec).ingress ?? []).some((rule: Spec) => portMatches(rule.ports, port) && (!rule.from || rule.from.some((peer: Spec) => peerMatches(peer, client, server.namespace)))));
   return egressOk && ingressOk;
@@ -79,12 +103,12 @@ describe.each(ENVIRONMENTS)('service wiring in %s', (environment) => {
   const redis = Object.fromEntries(REDIS_INSTANCES.map((instance) => [instance, podOf(rendered, instance === 'cache' ? 'Deployment' : 'StatefulSet', `redis-${instance}`, data)]));
 
   it.each(services.map((service) => [service.name, service] as const))('%s reaches exactly the servers it declares', (name, service) => {
-    const pod = podOf(rendered, 'Deployment', name, config.namespaces.prefect);
+    const pod = podOf(rendered, serviceKind(service), name, config.namespaces.prefect);
     const reach = (server: Pod, port: number) => networkAllows(rendered, pod, server, port) && meshAllows(rendered, pod, server, port);
     expect(reach(postgres, 5432), 'postgres').toBe(service.databases.length > 0);
     for (const instance of REDIS_INSTANCES) expect(reach(redis[instance] as Pod, 6379), `redis ${instance}`).toBe(service.redis.includes(instance));
     // Its credentials: exactly the databases and instances it declares.
-    const env: Array<{ name: string; valueFrom?: Spec }> = (findObject(rendered, 'Deployment', name, config.namespaces.prefect).spec as Spec).template.spec.containers[0].env;
+    const env: Array<{ name: string; valueFrom?: Spec }> = (findObject(rendered, serviceKind(service), name, config.namespaces.prefect).spec as Spec).template.spec.containers[0].env;
     const secretNames = env.filter((entry) => entry.valueFrom?.secretKeyRef).map((entry) => entry.name).sort();
     const expected = [...service.databases.map((database) => `${database.toUpperCase()}_DATABASE_PASSWORD`), ...service.redis.map((instance) => `REDIS_${instance.toUpperCase()}_PASSWORD`)].sort();
     expect(secretNames).toEqual(expected);
@@ -94,6 +118,46 @@ describe.each(ENVIRONMENTS)('service wiring in %s', (environment) => {
     const nebula = podOf(rendered, 'Deployment', 'nebula', config.namespaces.prefect);
     expect(networkAllows(rendered, nebula, redis.streams as Pod, 6379)).toBe(false);
     expect(meshAllows(rendered, nebula, redis.streams as Pod, 6379)).toBe(false);
+  });
+
+  it('lets every service call every web service, and no pod outside the catalog', () => {
+    const prefect = config.namespaces.prefect;
+    const stranger: Pod = { namespace: prefect, labels: { app: 'debug' }, serviceAccount: 'default' };
+    for (const web of services.filter((service) => service.type === 'web')) {
+      const server = podOf(rendered, 'Deployment', web.name, prefect);
+      const port = web.port as number;
+      for (const client of services) {
+        const pod = podOf(rendered, serviceKind(client), client.name, prefect);
+        expect(networkAllows(rendered, pod, server, port) && meshAllows(rendered, pod, server, port), `${client.name} -> ${web.name}`).toBe(true);
+      }
+      expect(networkAllows(rendered, stranger, server, port) || meshAllows(rendered, stranger, server, port), `stranger -> ${web.name}`).toBe(false);
+    }
+  });
+
+  it('opens the way out of the cluster exactly where the catalog says so: HTTPS to public addresses', () => {
+    for (const service of services) {
+      const pod = podOf(rendered, serviceKind(service), service.name, config.namespaces.prefect);
+      const outbound = service.egress.length > 0;
+      expect(networkAllows(rendered, pod, { address: '203.0.113.10' }, 443), `${service.name} -> internet:443`).toBe(outbound);
+      expect(networkAllows(rendered, pod, { address: '2001:db8::10' }, 443), `${service.name} -> internet (IPv6):443`).toBe(outbound);
+      expect(networkAllows(rendered, pod, { address: '203.0.113.10' }, 80), `${service.name} -> internet:80`).toBe(false);
+      // The private ranges stay closed: the cluster's own addresses and the metadata endpoint.
+      for (const address of ['10.96.0.1', '172.20.1.1', '192.168.1.1', '169.254.169.254', 'fd00::1']) {
+        expect(networkAllows(rendered, pod, { address }, 443), `${service.name} -> ${address}:443`).toBe(false);
+      }
+    }
+  });
+
+  it('closes both directions for a pod that no workload policy selects (the namespaces\' default-deny)', () => {
+    for (const namespace of [config.namespaces.prefect, data]) {
+      const stranger: Pod = { namespace, labels: { app: 'debug' }, serviceAccount: 'default' };
+      const nebula = podOf(rendered, 'Deployment', 'nebula', config.namespaces.prefect);
+      expect(networkAllows(rendered, stranger, postgres, 5432), `${namespace}: stranger -> postgres`).toBe(false);
+      expect(networkAllows(rendered, stranger, { address: '203.0.113.10' }, 443), `${namespace}: stranger -> internet`).toBe(false);
+      expect(networkAllows(rendered, nebula, stranger, 8080), `${namespace}: nebula -> stranger`).toBe(false);
+    }
+    const policy = findObject(rendered, 'NetworkPolicy', 'default-deny', config.namespaces.prefect);
+    expect(policy.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
   });
 
   it('lets each migration Job reach PostgreSQL as the superuser', () => {
@@ -110,7 +174,7 @@ describe.each(ENVIRONMENTS)('service wiring in %s', (environment) => {
   it('admits the ingress gateway to routed web services only', () => {
     const gateway: Pod = { namespace: config.namespaces.ingress, labels: config.mesh.gatewaySelector, serviceAccount: 'istio-ingressgateway' };
     for (const service of services) {
-      const pod = podOf(rendered, 'Deployment', service.name, config.namespaces.prefect);
+      const pod = podOf(rendered, serviceKind(service), service.name, config.namespaces.prefect);
       const routed = service.type === 'web' && service.host !== 'internal';
       const port = service.port ?? 8080;
       expect(networkAllows(rendered, gateway, pod, port) && meshAllows(rendered, gateway, pod, port), service.name).toBe(routed);

@@ -61,7 +61,8 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
       expect(spec).toMatchObject({
         path: `./dist/${environment}/${APPLIED_LAYERS[index]}`,
         prune: true,
-        wait: true,
+        // The edge layer is ready once applied (and its health checks pass): see edgeLayerHealth.
+        wait: APPLIED_LAYERS[index] !== 'edge',
         sourceRef: { kind: 'GitRepository', name: 'flux-system', namespace: 'flux-system' },
       });
       expect(spec.timeout).toMatch(/^\d+m$/);

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { DATABASES, REDIS_INSTANCES, type RedisName } from '../catalog';
-import { CloudNativePostgres } from '../cloudnative-pg';
+import { CloudNativePostgres, defaultInstances } from '../cloudnative-pg';
 import { DatabaseInitJob } from '../database-init-job';
 import { ExternalPostgres } from '../external-postgres';
 import { ExternalRedis } from '../external-redis';
@@ -22,7 +22,10 @@ export class DataChart extends LayerChart {
   public readonly secrets: PrefectSecrets;
   public readonly postgres: PostgresServer;
   public readonly redis: Readonly<Record<RedisName, RedisServer>>;
-  /** The init Jobs that create the databases (none with CloudNativePG, which declares them). */
+  /**
+   * The init Jobs: the databases, their roles and privileges; with CloudNativePG, which declares
+   * the databases and roles itself, the privileges only.
+   */
   public readonly initJobs: readonly DatabaseInitJob[];
 
   constructor(scope: Construct, props: LayerChartProps) {
@@ -32,8 +35,8 @@ export class DataChart extends LayerChart {
     const namespace = namespaces.data;
     const istioNamespace = namespaces.istio;
 
-    this.secrets = new PrefectSecrets(this, 'Secrets', { config: this.config.secrets, labelsFor });
-    const maxConnections = postgres.maxConnections ?? connectionBudget(resolveCatalog(this.config));
+    this.secrets = new PrefectSecrets(this, 'Secrets', { config: this.config.secrets, labelsFor, imagePullSecret: this.config.prefect.image.pullSecret });
+    const maxConnections = postgres.maxConnections ?? connectionBudget(resolveCatalog(this.config), postgres.pool);
     const common = { namespace, secrets: this.secrets, labelsFor };
 
     switch (postgres.provider) {
@@ -51,7 +54,7 @@ export class DataChart extends LayerChart {
         this.postgres = new CloudNativePostgres(this, 'Postgres', {
           ...common,
           version: postgres.version,
-          instances: postgres.instances,
+          instances: postgres.instances ?? defaultInstances(cluster),
           resources: postgres.resources,
           storage: postgres.storage,
           maxConnections,
@@ -68,23 +71,24 @@ export class DataChart extends LayerChart {
       }
     }
 
-    // CloudNativePG declares the databases itself; the other providers get one Job each.
-    this.initJobs =
-      postgres.provider === 'cloudnativepg'
-        ? []
-        : DATABASES.map(
-            (database) =>
-              new DatabaseInitJob(this, `Init-${database}`, {
-                postgres: this.postgres,
-                database,
-                namespace,
-                image: `${POSTGRES_IMAGE_REPOSITORY}:${postgres.version}`,
-                version: postgres.version,
-                labelsFor,
-                istioNamespace,
-                caSecret: postgres.external?.caSecret,
-              }),
-          );
+    // One Job per database. CloudNativePG declares the databases and roles, not privileges (its
+    // Database resource has none, and bootstrap SQL runs once, in one database, before the
+    // roles exist): there the Job waits for the database and sets the privileges only.
+    this.initJobs = DATABASES.map(
+      (database) =>
+        new DatabaseInitJob(this, `Init-${database}`, {
+          postgres: this.postgres,
+          database,
+          namespace,
+          image: `${POSTGRES_IMAGE_REPOSITORY}:${postgres.version}`,
+          version: postgres.version,
+          labelsFor,
+          istioNamespace,
+          secrets: this.secrets,
+          createDatabase: postgres.provider !== 'cloudnativepg',
+          caSecret: postgres.external?.caSecret,
+        }),
+    );
 
     const servers = REDIS_INSTANCES.map((instance): [RedisName, RedisServer] => {
       const settings = redis[instance];

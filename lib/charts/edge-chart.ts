@@ -1,17 +1,44 @@
 import { Construct } from 'constructs';
 import { BackendTrafficPolicy } from '../backend-traffic-policy';
+import { CERT_MANAGER_SERVICE_ACCOUNT } from '../cert-manager-releases';
 import { GatewayCertificate } from '../certificates';
+import type { EnvironmentConfig } from '../config/load';
+import type { LayerHealthChecks } from '../flux-layer';
 import { PrefectGateway } from '../ingress-gateway';
-import { ClusterIssuers } from '../issuers';
+import { INGRESS_GATEWAY_NAME } from '../ingress-gateway-release';
+import { ClusterIssuers, missingDns01Identity, solvesHttp01 } from '../issuers';
 import { selectorLabels } from '../labels';
+import { DEFAULT_TRUSTED_PROXIES, GATEWAY_READINESS_PATH, GATEWAY_STATUS_PORT, nlbTlsAnnotations, tlsTermination } from '../load-balancer';
+import { DEFAULT_TRUST_DOMAIN } from '../mesh-identity';
 import { MeshNamespacePolicy } from '../mesh-namespace-policy';
 import { configuredRoutes, resolveRoutes, routedBackends, type ResolvedRoute } from '../routes';
 import { resolveCatalog } from '../service-catalog';
-import { TrustBundle } from '../trust-bundle';
+import { BUNDLE_HEALTH_CHECK_EXPR, TrustBundle } from '../trust-bundle';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 /** The TLS Secret of cert-manager's certificate, in the gateway's namespace. */
 export const GATEWAY_TLS_SECRET = 'prefect-tls';
+
+/** The trust-manager Bundle (and the ConfigMap it writes) of the private CA, in selfsigned mode. */
+export const CA_BUNDLE_NAME = 'prefect-ca-bundle';
+
+/**
+ * What the edge layer's Flux Kustomization waits for before the layers after it start. Not
+ * every object: the gateway's Certificate waits on ACME (Let's Encrypt's rate limits, DNS
+ * propagation), which must not hold back the data, migrations and services; nor do the
+ * ClusterIssuers (their ACME account registration) or the Istio objects (they have no status).
+ * Applying the layer still needs every CRD it uses, so the layers stay in CRD order. What the
+ * services do need is the private CA's bundle, which they mount: in selfsigned mode the layer
+ * waits until trust-manager has written it.
+ */
+export function edgeLayerHealth(config: EnvironmentConfig): LayerHealthChecks {
+  const privateCa = config.loadBalancer.mode === 'l4' && config.tls.mode === 'selfsigned';
+  if (!privateCa) return { healthChecks: [] };
+  return {
+    healthChecks: [{ apiVersion: BUNDLE_HEALTH_CHECK_EXPR.apiVersion, kind: BUNDLE_HEALTH_CHECK_EXPR.kind, name: CA_BUNDLE_NAME }],
+    healthCheckExprs: [{ ...BUNDLE_HEALTH_CHECK_EXPR }],
+  };
+}
 
 /**
  * Layer 2: issuers, the gateway's certificate, the Istio Gateway, one VirtualService per
@@ -33,13 +60,24 @@ export class EdgeChart extends LayerChart {
     const labels = (name: string, component: string) => this.labelsFor({ name, component });
     this.routes = resolveRoutes(configuredRoutes(config.routes), resolveCatalog(config));
 
-    const l4 = loadBalancer.mode === 'l4';
+    const termination = tlsTermination(loadBalancer.mode, loadBalancer.provider);
     let credentialName: string | undefined;
-    if (!l4) {
-      this.warn(`loadBalancer.mode is l7: TLS ends at the load balancer, so tls.mode "${tls.mode}" is not used (no issuer, no certificate); the load balancer must redirect HTTP to HTTPS`);
+    if (termination === 'load-balancer') {
       this.warn(
-        `loadBalancer.mode is l7: the gateway trusts ${loadBalancer.trustedProxies ?? 1} proxy hop(s) of X-Forwarded-For; the load balancer in front must be an HTTP proxy that appends it ` +
-          `(AWS ALB, Google Cloud HTTPS load balancer, Azure Application Gateway), or clients could forge their address: set loadBalancer.trustedProxies to the exact number of such proxies`,
+        `loadBalancer.mode is l7 with provider aws: the NLB ends TLS with the ACM certificate ${loadBalancer.certificate}, ` +
+          `so tls.mode "${tls.mode}" is not used (no issuer, no certificate); the certificate must cover ${hostnames.api} and ${hostnames.app}`,
+      );
+    } else if (termination === 'http-proxy') {
+      const trusted = loadBalancer.trustedProxies ?? DEFAULT_TRUSTED_PROXIES[loadBalancer.provider];
+      this.warn(
+        `loadBalancer.mode is l7 with provider ${loadBalancer.provider}: TLS ends at your HTTP(S) proxy, so tls.mode "${tls.mode}" is not used (no issuer, no certificate); ` +
+          `the proxy must serve ${hostnames.api} and ${hostnames.app}, redirect HTTP to HTTPS, and forward to ${mesh.install ? `the Service ${INGRESS_GATEWAY_NAME}.${namespaces.ingress}` : 'your gateway\'s Service'} port 80, ` +
+          `health-checking port ${GATEWAY_STATUS_PORT} path ${GATEWAY_READINESS_PATH}`,
+      );
+      this.warn(
+        `loadBalancer.mode is l7: the gateway trusts ${trusted} proxy hop(s) of X-Forwarded-For and the X-Forwarded-Proto they set; every proxy in front must append ` +
+          `to X-Forwarded-For (Google Cloud Application Load Balancers append 2 entries, Azure Application Gateway 1), or clients could forge their address: ` +
+          `set loadBalancer.trustedProxies to the exact number of entries they append`,
       );
     } else if (tls.mode === 'existing') {
       credentialName = tls.secretName;
@@ -63,10 +101,10 @@ export class EdgeChart extends LayerChart {
       if (this.issuers.privateCa) {
         const ca = this.issuers.privateCa;
         this.trustBundle = new TrustBundle(this, 'TrustBundle', {
-          name: 'prefect-ca-bundle',
+          name: CA_BUNDLE_NAME,
           ca,
           namespaces: [namespaces.prefect],
-          labels: labels('prefect-ca-bundle', 'certificate'),
+          labels: labels(CA_BUNDLE_NAME, 'certificate'),
         });
         this.warn(
           `tls.mode is selfsigned: clients outside the cluster do not trust the private CA. Export it with ` +
@@ -78,17 +116,28 @@ export class EdgeChart extends LayerChart {
       if (tls.mode === 'letsencrypt-staging') {
         this.warn("tls.mode is letsencrypt-staging: browsers and Prefect clients reject Let's Encrypt staging certificates; switch to letsencrypt once issuance works");
       }
+      if ((tls.mode === 'letsencrypt' || tls.mode === 'letsencrypt-staging') && mesh.installCertManager) {
+        const missing = missingDns01Identity(tls.solver, mesh.certManager, `${namespaces.certManager}/${CERT_MANAGER_SERVICE_ACCOUNT}`);
+        if (missing) this.warn(missing);
+      }
+    }
+    // The Flux layer waits for what edgeLayerHealth names: it must be what this chart created.
+    const expected = edgeLayerHealth(config).healthChecks.map((check) => `${check.kind}/${check.name}`);
+    const created = this.trustBundle ? [`${this.trustBundle.healthCheck.kind}/${this.trustBundle.healthCheck.name}`] : [];
+    if (expected.join() !== created.join()) {
+      throw new Error(`EdgeChart: the edge layer's health checks (${expected.join(', ') || 'none'}) do not match the objects created (${created.join(', ') || 'none'})`);
     }
 
-    const acmeHttp01 = l4 && (tls.mode === 'letsencrypt' || tls.mode === 'letsencrypt-staging') && tls.solver.type === 'http01';
+    const acmeHttp01 = solvesHttp01(config);
     this.gateway = new PrefectGateway(this, 'Gateway', {
       namespace: namespaces.ingress,
       selector: mesh.gatewaySelector,
       serviceAccountName: mesh.gatewayServiceAccount,
       hostnames: [hostnames.api, hostnames.app],
-      mode: loadBalancer.mode,
+      tlsTermination: termination,
       credentialName,
       acmeHttp01,
+      trustDomain: mesh.trustDomain,
       labelsFor: labels,
     });
     for (const host of ['api', 'app'] as const) {
@@ -123,6 +172,16 @@ export class EdgeChart extends LayerChart {
       );
       if (acmeHttp01) {
         this.warn(`mesh.install is false with ACME HTTP-01: your istiod must serve Ingress objects of class "istio" (an IngressClass "istio", meshConfig.ingressSelector) on that gateway`);
+      }
+      if (termination === 'load-balancer' && loadBalancer.certificate) {
+        const annotations = Object.entries(nlbTlsAnnotations(loadBalancer.certificate)).map(([key, value]) => `${key}: "${value}"`).join(', ');
+        this.warn(
+          `mesh.install is false with loadBalancer.mode l7 on aws: your gateway's Service must carry the NLB TLS annotations (${annotations}) ` +
+            `and its pods the annotation proxy.istio.io/config: '{"gatewayTopology":{"proxyProtocol":{}}}', or the NLB's PROXY protocol header breaks every request`,
+        );
+      }
+      if (mesh.trustDomain !== DEFAULT_TRUST_DOMAIN) {
+        this.warn(`mesh.install is false: every AuthorizationPolicy names identities in the trust domain ${mesh.trustDomain}, which must be your mesh's meshConfig.trustDomain`);
       }
     }
   }

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { FluxLayer } from '../flux-layer';
 import { APPLIED_LAYERS } from '../layers';
+import { edgeLayerHealth } from './edge-chart';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 /**
@@ -28,6 +29,8 @@ export class FluxChart extends LayerChart {
           timeout: flux.timeout,
           prune: flux.prune,
           after: layers[layers.length - 1],
+          // The edge layer does not wait for its Certificate (ACME may take long); see edgeLayerHealth.
+          ...(layer === 'edge' ? { readiness: edgeLayerHealth(this.config) } : {}),
         }),
       );
     }

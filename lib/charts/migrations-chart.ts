@@ -2,10 +2,13 @@ import { Construct } from 'constructs';
 import { DATABASES } from '../catalog';
 import { MigrationJob } from '../migration-job';
 import type { PostgresServer } from '../postgres-access';
+import type { PrefectSecrets } from '../secrets';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 export interface MigrationsChartProps extends LayerChartProps {
   readonly postgres: PostgresServer;
+  /** The installation's Secrets (the image pull secret, `secrets.revision`). */
+  readonly secrets: PrefectSecrets;
 }
 
 /**
@@ -27,7 +30,7 @@ export class MigrationsChart extends LayerChart {
           database,
           namespace: config.namespaces.data,
           image: `${config.prefect.image.registry}/cloud/server:${config.prefect.image.tag}`,
-          imagePullSecret: config.prefect.image.pullSecret,
+          secrets: props.secrets,
           command: overrides.command ? [...overrides.command, database] : undefined,
           labels: this.labelsFor({ name: `migrate-${database}`, component: 'migration' }),
           istioNamespace: config.namespaces.istio,

@@ -1,11 +1,14 @@
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CertManagerReleases } from '../cert-manager-releases';
 import { CloudNativePgOperator } from '../cloudnative-pg-operator';
 import { ExternalSecretsOperator } from '../external-secrets-operator';
-import { IngressGatewayRelease } from '../ingress-gateway-release';
+import { INGRESS_GATEWAY_NAME, IngressGatewayRelease } from '../ingress-gateway-release';
+import { solvesHttp01 } from '../issuers';
 import { IstioControlPlane } from '../istio-control-plane';
+import { gatewayExposure } from '../load-balancer';
 import { PrefectNamespace } from '../namespace';
+import { PrefectPriorityClasses } from '../priority-classes';
+import { DEFAULT_DENY_POLICY_NAME, NamespaceDefaultDeny } from '../namespace-default-deny';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 /**
@@ -24,6 +27,10 @@ export class PlatformChart extends LayerChart {
 
     this.prefectNamespace = namespace('PrefectNamespace', namespaces.prefect, { sidecarInjection: true });
     this.dataNamespace = namespace('DataNamespace', namespaces.data, { sidecarInjection: true });
+    // Closed unless opened: a pod there that no workload policy selects gets no traffic at all.
+    for (const [id, name] of [['PrefectDefaultDeny', namespaces.prefect], ['DataDefaultDeny', namespaces.data]] as const) {
+      new NamespaceDefaultDeny(this, id, { namespace: name, labels: this.labelsFor({ name: DEFAULT_DENY_POLICY_NAME, component: 'network-policy' }) });
+    }
     if (mesh.install) {
       // The Istio CNI agent runs privileged in the control plane's namespace.
       namespace('IstioNamespace', namespaces.istio, { podSecurity: 'privileged' });
@@ -39,6 +46,9 @@ export class PlatformChart extends LayerChart {
 
     // ---- Data operators (issue 4): CloudNativePG, External Secrets ----
     this.addDataOperators();
+
+    // ---- Scheduling: the data tier before the services (issue 6) ----
+    new PrefectPriorityClasses(this, 'PriorityClasses', { labelsFor: this.labelsFor.bind(this) });
   }
 
   /** The operators the data layer's providers need, when configured (lib/charts/data-chart.ts). */
@@ -55,10 +65,10 @@ export class PlatformChart extends LayerChart {
 
   /** Flux HelmReleases of the mesh and certificate controllers, each switchable off. */
   private addEdgeControllers(): void {
-    const { namespaces, mesh, flux, loadBalancer, hostnames, cluster, tls } = this.config;
+    const { namespaces, mesh, flux, loadBalancer, hostnames, cluster } = this.config;
     const release = (name: string, version: string) => this.labelsFor({ name, component: 'controller', version });
     if (mesh.install) {
-      const gatewayName = 'istio-ingressgateway';
+      const gatewayName = INGRESS_GATEWAY_NAME;
       const controlPlane = new IstioControlPlane(this, 'IstioControlPlane', {
         fluxNamespace: flux.namespace,
         namespace: namespaces.istio,
@@ -67,6 +77,10 @@ export class PlatformChart extends LayerChart {
         // The chart derives the `istio` label from the release name unless the selector sets it.
         ingressGatewayLabel: mesh.gatewaySelector.istio ?? gatewayName.replace(/^istio-/, ''),
         ingressGatewayService: gatewayName,
+        // cert-manager's HTTP-01 solver creates Ingress objects of class "istio"; istiod serves
+        // them on the gateway below (meshConfig.ingressSelector).
+        ingressClass: solvesHttp01(this.config),
+        trustDomain: mesh.trustDomain,
         labelsFor: (name) => release(name, mesh.versions.istio),
       });
       new IngressGatewayRelease(this, 'IngressGateway', {
@@ -83,24 +97,12 @@ export class PlatformChart extends LayerChart {
         maxReplicas: mesh.gateway.maxReplicas,
         resources: mesh.gateway.resources,
         multiZone: cluster.zones.length > 1,
-        loadBalancer: {
-          mode: loadBalancer.mode,
-          provider: loadBalancer.provider,
-          annotations: loadBalancer.annotations,
-          sourceRanges: loadBalancer.sourceRanges,
+        exposure: gatewayExposure({
+          ...loadBalancer,
           externalDnsHostnames: loadBalancer.externalDns ? [hostnames.api, hostnames.app] : [],
-          trustedProxies: loadBalancer.trustedProxies,
-        },
+        }),
         platform: mesh.platform,
       });
-      // cert-manager's HTTP-01 solver creates Ingress objects of this class; istiod serves them
-      // on the gateway above (meshConfig.ingressSelector).
-      if (loadBalancer.mode === 'l4' && (tls.mode === 'letsencrypt' || tls.mode === 'letsencrypt-staging') && tls.solver.type === 'http01') {
-        new k8s.KubeIngressClass(this, 'IstioIngressClass', {
-          metadata: { name: 'istio', labels: release('istio', mesh.versions.istio) },
-          spec: { controller: 'istio.io/ingress-controller' },
-        });
-      }
     }
     if (mesh.installCertManager || mesh.installTrustManager) {
       new CertManagerReleases(this, 'CertManager', {
@@ -108,6 +110,8 @@ export class PlatformChart extends LayerChart {
         namespace: namespaces.certManager,
         certManagerVersion: mesh.installCertManager ? mesh.versions.certManager : undefined,
         trustManagerVersion: mesh.installTrustManager ? mesh.versions.trustManager : undefined,
+        serviceAccountAnnotations: mesh.certManager.serviceAccountAnnotations,
+        podLabels: mesh.certManager.podLabels,
         labelsFor: release,
       });
     }

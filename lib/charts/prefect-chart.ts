@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
-import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../../imports/istio-security.istio.io';
 import type { DatabaseName, RedisName } from '../catalog';
 import type { DataClient } from '../data-client';
 import { selectorLabels } from '../labels';
 import { exemptions } from '../policy-exemptions';
+import { PRIORITY_CLASS } from '../priority-classes';
 import { PrefectService } from '../prefect-service';
 import { resolveCatalog, type ResolvedService } from '../service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
@@ -12,6 +12,8 @@ import { LayerChart, type LayerChartProps } from './layer-chart';
 export interface DataServices {
   readonly postgres: { grantDatabase(client: DataClient, database: DatabaseName): void };
   readonly redis: Readonly<Record<RedisName, { allowFrom(client: DataClient): void }>>;
+  /** The Secrets' names and uses: image pull secrets, and the revision that restarts readers. */
+  readonly secrets: { imagePullSecrets(namespace: string): Array<{ readonly name: string }>; readonly revisionAnnotation: Record<string, string> };
 }
 
 export interface PrefectChartProps extends LayerChartProps {
@@ -22,7 +24,8 @@ export interface PrefectChartProps extends LayerChartProps {
 
 /**
  * Layer 5: one PrefectService per catalog entry, wired to the databases and Redis instances it
- * declares — and to nothing else.
+ * declares, to the other services' web ports, to the gateway when routed, and to the outside
+ * addresses of its catalog `egress` — and to nothing else.
  */
 export class PrefectChart extends LayerChart {
   public readonly services: readonly PrefectService[];
@@ -33,14 +36,16 @@ export class PrefectChart extends LayerChart {
     const { config } = this;
     const namespace = config.namespaces.prefect;
     const catalog = resolveCatalog(config);
-    const webPorts = [...new Set(catalog.filter((service) => service.type === 'web').map((service) => service.port as number))];
 
     this.services = catalog.map((definition) => {
       const service = new PrefectService(this, definition.name, {
         definition,
         namespace,
         image: `${config.prefect.image.registry}/cloud/${definition.image}:${config.prefect.image.tag}`,
-        imagePullSecret: config.prefect.image.pullSecret,
+        imagePullSecrets: data.secrets.imagePullSecrets(namespace),
+        // A bumped secrets.revision restarts the services, so they read rotated passwords.
+        podAnnotations: data.secrets.revisionAnnotation,
+        priorityClassName: PRIORITY_CLASS.services,
         labels: this.labelsFor({ name: definition.name, component: componentOf(definition) }),
         selectorLabels: selectorLabels(config.environment, definition.name),
         replicas: definition.replicas,
@@ -55,45 +60,35 @@ export class PrefectChart extends LayerChart {
       for (const database of definition.databases) data.postgres.grantDatabase(service, database);
       for (const instance of definition.redis) data.redis[instance].allowFrom(service);
       for (const [name, value] of Object.entries(definition.env)) service.addEnv(name, { value });
-      // Services call each other's web ports inside the namespace.
-      for (const port of webPorts) service.addEgress({ purpose: 'prefect-web', namespace, port });
       return service;
     });
 
-    for (const service of this.services) {
-      if (service.definition.type !== 'web') continue;
-      const port = service.definition.port as number;
-      service.allowIngress({ purpose: 'prefect-services', namespace, port });
-      if (service.definition.host !== 'internal') {
-        service.allowIngress({ purpose: 'ingress-gateway', namespace: config.namespaces.ingress, port });
+    // The services call each other's APIs (which service calls which is not published: every
+    // service may call every web service, by identity); the gateway reaches the routed ones (its
+    // AuthorizationPolicy is in `edge`).
+    for (const web of this.services.filter((service) => service.definition.type === 'web')) {
+      for (const client of this.services) web.allowFrom(client);
+      if (web.definition.host !== 'internal') {
+        web.allowIngress({ purpose: 'ingress-gateway', namespace: config.namespaces.ingress, port: web.definition.port as number });
       }
-      // Service-to-service calls inside the Prefect namespace; the gateway's allow is in `edge`.
-      new AuthorizationPolicy(this, `${service.name}-from-prefect`, {
-        metadata: { name: `${service.name}-from-prefect`, namespace, labels: this.labelsFor({ name: service.name, component: 'authorization' }) },
-        spec: {
-          action: AuthorizationPolicySpecAction.ALLOW,
-          selector: { matchLabels: service.selectorLabels },
-          rules: [{ from: [{ source: { namespaces: [namespace] } }], to: [{ operation: { ports: [String(port)] } }] }],
-        },
-      });
     }
   }
 }
 
 /** Why a service is exempt from policy checks (lib/policy), by design. */
-function exemptionsFor(service: ResolvedService, environment: string): { deployment: Record<string, string>; autoscaler: Record<string, string> } {
-  const deployment: Record<string, string> = {};
+function exemptionsFor(service: ResolvedService, environment: string): { workload: Record<string, string>; autoscaler: Record<string, string> } {
+  const workload: Record<string, string> = {};
   const autoscaler: Record<string, string> = {};
   if (service.type !== 'web') {
     const reason = `a ${service.type} service serves no HTTP and Prefect documents no health command for it; Kubernetes restarts the container when its process exits`;
-    for (const check of ['no-liveness-probe', 'no-readiness-probe', 'livenessProbeMissing', 'readinessProbeMissing']) deployment[check] = reason;
+    for (const check of ['no-liveness-probe', 'no-readiness-probe', 'livenessProbeMissing', 'readinessProbeMissing']) workload[check] = reason;
   }
+  // The Deployment carries no replica count (its HPA owns it; deploymentMissingReplicas accepts
+  // that), so a single replica shows only on the HPA.
   if (service.type !== 'loop' && service.replicas < 2) {
-    const reason = `one replica in ${environment} by configuration (prefect.replicas): a single-node environment has no second node to spread to`;
-    deployment.deploymentMissingReplicas = reason;
-    autoscaler.hpaMinAvailability = reason;
+    autoscaler.hpaMinAvailability = `one replica in ${environment} by configuration (prefect.replicas): a single-node environment has no second node to spread to`;
   }
-  return { deployment: exemptions(deployment), autoscaler: exemptions(autoscaler) };
+  return { workload: exemptions(workload), autoscaler: exemptions(autoscaler) };
 }
 
 function componentOf(service: ResolvedService): string {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { DATABASES, DEFAULT_CATALOG, REDIS_INSTANCES, SERVICE_TYPES } from '../catalog';
+import { isNetworkCidr, strictlyContains } from '../cidr';
 import { formatBytes, isQuantity, parseQuantity } from '../quantity';
-import { SECRET_IDS, type SecretId } from '../secret-catalog';
+import { SECRET_IDS, type NamedSecretId } from '../secret-catalog';
 
 /*
  * The one schema for `config/<env>.yaml`. Every object is strict (an unknown key is an error, so
@@ -54,6 +55,17 @@ const imageTag = z
   .refine((tag) => tag !== 'latest', { error: 'expected a pinned image tag, not "latest"' });
 
 const cidr = z.string().refine(isCidr, { error: 'expected a CIDR range such as "203.0.113.0/24"' });
+
+/** A network range as a NetworkPolicy ipBlock takes it: no host bits set. */
+const networkCidr = z.string().refine(isNetworkCidr, { error: 'expected a network range with no host bits set, such as "203.0.113.0/24" or "::/0"' });
+
+/** Labels: keys as `labelMap`, values that Kubernetes accepts as label values. */
+const labelValueMap = z.record(
+  z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, {
+    error: 'expected a Kubernetes label key such as "azure.workload.identity/use"',
+  }),
+  z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, { error: 'expected a label value (at most 63 letters, digits, "-", "_" and "."), quoted: "true"' }),
+);
 
 const labelMap = z.record(
   z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, {
@@ -145,18 +157,67 @@ const tls = z.discriminatedUnion(
   { error: 'expected a TLS mode: "letsencrypt", "letsencrypt-staging", "selfsigned" or "existing"' },
 );
 
-const loadBalancer = z.strictObject({
-  /** l4: the load balancer passes TCP through and TLS ends at the gateway; l7: TLS ends at the load balancer. */
-  mode: z.enum(['l4', 'l7']).default('l4'),
-  provider: z.enum(['aws', 'gcp', 'azure', 'generic']).default('generic'),
-  annotations: labelMap.default({}),
-  /** Client address ranges allowed to reach the load balancer; empty allows all. */
-  sourceRanges: z.array(cidr).default([]),
-  /** Adds external-dns hostname annotations for both hosts. */
-  externalDns: z.boolean().default(false),
-  /** Proxies in front of the gateway that add X-Forwarded-For (L7 mode). */
-  trustedProxies: z.int().min(0).max(10).optional(),
+/** An ACM certificate's ARN, as the AWS Load Balancer Controller's `ssl-cert` annotation takes it. */
+const acmCertificateArn = z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, {
+  error: 'expected the ARN of an ACM certificate such as "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-…"',
 });
+
+/*
+ * How TLS and client addresses reach the gateway (lib/load-balancer.ts):
+ * - l4, every provider: a TCP load balancer; TLS ends at the gateway.
+ * - l7, aws: an NLB with a TLS listener ends TLS with `certificate` (ACM) and passes client
+ *   addresses by PROXY protocol v2.
+ * - l7, gcp / azure / generic: an HTTP(S) proxy you run (GCE Ingress or GKE Gateway, Azure
+ *   Application Gateway, your own) ends TLS and forwards HTTP to a ClusterIP (or NodePort)
+ *   Service; `trustedProxies` says how many X-Forwarded-For hops it appends.
+ */
+const loadBalancer = z
+  .strictObject({
+    /** l4: the load balancer passes TCP through and TLS ends at the gateway; l7: TLS ends at the load balancer. */
+    mode: z.enum(['l4', 'l7']).default('l4'),
+    provider: z.enum(['aws', 'gcp', 'azure', 'generic']).default('generic'),
+    annotations: labelMap.default({}),
+    /** Client address ranges allowed to reach the load balancer; empty allows all. */
+    sourceRanges: z.array(cidr).default([]),
+    /** Adds external-dns hostname annotations for both hosts. */
+    externalDns: z.boolean().default(false),
+    /** l7 behind an HTTP(S) proxy: the X-Forwarded-For hops it appends. Default: gcp 2, azure 1; generic: required. */
+    trustedProxies: z.int().min(0).max(10).optional(),
+    /** l7 with provider aws: the ACM certificate (ARN) for both hostnames that the NLB's TLS listener serves. */
+    certificate: acmCertificateArn.optional(),
+    /** l7 behind an HTTP(S) proxy: the gateway Service's type; NodePort for a proxy outside the cluster. */
+    serviceType: z.enum(['ClusterIP', 'NodePort']).optional(),
+  })
+  .superRefine((loadBalancer, context) => {
+    const { mode, provider } = loadBalancer;
+    const issue = (path: string, message: string) => context.addIssue({ code: 'custom', path: [path], message });
+    const nlbTls = mode === 'l7' && provider === 'aws';
+    const httpProxy = mode === 'l7' && provider !== 'aws';
+    if (loadBalancer.trustedProxies !== undefined && mode !== 'l7') {
+      issue('trustedProxies', 'expected only with loadBalancer.mode "l7" (an L4 load balancer adds no proxy hop)');
+    }
+    if (nlbTls && loadBalancer.certificate === undefined) {
+      issue('certificate', 'expected the ARN of the ACM certificate for both hostnames with mode "l7" and provider "aws" (the NLB\'s TLS listener ends TLS with it)');
+    }
+    if (!nlbTls && loadBalancer.certificate !== undefined) {
+      issue('certificate', 'expected only with mode "l7" and provider "aws" (in L4 mode the gateway holds the certificate; other L7 providers hold it on your HTTP(S) proxy)');
+    }
+    if (nlbTls && loadBalancer.trustedProxies !== undefined) {
+      issue('trustedProxies', 'expected none with mode "l7" and provider "aws": the NLB passes client addresses by PROXY protocol and appends no X-Forwarded-For hop, so trusting one would let clients forge their address');
+    }
+    if (httpProxy && provider === 'generic' && loadBalancer.trustedProxies === undefined) {
+      issue('trustedProxies', 'expected the number of HTTP proxies in front of the gateway that append X-Forwarded-For, with mode "l7" and provider "generic" (the proxy is yours, so its hops cannot be guessed)');
+    }
+    if (!httpProxy && loadBalancer.serviceType !== undefined) {
+      issue('serviceType', 'expected only with mode "l7" and provider "gcp", "azure" or "generic" (otherwise the gateway\'s Service is a LoadBalancer)');
+    }
+    if (httpProxy && loadBalancer.sourceRanges.length > 0) {
+      issue('sourceRanges', `expected none with mode "l7" and provider "${provider}": the gateway's Service is not a load balancer; restrict clients on your HTTP(S) proxy (Cloud Armor, a WAF policy, firewall rules)`);
+    }
+    if (httpProxy && loadBalancer.externalDns) {
+      issue('externalDns', `expected false with mode "l7" and provider "${provider}": the public address is your HTTP(S) proxy's; let external-dns read the hostnames from its Ingress or Gateway`);
+    }
+  });
 
 const mesh = z.strictObject({
   /** true: Flux installs Istio; false: bring your own mesh and gateway. */
@@ -176,12 +237,36 @@ const mesh = z.strictObject({
       certManager: version.default('v1.21.1'),
       trustManager: version.default('v0.24.0'),
       externalSecrets: version.default('2.9.0'),
-      cloudnativePg: version.default('0.27.0'),
+      /** The `cloudnative-pg` chart: 0.29.0 installs operator 1.30.0, the CRDs the output is validated against. */
+      cloudnativePg: version.default('0.29.0'),
     })
     .prefault({}),
   /** Switch off the pieces the cluster already has. */
   installCertManager: z.boolean().default(true),
   installTrustManager: z.boolean().default(true),
+  /**
+   * The cloud identity of the cert-manager that Flux installs, for DNS-01 without a key Secret:
+   * `eks.amazonaws.com/role-arn` (IRSA), `iam.gke.io/gcp-service-account` (GKE Workload
+   * Identity), or `azure.workload.identity/client-id` with the pod label
+   * `azure.workload.identity/use: "true"` (Azure Workload Identity).
+   */
+  certManager: z
+    .strictObject({
+      /** Annotations on cert-manager's ServiceAccount (chart value `serviceAccount.annotations`). */
+      serviceAccountAnnotations: labelMap.default({}),
+      /** Labels on the cert-manager controller's pods (chart value `podLabels`). */
+      podLabels: labelValueMap.default({}),
+    })
+    .prefault({}),
+  /**
+   * The mesh's trust domain: the first part of every workload's SPIFFE identity, which
+   * AuthorizationPolicies name. With `install: true` istiod is configured with it; otherwise it
+   * must be your mesh's (meshConfig.trustDomain).
+   */
+  trustDomain: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9._-]{0,253}[a-z0-9])?$/, { error: 'expected a trust domain such as "cluster.local" or "prod.example.com": lower-case letters, digits, ".", "-" and "_"' })
+    .default('cluster.local'),
   /**
    * Istio's platform profile (`global.platform`) for clusters whose CNI binaries or
    * configuration live in non-standard places. Omit on EKS, AKS and most other clusters.
@@ -293,14 +378,27 @@ const postgres = z
     resources: resources.prefault({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } }),
     /** Omit to size it for the Prefect services' connection pools (lib/postgres-config.ts). */
     maxConnections: z.int().min(20, { error: 'expected at least 20 connections' }).max(5000).optional(),
-    /** CloudNativePG instances (1 primary + replicas). */
-    instances: z.int().min(1, { error: 'expected at least 1 instance' }).default(1),
+    /**
+     * The connections each Prefect process may open per database it uses, for sizing
+     * max_connections. ASSUMPTION: SQLAlchemy's defaults, a pool of 5 and up to 10 more under load.
+     */
+    pool: z
+      .strictObject({
+        size: z.int().min(1, { error: 'expected at least 1 connection' }).default(5),
+        maxOverflow: z.int().min(0).default(10),
+      })
+      .prefault({}),
+    /**
+     * CloudNativePG instances (1 primary + replicas). Omit for 3 on a cluster with more than one
+     * zone (one per node when there are fewer nodes), 1 otherwise.
+     */
+    instances: z.int().min(1, { error: 'expected at least 1 instance' }).optional(),
     /** CloudNativePG: base backups and WAL archiving to an object store, and a ScheduledBackup. */
     backup: postgresBackup.optional(),
     external: externalPostgres.optional(),
   })
   .superRefine((postgres, context) => {
-    if (postgres.provider !== 'cloudnativepg' && postgres.instances !== 1) {
+    if (postgres.provider !== 'cloudnativepg' && postgres.instances !== undefined && postgres.instances !== 1) {
       context.addIssue({ code: 'custom', path: ['instances'], message: 'expected 1 unless provider is "cloudnativepg" (the StatefulSet runs one server; CloudNativePG runs replicas)' });
     }
     if (postgres.provider !== 'cloudnativepg' && postgres.backup !== undefined) {
@@ -351,6 +449,22 @@ const redis = z.strictObject({
   streams: redisInstance('4Gi').prefault({}),
 });
 
+/** Outbound TCP to a range outside the cluster (lib/catalog.ts, EgressDestination). */
+const egressDestination = z
+  .strictObject({
+    cidr: networkCidr,
+    /** Omit for the cluster's private ranges inside `cidr` (cluster.privateRanges); [] for none. */
+    except: z.array(networkCidr).optional(),
+    ports: z.array(z.int().min(1).max(65535)).min(1, { error: 'expected at least one port' }),
+  })
+  .superRefine((destination, context) => {
+    (destination.except ?? []).forEach((range, index) => {
+      if (isNetworkCidr(range) && isNetworkCidr(destination.cidr) && !strictlyContains(destination.cidr, range)) {
+        context.addIssue({ code: 'custom', path: ['except', index], message: `expected a range strictly inside cidr ${destination.cidr} (a NetworkPolicy rejects any other)` });
+      }
+    });
+  });
+
 /**
  * Overrides of one catalog entry (lib/catalog.ts), or a whole new service. Every field of the
  * catalog can be overridden; `enabled: false` removes a default service.
@@ -371,6 +485,8 @@ const serviceOverride = z.strictObject({
   maxReplicas: z.int().min(1, { error: 'expected at least 1 replica' }).optional(),
   resources: resources.optional(),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name such as "PREFECT_LOGGING_LEVEL"' }), z.string()).optional(),
+  /** Replaces the entry's list; [] closes the service's way out of the cluster. */
+  egress: z.array(egressDestination).optional(),
 });
 export type ServiceOverride = z.infer<typeof serviceOverride>;
 
@@ -403,13 +519,24 @@ const prefect = z.strictObject({
  * The Kubernetes names of the Secrets (lib/secret-catalog.ts lists them and their keys); each
  * defaults to "prefect-<id>".
  */
-const secretNames = z.strictObject(Object.fromEntries(SECRET_IDS.map((id) => [id, objectName.optional()])) as Record<SecretId, z.ZodOptional<typeof objectName>>);
+const secretNames = z.strictObject(Object.fromEntries(SECRET_IDS.map((id) => [id, objectName.optional()])) as Record<NamedSecretId, z.ZodOptional<typeof objectName>>);
+
+/**
+ * Bump after changing a Secret's value: the init and migration Jobs get new names and run again
+ * (setting the roles' new passwords), and the pods that read Secrets at start restart
+ * (lib/secrets.ts, `secretsRevisionAnnotation`). Kubernetes restarts nothing when a Secret changes.
+ */
+const REVISION_ERROR = 'expected a revision such as "2" (letters, digits, "-", "_" and ".")';
+const secretsRevision = z
+  .union([z.int().min(0), z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/, { error: REVISION_ERROR })], { error: REVISION_ERROR })
+  .transform(String)
+  .default('1');
 
 const secrets = z.discriminatedUnion(
   'provider',
   [
     /** The user creates the Secrets (README: `kubectl create secret` lines, or SOPS). */
-    z.strictObject({ provider: z.literal('existing'), names: secretNames.optional() }),
+    z.strictObject({ provider: z.literal('existing'), names: secretNames.optional(), revision: secretsRevision }),
     z.strictObject({
       provider: z.literal('external-secrets'),
       store: z.strictObject({
@@ -420,6 +547,7 @@ const secrets = z.discriminatedUnion(
       /** Prepended to every remote key (the Secret's id), e.g. "prefect/prod/". */
       remoteKeyPrefix: z.string().default(''),
       names: secretNames.optional(),
+      revision: secretsRevision,
     }),
   ],
   { error: 'expected a secrets provider: "existing" or "external-secrets"' },
@@ -431,6 +559,17 @@ const cluster = z.strictObject({
   memoryPerNode: quantity('24Gi'),
   /** Topology zones of the node pool; empty for a single-zone cluster. */
   zones: z.array(z.string().min(1)).default([]),
+  /**
+   * The cluster's private address ranges: pods, services, nodes and the networks around them
+   * (VPC, peered and on-premises networks), plus link-local (cloud metadata endpoints). A service's
+   * egress to a wider range (`prefect.services.<name>.egress`, e.g. 0.0.0.0/0 on 443) leaves
+   * these out unless it names its own `except`, so "the internet" never opens the way to the
+   * cluster itself. Add the pod or service CIDR here if the cluster uses public addresses for them.
+   */
+  privateRanges: z
+    .array(networkCidr)
+    .min(1, { error: 'expected at least one range (the cluster\'s pod network)' })
+    .default(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10']),
 });
 
 const flux = z.strictObject({
@@ -483,6 +622,13 @@ export const configSchema = z
         context.addIssue({ code: 'custom', path: ['namespaces', key], message: `expected a namespace different from namespaces.${first[0]}` });
       }
     }
+    if (config.postgres.provider === 'cloudnativepg' && (config.postgres.instances ?? 0) > config.cluster.nodes) {
+      context.addIssue({
+        code: 'custom',
+        path: ['postgres', 'instances'],
+        message: `expected at most cluster.nodes (${config.cluster.nodes}): CloudNativePG places one instance per node, and instances sharing a node fail together`,
+      });
+    }
     if (config.postgres.provider === 'external' && !config.postgres.external) {
       context.addIssue({ code: 'custom', path: ['postgres', 'external'], message: 'expected the external server ({host, port, sslMode}) when postgres.provider is "external"' });
     }
@@ -515,8 +661,9 @@ export const configSchema = z
         context.addIssue({ code: 'custom', path: ['prefect', 'services', name], message: `expected port and health for the new web service "${name}"` });
       }
     }
-    if (config.loadBalancer.trustedProxies !== undefined && config.loadBalancer.mode !== 'l7') {
-      context.addIssue({ code: 'custom', path: ['loadBalancer', 'trustedProxies'], message: 'expected only with loadBalancer.mode "l7" (an L4 load balancer adds no proxy hop)' });
+    const { certManager } = config.mesh;
+    if (!config.mesh.installCertManager && (Object.keys(certManager.serviceAccountAnnotations).length > 0 || Object.keys(certManager.podLabels).length > 0)) {
+      context.addIssue({ code: 'custom', path: ['mesh', 'certManager'], message: 'expected only with mesh.installCertManager true (give the cluster\'s own cert-manager its cloud identity where it is installed)' });
     }
   });
 

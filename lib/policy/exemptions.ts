@@ -8,8 +8,6 @@
  * Both are verified on every run: a reason shorter than MINIMUM_REASON_LENGTH, an unknown check
  * name, or an exemption that waives nothing (stale) fails the run.
  */
-import { LABEL } from '../labels';
-
 export const EXEMPTION_ANNOTATION_PREFIX = 'prefect-cdk8s.io/exempt.';
 export const MINIMUM_REASON_LENGTH = 10;
 
@@ -42,25 +40,18 @@ export interface DisabledCheck {
   readonly reason: string;
 }
 
-/** Loop services (design.md, style.md): exactly one replica, Recreate strategy, never two at once. */
-const LOOP_SERVICE = { [LABEL.component]: 'loop' } as const;
-const LOOP_REASON =
-  'loop services are singletons by design: exactly one replica with the Recreate strategy, because two running at once would process the same work twice';
-
-/** Jobs under GitOps (design.md §3 "Jobs under GitOps"). */
-const JOB_TTL_REASON =
-  'init and migration Jobs are idempotent, named after a hash of their pod template and kept: a TTL deletes the finished Job and Flux, re-applying desired state, would recreate and rerun it';
+/*
+ * Jobs under GitOps (design.md §3 "Jobs under GitOps") keep no TTL: each Job says why in its own
+ * annotation (lib/hashed-job.ts, JOB_TTL_EXEMPTION), the one place for that reason.
+ */
 const JOB_PROBE_REASON = 'a Job runs to completion and serves nothing: a liveness or readiness probe has no meaning there (Polaris excludes Jobs from its probe checks for the same reason)';
 
 export const EXEMPTIONS: readonly Exemption[] = [
-  // A single replica is the point of a loop service; it therefore has no budget either (a budget
-  // allowing one disruption of one pod protects nothing, one allowing none blocks node drains).
-  // no-anti-affinity and the HPA checks need no exemption: they only apply to 2+ replicas or to
-  // an autoscaler, and loop services have neither.
-  { check: 'deploymentMissingReplicas', kind: 'Deployment', podTemplateLabels: LOOP_SERVICE, reason: LOOP_REASON },
-  { check: 'missingPodDisruptionBudget', kind: 'Deployment', podTemplateLabels: LOOP_SERVICE, reason: LOOP_REASON },
-
-  { check: 'job-ttl-seconds-after-finished', kind: 'Job', reason: JOB_TTL_REASON },
+  // Loop services (one replica, never two at once) need none: they run as a StatefulSet of one,
+  // which deploymentMissingReplicas and missingPodDisruptionBudget do not cover (Deployments
+  // only, as upstream), and no-anti-affinity and the HPA checks apply only to 2+ replicas or to
+  // an autoscaler. Autoscaled Deployments carry no replica count and pass
+  // deploymentMissingReplicas by their HPA (checks/polaris.ts).
   { check: 'no-liveness-probe', kind: 'Job', reason: JOB_PROBE_REASON },
   { check: 'no-readiness-probe', kind: 'Job', reason: JOB_PROBE_REASON },
 ];

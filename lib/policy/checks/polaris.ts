@@ -61,8 +61,15 @@ export function budgetsFor(workload: PolicyObject, context: CheckContext): Polic
 
 // --- Reliability -------------------------------------------------------------------------------
 
-/** deploymentMissingReplicas: a Deployment runs at least 2 replicas (spec.replicas must be set). */
-export function deploymentMissingReplicas(deployment: PolicyObject): string[] {
+/**
+ * deploymentMissingReplicas: a Deployment runs at least 2 replicas (spec.replicas must be set).
+ * Upstream reads spec.replicas alone; here a Deployment that a HorizontalPodAutoscaler scales
+ * passes whatever spec.replicas says, because the autoscaler owns the count: under GitOps the
+ * field must be left out (Flux would otherwise reset the count on every reconcile), and the
+ * autoscaler's minimum is checked by hpaMinAvailability.
+ */
+export function deploymentMissingReplicas(deployment: PolicyObject, context: CheckContext): string[] {
+  if (autoscalerFor(deployment, context)) return [];
   const replicas = dig(deployment, ['spec', 'replicas']);
   return typeof replicas === 'number' && replicas >= 2 ? [] : [`Only one replica is scheduled (spec.replicas is ${replicas ?? 'unset'})`];
 }
