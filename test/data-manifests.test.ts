@@ -106,9 +106,10 @@ describe('PostgreSQL (StatefulSet)', () => {
     const setting = (name: string) => new RegExp(`^${name} = (.*)$`, 'm').exec(conf)?.[1];
     const budget = connectionBudget(resolveCatalog(loadEnvironment('prod')), loadEnvironment('prod').postgres.pool);
     expect(setting('max_connections')).toBe(String(budget));
-    // 65 process-databases at the services' maximum scale × (5 + 10), 3 × (1 + 15) for the Jobs, 20 reserved.
-    expect(budget).toBe(1050);
-    expect(setting('work_mem')).toBe('1MB');
+    // 41 process-databases at the services' maximum scale (prefect.maxReplicas 4) × (5 + 10),
+    // 3 × (1 + 15) for the Jobs, 20 reserved: 683, rounded up to 690.
+    expect(budget).toBe(690);
+    expect(setting('work_mem')).toBe('2MB');
     expect(setting('shared_buffers')).toBe('2048MB');
     expect(setting('effective_cache_size')).toBe('6144MB');
     expect(setting('maintenance_work_mem')).toBe('512MB');
