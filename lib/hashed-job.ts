@@ -59,7 +59,7 @@ export interface HashedJobProps {
 }
 
 /**
- * A run-once Job under GitOps (design.md, "Jobs under GitOps"): named after a hash of its whole
+ * A run-once Job under GitOps: named after a hash of its whole
  * pod template, so that Flux replaces it (force annotation) exactly when the template changes;
  * no TTL, so that Flux does not recreate and rerun it once it has finished; a native sidecar so
  * that it completes under STRICT mTLS with its own mesh identity; its own ServiceAccount and a

@@ -53,3 +53,10 @@ function resolveEgress(destination: EgressDestination, privateRanges: readonly s
   const except = destination.except ?? privateRanges.filter((range) => strictlyContains(destination.cidr, range));
   return { cidr: destination.cidr, except: [...except], ports: [...destination.ports] };
 }
+
+/** The reference of a Prefect image: `<registry>/cloud/<image>:<tag>`, and `@<digest>` when pinned. */
+export function prefectImage(config: Pick<EnvironmentConfig, 'prefect'>, image: 'server' | 'ui'): string {
+  const { registry, tag, digests } = config.prefect.image;
+  const digest = digests?.[image];
+  return `${registry}/cloud/${image}:${tag}${digest ? `@${digest}` : ''}`;
+}

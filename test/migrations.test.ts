@@ -60,3 +60,24 @@ describe('migration Jobs', () => {
     expect(job.spec.template.spec.containers[0].command).toEqual(['prefect-cloud', 'database', 'upgrade', 'orion']);
   });
 });
+
+describe('image digests', () => {
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  const pinned = buildFromText(prodText.replace('    pullSecret: prefect-registry\n', `    pullSecret: prefect-registry\n    digests:\n      server: "${digest}"\n`), 'prod');
+
+  it('pin the server image by content in the services and the migration Jobs, and leave the UI by tag', () => {
+    const images = pinned.objects
+      .filter(({ object }) => ['Deployment', 'StatefulSet', 'Job'].includes(object.kind) && (object.metadata.namespace === 'prefect' || object.metadata.name.startsWith('migrate-')))
+      .map(({ object }) => [object.metadata.name, (object.spec as Spec).template.spec.containers[0].image as string] as const);
+    expect(images.length).toBeGreaterThan(10);
+    for (const [name, image] of images) {
+      expect(image, name).toBe(name === 'ui' ? 'registry.example.com/prefect/cloud/ui:2026.11.1' : `registry.example.com/prefect/cloud/server:2026.11.1@${digest}`);
+    }
+  });
+
+  it('fails on a digest that is not a sha256 digest', () => {
+    expect(() => buildFromText(prodText.replace('    pullSecret: prefect-registry\n', '    pullSecret: prefect-registry\n    digests:\n      ui: "sha256:abc"\n'), 'prod')).toThrow(
+      'config/prod.yaml: prefect.image.digests.ui: expected an image digest such as "sha256:" followed by 64 hex digits, got "sha256:abc"',
+    );
+  });
+});

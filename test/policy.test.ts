@@ -410,12 +410,6 @@ describe('the committed output (dist/)', () => {
     expect(stale, stale.join('\n')).toEqual([]);
   });
 
-  it('checks all environments in well under 2 seconds', () => {
-    const started = performance.now();
-    runPolicy(environments.map((environment) => loadDistEnvironment(dist, environment)));
-    expect(performance.now() - started).toBeLessThan(2000);
-  });
-
   it('the CLI prints the table and exits 1 exactly when the suite or the secrets scan fails', () => {
     const report = runPolicy(environments.map((environment) => loadDistEnvironment(dist, environment)));
     const result = run('npx', ['tsx', 'scripts/policy.ts'], PROJECT_ROOT);

@@ -3,6 +3,7 @@ import { DATABASES } from '../catalog';
 import { MigrationJob } from '../migration-job';
 import type { PostgresServer } from '../postgres-access';
 import type { PrefectSecrets } from '../secrets';
+import { prefectImage } from '../service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 export interface MigrationsChartProps extends LayerChartProps {
@@ -29,7 +30,7 @@ export class MigrationsChart extends LayerChart {
           postgres: props.postgres,
           database,
           namespace: config.namespaces.data,
-          image: `${config.prefect.image.registry}/cloud/server:${config.prefect.image.tag}`,
+          image: prefectImage(config, 'server'),
           secrets: props.secrets,
           command: overrides.command ? [...overrides.command, database] : undefined,
           labels: this.labelsFor({ name: `migrate-${database}`, component: 'migration' }),

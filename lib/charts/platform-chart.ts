@@ -41,13 +41,13 @@ export class PlatformChart extends LayerChart {
       namespace('CertManagerNamespace', namespaces.certManager, {});
     }
 
-    // ---- Edge controllers (issue 3): Istio, its ingress gateway, cert-manager, trust-manager ----
+    // ---- Edge controllers: Istio, its ingress gateway, cert-manager, trust-manager ----
     this.addEdgeControllers();
 
-    // ---- Data operators (issue 4): CloudNativePG, External Secrets ----
+    // ---- Data operators: CloudNativePG, External Secrets ----
     this.addDataOperators();
 
-    // ---- Scheduling: the data tier before the services (issue 6) ----
+    // ---- Scheduling: the data tier before the services ----
     new PrefectPriorityClasses(this, 'PriorityClasses', { labelsFor: this.labelsFor.bind(this) });
   }
 

@@ -5,7 +5,7 @@ import { selectorLabels } from '../labels';
 import { exemptions } from '../policy-exemptions';
 import { PRIORITY_CLASS } from '../priority-classes';
 import { PrefectService } from '../prefect-service';
-import { resolveCatalog, type ResolvedService } from '../service-catalog';
+import { prefectImage, resolveCatalog, type ResolvedService } from '../service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 /** What the data layer offers the services: relation methods that do all of the wiring. */
@@ -41,7 +41,7 @@ export class PrefectChart extends LayerChart {
       const service = new PrefectService(this, definition.name, {
         definition,
         namespace,
-        image: `${config.prefect.image.registry}/cloud/${definition.image}:${config.prefect.image.tag}`,
+        image: prefectImage(config, definition.image),
         imagePullSecrets: data.secrets.imagePullSecrets(namespace),
         // A bumped secrets.revision restarts the services, so they read rotated passwords.
         podAnnotations: data.secrets.revisionAnnotation,

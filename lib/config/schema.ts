@@ -498,6 +498,16 @@ const prefect = z.strictObject({
       tag: imageTag,
       /** A `kubernetes.io/dockerconfigjson` Secret in the Prefect namespace. */
       pullSecret: objectName.optional(),
+      /**
+       * Pin the images by content as well as by tag: `<image>:<tag>@<digest>` (the runtime
+       * pulls the digest; the tag stays for readers).
+       */
+      digests: z
+        .strictObject({
+          server: z.string().regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected an image digest such as "sha256:" followed by 64 hex digits' }).optional(),
+          ui: z.string().regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected an image digest such as "sha256:" followed by 64 hex digits' }).optional(),
+        })
+        .optional(),
     }),
   /** Default replicas of scalable services. */
   replicas: z.int().min(1, { error: 'expected at least 1 replica' }).default(1),
