@@ -1,5 +1,7 @@
+import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
+import type { LayerChart } from './charts/layer-chart';
 import type { EgressRule } from './data-client';
 import { lazyList } from './lazy-list';
 
@@ -66,7 +68,7 @@ export class WorkloadNetworkPolicy extends Construct {
         policyTypes: ['Ingress', 'Egress'],
         ingress: lazyList(() => [...this.ingress.values()].map(toIngressRule)),
         egress: restrictEgress
-          ? lazyList(() => [...baselineEgress(props.istioNamespace), ...[...this.egress.values()].map(toEgressRule), ...[...this.cidrEgress.values()].map(toCidrEgressRule)])
+          ? lazyList(() => [...baselineEgress(props.istioNamespace, clusterDnsOf(this)), ...[...this.egress.values()].map(toEgressRule), ...[...this.cidrEgress.values()].map(toCidrEgressRule)])
           : // One empty rule: every destination, every port.
             [{}],
       },
@@ -119,10 +121,26 @@ function toCidrEgressRule(rule: CidrEgressRule): k8s.NetworkPolicyEgressRule {
   return { to: [{ ipBlock: { cidr: rule.cidr, ...(except.length > 0 ? { except: [...except] } : {}) } }], ports: [...rule.ports].sort((a, b) => a - b).map(tcp) };
 }
 
-function baselineEgress(istioNamespace: string): k8s.NetworkPolicyEgressRule[] {
+/** Where DNS queries may go (config `cluster.dns`); the usual cluster DNS outside an environment's chart. */
+export interface ClusterDns {
+  readonly namespace: string;
+  readonly podSelector: Record<string, string>;
+  readonly nodeLocalAddresses: readonly string[];
+}
+
+const DEFAULT_CLUSTER_DNS: ClusterDns = { namespace: 'kube-system', podSelector: { 'k8s-app': 'kube-dns' }, nodeLocalAddresses: [] };
+
+function clusterDnsOf(scope: IConstruct): ClusterDns {
+  // (cdk8s makes every Chart `instanceof` every chart class: look for the configuration itself.)
+  const config = (Chart.of(scope) as Partial<LayerChart>).config;
+  return config?.cluster.dns ?? DEFAULT_CLUSTER_DNS;
+}
+
+function baselineEgress(istioNamespace: string, dns: ClusterDns): k8s.NetworkPolicyEgressRule[] {
+  const dnsPorts = [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, tcp(53)];
   return [
-    // DNS: kube-dns or a node-local cache, wherever the cluster runs it.
-    { ports: [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, tcp(53)] },
+    // DNS: the cluster DNS pods (and a node-local cache, where configured), nothing else on 53.
+    { to: [peerOf({ namespace: dns.namespace, podSelector: dns.podSelector }), ...dns.nodeLocalAddresses.map((cidr) => ({ ipBlock: { cidr } }))], ports: dnsPorts },
     // The sidecar's configuration and certificates (xDS and the CA) from istiod.
     { to: [peerOf({ namespace: istioNamespace })], ports: [tcp(15012)] },
   ];

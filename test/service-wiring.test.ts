@@ -114,6 +114,14 @@ describe.each(ENVIRONMENTS)('service wiring in %s', (environment) => {
     expect(secretNames).toEqual(expected);
   });
 
+  it('sends DNS queries to the cluster DNS pods only', () => {
+    const nebula = podOf(rendered, 'Deployment', 'nebula', config.namespaces.prefect);
+    const clusterDns: Pod = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' }, serviceAccount: 'coredns' };
+    const elsewhere: Pod = { namespace: 'default', labels: { app: 'resolver' }, serviceAccount: 'default' };
+    expect(networkAllows(rendered, nebula, clusterDns, 53)).toBe(true);
+    expect(networkAllows(rendered, nebula, elsewhere, 53)).toBe(false);
+  });
+
   it('keeps a service that does not use Redis streams away from it, on every layer', () => {
     const nebula = podOf(rendered, 'Deployment', 'nebula', config.namespaces.prefect);
     expect(networkAllows(rendered, nebula, redis.streams as Pod, 6379)).toBe(false);

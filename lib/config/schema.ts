@@ -580,6 +580,19 @@ const cluster = z.strictObject({
     .array(networkCidr)
     .min(1, { error: 'expected at least one range (the cluster\'s pod network)' })
     .default(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10']),
+  /**
+   * Where the pods' DNS queries go: the cluster DNS pods (CoreDNS and kube-dns carry
+   * `k8s-app: kube-dns` on EKS, GKE, AKS, kind and k3s) and, with NodeLocal DNSCache, its
+   * link-local address. Workloads may send DNS (port 53) there and nowhere else.
+   */
+  dns: z
+    .strictObject({
+      namespace: dnsLabel.default('kube-system'),
+      podSelector: z.record(z.string(), z.string()).default({ 'k8s-app': 'kube-dns' }),
+      /** E.g. ["169.254.20.10/32"] with NodeLocal DNSCache. */
+      nodeLocalAddresses: z.array(networkCidr).default([]),
+    })
+    .prefault({}),
 });
 
 const flux = z.strictObject({
