@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import type { IConstruct } from 'constructs';
-import { LayerChart } from './charts/layer-chart';
+import type { LayerChart } from './charts/layer-chart';
 
 /*
  * Istio identities. A workload's identity is the SPIFFE ID of its service account,
@@ -25,9 +25,10 @@ export function meshPrincipal(trustDomain: string, namespace: string, serviceAcc
  * constructs that name principals without the configuration at hand.
  */
 export function meshTrustDomain(scope: IConstruct): string {
-  const chart = Chart.of(scope);
-  if (!(chart instanceof LayerChart)) {
+  // (cdk8s makes every Chart `instanceof` every chart class: look for the configuration itself.)
+  const config = (Chart.of(scope) as Partial<LayerChart>).config;
+  if (!config) {
     throw new Error(`${scope.node.path}: the mesh's trust domain is known only inside a layer chart of an environment`);
   }
-  return (chart as LayerChart).config.mesh.trustDomain;
+  return config.mesh.trustDomain;
 }
