@@ -5,7 +5,7 @@ import { RecordingDataClient, toEnvVars, type DataClient } from './data-client';
 import { FLUX_FORCE_REPLACE } from './flux-annotations';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './pod-security';
 import { exemptions } from './policy-exemptions';
-import { selectorFor } from './selector';
+import { selectorFor } from './labels';
 import { sidecarAnnotations } from './sidecar';
 import { WorkloadNetworkPolicy } from './workload-network-policy';
 

@@ -45,3 +45,11 @@ export function recommendedLabels(environment: string, props: LabelProps): Recor
 export function selectorLabels(environment: string, name: string): Record<string, string> {
   return { [LABEL.name]: name, [LABEL.instance]: instanceName(environment) };
 }
+
+/** The same selector, read from an object's recommended labels (for constructs given only those). */
+export function selectorFor(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const name = labels[LABEL.name];
+  const instance = labels[LABEL.instance];
+  if (!name || !instance) throw new Error(`expected the recommended labels ${LABEL.name} and ${LABEL.instance}, got ${JSON.stringify(labels)}`);
+  return { [LABEL.name]: name, [LABEL.instance]: instance };
+}

@@ -8,7 +8,7 @@ import { postgresConfFiles, sizingOf } from './postgres-config';
 import { PRIORITY_CLASS } from './priority-classes';
 import { formatBytes, parseQuantity } from './quantity';
 import { SECRET_KEY } from './secret-catalog';
-import { selectorFor } from './selector';
+import { selectorFor } from './labels';
 import { ServerAccess } from './server-access';
 import { retainedStatefulSetSpec, ServerServices, toResourceRequirements } from './server-workload';
 import { sidecarAnnotations } from './sidecar';

@@ -12,7 +12,7 @@ import { RedisRelations } from './redis-access';
 import { aclScript, pingScript, REDIS_PORT, redisConf } from './redis-config';
 import { redisSecretId, SECRET_KEY } from './secret-catalog';
 import type { PrefectSecrets } from './secrets';
-import { selectorFor } from './selector';
+import { selectorFor } from './labels';
 import { ServerAccess } from './server-access';
 import { retainedStatefulSetSpec, ServerServices, toResourceRequirements } from './server-workload';
 import { sidecarAnnotations } from './sidecar';
