@@ -7,7 +7,7 @@ MAKEFLAGS += --no-print-directory
 
 # One environment: `make synth ENV=prod` (or ENV=dev,prod).
 ENV ?=
-# Where the upstream CRDs and Kubernetes OpenAPI documents are (see `make schemas`).
+# Where the upstream CRD files are, for `make imports` (`make schemas` finds its sources itself).
 CRDS_DIR ?= ../shared/crds
 CDK8S := npx cdk8s --no-check-upgrade
 SOURCES := main.ts $(shell find lib imports -name '*.ts' 2>/dev/null) package-lock.json
@@ -59,9 +59,9 @@ imports: node_modules/.package-lock.json
 	done
 	rm -rf imports && mv imports.new imports
 
-## schemas: download the upstream schemas into .schemas/ (for machines without ../shared)
-schemas:
-	scripts/download-schemas.sh .schemas
+## schemas: regenerate the schema bundle schemas/ from ../shared (or SCHEMA_SOURCES), else from its pinned URLs
+schemas: node_modules/.package-lock.json
+	npx tsx scripts/schemas.ts
 
 ## bench: median wall time and peak memory of synthesizing all environments and one
 bench: build/main.js

@@ -4,7 +4,8 @@ import { formatCapacity } from './lib/capacity';
 import { ConfigError } from './lib/config/load';
 import type { BuiltEnvironment } from './lib/synthesize';
 import { synthesize, SynthesisError } from './lib/synthesize';
-import { findSchemaLocations, StrictValidator } from './lib/validation/strict-validator';
+import { loadSchemaBundle, SchemaBundleError } from './lib/validation/schema-bundle';
+import { StrictValidator } from './lib/validation/strict-validator';
 
 /*
  * Synthesizes dist/<env>/ from config/<env>.yaml, atomically.
@@ -56,7 +57,7 @@ function main(): number {
   try {
     const root = projectRoot();
     const environments = parseArguments(process.argv.slice(2));
-    const validator = new StrictValidator(findSchemaLocations(root));
+    const validator = new StrictValidator(loadSchemaBundle(root));
     const result = synthesize({ projectRoot: root, environments, validator });
     writeCdk8sCliOutput(root, result.environments);
     for (const environment of result.environments) {
@@ -78,6 +79,11 @@ function main(): number {
       for (const problem of error.problems) console.error(problem);
       console.error('Invalid configuration: dist/ was not changed.');
       return 2;
+    }
+    if (error instanceof SchemaBundleError) {
+      console.error(error.message);
+      console.error('Synthesis failed: dist/ was not changed.');
+      return 1;
     }
     if (error instanceof SynthesisError) {
       for (const problem of error.problems) console.error(problem);

@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
-import * as yaml from 'js-yaml';
 import { durationMilliseconds } from '../lib/duration';
 import type { KubernetesObject } from '../lib/output/render';
-import { findSchemaLocations } from '../lib/validation/strict-validator';
+import { loadSchemaBundle } from '../lib/validation/schema-bundle';
 import { PROJECT_ROOT } from './helpers';
 
 /*
@@ -27,16 +25,13 @@ export interface RuleReport {
 
 let crdSchemas: Map<string, Schema> | undefined;
 
+/** The CRD schemas of the committed bundle, which keeps their CEL rules. */
 function schemas(): Map<string, Schema> {
   if (crdSchemas) return crdSchemas;
   crdSchemas = new Map();
-  for (const file of findSchemaLocations(PROJECT_ROOT).crdFiles) {
-    for (const document of yaml.loadAll(fs.readFileSync(file, 'utf8'), { maxDepth: 1000 }) as Array<Record<string, any> | null>) {
-      if (document?.kind !== 'CustomResourceDefinition') continue;
-      for (const version of document.spec.versions) {
-        crdSchemas.set(`${document.spec.group}/${version.name}/${document.spec.names.kind}`, version.schema?.openAPIV3Schema ?? {});
-      }
-    }
+  for (const [groupKind, crd] of Object.entries(loadSchemaBundle(PROJECT_ROOT).crds)) {
+    const [group, kind] = groupKind.split('/') as [string, string];
+    for (const [version, { schema }] of Object.entries(crd.versions)) crdSchemas.set(`${group}/${version}/${kind}`, schema as Schema);
   }
   return crdSchemas;
 }

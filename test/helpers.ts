@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { loadConfigFile, parseConfig, type EnvironmentConfig } from '../lib/config/load';
 import type { KubernetesObject, RenderedEnvironment } from '../lib/output/render';
 import { buildEnvironment } from '../lib/synthesize';
-import { findSchemaLocations, StrictValidator } from '../lib/validation/strict-validator';
+import { loadSchemaBundle } from '../lib/validation/schema-bundle';
+import { StrictValidator } from '../lib/validation/strict-validator';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
@@ -13,7 +14,7 @@ export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
 let validator: StrictValidator | undefined;
 /** One strict validator per test file (compiling schemas is the slow part). */
 export function sharedValidator(): StrictValidator {
-  validator ??= new StrictValidator(findSchemaLocations(PROJECT_ROOT));
+  validator ??= new StrictValidator(loadSchemaBundle(PROJECT_ROOT));
   return validator;
 }
 
@@ -51,13 +52,11 @@ export function copyProject(): string {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'prefect-cdk8s-'));
   const target = path.join(folder, 'project');
   fs.mkdirSync(target);
-  for (const entry of ['main.ts', 'lib', 'imports', 'config', 'dist', 'cdk8s.yaml', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts', 'Makefile']) {
+  for (const entry of ['main.ts', 'lib', 'imports', 'schemas', 'config', 'dist', 'cdk8s.yaml', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts', 'Makefile']) {
     const source = path.join(PROJECT_ROOT, entry);
     if (fs.existsSync(source)) fs.cpSync(source, path.join(target, entry), { recursive: true });
   }
   fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(target, 'node_modules'));
-  // The schemas are found beside the project, as in ../shared.
-  fs.symlinkSync(path.resolve(PROJECT_ROOT, '..', 'shared'), path.join(folder, 'shared'));
   return target;
 }
 

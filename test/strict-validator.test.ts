@@ -3,24 +3,23 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  StrictValidator,
-  describeErrors,
-  findSchemaLocations,
-  formatProblem,
-  type SchemaLocations,
-  type ValidationProblem,
-} from '../lib/validation/strict-validator';
+import { k8s } from 'cdk8s-plus-28';
+import { EMITTED_KUBERNETES_KINDS } from '../lib/validation/emitted-kinds';
+import { BUNDLE_FOLDER, KUBERNETES_VERSIONS, loadSchemaBundle, type Provenance, type SchemaBundle, SchemaBundleError } from '../lib/validation/schema-bundle';
+import { buildSchemaBundle, IMPORTED_CRD_FILES, KUBERNETES_DOCUMENTS, sourcesFromDownloads, verifyDownloads } from '../lib/validation/schema-bundle-builder';
+import { SchemaPreparer } from '../lib/validation/schema-preparation';
+import { describeErrors, formatProblem, StrictValidator, type ValidationProblem } from '../lib/validation/strict-validator';
 
 const projectRoot = path.resolve(__dirname, '..');
 const KUBERNETES_SOURCES = ['kubernetes-1.33', 'kubernetes-1.35'];
 
-let locations: SchemaLocations;
+const SHARED_SOURCES = path.resolve(projectRoot, '..', 'shared');
+let bundle: SchemaBundle;
 let validator: StrictValidator;
 
 beforeAll(() => {
-  locations = findSchemaLocations(projectRoot);
-  validator = new StrictValidator(locations);
+  bundle = loadSchemaBundle(projectRoot);
+  validator = new StrictValidator(bundle);
 });
 
 type Json = Record<string, unknown>;
@@ -92,20 +91,6 @@ function kustomization(spec: Json = {}): Json {
   };
 }
 
-function customResourceDefinition(openAPIV3Schema: Json): Json {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: 'widgets.example.com' },
-    spec: {
-      group: 'example.com',
-      names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
-      scope: 'Namespaced',
-      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema } }],
-    },
-  };
-}
-
 function prometheusRule(partialResponseStrategy: string): Json {
   return {
     apiVersion: 'monitoring.coreos.com/v1',
@@ -134,7 +119,7 @@ function expectInEveryVersion(problems: readonly ValidationProblem[], expected: 
   }
 }
 
-describe('findSchemaLocations', () => {
+describe('the schema bundle', () => {
   let temporary: string;
   beforeAll(() => {
     temporary = fs.mkdtempSync(path.join(os.tmpdir(), 'strict-validator-'));
@@ -143,41 +128,80 @@ describe('findSchemaLocations', () => {
     fs.rmSync(temporary, { recursive: true, force: true });
   });
 
-  it('finds ../shared next to the project, with the 1.33 and 1.35 folders and the CRD files', () => {
-    const found = findSchemaLocations(projectRoot, {});
-    expect(found.kubernetes.map((k) => k.label)).toEqual(['1.33', '1.35']);
-    expect(found.kubernetes[0]?.dir).toBe(path.resolve(projectRoot, '..', 'shared', 'k8s-openapi', '1.33'));
-    expect(found.crdFiles.map((f) => path.basename(f))).toContain('istio.yaml');
+  /** A copy of the committed bundle in a project folder of its own, to damage. */
+  function bundleCopy(name: string): string {
+    const project = path.join(temporary, name);
+    fs.cpSync(path.join(projectRoot, BUNDLE_FOLDER), path.join(project, BUNDLE_FOLDER), { recursive: true });
+    return project;
+  }
+
+  it('holds the kinds of Kubernetes 1.33 and 1.35 and every imported CRD, under 2 MB', () => {
+    expect(bundle.kubernetes.map((k) => k.label)).toEqual(['1.33', '1.35']);
+    expect(Object.keys(bundle.crds)).toEqual(expect.arrayContaining(['networking.istio.io/VirtualService', 'cert-manager.io/Certificate', 'postgresql.cnpg.io/Cluster']));
+    const size = fs.readdirSync(path.join(projectRoot, BUNDLE_FOLDER)).reduce((total, file) => total + fs.statSync(path.join(projectRoot, BUNDLE_FOLDER, file)).size, 0);
+    expect(size).toBeLessThan(2 * 1024 * 1024);
   });
 
-  it('falls back to .schemas/ in the project', () => {
-    const project = path.join(temporary, 'fallback', 'project');
-    fs.mkdirSync(path.join(project, '.schemas'), { recursive: true });
-    fs.symlinkSync(path.dirname(locations.kubernetes[0]!.dir), path.join(project, '.schemas', 'k8s-openapi'));
-    fs.symlinkSync(path.dirname(locations.crdFiles[0]!), path.join(project, '.schemas', 'crds'));
-    const found = findSchemaLocations(project, {});
-    expect(found.kubernetes[1]?.dir).toBe(path.join(project, '.schemas', 'k8s-openapi', '1.35'));
-    expect(found.crdFiles.length).toBe(locations.crdFiles.length);
+  it('bundles a schema for every k8s.Kube… class the code uses', () => {
+    const sources = fs.readdirSync(path.join(projectRoot, 'lib'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
+    const classes = new Set(sources.flatMap((file) => [...fs.readFileSync(path.join(projectRoot, 'lib', file), 'utf8').matchAll(/\bk8s\.(Kube[A-Za-z0-9]+)\b/g)].map((match) => match[1] as string)));
+    expect(classes.size).toBeGreaterThan(5);
+    for (const name of classes) {
+      const gvk = (k8s as unknown as Record<string, { GVK?: { apiVersion: string; kind: string } }>)[name]?.GVK;
+      if (gvk === undefined) continue; // props interfaces (KubeDeploymentProps …) are no classes
+      expect(EMITTED_KUBERNETES_KINDS, name).toContain(`${gvk.apiVersion}/${gvk.kind}`);
+    }
   });
 
-  it('honours K8S_OPENAPI_DIR and CRDS_DIR', () => {
-    const found = findSchemaLocations(path.join(temporary, 'nowhere'), {
-      K8S_OPENAPI_DIR: path.dirname(locations.kubernetes[0]!.dir),
-      CRDS_DIR: path.dirname(locations.crdFiles[0]!),
+  it.runIf(fs.existsSync(SHARED_SOURCES))('is what `make schemas` generates from ../shared', () => {
+    const read = (local: string) => ({ local, text: fs.readFileSync(path.join(SHARED_SOURCES, local), 'utf8') });
+    const files = buildSchemaBundle({
+      kubernetes: KUBERNETES_VERSIONS.flatMap((label) => KUBERNETES_DOCUMENTS.map((name) => read(`k8s-openapi/${label}/${name}`))),
+      crds: IMPORTED_CRD_FILES.map((name) => read(`crds/${name}`)),
     });
-    expect(found).toEqual(locations);
+    expect([...files.keys()].sort()).toEqual(fs.readdirSync(path.join(projectRoot, BUNDLE_FOLDER)).sort());
+    for (const [name, text] of files) expect(text === fs.readFileSync(path.join(projectRoot, BUNDLE_FOLDER, name), 'utf8'), `${BUNDLE_FOLDER}/${name}`).toBe(true);
   });
 
-  it('fails naming the folders tried and `make schemas` when nothing is there', () => {
-    const project = path.join(temporary, 'empty', 'project');
-    fs.mkdirSync(project, { recursive: true });
-    expect(() => findSchemaLocations(project, {})).toThrow(/k8s-openapi.*\.schemas.*make schemas/s);
+  it('rebuilds the same bundle from downloads that match the provenance checksums, and refuses others', () => {
+    const provenance = JSON.parse(fs.readFileSync(path.join(projectRoot, BUNDLE_FOLDER, 'provenance.json'), 'utf8')) as Provenance;
+    // What the pinned URLs serve, reproduced from the bundle's own sources when ../shared is here.
+    if (!fs.existsSync(SHARED_SOURCES)) return expect(provenance.documents.length).toBeGreaterThan(20);
+    const downloads = new Map<string, string>();
+    for (const document of provenance.documents) {
+      const text = fs.readFileSync(path.join(SHARED_SOURCES, document.local), 'utf8');
+      downloads.set(document.url, document.crds ? `${downloads.get(document.url) ?? ''}\n${text}` : text);
+    }
+    expect(verifyDownloads(provenance, downloads)).toEqual([]);
+    const rebuilt = buildSchemaBundle(sourcesFromDownloads(provenance, downloads));
+    for (const [name, text] of rebuilt) expect(text === fs.readFileSync(path.join(projectRoot, BUNDLE_FOLDER, name), 'utf8'), name).toBe(true);
+
+    const first = provenance.documents[0] as { url: string };
+    const tampered = new Map(downloads).set(first.url, `${downloads.get(first.url)} `);
+    expect(verifyDownloads(provenance, tampered)).toEqual([expect.stringMatching(/^https:.*: sha256 [0-9a-f]{64}, expected [0-9a-f]{64}$/)]);
+    const crdDocument = provenance.documents.find((document) => document.crds !== undefined) as { url: string };
+    const changedSpec = new Map(downloads).set(crdDocument.url, (downloads.get(crdDocument.url) as string).replace(/type: object/, 'type: string'));
+    expect(verifyDownloads(provenance, changedSpec)).toEqual([expect.stringContaining('differs from the one bundled')]);
   });
 
-  it('fails on a K8S_OPENAPI_DIR override that does not exist, without falling back', () => {
-    expect(() => findSchemaLocations(projectRoot, { K8S_OPENAPI_DIR: path.join(temporary, 'missing') })).toThrow(
-      /missing \(from K8S_OPENAPI_DIR\).*make schemas/,
-    );
+  it('fails with one line naming a missing file and the repair', () => {
+    const project = bundleCopy('missing');
+    fs.rmSync(path.join(project, BUNDLE_FOLDER, 'crds.json'));
+    expect(() => loadSchemaBundle(project)).toThrow(SchemaBundleError);
+    expect(() => loadSchemaBundle(project)).toThrow(/^schemas\/crds\.json: the schema bundle file is missing; restore it with `git checkout -- schemas\/` or regenerate it with `make schemas`$/);
+    expect(() => loadSchemaBundle(path.join(temporary, 'nothing'))).toThrow(/^schemas\/provenance\.json: the schema bundle file is missing/);
+  });
+
+  it('fails on a damaged file (one changed byte, a truncation) before parsing it', () => {
+    const project = bundleCopy('damaged');
+    const file = path.join(project, BUNDLE_FOLDER, 'kubernetes-1.35.json');
+    const text = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, text.replace('"integer"', '"string"'));
+    expect(() => loadSchemaBundle(project)).toThrow(/^schemas\/kubernetes-1\.35\.json: damaged \(its sha256 differs from schemas\/provenance\.json\); restore it/);
+    fs.writeFileSync(file, text.slice(0, text.length / 2));
+    expect(() => loadSchemaBundle(project)).toThrow(/^schemas\/kubernetes-1\.35\.json: damaged/);
+    fs.writeFileSync(path.join(project, BUNDLE_FOLDER, 'provenance.json'), '{"files": ');
+    expect(() => loadSchemaBundle(project)).toThrow(/^schemas\/provenance\.json: not valid JSON/);
   });
 });
 
@@ -248,7 +272,7 @@ describe('core kinds, validated against Kubernetes 1.33 and 1.35', () => {
     });
   }
 
-  it('validates against both versions: a kind new in 1.34 fails for 1.33 only', () => {
+  it('validates against both versions: a kind new in 1.34 is unknown to 1.33, and not bundled for 1.35', () => {
     const volumeAttributesClass = {
       apiVersion: 'storage.k8s.io/v1',
       kind: 'VolumeAttributesClass',
@@ -260,6 +284,10 @@ describe('core kinds, validated against Kubernetes 1.33 and 1.35', () => {
       expect.objectContaining({
         source: 'kubernetes-1.33',
         message: 'unknown apiVersion/kind storage.k8s.io/v1/VolumeAttributesClass in Kubernetes 1.33',
+      }),
+      expect.objectContaining({
+        source: 'kubernetes-1.35',
+        message: 'storage.k8s.io/v1/VolumeAttributesClass is not in the schema bundle: add it to lib/validation/emitted-kinds.ts and run `make schemas`',
       }),
     ]);
   });
@@ -364,36 +392,51 @@ describe('core kinds, validated against Kubernetes 1.33 and 1.35', () => {
     });
   });
 
-  describe('apiextensions CustomResourceDefinition (JSONSchemaProps has fields named $ref, properties, allOf)', () => {
-    it('passes a CRD whose schema has properties named "properties", "allOf" and "$ref"', () => {
-      const crd = customResourceDefinition({
-        type: 'object',
-        properties: {
-          spec: {
-            type: 'object',
-            required: ['properties'],
-            properties: {
-              properties: { type: 'string', description: 'a field literally named properties' },
-              allOf: { type: 'array', items: { type: 'string' } },
-              $ref: { type: 'string' },
-              size: { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] },
-              extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-            },
+  describe('schema preparation walks the structure, never key names (JSONSchemaProps has fields named $ref, properties, allOf, description)', () => {
+    /** A validator over one hand-made kind, prepared as the bundle builder prepares upstream schemas. */
+    function validatorOf(schema: Json): StrictValidator {
+      new SchemaPreparer({ crd: false }).prepare(schema);
+      return new StrictValidator({ kubernetes: [{ label: '1.33', kinds: { 'example.com/v1/Widget': 'Widget' }, schemas: { Widget: schema } }], crds: {} });
+    }
+    const widgetSchema = (): Json => ({
+      type: 'object',
+      description: 'a widget',
+      properties: {
+        apiVersion: { type: 'string' },
+        kind: { type: 'string' },
+        spec: {
+          type: 'object',
+          required: ['properties'],
+          properties: {
+            properties: { type: 'string', description: 'a field literally named properties' },
+            allOf: { type: 'array', items: { type: 'string' } },
+            $ref: { type: 'string' },
+            description: { type: 'object', properties: { text: { type: 'string' } } },
+            size: { format: 'int-or-string', oneOf: [{ type: 'integer' }, { type: 'string' }] },
+            extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
           },
         },
-      });
-      expect(summary(validator.validate(crd))).toEqual([]);
+      },
+    });
+    const widget = (spec: Json): Json => ({ apiVersion: 'example.com/v1', kind: 'Widget', spec });
+
+    it('passes fields named "properties", "allOf", "$ref" and "description", and keeps the field named description', () => {
+      const schema = widgetSchema();
+      const widgets = validatorOf(schema);
+      expect(summary(widgets.validate(widget({ properties: 'p', allOf: ['a'], $ref: 'r', description: { text: 't' }, size: 3, extra: { any: 1 } })))).toEqual([]);
+      expect(JSON.stringify(schema)).not.toContain('a widget');
+      expect(JSON.stringify(schema)).not.toContain('literally');
     });
 
-    it('fails a typo inside the openAPIV3Schema', () => {
-      const crd = customResourceDefinition({
-        type: 'object',
-        properties: { spec: { type: 'object', properties: { size: { type: 'string', descriptionn: 'typo' } } } },
-      });
-      expectInEveryVersion(validator.validate(crd), {
-        path: 'spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.size.descriptionn',
-        message: 'unknown field "descriptionn"',
-      });
+    it('closes objects at every level, the field named description included', () => {
+      const widgets = validatorOf(widgetSchema());
+      expect(summary(widgets.validate(widget({ properties: 'p', description: { txt: 't' }, typo: 1 })))).toEqual([
+        'kubernetes-1.33: Widget/<unnamed>: spec.typo: unknown field "typo"',
+        'kubernetes-1.33: Widget/<unnamed>: spec.description.txt: unknown field "txt"',
+      ]);
+      expect(summary(widgets.validate(widget({ properties: 'p', size: true })))).toEqual([
+        'kubernetes-1.33: Widget/<unnamed>: spec.size: expected integer or string, got boolean true',
+      ]);
     });
   });
 });
