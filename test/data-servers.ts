@@ -27,7 +27,7 @@ export function freePort(): Promise<number> {
 export class Scratch {
   private readonly processes: ChildProcess[] = [];
   private readonly folders: string[] = [];
-  public readonly logs = new Map<ChildProcess, string[]>();
+  private readonly logFiles = new Map<ChildProcess, string>();
 
   /** A new temporary folder, optionally owned by `owner` (a system user). */
   public folder(prefix: string, owner?: string): string {
@@ -37,19 +37,24 @@ export class Scratch {
     return folder;
   }
 
-  /** Starts a server in its own process group, so that stopping it stops its children too. */
+  /**
+   * Starts a server in its own process group, so that stopping it stops its children too. Its
+   * output goes to a file, never a pipe: while a test blocks in spawnSync nothing would read a
+   * pipe, and a server whose pipe is full stops in the middle of its work.
+   */
   public start(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-    const child = spawn(command, args, { detached: true, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const log: string[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+    const logFile = path.join(this.folder('server-log-'), 'output.log');
+    const output = fs.openSync(logFile, 'a');
+    const child = spawn(command, args, { detached: true, env, stdio: ['ignore', output, output] });
+    fs.closeSync(output);
     this.processes.push(child);
-    this.logs.set(child, log);
+    this.logFiles.set(child, logFile);
     return child;
   }
 
   public log(child: ChildProcess): string {
-    return (this.logs.get(child) ?? []).join('');
+    const logFile = this.logFiles.get(child);
+    return logFile !== undefined && fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
   }
 
   public async cleanup(): Promise<void> {
