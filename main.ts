@@ -40,13 +40,22 @@ function parseArguments(argv: readonly string[]): string[] | undefined {
 }
 
 /**
- * Under `cdk8s synth`, the CLI empties CDK8S_OUTDIR (a scratch folder, see cdk8s.yaml), expects
- * the app to write manifests there, and lists them. dist/ is written atomically above; this
- * writes the same objects, one file per environment, for the CLI and its validation plugins.
+ * Under `cdk8s synth`, the CLI empties CDK8S_OUTDIR (a scratch folder, see cdk8s.yaml), captures
+ * the app's standard output, expects manifests in that folder, and lists them. dist/ is written
+ * atomically above; this writes the same objects, one file per environment, for the CLI and its
+ * validation plugins.
  */
-function writeCdk8sCliOutput(root: string, environments: readonly BuiltEnvironment[]): void {
+function cdk8sCliOutdir(root: string): string | undefined {
   const outdir = process.env.CDK8S_OUTDIR;
-  if (!outdir || path.resolve(root, outdir) === path.join(root, 'dist')) return;
+  if (!outdir) return undefined;
+  const resolved = path.resolve(root, outdir);
+  // Never dist/, the project, or a folder holding it: only a scratch folder of the CLI's.
+  const relative = path.relative(resolved, root);
+  if (resolved === path.join(root, 'dist') || relative === '' || !relative.startsWith('..')) return undefined;
+  return resolved;
+}
+
+function writeCdk8sCliOutput(outdir: string, environments: readonly BuiltEnvironment[]): void {
   fs.mkdirSync(outdir, { recursive: true });
   for (const environment of environments) {
     fs.writeFileSync(path.join(outdir, `${environment.environment}.k8s.yaml`), environment.objects.map(({ text }) => text).join('---\n'));
@@ -54,46 +63,62 @@ function writeCdk8sCliOutput(root: string, environments: readonly BuiltEnvironme
 }
 
 function main(): number {
+  let cliOutdir: string | undefined;
+  // The cdk8s CLI discards what the app prints on standard output: report on standard error there.
+  const report = process.env.CDK8S_OUTDIR ? console.error : console.log;
   try {
     const root = projectRoot();
+    cliOutdir = cdk8sCliOutdir(root);
     const environments = parseArguments(process.argv.slice(2));
     const validator = new StrictValidator(loadSchemaBundle(root));
     const result = synthesize({ projectRoot: root, environments, validator });
-    writeCdk8sCliOutput(root, result.environments);
+    if (cliOutdir) writeCdk8sCliOutput(cliOutdir, result.environments);
     for (const environment of result.environments) {
       const perLayer = new Map<string, number>();
       for (const { layer } of environment.objects) perLayer.set(layer, (perLayer.get(layer) ?? 0) + 1);
       const layers = [...perLayer].map(([layer, count]) => `${layer} ${count}`).join(', ');
       const state = result.changed.includes(environment.environment) ? 'written' : 'unchanged';
-      console.log(`dist/${environment.environment}: ${environment.objects.length} objects (${layers}), ${state}`);
-      console.log(formatCapacity(environment.capacity).replace(/^/gm, '  '));
-      // Warnings go to stdout: they are advice about a successful synthesis, not failures.
-      for (const warning of environment.warnings) console.log(`dist/${environment.environment}: warning: ${warning}`);
+      report(`dist/${environment.environment}: ${environment.objects.length} objects (${layers}), ${state}`);
+      report(formatCapacity(environment.capacity).replace(/^/gm, '  '));
+      // Warnings go with the report: they are advice about a successful synthesis, not failures.
+      for (const warning of environment.warnings) report(`dist/${environment.environment}: warning: ${warning}`);
     }
     for (const removed of result.changed.filter((folder) => !result.environments.some((e) => e.environment === folder))) {
-      console.log(`dist/${removed}: removed (no config/${removed}.yaml)`);
+      report(`dist/${removed}: removed (no config/${removed}.yaml)`);
     }
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const problem of error.problems) console.error(problem);
-      console.error('Invalid configuration: dist/ was not changed.');
-      return 2;
+    const status = explainFailure(error);
+    if (cliOutdir) {
+      // A failing app makes the cdk8s CLI print its own stack trace. An app that leaves no output
+      // folder makes it say "synthesis failed" in one line and exit 1: remove the scratch folder.
+      fs.rmSync(cliOutdir, { recursive: true, force: true });
+      return 0;
     }
-    if (error instanceof SchemaBundleError) {
-      console.error(error.message);
-      console.error('Synthesis failed: dist/ was not changed.');
-      return 1;
-    }
-    if (error instanceof SynthesisError) {
-      for (const problem of error.problems) console.error(problem);
-      console.error(`${error.problems.length} problem(s) in the synthesized objects: dist/ was not changed.`);
-      return 1;
-    }
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    return status;
+  }
+}
+
+/** Prints why synthesis failed; returns the exit status. */
+function explainFailure(error: unknown): number {
+  if (error instanceof ConfigError) {
+    for (const problem of error.problems) console.error(problem);
+    console.error('Invalid configuration: dist/ was not changed.');
+    return 2;
+  }
+  if (error instanceof SchemaBundleError) {
+    console.error(error.message);
     console.error('Synthesis failed: dist/ was not changed.');
     return 1;
   }
+  if (error instanceof SynthesisError) {
+    for (const problem of error.problems) console.error(problem);
+    console.error(`${error.problems.length} problem(s) in the synthesized objects: dist/ was not changed.`);
+    return 1;
+  }
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  console.error('Synthesis failed: dist/ was not changed.');
+  return 1;
 }
 
 process.exitCode = main();

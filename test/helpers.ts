@@ -54,7 +54,8 @@ export function copyProject(): string {
   fs.mkdirSync(target);
   for (const entry of ['main.ts', 'lib', 'imports', 'schemas', 'config', 'dist', 'cdk8s.yaml', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts', 'Makefile']) {
     const source = path.join(PROJECT_ROOT, entry);
-    if (fs.existsSync(source)) fs.cpSync(source, path.join(target, entry), { recursive: true });
+    // Timestamps kept: make must see the shared node_modules as up to date (else it would reinstall them).
+    if (fs.existsSync(source)) fs.cpSync(source, path.join(target, entry), { recursive: true, preserveTimestamps: true });
   }
   fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(target, 'node_modules'));
   return target;
