@@ -4,8 +4,9 @@ import { formatCapacity } from './lib/capacity';
 import { ConfigError } from './lib/config/load';
 import type { BuiltEnvironment } from './lib/synthesize';
 import { synthesize, SynthesisError } from './lib/synthesize';
-import { loadSchemaBundle, SchemaBundleError } from './lib/validation/schema-bundle';
+import { loadSchemaBundle, SchemaBundleError, sha256 } from './lib/validation/schema-bundle';
 import { StrictValidator } from './lib/validation/strict-validator';
+import { FileCheckedObjects, FileValidatorStore } from './lib/validation/validation-caches';
 
 /*
  * Synthesizes dist/<env>/ from config/<env>.yaml, atomically.
@@ -62,6 +63,15 @@ function writeCdk8sCliOutput(outdir: string, environments: readonly BuiltEnviron
   }
 }
 
+/**
+ * The objects checked by an earlier run of this very build: only when running the bundle
+ * (build/main.js), whose bytes identify the generator; from the sources, everything is checked.
+ */
+function checkedObjects(root: string, bundleId: string): FileCheckedObjects | undefined {
+  if (!__filename.endsWith('.js')) return undefined;
+  return new FileCheckedObjects(root, bundleId, sha256(fs.readFileSync(__filename)));
+}
+
 function main(): number {
   let cliOutdir: string | undefined;
   // The cdk8s CLI discards what the app prints on standard output: report on standard error there.
@@ -70,8 +80,9 @@ function main(): number {
     const root = projectRoot();
     cliOutdir = cdk8sCliOutdir(root);
     const environments = parseArguments(process.argv.slice(2));
-    const validator = new StrictValidator(loadSchemaBundle(root));
-    const result = synthesize({ projectRoot: root, environments, validator });
+    const bundle = loadSchemaBundle(root);
+    const validator = new StrictValidator(bundle, { store: new FileValidatorStore(root, bundle.id) });
+    const result = synthesize({ projectRoot: root, environments, validator, checked: checkedObjects(root, bundle.id) });
     if (cliOutdir) writeCdk8sCliOutput(cliOutdir, result.environments);
     for (const environment of result.environments) {
       const perLayer = new Map<string, number>();

@@ -14,6 +14,7 @@ import { kubectlCommands } from './secrets';
 import { resolveCatalog } from './service-catalog';
 import { checkConventions } from './validation/conventions';
 import type { StrictValidator } from './validation/strict-validator';
+import type { CheckedObjects } from './validation/validation-caches';
 import { formatProblem } from './validation/strict-validator';
 
 /** Synthesized output that failed validation: one line per problem. */
@@ -38,6 +39,11 @@ export interface SynthesisOptions {
   readonly environments?: readonly string[];
   /** Validates every object against its upstream schema before anything is written. */
   readonly validator: StrictValidator;
+  /**
+   * Objects that passed every check in an earlier successful synthesis by the same build and
+   * schemas: they are not checked again. @default none: every object is checked
+   */
+  readonly checked?: CheckedObjects;
 }
 
 export interface SynthesisResult {
@@ -141,13 +147,18 @@ function reviewerView(app: PrefectApp, rendered: RenderedEnvironment, capacity: 
 }
 
 /** Every reason why the rendered output must not reach `dist/`. */
-export function checkEnvironment(rendered: RenderedEnvironment & { readonly capacity?: CapacityReport }, validator: StrictValidator): string[] {
+export function checkEnvironment(rendered: RenderedEnvironment & { readonly capacity?: CapacityReport }, validator: StrictValidator, checked?: CheckedObjects): string[] {
   const problems: string[] = [];
   if (rendered.capacity && !rendered.capacity.fits) {
     problems.push(`dist/${rendered.environment}: ${new CapacityError(rendered.capacity).message}`);
   }
   const where = (file: string) => `dist/${rendered.environment}/${file}`;
   for (const { file, object, text } of rendered.objects) {
+    if (checked?.has(rendered.environment, text)) {
+      checked.add(rendered.environment, text);
+      continue;
+    }
+    const before = problems.length;
     for (const problem of validator.validate(object)) {
       problems.push(`${where(file)}: ${formatProblem(problem)}`);
     }
@@ -157,6 +168,7 @@ export function checkEnvironment(rendered: RenderedEnvironment & { readonly capa
     for (const problem of checkYamlReading(text, object)) {
       problems.push(`${where(file)}: ${problem.path}: ${problem.message}`);
     }
+    if (problems.length === before) checked?.add(rendered.environment, text);
   }
   return problems;
 }
@@ -174,7 +186,7 @@ export function synthesize(options: SynthesisOptions): SynthesisResult {
   const configs = loadEnvironments(options.projectRoot, configDir, requested);
 
   const environments = configs.map((config) => buildEnvironment(config, path.relative(options.projectRoot, path.join(configDir, `${config.environment}.yaml`))));
-  const problems = environments.flatMap((rendered) => checkEnvironment(rendered, options.validator));
+  const problems = environments.flatMap((rendered) => checkEnvironment(rendered, options.validator, options.checked));
   if (problems.length > 0) throw new SynthesisError(problems);
 
   const trees = new Map(environments.map((rendered) => [rendered.environment, rendered.files] as const));
@@ -182,5 +194,6 @@ export function synthesize(options: SynthesisOptions): SynthesisResult {
     ? fs.readdirSync(outDir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && !all.includes(entry.name)).map((entry) => entry.name)
     : [];
   const changed = replaceFolders(outDir, trees, stale);
+  options.checked?.save();
   return { environments, changed };
 }

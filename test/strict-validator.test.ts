@@ -7,7 +7,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { EMITTED_KUBERNETES_KINDS } from '../lib/validation/emitted-kinds';
 import { BUNDLE_FOLDER, KUBERNETES_VERSIONS, loadSchemaBundle, type Provenance, type SchemaBundle, SchemaBundleError } from '../lib/validation/schema-bundle';
 import { buildSchemaBundle, IMPORTED_CRD_FILES, KUBERNETES_DOCUMENTS, sourcesFromDownloads, verifyDownloads } from '../lib/validation/schema-bundle-builder';
-import { SchemaPreparer } from '../lib/validation/schema-preparation';
+import { ecmaScriptPattern, SchemaPreparer } from '../lib/validation/schema-preparation';
 import { describeErrors, formatProblem, StrictValidator, type ValidationProblem } from '../lib/validation/strict-validator';
 
 const projectRoot = path.resolve(__dirname, '..');
@@ -396,7 +396,7 @@ describe('core kinds, validated against Kubernetes 1.33 and 1.35', () => {
     /** A validator over one hand-made kind, prepared as the bundle builder prepares upstream schemas. */
     function validatorOf(schema: Json): StrictValidator {
       new SchemaPreparer({ crd: false }).prepare(schema);
-      return new StrictValidator({ kubernetes: [{ label: '1.33', kinds: { 'example.com/v1/Widget': 'Widget' }, schemas: { Widget: schema } }], crds: {} });
+      return new StrictValidator({ id: 'widgets', kubernetes: [{ label: '1.33', kinds: { 'example.com/v1/Widget': 'Widget' }, schemas: { Widget: schema } }], crds: {} });
     }
     const widgetSchema = (): Json => ({
       type: 'object',
@@ -550,7 +550,7 @@ describe('custom resources, validated against their CRD', () => {
     expect(validator.validate(prometheusRule('ignore'))).toEqual([
       expect.objectContaining({
         path: 'spec.groups[0].partial_response_strategy',
-        message: '"ignore" does not match pattern ^(?i)(abort|warn)?$',
+        message: '"ignore" does not match pattern ^([aA][bB][oO][rR][tT]|[wW][aA][rR][nN])?$',
       }),
     ]);
   });
@@ -622,6 +622,23 @@ describe('custom resources, validated against their CRD', () => {
         message: 'unknown field "labels"',
       }),
     ]);
+  });
+});
+
+describe('ecmaScriptPattern (RE2 → ECMAScript, at bundle time)', () => {
+  it('spells (?i) as both cases, outside and inside classes, leaving escapes alone', () => {
+    expect(ecmaScriptPattern('^(?i)(abort|warn)?$')).toBe('^([aA][bB][oO][rR][tT]|[wW][aA][rR][nN])?$');
+    expect(ecmaScriptPattern('(?i)[a-c]\\d+x')).toBe('[aA-cC]\\d+[xX]');
+    expect(new RegExp(ecmaScriptPattern('(?i:on|off)'), 'u').test('OFF')).toBe(true);
+  });
+
+  it('renames (?P<name> groups and keeps plain patterns as they are', () => {
+    expect(ecmaScriptPattern('^(?P<major>[0-9]+)$')).toBe('^(?<major>[0-9]+)$');
+    expect(ecmaScriptPattern('^[a-z0-9]+(?:[.+_-][a-z0-9]+)*$')).toBe('^[a-z0-9]+(?:[.+_-][a-z0-9]+)*$');
+  });
+
+  it('fails on RE2 flags that have no rewrite', () => {
+    expect(() => ecmaScriptPattern('(?s)a.b')).toThrow(/RE2 flags \(\?s\) have no ECMAScript pattern equivalent/);
   });
 });
 

@@ -47,6 +47,8 @@ export interface CrdBundleKind {
 }
 
 export interface SchemaBundle {
+  /** Identity of the bundle's content (the sha256 of its provenance, which holds every file's sha256). */
+  readonly id: string;
   readonly kubernetes: readonly KubernetesBundle[];
   /** `networking.istio.io/VirtualService` → its versions. */
   readonly crds: Readonly<Record<string, CrdBundleKind>>;
@@ -101,7 +103,8 @@ export function loadSchemaBundle(projectRoot: string): SchemaBundle {
       throw new SchemaBundleError(`${relative(file)}: not valid JSON (${(error as Error).message}); ${REPAIR}`);
     }
   };
-  const provenance = parse(PROVENANCE_FILE, read(PROVENANCE_FILE)) as Partial<Provenance>;
+  const provenanceText = read(PROVENANCE_FILE);
+  const provenance = parse(PROVENANCE_FILE, provenanceText) as Partial<Provenance>;
   if (typeof provenance.files !== 'object' || provenance.files === null) {
     throw new SchemaBundleError(`${relative(PROVENANCE_FILE)}: has no "files" checksums; ${REPAIR}`);
   }
@@ -124,7 +127,7 @@ export function loadSchemaBundle(projectRoot: string): SchemaBundle {
   });
   const crds = checked(CRDS_FILE) as { crds?: Record<string, CrdBundleKind> };
   if (typeof crds.crds !== 'object' || crds.crds === null) throw new SchemaBundleError(`${relative(CRDS_FILE)}: has no "crds"; ${REPAIR}`);
-  return { kubernetes, crds: crds.crds };
+  return { id: sha256(provenanceText), kubernetes, crds: crds.crds };
 }
 
 /**

@@ -129,6 +129,47 @@ function removeAnnotations(schema: SchemaObject): void {
   if (typeof schema.format === 'string' && !(CHECKED_FORMATS as readonly string[]).includes(schema.format)) {
     delete schema.format;
   }
+  if (typeof schema.pattern === 'string') schema.pattern = ecmaScriptPattern(schema.pattern);
+}
+
+/**
+ * Go RE2 patterns → ECMAScript, as ajv reads `pattern` (flags `u`): `(?P<name>` becomes
+ * `(?<name>`, and the RE2 flag group `(?i)` (the prometheus-operator CRDs use it) becomes letters
+ * of both cases, `[aA]`, since a JSON Schema pattern carries no flags. A flag group after the
+ * start applies to the whole pattern: more permissive, never a false error. Other flags have no
+ * such rewrite and are refused.
+ */
+export function ecmaScriptPattern(pattern: string): string {
+  let caseInsensitive = false;
+  let translated = pattern
+    .replace(/(?<!\\)\(\?([a-zA-Z]+)(\)|:)/g, (_group, flags: string, end: string) => {
+      if (flags !== 'i') throw new Error(`RE2 flags (?${flags}) have no ECMAScript pattern equivalent: ${pattern}`);
+      caseInsensitive = true;
+      return end === ':' ? '(?:' : '';
+    })
+    .replace(/(?<!\\)\(\?P</g, '(?<');
+  if (caseInsensitive) translated = bothCases(translated);
+  return translated;
+}
+
+/** Every ASCII letter outside escapes as both cases: `a` → `[aA]` outside a class, `aA` inside one (a range widens: more permissive). */
+function bothCases(pattern: string): string {
+  let result = '';
+  let inClass = false;
+  for (let index = 0; index < pattern.length; index++) {
+    const character = pattern[index] as string;
+    if (character === '\\') {
+      result += character + (pattern[++index] ?? '');
+      continue;
+    }
+    if (character === '[' && !inClass) inClass = true;
+    else if (character === ']' && inClass) inClass = false;
+    const lower = character.toLowerCase();
+    const upper = character.toUpperCase();
+    if (lower === upper || !/[a-z]/i.test(character)) result += character;
+    else result += inClass ? `${lower}${upper}` : `[${lower}${upper}]`;
+  }
+  return result;
 }
 
 /**

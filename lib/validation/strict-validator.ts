@@ -10,36 +10,17 @@
  * Each kind is compiled once per validator, on first use.
  */
 import Ajv, { type ValidateFunction } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone';
 import addFormats from 'ajv-formats';
 import { describeErrors, describeValue, type ValidationProblem } from './problems';
 import type { CrdBundleKind, KubernetesBundle, SchemaBundle } from './schema-bundle';
+import type { CompiledValidatorStore } from './validation-caches';
 import { CHECKED_FORMATS, COMPONENTS_PREFIX, isObject, KEPT_EXTENSIONS, kubernetesDocumentId } from './schema-preparation';
 
 export type { ValidationProblem } from './problems';
 export { describeErrors, formatProblem } from './problems';
 
-/**
- * Go RE2 patterns → ECMAScript (ajv's `code.regExp` engine). RE2 flag groups such as `(?i)` (used
- * by the prometheus-operator CRDs) are not ECMAScript in Node 20; they become RegExp flags. A flag
- * group that is not at the start, or a scoped one (`(?i:...)`), is applied to the whole pattern:
- * more permissive, never a false error. `(?P<name>` becomes `(?<name>`.
- */
-function re2RegExp(pattern: string, unicodeFlag: string): RegExp {
-  let flags = unicodeFlag;
-  const translated = pattern
-    .replace(/(?<!\\)\(\?([imsU]+)(\)|:)/g, (_group, groupFlags: string, end: string) => {
-      for (const flag of groupFlags) {
-        if (flag === 'U') throw new Error(`RE2 flag U (ungreedy) has no ECMAScript equivalent: ${pattern}`);
-        if (!flags.includes(flag)) flags += flag;
-      }
-      return end === ':' ? '(?:' : '';
-    })
-    .replace(/(?<!\\)\(\?P</g, '(?<');
-  return new RegExp(translated, flags);
-}
-re2RegExp.code = 're2RegExp';
-
-function createAjv(): Ajv {
+function createAjv(standalone: boolean): Ajv {
   const ajv = new Ajv({
     allErrors: true,
     // Unknown keywords still fail (the bundle keeps only standard ones and KEPT_EXTENSIONS); the
@@ -52,8 +33,8 @@ function createAjv(): Ajv {
     // Generated from upstream documents: meta-validating them on every run finds nothing.
     validateSchema: false,
     addUsedSchema: false,
-    // ajv's code optimizer costs more (about half the compile time) than it saves validating a few hundred objects.
-    code: { regExp: re2RegExp, lines: false, source: false, optimize: false },
+    // ajv's code optimizer costs about half the compile time: worth it only for code that is kept (smaller to load).
+    code: { lines: false, source: standalone, optimize: standalone },
   });
   addFormats(ajv, [...CHECKED_FORMATS]);
   for (const keyword of KEPT_EXTENSIONS) ajv.addKeyword({ keyword });
@@ -81,6 +62,7 @@ class KubernetesSchemas {
   constructor(
     readonly bundle: KubernetesBundle,
     readonly ajv: Ajv,
+    private readonly compile: Compile,
   ) {
     this.source = `kubernetes-${bundle.label}`;
     this.groups = new Set(Object.keys(bundle.kinds).map(groupOfKey));
@@ -99,20 +81,37 @@ class KubernetesSchemas {
     let validate = this.compiled.get(key);
     if (validate === undefined) {
       const ref = `${kubernetesDocumentId(this.bundle.label)}${COMPONENTS_PREFIX}${component}`;
-      validate = compileOrExplain(this.ajv, { $ref: ref }, `${key} (${this.source})`);
+      validate = this.compile(this.ajv, `${this.source}/${key}`, { $ref: ref }, `${key} (${this.source})`);
       this.compiled.set(key, validate);
     }
     return validate;
   }
 }
 
-/** A schema that does not compile means a damaged bundle or a new upstream construct: say which. */
-function compileOrExplain(ajv: Ajv, schema: Record<string, unknown>, what: string): ValidateFunction {
-  try {
-    return ajv.compile(schema);
-  } catch (error) {
-    throw new Error(`strict-validator: cannot compile the schema of ${what}: ${(error as Error).message}`, { cause: error });
-  }
+type Compile = (ajv: Ajv, id: string, schema: Record<string, unknown>, what: string) => ValidateFunction;
+
+/**
+ * Compiles a validator, or loads its standalone code from the store (compiled once per bundle).
+ * A schema that does not compile means a damaged bundle or a new upstream construct: say which.
+ */
+function compiler(store: CompiledValidatorStore | undefined): Compile {
+  return (ajv, id, schema, what) => {
+    const stored = store?.load(id);
+    if (stored !== undefined) return stored;
+    let validate: ValidateFunction;
+    try {
+      validate = ajv.compile(schema);
+    } catch (error) {
+      throw new Error(`strict-validator: cannot compile the schema of ${what}: ${(error as Error).message}`, { cause: error });
+    }
+    store?.save(id, standaloneCode(ajv, validate));
+    return validate;
+  };
+}
+
+export interface StrictValidatorOptions {
+  /** Where compiled validators are kept between runs. @default none: every kind is compiled at first use */
+  readonly store?: CompiledValidatorStore;
 }
 
 interface ObjectIdentity {
@@ -129,9 +128,13 @@ export class StrictValidator {
   private readonly crdAjv: Ajv;
   private readonly compiledCrds = new Map<string, ValidateFunction>();
 
-  constructor(bundle: SchemaBundle) {
+  private readonly compile: Compile;
+
+  constructor(bundle: SchemaBundle, options: StrictValidatorOptions = {}) {
     if (bundle.kubernetes.length === 0) throw new Error('StrictValidator needs the schemas of at least one Kubernetes version');
-    this.kubernetes = bundle.kubernetes.map((kubernetes) => new KubernetesSchemas(kubernetes, createAjv()));
+    this.compile = compiler(options.store);
+    const standalone = options.store !== undefined;
+    this.kubernetes = bundle.kubernetes.map((kubernetes) => new KubernetesSchemas(kubernetes, createAjv(standalone), this.compile));
     this.crdAjv = (this.kubernetes[0] as KubernetesSchemas).ajv;
     this.crds = bundle.crds;
   }
@@ -173,7 +176,7 @@ export class StrictValidator {
       }
       let validate = this.compiledCrds.get(`${groupKind}/${version}`);
       if (validate === undefined) {
-        validate = compileOrExplain(this.crdAjv, crdVersion.schema, `${groupKind} ${version} (${crd.source})`);
+        validate = this.compile(this.crdAjv, `crd/${groupKind}/${version}`, crdVersion.schema, `${groupKind} ${version} (${crd.source})`);
         this.compiledCrds.set(`${groupKind}/${version}`, validate);
       }
       return runValidator(validate, object, identity, crd.source, crdVersion.schema);

@@ -1,0 +1,148 @@
+/**
+ * Caches that make a synthesis fast without changing its answer, both under `build/` (ignored):
+ *
+ * - compiled validators: ajv's standalone code of each kind's validator, keyed by the schema
+ *   bundle and the ajv release, so a kind is compiled once per bundle instead of at every run;
+ * - checked objects: the texts that passed every check of a successful synthesis, keyed by the
+ *   bundle and the generator build, so an unchanged object is not checked again.
+ *
+ * Every entry carries its own sha256: a damaged or foreign entry is ignored (and rewritten), so a
+ * cold, damaged or deleted cache gives the same result as a warm one.
+ */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import type { ValidateFunction } from 'ajv';
+import { sha256 } from './schema-bundle';
+
+/** Bumped when the way validators are generated changes in a way the inputs do not show. */
+const VALIDATOR_FORMAT = 2;
+
+/** Writes a file whole or not at all (a rename within one folder). */
+function writeAtomically(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const scratch = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(scratch, text);
+  fs.renameSync(scratch, file);
+}
+
+/** A cache entry: a first line `// sha256 <hex>` of the rest. */
+function sealed(body: string): string {
+  return `// sha256 ${sha256(body)}\n${body}`;
+}
+
+function unsealed(text: string): string | undefined {
+  const newline = text.indexOf('\n');
+  const match = /^\/\/ sha256 ([0-9a-f]{64})$/.exec(text.slice(0, newline));
+  const body = text.slice(newline + 1);
+  return match !== null && sha256(body) === match[1] ? body : undefined;
+}
+
+function readIfPresent(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where strict validation keeps and finds the standalone code of its validators. */
+export interface CompiledValidatorStore {
+  load(id: string): ValidateFunction | undefined;
+  save(id: string, code: string): void;
+}
+
+export class FileValidatorStore implements CompiledValidatorStore {
+  private readonly folder: string;
+  private readonly requireFromProject: NodeJS.Require;
+
+  /** @param bundleId the schema bundle's identity (SchemaBundle.id). */
+  constructor(projectRoot: string, bundleId: string) {
+    this.requireFromProject = createRequire(path.join(projectRoot, 'package.json'));
+    const ajvVersion = (this.requireFromProject('ajv/package.json') as { version: string }).version;
+    const key = sha256(`${bundleId} ajv ${ajvVersion} format ${VALIDATOR_FORMAT}`).slice(0, 16);
+    this.folder = path.join(projectRoot, 'build', 'validators', key);
+  }
+
+  private file(id: string): string {
+    return path.join(this.folder, `${id.replace(/[^A-Za-z0-9.-]+/g, '_')}.js`);
+  }
+
+  load(id: string): ValidateFunction | undefined {
+    const text = readIfPresent(this.file(id));
+    const body = text === undefined ? undefined : unsealed(text);
+    if (body === undefined) return undefined;
+    try {
+      const module = { exports: {} as { default?: ValidateFunction } };
+      // The standalone code requires ajv's runtime helpers and ajv-formats: from the project's node_modules.
+      new Function('require', 'module', 'exports', body)(this.requireFromProject, module, module.exports);
+      const validate = module.exports.default ?? (module.exports as unknown as ValidateFunction);
+      return typeof validate === 'function' ? validate : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  save(id: string, code: string): void {
+    try {
+      writeAtomically(this.file(id), sealed(code));
+    } catch {
+      // A cache that cannot be written only makes the next run slower.
+    }
+  }
+}
+
+/** The objects (by the sha256 of their text) that passed every check of a successful synthesis, per environment. */
+export interface CheckedObjects {
+  has(environment: string, text: string): boolean;
+  add(environment: string, text: string): void;
+  /** Keeps what was added, after a successful synthesis. */
+  save(): void;
+}
+
+export class FileCheckedObjects implements CheckedObjects {
+  private readonly folder: string;
+  private readonly known = new Map<string, ReadonlySet<string>>();
+  private readonly passed = new Map<string, Set<string>>();
+
+  /**
+   * @param bundleId the schema bundle's identity (SchemaBundle.id)
+   * @param generatorBuild the identity of the code that runs the checks (e.g. the bundle's sha256)
+   */
+  constructor(projectRoot: string, bundleId: string, generatorBuild: string) {
+    const key = sha256(`${bundleId} ${generatorBuild}`).slice(0, 16);
+    this.folder = path.join(projectRoot, 'build', 'checked', key);
+  }
+
+  private file(environment: string): string {
+    return path.join(this.folder, `${environment}.txt`);
+  }
+
+  has(environment: string, text: string): boolean {
+    let known = this.known.get(environment);
+    if (known === undefined) {
+      const content = readIfPresent(this.file(environment));
+      const body = content === undefined ? undefined : unsealed(content);
+      known = new Set(body === undefined ? [] : body.split('\n').filter((line) => /^[0-9a-f]{64}$/.test(line)));
+      this.known.set(environment, known);
+    }
+    return known.has(sha256(text));
+  }
+
+  add(environment: string, text: string): void {
+    const passed = this.passed.get(environment) ?? new Set<string>();
+    passed.add(sha256(text));
+    this.passed.set(environment, passed);
+  }
+
+  save(): void {
+    // Each environment's file holds its last synthesis alone: it never grows with the history.
+    for (const [environment, passed] of this.passed) {
+      try {
+        writeAtomically(this.file(environment), sealed([...passed].sort().join('\n')));
+      } catch {
+        // A cache that cannot be written only makes the next run slower.
+      }
+    }
+  }
+}
