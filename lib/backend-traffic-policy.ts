@@ -46,7 +46,11 @@ export class BackendTrafficPolicy extends Construct {
             http: {
               http1MaxPendingRequests: CONNECTION_LIMITS.requests,
               http2MaxRequests: websockets ? CONNECTION_LIMITS.websocketConnections : CONNECTION_LIMITS.requests,
-              ...(websockets ? { h2UpgradePolicy: DestinationRuleSpecTrafficPolicyConnectionPoolHttpH2UpgradePolicy.DO_UNDERSCORE_NOT_UNDERSCORE_UPGRADE } : {}),
+              ...(websockets
+                ? {
+                    h2UpgradePolicy: DestinationRuleSpecTrafficPolicyConnectionPoolHttpH2UpgradePolicy.DO_UNDERSCORE_NOT_UNDERSCORE_UPGRADE,
+                  }
+                : {}),
             },
           },
           outlierDetection: {

@@ -49,7 +49,9 @@ export interface CapacityInputs {
 
 export class CapacityError extends Error {
   constructor(public readonly report: CapacityReport) {
-    super(`the installation does not fit on the node pool${report.survivingNodes < report.nodes ? ' with one node lost' : ''} (configure cluster, or lower requests and replicas):\n${formatCapacity(report)}`);
+    super(
+      `the installation does not fit on the node pool${report.survivingNodes < report.nodes ? ' with one node lost' : ''} (configure cluster, or lower requests and replicas):\n${formatCapacity(report)}`,
+    );
     this.name = 'CapacityError';
   }
 }
@@ -64,12 +66,18 @@ interface Container {
 }
 
 /** The pods that the rendered objects run, with their requests. Jobs are transient and not counted. */
-export function workloadDemands(objects: ReadonlyArray<{ layer: string; object: KubernetesObject }>, inputs: CapacityInputs): WorkloadDemand[] {
+export function workloadDemands(
+  objects: ReadonlyArray<{ layer: string; object: KubernetesObject }>,
+  inputs: CapacityInputs,
+): WorkloadDemand[] {
   const autoscalers = new Map<string, { min: number; max: number }>();
   for (const { object } of objects) {
     if (object.kind !== 'HorizontalPodAutoscaler') continue;
     const spec = object.spec as { scaleTargetRef: { kind: string; name: string }; minReplicas?: number; maxReplicas: number };
-    autoscalers.set(`${object.metadata.namespace}/${spec.scaleTargetRef.kind}/${spec.scaleTargetRef.name}`, { min: spec.minReplicas ?? 1, max: spec.maxReplicas });
+    autoscalers.set(`${object.metadata.namespace}/${spec.scaleTargetRef.kind}/${spec.scaleTargetRef.name}`, {
+      min: spec.minReplicas ?? 1,
+      max: spec.maxReplicas,
+    });
   }
   const demands: WorkloadDemand[] = [];
   for (const { layer, object } of objects) {
@@ -100,9 +108,16 @@ export function workloadDemands(objects: ReadonlyArray<{ layer: string; object: 
 
 /** A CloudNativePG cluster runs `instances` pods that the operator creates from the Cluster's resources. */
 function cloudNativePgDemand(layer: string, object: KubernetesObject, inputs: CapacityInputs): WorkloadDemand {
-  const spec = object.spec as { instances?: number; resources?: Container['resources']; inheritedMetadata?: { labels?: Record<string, string> } };
+  const spec = object.spec as {
+    instances?: number;
+    resources?: Container['resources'];
+    inheritedMetadata?: { labels?: Record<string, string> };
+  };
   const namespace = object.metadata.namespace ?? 'default';
-  const template: PodTemplate = { metadata: { labels: spec.inheritedMetadata?.labels ?? {} }, spec: { containers: [{ resources: spec.resources ?? {} }] } };
+  const template: PodTemplate = {
+    metadata: { labels: spec.inheritedMetadata?.labels ?? {} },
+    spec: { containers: [{ resources: spec.resources ?? {} }] },
+  };
   const { cpu, memory } = podRequests(template, inputs.injectedNamespaces.has(namespace));
   const instances = spec.instances ?? 1;
   return { layer, kind: 'Cluster', namespace, name: object.metadata.name, minReplicas: instances, maxReplicas: instances, cpu, memory };
@@ -148,8 +163,21 @@ export function allocatable(cpu: number, memory: number): { cpu: number; memory:
     return reserved;
   };
   const GiB = 2 ** 30;
-  const cpuReserved = tiers(cpu, [[1, 0.06], [1, 0.01], [2, 0.005], [Infinity, 0.0025]]);
-  const memoryReserved = tiers(memory, [[4 * GiB, 0.25], [4 * GiB, 0.2], [8 * GiB, 0.1], [112 * GiB, 0.06], [Infinity, 0.02]]) + 100 * 2 ** 20;
+  const cpuReserved = tiers(cpu, [
+    [1, 0.06],
+    [1, 0.01],
+    [2, 0.005],
+    [Infinity, 0.0025],
+  ]);
+  const memoryReserved =
+    tiers(memory, [
+      [4 * GiB, 0.25],
+      [4 * GiB, 0.2],
+      [8 * GiB, 0.1],
+      [112 * GiB, 0.06],
+      [Infinity, 0.02],
+    ]) +
+    100 * 2 ** 20;
   return { cpu: cpu - cpuReserved, memory: memory - memoryReserved };
 }
 
@@ -165,12 +193,25 @@ export function capacityReport(config: EnvironmentConfig, workloads: readonly Wo
   const maximum = total((workload) => (workload.perNode ? nodes : workload.maxReplicas));
   const problems: string[] = [];
   if (minimum.cpu > node.cpu * survivingNodes) problems.push(`CPU requests exceed the allocatable CPU of ${survivingNodes} node(s)`);
-  if (minimum.memory > node.memory * survivingNodes) problems.push(`memory requests exceed the allocatable memory of ${survivingNodes} node(s)`);
+  if (minimum.memory > node.memory * survivingNodes)
+    problems.push(`memory requests exceed the allocatable memory of ${survivingNodes} node(s)`);
   for (const workload of workloads) {
-    if (workload.cpu > node.cpu || workload.memory > node.memory) problems.push(`a pod of ${workload.kind} ${workload.namespace}/${workload.name} requests more than one node has`);
+    if (workload.cpu > node.cpu || workload.memory > node.memory)
+      problems.push(`a pod of ${workload.kind} ${workload.namespace}/${workload.name} requests more than one node has`);
   }
   if (problems.length === 0) problems.push(...unplacedPods(workloads, node, survivingNodes));
-  return { environment: config.environment, workloads, nodes, nodeCpu: node.cpu, nodeMemory: node.memory, survivingNodes, minimum, maximum, fits: problems.length === 0, problems };
+  return {
+    environment: config.environment,
+    workloads,
+    nodes,
+    nodeCpu: node.cpu,
+    nodeMemory: node.memory,
+    survivingNodes,
+    minimum,
+    maximum,
+    fits: problems.length === 0,
+    problems,
+  };
 }
 
 /**
@@ -218,7 +259,11 @@ export function formatCapacity(report: CapacityReport): string {
   ];
   const sorted = [...report.workloads].sort((a, b) => b.memory * b.minReplicas - a.memory * a.minReplicas || a.name.localeCompare(b.name));
   for (const workload of sorted) {
-    const pods = workload.perNode ? 'per node' : workload.minReplicas === workload.maxReplicas ? `${workload.minReplicas}` : `${workload.minReplicas}-${workload.maxReplicas}`;
+    const pods = workload.perNode
+      ? 'per node'
+      : workload.minReplicas === workload.maxReplicas
+        ? `${workload.minReplicas}`
+        : `${workload.minReplicas}-${workload.maxReplicas}`;
     const count = workload.perNode ? report.survivingNodes : workload.minReplicas;
     lines.push(
       `  ${`${workload.kind} ${workload.namespace}/${workload.name}`.padEnd(52)} ${pods.padStart(7)} ${workload.cpu.toFixed(2).padStart(8)} ${formatBytes(Math.round(workload.memory / 2 ** 20) * 2 ** 20).padStart(8)} ${(workload.cpu * count).toFixed(2).padStart(8)} ${memory(workload.memory * count).padStart(9)}`,

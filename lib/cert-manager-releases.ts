@@ -60,7 +60,9 @@ export class CertManagerReleases extends Construct {
     const serviceAccountAnnotations = props.serviceAccountAnnotations ?? {};
     const podLabels = props.podLabels ?? {};
     if (props.certManagerVersion === undefined && Object.keys(serviceAccountAnnotations).length + Object.keys(podLabels).length > 0) {
-      throw new Error('CertManagerReleases: serviceAccountAnnotations and podLabels configure the cert-manager this installs; without certManagerVersion there is none');
+      throw new Error(
+        'CertManagerReleases: serviceAccountAnnotations and podLabels configure the cert-manager this installs; without certManagerVersion there is none',
+      );
     }
     this.repository = new FluxHelmRepository(this, 'Repository', {
       name: 'jetstack',
@@ -89,7 +91,9 @@ export class CertManagerReleases extends Construct {
           // The controller's cloud identity (IRSA, GKE or Azure Workload Identity): the chart's
           // `serviceAccount.annotations` and `podLabels` apply to the controller only, the one
           // component that talks to the DNS provider.
-          ...(Object.keys(serviceAccountAnnotations).length > 0 ? { serviceAccount: { annotations: { ...serviceAccountAnnotations } } } : {}),
+          ...(Object.keys(serviceAccountAnnotations).length > 0
+            ? { serviceAccount: { annotations: { ...serviceAccountAnnotations } } }
+            : {}),
           ...(Object.keys(podLabels).length > 0 ? { podLabels: { ...podLabels } } : {}),
         },
       });

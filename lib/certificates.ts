@@ -1,5 +1,9 @@
 import { Construct } from 'constructs';
-import { Certificate, CertificateSpecPrivateKeyAlgorithm, CertificateSpecPrivateKeyRotationPolicy } from '../imports/cert-manager-cert-manager.io';
+import {
+  Certificate,
+  CertificateSpecPrivateKeyAlgorithm,
+  CertificateSpecPrivateKeyRotationPolicy,
+} from '../imports/cert-manager-cert-manager.io';
 import type { IssuerReference } from './issuers';
 
 /** X.509 limits a certificate's common name to 64 characters (cert-manager rejects longer ones). */
@@ -51,7 +55,11 @@ export class GatewayCertificate extends Construct {
         dnsNames: [...props.hostnames],
         duration: props.duration,
         renewBefore: props.renewBefore,
-        privateKey: { algorithm: CertificateSpecPrivateKeyAlgorithm.ECDSA, size: 256, rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.ALWAYS },
+        privateKey: {
+          algorithm: CertificateSpecPrivateKeyAlgorithm.ECDSA,
+          size: 256,
+          rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.ALWAYS,
+        },
         issuerRef: { ...props.issuer },
       },
     });

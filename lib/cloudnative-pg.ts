@@ -139,7 +139,12 @@ export class CloudNativePostgres extends PostgresRelations {
         ...(props.zones.length > 1 && props.instances > 1
           ? {
               topologySpreadConstraints: [
-                { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: podSelector } },
+                {
+                  maxSkew: 1,
+                  topologyKey: 'topology.kubernetes.io/zone',
+                  whenUnsatisfiable: 'DoNotSchedule',
+                  labelSelector: { matchLabels: podSelector },
+                },
               ],
             }
           : {}),
@@ -211,6 +216,13 @@ export class CloudNativePostgres extends PostgresRelations {
     this.access.networkPolicy.allowIngress({ namespace: CLOUDNATIVE_PG_NAMESPACE }, [STATUS_PORT]);
     this.access.networkPolicy.allowIngress({ namespace, podSelector }, [PORT, STATUS_PORT]);
 
-    this.relate({ host: this.host, port: PORT, sslMode: this.sslMode, secrets, admit: (client) => this.access.admit(client), egress: this.access.egressRule('postgres') });
+    this.relate({
+      host: this.host,
+      port: PORT,
+      sslMode: this.sslMode,
+      secrets,
+      admit: (client) => this.access.admit(client),
+      egress: this.access.egressRule('postgres'),
+    });
   }
 }

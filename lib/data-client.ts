@@ -9,9 +9,7 @@ import { DEFAULT_TRUST_DOMAIN, meshPrincipal, meshTrustDomain } from './mesh-ide
  */
 
 /** An environment variable's value: a literal, or a key of a Secret. */
-export type EnvValue =
-  | { readonly value: string }
-  | { readonly secretKeyRef: { readonly name: string; readonly key: string } };
+export type EnvValue = { readonly value: string } | { readonly secretKeyRef: { readonly name: string; readonly key: string } };
 
 /** Egress that a client's NetworkPolicy must allow. */
 export interface EgressRule {
@@ -42,7 +40,10 @@ export interface DataClient {
  * mesh's trust domain: given, or that of the environment the construct `within` belongs to
  * (config `mesh.trustDomain`), e.g. `clients.map((client) => principalOf(client, this))`.
  */
-export function principalOf(client: Pick<DataClient, 'namespace' | 'serviceAccountName'>, within: string | IConstruct = DEFAULT_TRUST_DOMAIN): string {
+export function principalOf(
+  client: Pick<DataClient, 'namespace' | 'serviceAccountName'>,
+  within: string | IConstruct = DEFAULT_TRUST_DOMAIN,
+): string {
   const trustDomain = typeof within === 'string' ? within : meshTrustDomain(within);
   return meshPrincipal(trustDomain, client.namespace, client.serviceAccountName);
 }
@@ -73,8 +74,12 @@ export class RecordingDataClient implements DataClient {
 }
 
 /** The container `env` entries of recorded variables, in the order they were added. */
-export function toEnvVars(env: ReadonlyMap<string, EnvValue>): Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }> {
+export function toEnvVars(
+  env: ReadonlyMap<string, EnvValue>,
+): Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }> {
   return [...env].map(([name, value]) =>
-    'value' in value ? { name, value: value.value } : { name, valueFrom: { secretKeyRef: { name: value.secretKeyRef.name, key: value.secretKeyRef.key } } },
+    'value' in value
+      ? { name, value: value.value }
+      : { name, valueFrom: { secretKeyRef: { name: value.secretKeyRef.name, key: value.secretKeyRef.key } } },
   );
 }

@@ -79,7 +79,9 @@ export class DatabaseInitJob extends HashedJob {
         },
         ...(props.caSecret ? { volumeMounts: [{ name: 'ca', mountPath: CA_DIR, readOnly: true }] } : {}),
       },
-      volumes: props.caSecret ? [{ name: 'ca', secret: { secretName: props.caSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } }] : [],
+      volumes: props.caSecret
+        ? [{ name: 'ca', secret: { secretName: props.caSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } }]
+        : [],
       // The script waits for the server itself; retries cover a server restarting meanwhile.
       backoffLimit: 4,
       activeDeadlineSeconds: WAIT_SECONDS * 3,
@@ -113,7 +115,9 @@ export function initScript(database: DatabaseName, options: InitScriptOptions = 
   const psql = 'psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1';
   // Without an operator, the server answering is enough; with one, the database must exist too.
   const ready = createDatabase ? 'pg_isready --quiet' : `${psql} --dbname="$${db}_NAME" --command='SELECT 1' >/dev/null 2>&1`;
-  const waitingFor = createDatabase ? 'PostgreSQL at $PGHOST:$PGPORT did not accept connections' : 'the operator did not create the database "$' + db + '_NAME" at $PGHOST:$PGPORT';
+  const waitingFor = createDatabase
+    ? 'PostgreSQL at $PGHOST:$PGPORT did not accept connections'
+    : 'the operator did not create the database "$' + db + '_NAME" at $PGHOST:$PGPORT';
   const creation = `\\getenv password ${db}_PASSWORD
 -- A superuser keeps the password below out of the server log, even if a statement fails. (A
 -- managed service's administrator may not change these; its log settings are its own.)

@@ -22,7 +22,14 @@ export const ISTIO_REQUESTS = {
  */
 export function edgeControllerWorkloads(config: EnvironmentConfig): WorkloadDemand[] {
   const { mesh, namespaces } = config;
-  const demand = (namespace: string, kind: string, name: string, requests: { cpu: string; memory: string }, minReplicas = 1, maxReplicas = minReplicas): WorkloadDemand => ({
+  const demand = (
+    namespace: string,
+    kind: string,
+    name: string,
+    requests: { cpu: string; memory: string },
+    minReplicas = 1,
+    maxReplicas = minReplicas,
+  ): WorkloadDemand => ({
     layer: 'platform',
     kind,
     namespace,
@@ -38,7 +45,16 @@ export function edgeControllerWorkloads(config: EnvironmentConfig): WorkloadDema
     workloads.push(demand(namespaces.istio, 'Deployment', 'istiod', istiod, istiod.minReplicas, istiod.maxReplicas));
     workloads.push({ ...demand(namespaces.istio, 'DaemonSet', 'istio-cni-node', cni), perNode: true });
     // The gateway pod is the proxy itself: no sidecar on top.
-    workloads.push(demand(namespaces.ingress, 'Deployment', 'istio-ingressgateway', mesh.gateway.resources.requests, mesh.gateway.replicas, mesh.gateway.maxReplicas));
+    workloads.push(
+      demand(
+        namespaces.ingress,
+        'Deployment',
+        'istio-ingressgateway',
+        mesh.gateway.resources.requests,
+        mesh.gateway.replicas,
+        mesh.gateway.maxReplicas,
+      ),
+    );
   }
   if (mesh.installCertManager) {
     workloads.push(demand(namespaces.certManager, 'Deployment', 'cert-manager', CERT_MANAGER_REQUESTS.controller));

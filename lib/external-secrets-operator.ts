@@ -20,7 +20,12 @@ export class ExternalSecretsOperator extends OperatorRelease {
       namespace: EXTERNAL_SECRETS_NAMESPACE,
       url: 'https://charts.external-secrets.io',
       chart: 'external-secrets',
-      values: { installCRDs: true, resources: resources(), webhook: { resources: resources() }, certController: { resources: resources() } },
+      values: {
+        installCRDs: true,
+        resources: resources(),
+        webhook: { resources: resources() },
+        certController: { resources: resources() },
+      },
     });
   }
 }

@@ -62,7 +62,10 @@ export class FluxLayer extends Construct {
       const checked = new Set(readiness.healthChecks.map((check) => check.kind));
       const unused = (readiness.healthCheckExprs ?? []).filter((expr) => !checked.has(expr.kind as string));
       // Flux evaluates the expressions only for the objects it health-checks.
-      if (unused.length > 0) throw new Error(`Kustomization ${props.name}: health check expressions for ${unused.map((expr) => expr.kind).join(', ')}, which no health check names`);
+      if (unused.length > 0)
+        throw new Error(
+          `Kustomization ${props.name}: health check expressions for ${unused.map((expr) => expr.kind).join(', ')}, which no health check names`,
+        );
     }
     this.resource = new Kustomization(this, 'Resource', {
       metadata: { name: props.name, namespace: props.namespace, labels: props.labels },
@@ -79,7 +82,11 @@ export class FluxLayer extends Construct {
               ...(readiness.healthChecks.length > 0 ? { healthChecks: readiness.healthChecks.map((check) => ({ ...check })) } : {}),
               ...(readiness.healthCheckExprs?.length ? { healthCheckExprs: readiness.healthCheckExprs.map((expr) => ({ ...expr })) } : {}),
             }),
-        sourceRef: { kind: KustomizationSpecSourceRefKind.GIT_REPOSITORY, name: props.sourceRef.name, namespace: props.sourceRef.namespace },
+        sourceRef: {
+          kind: KustomizationSpecSourceRefKind.GIT_REPOSITORY,
+          name: props.sourceRef.name,
+          namespace: props.sourceRef.namespace,
+        },
         ...(props.after ? { dependsOn: [{ name: props.after.name, namespace: props.namespace }] } : {}),
       },
     });

@@ -105,7 +105,10 @@ export class HashedJob extends Construct {
     };
     this.jobName = `${baseName}-${contentHash(k8s.toJson_PodTemplateSpec(template), 10)}`;
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: baseName, namespace, labels }, automountServiceAccountToken: false });
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: baseName, namespace, labels },
+      automountServiceAccountToken: false,
+    });
     this.job = new k8s.KubeJob(this, 'Resource', {
       metadata: {
         name: this.jobName,
@@ -116,7 +119,13 @@ export class HashedJob extends Construct {
       spec: { backoffLimit: props.backoffLimit, activeDeadlineSeconds: props.activeDeadlineSeconds, template },
     });
 
-    const policy = new WorkloadNetworkPolicy(this, 'NetworkPolicy', { name: baseName, namespace, labels, podSelector: this.client.selectorLabels, istioNamespace: props.istioNamespace });
+    const policy = new WorkloadNetworkPolicy(this, 'NetworkPolicy', {
+      name: baseName,
+      namespace,
+      labels,
+      podSelector: this.client.selectorLabels,
+      istioNamespace: props.istioNamespace,
+    });
     for (const rule of this.client.egress) policy.allowEgress(rule);
   }
 }

@@ -1,5 +1,10 @@
 import { Construct } from 'constructs';
-import { HelmRelease, HelmReleaseSpecChartSpecSourceRefKind, HelmReleaseSpecInstallCrds, HelmReleaseSpecUpgradeCrds } from '../imports/flux-helm-helm.toolkit.fluxcd.io';
+import {
+  HelmRelease,
+  HelmReleaseSpecChartSpecSourceRefKind,
+  HelmReleaseSpecInstallCrds,
+  HelmReleaseSpecUpgradeCrds,
+} from '../imports/flux-helm-helm.toolkit.fluxcd.io';
 import { HelmRepository, HelmRepositorySpecType } from '../imports/flux-source-source.toolkit.fluxcd.io';
 
 export interface FluxHelmRepositoryProps {
@@ -88,12 +93,20 @@ export class FluxHelmRelease extends Construct {
           spec: {
             chart: props.chart,
             version: props.version,
-            sourceRef: { kind: HelmReleaseSpecChartSpecSourceRefKind.HELM_REPOSITORY, name: props.repository.name, namespace: props.repository.namespace },
+            sourceRef: {
+              kind: HelmReleaseSpecChartSpecSourceRefKind.HELM_REPOSITORY,
+              name: props.repository.name,
+              namespace: props.repository.namespace,
+            },
             interval: '1h',
           },
         },
         install: { crds: HelmReleaseSpecInstallCrds.CREATE_REPLACE, remediation: { retries: 3 } },
-        upgrade: { crds: HelmReleaseSpecUpgradeCrds.CREATE_REPLACE, cleanupOnFail: true, remediation: { retries: 3, remediateLastFailure: true } },
+        upgrade: {
+          crds: HelmReleaseSpecUpgradeCrds.CREATE_REPLACE,
+          cleanupOnFail: true,
+          remediation: { retries: 3, remediateLastFailure: true },
+        },
         ...(dependsOn.length > 0 ? { dependsOn } : {}),
         values: props.values ?? {},
       },

@@ -112,6 +112,8 @@ function gatewayValues(props: IngressGatewayReleaseProps): Record<string, unknow
       ...(exposure.sourceRanges.length > 0 ? { loadBalancerSourceRanges: [...exposure.sourceRanges] } : {}),
       ...(exposure.ports ? { ports: exposure.ports.map((port) => ({ ...port })) } : {}),
     },
-    ...(Object.keys(gatewayTopology).length > 0 ? { podAnnotations: { 'proxy.istio.io/config': JSON.stringify({ gatewayTopology }) } } : {}),
+    ...(Object.keys(gatewayTopology).length > 0
+      ? { podAnnotations: { 'proxy.istio.io/config': JSON.stringify({ gatewayTopology }) } }
+      : {}),
   };
 }

@@ -89,10 +89,14 @@ export class PrefectGateway extends Construct {
       throw new Error('Gateway prefect: TLS ends at the gateway and needs credentialName (the TLS Secret)');
     }
     if (termination !== 'gateway' && props.credentialName) {
-      throw new Error(`Gateway prefect: TLS ends at the ${termination}, so the gateway serves no certificate; got credentialName ${props.credentialName}`);
+      throw new Error(
+        `Gateway prefect: TLS ends at the ${termination}, so the gateway serves no certificate; got credentialName ${props.credentialName}`,
+      );
     }
     if (termination !== 'gateway' && props.acmeHttp01) {
-      throw new Error(`Gateway prefect: ACME HTTP-01 needs TLS at the gateway (it ends at the ${termination}, which holds the certificate)`);
+      throw new Error(
+        `Gateway prefect: ACME HTTP-01 needs TLS at the gateway (it ends at the ${termination}, which holds the certificate)`,
+      );
     }
     this.namespace = props.namespace;
     this.labelsFor = props.labelsFor;
@@ -100,7 +104,12 @@ export class PrefectGateway extends Construct {
     this.principal = meshPrincipal(props.trustDomain ?? DEFAULT_TRUST_DOMAIN, props.namespace, props.serviceAccountName);
     // `./host`: only VirtualServices in the Gateway's own namespace can claim these hostnames.
     const hosts = props.hostnames.map((hostname) => `./${hostname}`);
-    const http = (tls?: GatewaySpecServers['tls']): GatewaySpecServers => ({ name: 'http', port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts, ...(tls ? { tls } : {}) });
+    const http = (tls?: GatewaySpecServers['tls']): GatewaySpecServers => ({
+      name: 'http',
+      port: { number: 80, name: 'http', protocol: 'HTTP' },
+      hosts,
+      ...(tls ? { tls } : {}),
+    });
 
     const servers: GatewaySpecServers[] = {
       gateway: [
@@ -159,7 +168,16 @@ export class PrefectGateway extends Construct {
    * Routes `hostname` through this gateway with `routes` (all for that host, in order), and
    * lets the gateway call each routed backend.
    */
-  public addHost(id: string, props: { readonly name: string; readonly hostname: string; readonly routes: readonly ResolvedRoute[]; readonly backendNamespace: string; readonly backendSelector: (service: string) => Record<string, string> }): HostRoutes {
+  public addHost(
+    id: string,
+    props: {
+      readonly name: string;
+      readonly hostname: string;
+      readonly routes: readonly ResolvedRoute[];
+      readonly backendNamespace: string;
+      readonly backendSelector: (service: string) => Record<string, string>;
+    },
+  ): HostRoutes {
     const hostRoutes = new HostRoutes(this, id, {
       name: props.name,
       namespace: this.namespace,
@@ -172,7 +190,12 @@ export class PrefectGateway extends Construct {
       labels: this.labelsFor(props.name, 'ingress'),
     });
     for (const route of props.routes) {
-      this.allowTo({ name: route.backend.name, namespace: props.backendNamespace, port: route.port, selector: props.backendSelector(route.backend.name) });
+      this.allowTo({
+        name: route.backend.name,
+        namespace: props.backendNamespace,
+        port: route.port,
+        selector: props.backendSelector(route.backend.name),
+      });
     }
     return hostRoutes;
   }
@@ -181,7 +204,12 @@ export class PrefectGateway extends Construct {
    * Lets the gateway's pods call `backend` on its port (and nothing else of it): an ALLOW
    * AuthorizationPolicy on the backend's pods, for the gateway's mesh identity. Idempotent.
    */
-  public allowTo(backend: { readonly name: string; readonly namespace: string; readonly port: number; readonly selector: Record<string, string> }): void {
+  public allowTo(backend: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly port: number;
+    readonly selector: Record<string, string>;
+  }): void {
     const name = `${backend.name}-from-ingress-gateway`;
     const key = `${backend.namespace}/${name}`;
     if (this.allowed.has(key)) return;

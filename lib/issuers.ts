@@ -16,7 +16,9 @@ type Dns01Provider = Extract<AcmeTls['solver'], { type: 'dns01' }>['provider'];
 /** Whether cert-manager answers ACME challenges over HTTP-01 (through Istio's ingress class; TLS at the gateway only). */
 export function solvesHttp01(config: Pick<EnvironmentConfig, 'tls' | 'loadBalancer'>): boolean {
   const { tls } = config;
-  return config.loadBalancer.mode === 'l4' && (tls.mode === 'letsencrypt' || tls.mode === 'letsencrypt-staging') && tls.solver.type === 'http01';
+  return (
+    config.loadBalancer.mode === 'l4' && (tls.mode === 'letsencrypt' || tls.mode === 'letsencrypt-staging') && tls.solver.type === 'http01'
+  );
 }
 
 /** The cloud identity of the cert-manager controller (config `mesh.certManager`). */
@@ -51,9 +53,12 @@ export function missingDns01Identity(solver: AcmeTls['solver'], identity: CertMa
       );
     case 'azureDNS': {
       const missing: string[] = [];
-      if (identity.podLabels['azure.workload.identity/use'] !== 'true') missing.push('mesh.certManager.podLabels."azure.workload.identity/use": "true"');
+      if (identity.podLabels['azure.workload.identity/use'] !== 'true')
+        missing.push('mesh.certManager.podLabels."azure.workload.identity/use": "true"');
       if (!annotations['azure.workload.identity/client-id'] && !provider.managedIdentityClientID) {
-        missing.push(`mesh.certManager.serviceAccountAnnotations."azure.workload.identity/client-id" (or tls.solver.provider.managedIdentityClientID) to the client ID of a managed identity with "DNS Zone Contributor" on the zone, federated with ${serviceAccount}`);
+        missing.push(
+          `mesh.certManager.serviceAccountAnnotations."azure.workload.identity/client-id" (or tls.solver.provider.managedIdentityClientID) to the client ID of a managed identity with "DNS Zone Contributor" on the zone, federated with ${serviceAccount}`,
+        );
       }
       if (missing.length === 0) return undefined;
       return `tls.solver azureDNS authenticates with Azure Workload Identity, which is not fully configured: set ${missing.join(', and ')}`;
@@ -128,11 +133,18 @@ export class ClusterIssuers extends Construct {
           duration: tls.caDuration,
           // The key stays across renewals, so that a copy of the CA exported for clients
           // outside the cluster keeps verifying certificates signed by the renewed CA.
-          privateKey: { algorithm: CertificateSpecPrivateKeyAlgorithm.ECDSA, size: 256, rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.NEVER },
+          privateKey: {
+            algorithm: CertificateSpecPrivateKeyAlgorithm.ECDSA,
+            size: 256,
+            rotationPolicy: CertificateSpecPrivateKeyRotationPolicy.NEVER,
+          },
           issuerRef: { name: rootName, kind: 'ClusterIssuer', group: 'cert-manager.io' },
         },
       });
-      new ClusterIssuer(this, 'Ca', { metadata: { name: caName, labels: props.labelsFor(caName) }, spec: { ca: { secretName: caSecret } } });
+      new ClusterIssuer(this, 'Ca', {
+        metadata: { name: caName, labels: props.labelsFor(caName) },
+        spec: { ca: { secretName: caSecret } },
+      });
       this.issuerRef = { name: caName, kind: 'ClusterIssuer', group: 'cert-manager.io' };
       this.privateCa = { secretName: caSecret, namespace: props.certManagerNamespace, key: 'ca.crt' };
       return;
@@ -194,7 +206,9 @@ function dns01Provider(provider: Dns01Provider): NonNullable<ClusterIssuerSpecAc
         cloudDns: {
           project: provider.project,
           // Without a key Secret, cert-manager uses Workload Identity.
-          ...(provider.serviceAccountSecret ? { serviceAccountSecretRef: { name: provider.serviceAccountSecret.name, key: provider.serviceAccountSecret.key } } : {}),
+          ...(provider.serviceAccountSecret
+            ? { serviceAccountSecretRef: { name: provider.serviceAccountSecret.name, key: provider.serviceAccountSecret.key } }
+            : {}),
         },
       };
     case 'cloudflare':

@@ -50,6 +50,7 @@ export function selectorLabels(environment: string, name: string): Record<string
 export function selectorFor(labels: Readonly<Record<string, string>>): Record<string, string> {
   const name = labels[LABEL.name];
   const instance = labels[LABEL.instance];
-  if (!name || !instance) throw new Error(`expected the recommended labels ${LABEL.name} and ${LABEL.instance}, got ${JSON.stringify(labels)}`);
+  if (!name || !instance)
+    throw new Error(`expected the recommended labels ${LABEL.name} and ${LABEL.instance}, got ${JSON.stringify(labels)}`);
   return { [LABEL.name]: name, [LABEL.instance]: instance };
 }

@@ -8,4 +8,3 @@ export const APPLIED_LAYERS = ['platform', 'edge', 'data', 'migrations', 'prefec
 /** `flux` holds the Kustomizations above; the cluster's bootstrap points at it. */
 export const LAYERS = [...APPLIED_LAYERS, 'flux'] as const;
 export type Layer = (typeof LAYERS)[number];
-

@@ -162,7 +162,10 @@ export function gatewayExposure(settings: LoadBalancerSettings): GatewayExposure
   const { mode, provider } = settings;
   const termination = tlsTermination(mode, provider);
   const where = `loadBalancer (mode ${mode}, provider ${provider})`;
-  const externalDns: Record<string, string> = settings.externalDnsHostnames.length > 0 ? { 'external-dns.alpha.kubernetes.io/hostname': settings.externalDnsHostnames.join(',') } : {};
+  const externalDns: Record<string, string> =
+    settings.externalDnsHostnames.length > 0
+      ? { 'external-dns.alpha.kubernetes.io/hostname': settings.externalDnsHostnames.join(',') }
+      : {};
   if (termination !== 'load-balancer' && settings.certificate !== undefined) {
     throw new Error(`${where}: certificate is only used by an AWS NLB in L7 mode; remove it`);
   }
@@ -171,7 +174,8 @@ export function gatewayExposure(settings: LoadBalancerSettings): GatewayExposure
   }
 
   if (termination === 'gateway') {
-    if (settings.trustedProxies !== undefined) throw new Error(`${where}: trustedProxies needs L7 mode (an L4 load balancer adds no X-Forwarded-For hop)`);
+    if (settings.trustedProxies !== undefined)
+      throw new Error(`${where}: trustedProxies needs L7 mode (an L4 load balancer adds no X-Forwarded-For hop)`);
     return {
       tlsTermination: termination,
       serviceType: 'LoadBalancer',
@@ -185,10 +189,14 @@ export function gatewayExposure(settings: LoadBalancerSettings): GatewayExposure
 
   if (termination === 'load-balancer') {
     if (settings.certificate === undefined) {
-      throw new Error(`${where}: expected loadBalancer.certificate, the ARN of the ACM certificate for both hostnames that the NLB's TLS listener serves`);
+      throw new Error(
+        `${where}: expected loadBalancer.certificate, the ARN of the ACM certificate for both hostnames that the NLB's TLS listener serves`,
+      );
     }
     if (settings.trustedProxies !== undefined) {
-      throw new Error(`${where}: trustedProxies must not be set: the NLB passes client addresses by PROXY protocol and appends no X-Forwarded-For hop`);
+      throw new Error(
+        `${where}: trustedProxies must not be set: the NLB passes client addresses by PROXY protocol and appends no X-Forwarded-For hop`,
+      );
     }
     return {
       tlsTermination: termination,
@@ -203,13 +211,17 @@ export function gatewayExposure(settings: LoadBalancerSettings): GatewayExposure
 
   const trustedProxies = settings.trustedProxies ?? DEFAULT_TRUSTED_PROXIES[provider];
   if (trustedProxies === undefined) {
-    throw new Error(`${where}: expected loadBalancer.trustedProxies, the number of HTTP proxies in front of the gateway that append X-Forwarded-For`);
+    throw new Error(
+      `${where}: expected loadBalancer.trustedProxies, the number of HTTP proxies in front of the gateway that append X-Forwarded-For`,
+    );
   }
   if (settings.sourceRanges.length > 0) {
     throw new Error(`${where}: sourceRanges need a LoadBalancer Service; restrict clients on your HTTP(S) proxy instead`);
   }
   if (settings.externalDnsHostnames.length > 0) {
-    throw new Error(`${where}: external-dns must read the hostnames from your HTTP(S) proxy's Ingress or Gateway, not from the gateway's Service`);
+    throw new Error(
+      `${where}: external-dns must read the hostnames from your HTTP(S) proxy's Ingress or Gateway, not from the gateway's Service`,
+    );
   }
   return {
     tlsTermination: termination,

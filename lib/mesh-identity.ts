@@ -15,7 +15,9 @@ export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 /** The principal of the pods that run as `serviceAccount` in `namespace`, as AuthorizationPolicy matches it. */
 export function meshPrincipal(trustDomain: string, namespace: string, serviceAccount: string): string {
   if (!/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/.test(trustDomain)) {
-    throw new Error(`mesh principal: "${trustDomain}" is not a trust domain; expected lower-case letters, digits, ".", "-" and "_", such as "cluster.local"`);
+    throw new Error(
+      `mesh principal: "${trustDomain}" is not a trust domain; expected lower-case letters, digits, ".", "-" and "_", such as "cluster.local"`,
+    );
   }
   return `${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }

@@ -32,8 +32,16 @@ export class OperatorRelease extends Construct {
   constructor(scope: Construct, id: string, props: OperatorReleaseProps) {
     super(scope, id);
     const labels = props.labelsFor({ name: props.name, component: 'operator', version: props.version });
-    new PrefectNamespace(this, 'Namespace', { name: props.namespace, labels: props.labelsFor({ name: props.namespace, component: 'namespace' }) });
-    const repository = new FluxHelmRepository(this, 'Repository', { name: props.name, namespace: props.fluxNamespace, labels, url: props.url });
+    new PrefectNamespace(this, 'Namespace', {
+      name: props.namespace,
+      labels: props.labelsFor({ name: props.namespace, component: 'namespace' }),
+    });
+    const repository = new FluxHelmRepository(this, 'Repository', {
+      name: props.name,
+      namespace: props.fluxNamespace,
+      labels,
+      url: props.url,
+    });
     this.release = new FluxHelmRelease(this, 'Release', {
       name: props.name,
       namespace: props.fluxNamespace,

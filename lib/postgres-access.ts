@@ -85,7 +85,9 @@ export class PostgresAccess extends ClientRelation<PostgresAccessProps> {
     client.addEnv(`${prefix}_SSLMODE`, { value: sslMode });
     // SQLAlchemy with asyncpg: asyncpg takes the libpq sslmode names as its `ssl` argument.
     const tls = sslMode === 'disable' ? '' : `?ssl=${sslMode}`;
-    client.addEnv(`${prefix}_URL`, { value: `postgresql+asyncpg://${v('USER')}:${v('PASSWORD')}@${v('HOST')}:${v('PORT')}/${v('NAME')}${tls}` });
+    client.addEnv(`${prefix}_URL`, {
+      value: `postgresql+asyncpg://${v('USER')}:${v('PASSWORD')}@${v('HOST')}:${v('PORT')}/${v('NAME')}${tls}`,
+    });
     this.connect(client);
   }
 

@@ -75,7 +75,16 @@ export class Postgres extends PostgresRelations {
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels }, automountServiceAccountToken: false });
 
-    const services = new ServerServices(this, 'Services', { name, namespace, labels, selector, port: POSTGRES_PORT, targetPort: 'postgres', portName: 'tcp-postgres', headless: true });
+    const services = new ServerServices(this, 'Services', {
+      name,
+      namespace,
+      labels,
+      selector,
+      port: POSTGRES_PORT,
+      targetPort: 'postgres',
+      portName: 'tcp-postgres',
+      headless: true,
+    });
 
     const pgIsReady: k8s.ExecAction = { command: ['pg_isready', '--host=127.0.0.1', `--port=${POSTGRES_PORT}`, '--timeout=5', '--quiet'] };
     const memoryBytes = parseQuantity(sizing.memory);
@@ -122,9 +131,15 @@ export class Postgres extends PostgresRelations {
                 env: [
                   { name: 'PGDATA', value: pgdata },
                   // Read by the entrypoint once, to create the cluster on an empty volume.
-                  { name: 'POSTGRES_USER', valueFrom: { secretKeyRef: props.secrets.keyRef('postgres-superuser', SECRET_KEY.username, namespace) } },
+                  {
+                    name: 'POSTGRES_USER',
+                    valueFrom: { secretKeyRef: props.secrets.keyRef('postgres-superuser', SECRET_KEY.username, namespace) },
+                  },
                   { name: 'POSTGRES_PASSWORD_FILE', value: `${SUPERUSER_DIR}/${SECRET_KEY.password}` },
-                  { name: 'POSTGRES_INITDB_ARGS', value: '--auth-host=scram-sha-256 --auth-local=scram-sha-256 --data-checksums --encoding=UTF8 --locale=C.UTF-8' },
+                  {
+                    name: 'POSTGRES_INITDB_ARGS',
+                    value: '--auth-host=scram-sha-256 --auth-local=scram-sha-256 --data-checksums --encoding=UTF8 --locale=C.UTF-8',
+                  },
                 ],
                 ports: [{ name: 'postgres', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
                 resources: toResourceRequirements(props.resources),
@@ -136,7 +151,18 @@ export class Postgres extends PostgresRelations {
                 lifecycle: {
                   // Fast shutdown (roll back, checkpoint, exit) rather than waiting for clients to
                   // disconnect, whatever signal the runtime would send.
-                  preStop: { exec: { command: ['pg_ctl', 'stop', `--pgdata=${pgdata}`, '--mode=fast', '--wait', `--timeout=${TERMINATION_GRACE_SECONDS - 20}`] } },
+                  preStop: {
+                    exec: {
+                      command: [
+                        'pg_ctl',
+                        'stop',
+                        `--pgdata=${pgdata}`,
+                        '--mode=fast',
+                        '--wait',
+                        `--timeout=${TERMINATION_GRACE_SECONDS - 20}`,
+                      ],
+                    },
+                  },
                 },
                 securityContext: restrictedContainerSecurityContext(POSTGRES_USER),
                 volumeMounts: [
@@ -151,17 +177,41 @@ export class Postgres extends PostgresRelations {
             ],
             volumes: [
               { name: 'config', configMap: { name: this.configMap.name } },
-              { name: 'superuser', secret: { secretName: superuserSecret, items: [{ key: SECRET_KEY.password, path: SECRET_KEY.password }], defaultMode: 0o440 } },
+              {
+                name: 'superuser',
+                secret: {
+                  secretName: superuserSecret,
+                  items: [{ key: SECRET_KEY.password, path: SECRET_KEY.password }],
+                  defaultMode: 0o440,
+                },
+              },
               { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
               { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-              { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(formatBytes(Math.floor(shmBytes / 2 ** 20) * 2 ** 20)) } },
+              {
+                name: 'shm',
+                emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(formatBytes(Math.floor(shmBytes / 2 ** 20) * 2 ** 20)) },
+              },
             ],
           },
         },
       }),
     });
 
-    this.access = new ServerAccess(this, 'Access', { name, namespace, labels, podSelector: selector, port: POSTGRES_PORT, istioNamespace: props.istioNamespace });
-    this.relate({ host: this.host, port: POSTGRES_PORT, sslMode: this.sslMode, secrets: props.secrets, admit: (client) => this.access.admit(client), egress: this.access.egressRule('postgres') });
+    this.access = new ServerAccess(this, 'Access', {
+      name,
+      namespace,
+      labels,
+      podSelector: selector,
+      port: POSTGRES_PORT,
+      istioNamespace: props.istioNamespace,
+    });
+    this.relate({
+      host: this.host,
+      port: POSTGRES_PORT,
+      sslMode: this.sslMode,
+      secrets: props.secrets,
+      admit: (client) => this.access.admit(client),
+      egress: this.access.egressRule('postgres'),
+    });
   }
 }

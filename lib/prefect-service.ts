@@ -154,7 +154,9 @@ export class PrefectService extends Construct implements DataClient {
         securityContext: restrictedPodSecurityContext(PREFECT_USER),
         terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
         ...(props.priorityClassName ? { priorityClassName: props.priorityClassName } : {}),
-        ...(props.imagePullSecrets && props.imagePullSecrets.length > 0 ? { imagePullSecrets: props.imagePullSecrets.map((secret) => ({ name: secret.name })) } : {}),
+        ...(props.imagePullSecrets && props.imagePullSecrets.length > 0
+          ? { imagePullSecrets: props.imagePullSecrets.map((secret) => ({ name: secret.name })) }
+          : {}),
         // Prefer one pod per node (kube-linter no-anti-affinity); the spread constraints
         // below also balance zones. Preferred, not required: a small pool still schedules.
         ...(singleton
@@ -163,14 +165,31 @@ export class PrefectService extends Construct implements DataClient {
               affinity: {
                 podAntiAffinity: {
                   preferredDuringSchedulingIgnoredDuringExecution: [
-                    { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: props.selectorLabels } } },
+                    {
+                      weight: 100,
+                      podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: props.selectorLabels } },
+                    },
                   ],
                 },
               },
             }),
         topologySpreadConstraints: [
-          ...(props.spreadOverZones ? [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: props.selectorLabels } }] : []),
-          { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: props.selectorLabels } },
+          ...(props.spreadOverZones
+            ? [
+                {
+                  maxSkew: 1,
+                  topologyKey: 'topology.kubernetes.io/zone',
+                  whenUnsatisfiable: 'ScheduleAnyway',
+                  labelSelector: { matchLabels: props.selectorLabels },
+                },
+              ]
+            : []),
+          {
+            maxSkew: 1,
+            topologyKey: 'kubernetes.io/hostname',
+            whenUnsatisfiable: 'ScheduleAnyway',
+            labelSelector: { matchLabels: props.selectorLabels },
+          },
         ],
         containers: [
           {
@@ -207,12 +226,22 @@ export class PrefectService extends Construct implements DataClient {
             // and kube-proxy have caught up, then stop.
             lifecycle: { preStop: { exec: { command: ['sleep', String(DRAIN_SECONDS)] } } },
             securityContext: restrictedContainerSecurityContext(PREFECT_USER),
-            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(props.trustBundle ? [{ name: 'ca-bundle', mountPath: CA_BUNDLE_DIR, readOnly: true }] : [])],
+            volumeMounts: [
+              { name: 'tmp', mountPath: '/tmp' },
+              ...(props.trustBundle ? [{ name: 'ca-bundle', mountPath: CA_BUNDLE_DIR, readOnly: true }] : []),
+            ],
           },
         ],
         volumes: [
           { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-          ...(props.trustBundle ? [{ name: 'ca-bundle', configMap: { name: props.trustBundle.configMapName, items: [{ key: props.trustBundle.key, path: 'ca.crt' }] } }] : []),
+          ...(props.trustBundle
+            ? [
+                {
+                  name: 'ca-bundle',
+                  configMap: { name: props.trustBundle.configMapName, items: [{ key: props.trustBundle.key, path: 'ca.crt' }] },
+                },
+              ]
+            : []),
         ],
       },
     };
@@ -254,7 +283,10 @@ export class PrefectService extends Construct implements DataClient {
           // Deployment starts at 1 and the HPA raises it to its minimum.
           revisionHistoryLimit: 5,
           selector: { matchLabels: props.selectorLabels },
-          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromString('25%') } },
+          strategy: {
+            type: 'RollingUpdate',
+            rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromString('25%') },
+          },
           template,
         },
       });
@@ -267,7 +299,9 @@ export class PrefectService extends Construct implements DataClient {
           type: 'ClusterIP',
           selector: props.selectorLabels,
           // Istio picks the protocol from the port name and appProtocol.
-          ports: [{ name: `http-${definition.name}`, port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP', appProtocol: 'http' }],
+          ports: [
+            { name: `http-${definition.name}`, port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP', appProtocol: 'http' },
+          ],
         },
       });
     }
@@ -309,7 +343,11 @@ export class PrefectService extends Construct implements DataClient {
 
     if (port !== undefined) {
       this.callerPolicy = new AuthorizationPolicy(this, 'CallerPolicy', {
-        metadata: { name: `${definition.name}-from-prefect`, namespace: props.namespace, labels: { ...props.labels, [LABEL.component]: 'authorization' } },
+        metadata: {
+          name: `${definition.name}-from-prefect`,
+          namespace: props.namespace,
+          labels: { ...props.labels, [LABEL.component]: 'authorization' },
+        },
         spec: {
           action: AuthorizationPolicySpecAction.ALLOW,
           selector: { matchLabels: props.selectorLabels },
@@ -332,7 +370,9 @@ export class PrefectService extends Construct implements DataClient {
   public allowFrom(client: DataClient): void {
     const port = this.definition.port;
     if (port === undefined || this.callerPolicy === undefined) {
-      throw new Error(`service ${this.name}: only web services accept calls (type is ${this.definition.type}); ${client.name} cannot be allowed to call it`);
+      throw new Error(
+        `service ${this.name}: only web services accept calls (type is ${this.definition.type}); ${client.name} cannot be allowed to call it`,
+      );
     }
     this.callers.set(`${client.namespace}/${client.name}`, client);
     client.addEgress({ purpose: `prefect-${this.name}`, namespace: this.namespace, podSelector: this.selectorLabels, port });
@@ -358,7 +398,9 @@ export class PrefectService extends Construct implements DataClient {
 
   /** Admits traffic to the service's port from `rule`'s pods. */
   public allowIngress(rule: IngressRule): void {
-    this.networkPolicy.allowIngress({ namespace: rule.namespace, ...(rule.podSelector ? { podSelector: rule.podSelector } : {}) }, [rule.port]);
+    this.networkPolicy.allowIngress({ namespace: rule.namespace, ...(rule.podSelector ? { podSelector: rule.podSelector } : {}) }, [
+      rule.port,
+    ]);
   }
 
   /**
@@ -374,6 +416,9 @@ export class PrefectService extends Construct implements DataClient {
   }
 }
 
-function withAnnotations<T extends object>(metadata: T, annotations: Record<string, string> | undefined): T & { annotations?: Record<string, string> } {
+function withAnnotations<T extends object>(
+  metadata: T,
+  annotations: Record<string, string> | undefined,
+): T & { annotations?: Record<string, string> } {
   return annotations && Object.keys(annotations).length > 0 ? { ...metadata, annotations } : metadata;
 }

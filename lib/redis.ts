@@ -80,14 +80,28 @@ export class Redis extends RedisRelations {
     const resources = props.resources ?? { requests: { cpu: '1', memory: sized }, limits: { memory: sized } };
     const memoryLimit = resources.limits?.memory ?? resources.requests.memory;
     if (parseQuantity(memoryLimit) < memory * REDIS_MEMORY_HEADROOM) {
-      throw new Error(`${name}: the memory limit ${memoryLimit} leaves too little headroom over maxmemory ${props.memory}; expected at least ${sized}`);
+      throw new Error(
+        `${name}: the memory limit ${memoryLimit} leaves too little headroom over maxmemory ${props.memory}; expected at least ${sized}`,
+      );
     }
 
     const conf = redisConf({ instance, maxMemoryBytes: memory, persistent, aclFile: `${ACL_DIR}/users.acl`, dataDir: DATA_DIR });
-    this.configMap = new k8s.KubeConfigMap(this, 'Config', { metadata: { name: `${name}-config`, namespace, labels }, data: { 'redis.conf': conf } });
+    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
+      metadata: { name: `${name}-config`, namespace, labels },
+      data: { 'redis.conf': conf },
+    });
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels }, automountServiceAccountToken: false });
 
-    const services = new ServerServices(this, 'Services', { name, namespace, labels, selector, port: REDIS_PORT, targetPort: 'redis', portName: 'tcp-redis', headless: persistent });
+    const services = new ServerServices(this, 'Services', {
+      name,
+      namespace,
+      labels,
+      selector,
+      port: REDIS_PORT,
+      targetPort: 'redis',
+      portName: 'tcp-redis',
+      headless: persistent,
+    });
 
     const secretName = props.secrets.use(redisSecretId(instance), namespace);
     // The probes authenticate with the password the server started with (a copy beside the ACL
@@ -107,7 +121,11 @@ export class Redis extends RedisRelations {
     const template: k8s.PodTemplateSpec = {
       metadata: {
         labels,
-        annotations: { ...sidecarAnnotations(5), 'prefect-cdk8s.io/config-checksum': contentHash(conf), ...props.secrets.revisionAnnotation },
+        annotations: {
+          ...sidecarAnnotations(5),
+          'prefect-cdk8s.io/config-checksum': contentHash(conf),
+          ...props.secrets.revisionAnnotation,
+        },
       },
       spec: {
         serviceAccountName: name,
@@ -186,7 +204,8 @@ export class Redis extends RedisRelations {
           ? {}
           : {
               deploymentMissingReplicas: singleInstance,
-              missingPodDisruptionBudget: 'a budget for a single pod either protects nothing or blocks every node drain; the cache is rebuilt from the database after a restart',
+              missingPodDisruptionBudget:
+                'a budget for a single pod either protects nothing or blocks every node drain; the cache is rebuilt from the database after a restart',
             }),
       }),
     };
@@ -202,12 +221,30 @@ export class Redis extends RedisRelations {
             revisionHistoryLimit: 5,
             selector: { matchLabels: selector },
             // The old cache serves until the new one is ready; both are empty-able caches.
-            strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) } },
+            strategy: {
+              type: 'RollingUpdate',
+              rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0), maxSurge: k8s.IntOrString.fromNumber(1) },
+            },
             template,
           },
         });
 
-    this.access = new ServerAccess(this, 'Access', { name, namespace, labels, podSelector: selector, port: REDIS_PORT, istioNamespace: props.istioNamespace });
-    this.relate({ instance, host: this.host, port: REDIS_PORT, tls: false, secrets: props.secrets, admit: (client) => this.access.admit(client), egress: this.access.egressRule(name) });
+    this.access = new ServerAccess(this, 'Access', {
+      name,
+      namespace,
+      labels,
+      podSelector: selector,
+      port: REDIS_PORT,
+      istioNamespace: props.istioNamespace,
+    });
+    this.relate({
+      instance,
+      host: this.host,
+      port: REDIS_PORT,
+      tls: false,
+      secrets: props.secrets,
+      admit: (client) => this.access.admit(client),
+      egress: this.access.egressRule(name),
+    });
   }
 }

@@ -157,13 +157,17 @@ export function resolveRoutes(table: readonly RouteDefinition[], catalog: readon
 
     const backend = catalog.find((service) => service.name === route.backend);
     if (!backend) {
-      problems.push(`${where}: backend "${route.backend}" is not a service of the catalog (web services: ${webServices.map((service) => service.name).join(', ')})`);
+      problems.push(
+        `${where}: backend "${route.backend}" is not a service of the catalog (web services: ${webServices.map((service) => service.name).join(', ')})`,
+      );
     } else if (backend.type !== 'web' || backend.port === undefined) {
       problems.push(`${where}: backend "${route.backend}" is a ${backend.type} service; only web services serve requests`);
     } else if (backend.host === 'internal' || backend.host === undefined) {
       problems.push(`${where}: backend "${route.backend}" is internal (catalog host: internal) and is never routed from outside`);
     } else if (backend.host !== route.host) {
-      problems.push(`${where}: backend "${route.backend}" serves the ${backend.host} host (catalog), but the route is on the ${route.host} host`);
+      problems.push(
+        `${where}: backend "${route.backend}" serves the ${backend.host} host (catalog), but the route is on the ${route.host} host`,
+      );
     } else if (route.port !== undefined && route.port !== backend.port) {
       problems.push(`${where}: port ${route.port} is not the port of "${route.backend}" (${backend.port} in the catalog)`);
     }
@@ -173,17 +177,23 @@ export function resolveRoutes(table: readonly RouteDefinition[], catalog: readon
       problems.push(`${where}: a websocket route, but backend "${route.backend}" does not accept websockets (catalog websockets: false)`);
     }
     if (websocket && route.timeout !== undefined && !isZero(route.timeout)) {
-      problems.push(`${where}: a websocket route cannot have a timeout (${route.timeout}): it would cut long-lived connections; remove it or set "0s"`);
+      problems.push(
+        `${where}: a websocket route cannot have a timeout (${route.timeout}): it would cut long-lived connections; remove it or set "0s"`,
+      );
     }
     if (websocket && route.retries !== undefined && route.retries.attempts > 0) {
       problems.push(`${where}: a websocket route cannot retry (attempts: ${route.retries.attempts}); remove retries or set attempts: 0`);
     }
-    for (const [field, value] of [['timeout', route.timeout], ['retries.perTryTimeout', route.retries?.perTryTimeout]] as const) {
+    for (const [field, value] of [
+      ['timeout', route.timeout],
+      ['retries.perTryTimeout', route.retries?.perTryTimeout],
+    ] as const) {
       if (value === undefined) continue;
       const milliseconds = durationMilliseconds(value);
       if (milliseconds === undefined) problems.push(`${where}: ${field} ${JSON.stringify(value)} is not a duration such as "30s"`);
       else if (milliseconds > 0 && milliseconds < 1) problems.push(`${where}: ${field} ${value} is below Istio's minimum of 1ms`);
-      else if (milliseconds === 0 && field !== 'timeout') problems.push(`${where}: ${field} cannot be 0; remove it to use the route timeout`);
+      else if (milliseconds === 0 && field !== 'timeout')
+        problems.push(`${where}: ${field} cannot be 0; remove it to use the route timeout`);
     }
 
     // An earlier match (of an earlier route, or of this route) that catches every request of
@@ -194,8 +204,13 @@ export function resolveRoutes(table: readonly RouteDefinition[], catalog: readon
         const candidates = earlier === route ? route.match.slice(0, route.match.indexOf(match)) : earlier.match;
         const cover = candidates.find((candidate) => covers(candidate, match));
         if (cover) {
-          const by = earlier === route ? `its own earlier ${describeMatch(cover)}` : `route "${earlier.name}" (${describeMatch(cover)}), listed before it,`;
-          problems.push(`${where}: ${describeMatch(match)} can never match: ${by} already catches every such request; put the more specific route first`);
+          const by =
+            earlier === route
+              ? `its own earlier ${describeMatch(cover)}`
+              : `route "${earlier.name}" (${describeMatch(cover)}), listed before it,`;
+          problems.push(
+            `${where}: ${describeMatch(match)} can never match: ${by} already catches every such request; put the more specific route first`,
+          );
           break;
         }
       }
@@ -218,7 +233,9 @@ export function resolveRoutes(table: readonly RouteDefinition[], catalog: readon
   for (const service of webServices) {
     if (service.host === 'internal' || service.host === undefined) continue;
     if (!table.some((route) => route.backend === service.name)) {
-      problems.push(`service "${service.name}" (catalog host: ${service.host}) has no route; add one, or mark it internal (prefect.services.${service.name}.host: internal)`);
+      problems.push(
+        `service "${service.name}" (catalog host: ${service.host}) has no route; add one, or mark it internal (prefect.services.${service.name}.host: internal)`,
+      );
     }
   }
 

@@ -63,7 +63,8 @@ export const SECRET_CATALOG: Readonly<Record<SecretId, SecretDefinition>> = {
     id: 'postgres-superuser',
     type: 'kubernetes.io/basic-auth',
     keys: [SECRET_KEY.username, SECRET_KEY.password],
-    description: 'the PostgreSQL superuser (init and migration Jobs); with CloudNativePG the username must be "postgres"; with an external server, its administrator',
+    description:
+      'the PostgreSQL superuser (init and migration Jobs); with CloudNativePG the username must be "postgres"; with an external server, its administrator',
   },
   'postgres-events': roleSecret('events'),
   'postgres-nebula': roleSecret('nebula'),

@@ -54,7 +54,10 @@ export class PrefectSecrets extends Construct {
   private readonly config: EnvironmentConfig['secrets'];
   private readonly labelsFor: LayerChart['labelsFor'];
   private readonly imagePullSecret?: string;
-  private readonly uses = new Map<string, { readonly id: SecretId; readonly name: string; readonly namespace: string; readonly keys: Set<string> }>();
+  private readonly uses = new Map<
+    string,
+    { readonly id: SecretId; readonly name: string; readonly namespace: string; readonly keys: Set<string> }
+  >();
 
   constructor(scope: Construct, id: string, props: PrefectSecretsProps) {
     super(scope, id);
@@ -138,7 +141,10 @@ export class PrefectSecrets extends Construct {
       spec: {
         refreshInterval,
         secretStoreRef: {
-          kind: store.kind === 'SecretStore' ? ExternalSecretSpecSecretStoreRefKind.SECRET_STORE : ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE,
+          kind:
+            store.kind === 'SecretStore'
+              ? ExternalSecretSpecSecretStoreRefKind.SECRET_STORE
+              : ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE,
           name: store.name,
         },
         target: {
@@ -151,7 +157,9 @@ export class PrefectSecrets extends Construct {
         },
         // One remote secret per id, one property per key, e.g. "prefect/prod/postgres-orion";
         // only the keys read in this namespace (relations may add some after construction).
-        data: lazyList<ExternalSecretSpecData>(() => this.keysOf(id, read).map((key) => ({ secretKey: key, remoteRef: { key: `${remoteKeyPrefix}${id}`, property: key } }))),
+        data: lazyList<ExternalSecretSpecData>(() =>
+          this.keysOf(id, read).map((key) => ({ secretKey: key, remoteRef: { key: `${remoteKeyPrefix}${id}`, property: key } })),
+        ),
       },
     });
   }
@@ -185,14 +193,18 @@ export function kubectlCommands(uses: readonly SecretUse[], options: KubectlComm
     if (definition.type === 'kubernetes.io/dockerconfigjson') {
       const server = options.registry?.split('/')[0] ?? '<registry>';
       for (const use of [...list].sort((a, b) => (a.namespace < b.namespace ? -1 : 1))) {
-        lines.push(`kubectl --namespace ${use.namespace} create secret docker-registry ${use.name} --docker-server=${server} --docker-username=<user> --docker-password=<token>`);
+        lines.push(
+          `kubectl --namespace ${use.namespace} create secret docker-registry ${use.name} --docker-server=${server} --docker-username=<user> --docker-password=<token>`,
+        );
       }
       continue;
     }
     const keys = definition.keys.filter((key) => list.some((use) => use.keys.includes(key)));
     for (const key of keys.filter(generated)) lines.push(`${variable(key)}=$(openssl rand -hex 32)`);
     for (const use of list.sort((a, b) => (a.namespace < b.namespace ? -1 : 1))) {
-      lines.push(`kubectl --namespace ${use.namespace} create secret generic ${use.name} --type=${definition.type} ${use.keys.map(literal).join(' ')}`);
+      lines.push(
+        `kubectl --namespace ${use.namespace} create secret generic ${use.name} --type=${definition.type} ${use.keys.map(literal).join(' ')}`,
+      );
     }
   }
   return lines;

@@ -59,7 +59,9 @@ export class ServerAccess extends Construct {
           // No client yet: no rule, and an ALLOW policy without rules allows nothing.
           rules: lazyList<AuthorizationPolicySpecRules>(() => {
             const principals = [...new Set([...this.admitted.values()].map((client) => principalOf(client, this)))].sort();
-            return principals.length === 0 ? [] : [{ from: [{ source: { principals } }], to: [{ operation: { ports: [String(props.port)] } }] }];
+            return principals.length === 0
+              ? []
+              : [{ from: [{ source: { principals } }], to: [{ operation: { ports: [String(props.port)] } }] }];
           }),
         },
       });

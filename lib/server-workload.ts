@@ -45,11 +45,22 @@ export class ServerServices extends Construct {
   constructor(scope: Construct, id: string, props: ServerServicesProps) {
     super(scope, id);
     const { name, namespace, labels, selector } = props;
-    const ports: k8s.ServicePort[] = [{ name: props.portName, port: props.port, targetPort: k8s.IntOrString.fromString(props.targetPort), protocol: 'TCP', appProtocol: 'tcp' }];
+    const ports: k8s.ServicePort[] = [
+      {
+        name: props.portName,
+        port: props.port,
+        targetPort: k8s.IntOrString.fromString(props.targetPort),
+        protocol: 'TCP',
+        appProtocol: 'tcp',
+      },
+    ];
     this.headlessName = `${name}-headless`;
     new k8s.KubeService(this, 'Service', { metadata: { name, namespace, labels }, spec: { type: 'ClusterIP', selector, ports } });
     if (props.headless) {
-      new k8s.KubeService(this, 'HeadlessService', { metadata: { name: this.headlessName, namespace, labels }, spec: { clusterIp: 'None', selector, ports } });
+      new k8s.KubeService(this, 'HeadlessService', {
+        metadata: { name: this.headlessName, namespace, labels },
+        spec: { clusterIp: 'None', selector, ports },
+      });
     }
   }
 }

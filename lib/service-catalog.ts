@@ -25,7 +25,10 @@ export interface ResolvedService extends ServiceDefinition {
  */
 export function resolveCatalog(config: EnvironmentConfig): ResolvedService[] {
   const overrides = config.prefect.services;
-  const names = [...DEFAULT_CATALOG.map((service) => service.name), ...Object.keys(overrides).filter((name) => !DEFAULT_CATALOG.some((service) => service.name === name))];
+  const names = [
+    ...DEFAULT_CATALOG.map((service) => service.name),
+    ...Object.keys(overrides).filter((name) => !DEFAULT_CATALOG.some((service) => service.name === name)),
+  ];
   const services: ResolvedService[] = [];
   for (const name of names) {
     const base = DEFAULT_CATALOG.find((service) => service.name === name);

@@ -91,9 +91,14 @@ export function buildEnvironment(config: EnvironmentConfig, configFile: string):
   const app = new PrefectApp(config);
   const rendered = renderEnvironment(app, configFile);
   const injectedNamespaces = new Set(
-    rendered.objects.filter(({ object }) => object.kind === 'Namespace' && object.metadata.labels?.['istio-injection'] === 'enabled').map(({ object }) => object.metadata.name),
+    rendered.objects
+      .filter(({ object }) => object.kind === 'Namespace' && object.metadata.labels?.['istio-injection'] === 'enabled')
+      .map(({ object }) => object.metadata.name),
   );
-  const capacity = capacityReport(config, workloadDemands(rendered.objects, { injectedNamespaces, platformWorkloads: app.platformWorkloads }));
+  const capacity = capacityReport(
+    config,
+    workloadDemands(rendered.objects, { injectedNamespaces, platformWorkloads: app.platformWorkloads }),
+  );
   const files = new Map(rendered.files);
   files.set('README.md', environmentReadme(reviewerView(app, rendered, capacity, configFile)));
   const sorted = new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -110,7 +115,8 @@ function secretsToCreate(app: PrefectApp): ReviewerViewInput['secrets'] {
     };
   }
   return {
-    intro: 'Create them before the first reconciliation (values never go into Git). Passwords go into connection URLs as they are: keep them URL-safe, as `openssl rand -hex 32` is.',
+    intro:
+      'Create them before the first reconciliation (values never go into Git). Passwords go into connection URLs as they are: keep them URL-safe, as `openssl rand -hex 32` is.',
     commands: kubectlCommands(app.data.secrets.all, { registry: config.prefect.image.registry }),
   };
 }
@@ -129,7 +135,13 @@ function reviewerView(app: PrefectApp, rendered: RenderedEnvironment, capacity: 
       match: route.match.map(describeMatch).join(' or '),
       backend: route.backend.name,
       port: route.port,
-      notes: [route.websocket ? 'websockets' : '', route.timeout ? `timeout ${route.timeout}` : 'no timeout', `${route.retries.attempts} retries`].filter(Boolean).join(', '),
+      notes: [
+        route.websocket ? 'websockets' : '',
+        route.timeout ? `timeout ${route.timeout}` : 'no timeout',
+        `${route.retries.attempts} retries`,
+      ]
+        .filter(Boolean)
+        .join(', '),
     })),
     services: resolveCatalog(config).map((service) => ({
       name: service.name,
@@ -147,7 +159,11 @@ function reviewerView(app: PrefectApp, rendered: RenderedEnvironment, capacity: 
 }
 
 /** Every reason why the rendered output must not reach `dist/`. */
-export function checkEnvironment(rendered: RenderedEnvironment & { readonly capacity?: CapacityReport }, validator: StrictValidator, checked?: CheckedObjects): string[] {
+export function checkEnvironment(
+  rendered: RenderedEnvironment & { readonly capacity?: CapacityReport },
+  validator: StrictValidator,
+  checked?: CheckedObjects,
+): string[] {
   const problems: string[] = [];
   if (rendered.capacity && !rendered.capacity.fits) {
     problems.push(`dist/${rendered.environment}: ${new CapacityError(rendered.capacity).message}`);
@@ -185,14 +201,20 @@ export function synthesize(options: SynthesisOptions): SynthesisResult {
   const requested = options.environments ?? all;
   const configs = loadEnvironments(options.projectRoot, configDir, requested);
 
-  const environments = configs.map((config) => buildEnvironment(config, path.relative(options.projectRoot, path.join(configDir, `${config.environment}.yaml`))));
+  const environments = configs.map((config) =>
+    buildEnvironment(config, path.relative(options.projectRoot, path.join(configDir, `${config.environment}.yaml`))),
+  );
   const problems = environments.flatMap((rendered) => checkEnvironment(rendered, options.validator, options.checked));
   if (problems.length > 0) throw new SynthesisError(problems);
 
   const trees = new Map(environments.map((rendered) => [rendered.environment, rendered.files] as const));
-  const stale = options.environments === undefined && fs.existsSync(outDir)
-    ? fs.readdirSync(outDir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && !all.includes(entry.name)).map((entry) => entry.name)
-    : [];
+  const stale =
+    options.environments === undefined && fs.existsSync(outDir)
+      ? fs
+          .readdirSync(outDir, { withFileTypes: true })
+          .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && !all.includes(entry.name))
+          .map((entry) => entry.name)
+      : [];
   const changed = replaceFolders(outDir, trees, stale);
   options.checked?.save();
   return { environments, changed };

@@ -68,7 +68,11 @@ export class WorkloadNetworkPolicy extends Construct {
         policyTypes: ['Ingress', 'Egress'],
         ingress: lazyList(() => [...this.ingress.values()].map(toIngressRule)),
         egress: restrictEgress
-          ? lazyList(() => [...baselineEgress(props.istioNamespace, clusterDnsOf(this)), ...[...this.egress.values()].map(toEgressRule), ...[...this.cidrEgress.values()].map(toCidrEgressRule)])
+          ? lazyList(() => [
+              ...baselineEgress(props.istioNamespace, clusterDnsOf(this)),
+              ...[...this.egress.values()].map(toEgressRule),
+              ...[...this.cidrEgress.values()].map(toCidrEgressRule),
+            ])
           : // One empty rule: every destination, every port.
             [{}],
       },
@@ -112,13 +116,18 @@ function toEgressRule(rule: EgressRule): k8s.NetworkPolicyEgressRule {
   // its port. The sidecar's ServiceEntry names the host.
   if (rule.namespace === undefined && rule.podSelector === undefined) return { ports: [tcp(rule.port)] };
   const to: k8s.NetworkPolicyPeer =
-    rule.namespace === undefined ? { podSelector: { matchLabels: rule.podSelector ?? {} } } : peerOf({ namespace: rule.namespace, ...(rule.podSelector ? { podSelector: rule.podSelector } : {}) });
+    rule.namespace === undefined
+      ? { podSelector: { matchLabels: rule.podSelector ?? {} } }
+      : peerOf({ namespace: rule.namespace, ...(rule.podSelector ? { podSelector: rule.podSelector } : {}) });
   return { to: [to], ports: [tcp(rule.port)] };
 }
 
 function toCidrEgressRule(rule: CidrEgressRule): k8s.NetworkPolicyEgressRule {
   const except = rule.except ?? [];
-  return { to: [{ ipBlock: { cidr: rule.cidr, ...(except.length > 0 ? { except: [...except] } : {}) } }], ports: [...rule.ports].sort((a, b) => a - b).map(tcp) };
+  return {
+    to: [{ ipBlock: { cidr: rule.cidr, ...(except.length > 0 ? { except: [...except] } : {}) } }],
+    ports: [...rule.ports].sort((a, b) => a - b).map(tcp),
+  };
 }
 
 /** Where DNS queries may go (config `cluster.dns`); the usual cluster DNS outside an environment's chart. */
@@ -140,7 +149,13 @@ function baselineEgress(istioNamespace: string, dns: ClusterDns): k8s.NetworkPol
   const dnsPorts = [{ protocol: 'UDP', port: k8s.IntOrString.fromNumber(53) }, tcp(53)];
   return [
     // DNS: the cluster DNS pods (and a node-local cache, where configured), nothing else on 53.
-    { to: [peerOf({ namespace: dns.namespace, podSelector: dns.podSelector }), ...dns.nodeLocalAddresses.map((cidr) => ({ ipBlock: { cidr } }))], ports: dnsPorts },
+    {
+      to: [
+        peerOf({ namespace: dns.namespace, podSelector: dns.podSelector }),
+        ...dns.nodeLocalAddresses.map((cidr) => ({ ipBlock: { cidr } })),
+      ],
+      ports: dnsPorts,
+    },
     // The sidecar's configuration and certificates (xDS and the CA) from istiod.
     { to: [peerOf({ namespace: istioNamespace })], ports: [tcp(15012)] },
   ];

@@ -24,7 +24,8 @@ const prodText = fs.readFileSync(prodConfig, 'utf8');
 function once(command, args, prepare) {
   if (prepare) prepare();
   const result = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', command, ...args], { cwd: scratch, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
   const [wall, user, system, kilobytes] = result.stderr.trim().split('\n').pop().split(' ').map(Number);
   return { wall, cpu: user + system, rss: kilobytes / 1024 };
 }

@@ -42,7 +42,8 @@ function describe(document: unknown): string {
 }
 
 function changes(before: unknown, after: unknown, at: string): Change[] {
-  const isMapping = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+  const isMapping = (value: unknown): value is Record<string, unknown> =>
+    value !== null && typeof value === 'object' && !Array.isArray(value);
   if (isMapping(before) && isMapping(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
     return keys.flatMap((key) => changes(before[key], after[key], at ? `${at}.${key}` : key));

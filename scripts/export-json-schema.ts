@@ -15,7 +15,8 @@ if (!output) {
 const schema = {
   ...z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }),
   title: 'prefect-cdk8s environment configuration',
-  description: 'config/<env>.yaml: one environment of a Self-Managed Prefect installation. Generated from lib/config/schema.ts by `make schema`.',
+  description:
+    'config/<env>.yaml: one environment of a Self-Managed Prefect installation. Generated from lib/config/schema.ts by `make schema`.',
 };
 const text = `${JSON.stringify(schema, null, 2)}\n`;
 if (!fs.existsSync(output) || fs.readFileSync(output, 'utf8') !== text) {

@@ -21,7 +21,9 @@ function main(argv: readonly string[]): number {
   const named = argv.filter((argument) => argument !== '--list-exempted');
   const unknown = named.filter((environment) => !available.includes(environment));
   if (unknown.length > 0 || named.some((argument) => argument.startsWith('-'))) {
-    console.error(`usage: npx tsx scripts/policy.ts [--list-exempted] [env...]; environments in dist/: ${available.join(', ') || 'none (run make synth)'}`);
+    console.error(
+      `usage: npx tsx scripts/policy.ts [--list-exempted] [env...]; environments in dist/: ${available.join(', ') || 'none (run make synth)'}`,
+    );
     return 2;
   }
   const environments = named.length > 0 ? named : available;

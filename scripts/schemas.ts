@@ -9,7 +9,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type BundleSources, buildSchemaBundle, IMPORTED_CRD_FILES, KUBERNETES_DOCUMENTS, sourcesFromDownloads, verifyDownloads } from '../lib/validation/schema-bundle-builder';
+import {
+  type BundleSources,
+  buildSchemaBundle,
+  IMPORTED_CRD_FILES,
+  KUBERNETES_DOCUMENTS,
+  sourcesFromDownloads,
+  verifyDownloads,
+} from '../lib/validation/schema-bundle-builder';
 import { BUNDLE_FOLDER, KUBERNETES_VERSIONS, PROVENANCE_FILE, type Provenance } from '../lib/validation/schema-bundle';
 
 const root = path.resolve(__dirname, '..');
@@ -58,7 +65,9 @@ async function main(): Promise<number> {
   const files = buildSchemaBundle(sources);
   const target = path.join(root, BUNDLE_FOLDER);
   if (check) {
-    const differing = [...files].filter(([name, text]) => !fs.existsSync(path.join(target, name)) || fs.readFileSync(path.join(target, name), 'utf8') !== text);
+    const differing = [...files].filter(
+      ([name, text]) => !fs.existsSync(path.join(target, name)) || fs.readFileSync(path.join(target, name), 'utf8') !== text,
+    );
     for (const [name] of differing) console.error(`${BUNDLE_FOLDER}/${name} differs from what \`make schemas\` generates`);
     return differing.length === 0 ? 0 : 1;
   }

@@ -56,7 +56,9 @@ describe('atomic synthesis', () => {
 
   it('fails when a construct throws and leaves dist/ unchanged', () => {
     const before = treeHash(dist);
-    const restore = edit('lib/charts/flux-chart.ts', (text) => text.replace("super(scope, 'flux', props);", "super(scope, 'flux', props);\n    throw new Error('construct exploded');"));
+    const restore = edit('lib/charts/flux-chart.ts', (text) =>
+      text.replace("super(scope, 'flux', props);", "super(scope, 'flux', props);\n    throw new Error('construct exploded');"),
+    );
     try {
       const result = synth();
       expect(result.status).toBe(1);

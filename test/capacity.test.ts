@@ -9,14 +9,23 @@ import { buildFromText, loadEnvironment, PROJECT_ROOT } from './helpers';
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
 
-function deployment(name: string, replicas: number, cpu: string, memory: string, extra: Record<string, unknown> = {}): { layer: string; object: KubernetesObject } {
+function deployment(
+  name: string,
+  replicas: number,
+  cpu: string,
+  memory: string,
+  extra: Record<string, unknown> = {},
+): { layer: string; object: KubernetesObject } {
   return {
     layer: 'prefect',
     object: {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name, namespace: 'prefect' },
-      spec: { replicas, template: { metadata: { labels: {} }, spec: { containers: [{ name, resources: { requests: { cpu, memory } } }], ...extra } } },
+      spec: {
+        replicas,
+        template: { metadata: { labels: {} }, spec: { containers: [{ name, resources: { requests: { cpu, memory } } }], ...extra } },
+      },
     },
   };
 }
@@ -33,22 +42,46 @@ describe('capacity', () => {
     const template = { metadata: { labels: {} }, spec: { containers: [{ resources: { requests: { cpu: '500m', memory: '1Gi' } } }] } };
     expect(podRequests(template, true)).toEqual({ cpu: 0.6, memory: GiB + 128 * MiB });
     expect(podRequests(template, false)).toEqual({ cpu: 0.5, memory: GiB });
-    expect(podRequests({ ...template, metadata: { labels: { 'sidecar.istio.io/inject': 'false' } } }, true)).toEqual({ cpu: 0.5, memory: GiB });
+    expect(podRequests({ ...template, metadata: { labels: { 'sidecar.istio.io/inject': 'false' } } }, true)).toEqual({
+      cpu: 0.5,
+      memory: GiB,
+    });
   });
 
   it('takes the largest init container when it exceeds the app containers', () => {
-    const template = { spec: { containers: [{ resources: { requests: { cpu: '100m', memory: '64Mi' } } }], initContainers: [{ resources: { requests: { cpu: '1', memory: '32Mi' } } }] } };
+    const template = {
+      spec: {
+        containers: [{ resources: { requests: { cpu: '100m', memory: '64Mi' } } }],
+        initContainers: [{ resources: { requests: { cpu: '1', memory: '32Mi' } } }],
+      },
+    };
     expect(podRequests(template, false)).toEqual({ cpu: 1, memory: 64 * MiB });
   });
 
   it('counts replicas at the HPA minimum and maximum', () => {
-    const hpa = { layer: 'prefect', object: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web', namespace: 'prefect' }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, minReplicas: 2, maxReplicas: 5 } } };
+    const hpa = {
+      layer: 'prefect',
+      object: {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'web', namespace: 'prefect' },
+        spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, minReplicas: 2, maxReplicas: 5 },
+      },
+    };
     const [web] = workloadDemands([deployment('web', 2, '1', '1Gi'), hpa], { injectedNamespaces: new Set(), platformWorkloads: [] });
     expect(web).toMatchObject({ name: 'web', minReplicas: 2, maxReplicas: 5, cpu: 1, memory: GiB });
   });
 
   it('counts an autoscaled Deployment without spec.replicas at its HPA, and a StatefulSet at its replicas', () => {
-    const hpa = { layer: 'prefect', object: { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web', namespace: 'prefect' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, minReplicas: 3, maxReplicas: 7 } } };
+    const hpa = {
+      layer: 'prefect',
+      object: {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'web', namespace: 'prefect' },
+        spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, minReplicas: 3, maxReplicas: 7 },
+      },
+    };
     const web = deployment('web', 1, '1', '1Gi');
     delete (web.object.spec as { replicas?: number }).replicas;
     const loop = deployment('loop', 1, '250m', '512Mi');
@@ -59,7 +92,10 @@ describe('capacity', () => {
       expect.objectContaining({ kind: 'StatefulSet', name: 'loop', minReplicas: 1, maxReplicas: 1, cpu: 0.25, memory: 512 * MiB }),
     ]);
     // Without its HPA, an unset spec.replicas is the API's default: one pod.
-    expect(workloadDemands([web], { injectedNamespaces: new Set(), platformWorkloads: [] })[0]).toMatchObject({ minReplicas: 1, maxReplicas: 1 });
+    expect(workloadDemands([web], { injectedNamespaces: new Set(), platformWorkloads: [] })[0]).toMatchObject({
+      minReplicas: 1,
+      maxReplicas: 1,
+    });
   });
 
   it('fails on a pool too small with one node lost, with the table in the message', () => {
@@ -76,7 +112,10 @@ describe('capacity', () => {
 
   it('fits a small installation, and says how much headroom is left', () => {
     const config = loadEnvironment('prod');
-    const report = capacityReport(config, workloadDemands([deployment('small', 2, '500m', '1Gi')], { injectedNamespaces: new Set(), platformWorkloads: [] }));
+    const report = capacityReport(
+      config,
+      workloadDemands([deployment('small', 2, '500m', '1Gi')], { injectedNamespaces: new Set(), platformWorkloads: [] }),
+    );
     expect(report.fits).toBe(true);
     expect(formatCapacity(report)).toContain('headroom at minimum:');
   });
@@ -84,7 +123,9 @@ describe('capacity', () => {
 
 describe('capacity of a CloudNativePG cluster', () => {
   it('counts every instance, without a sidecar (the instances run outside the mesh)', () => {
-    const text = fs.readFileSync(path.join(PROJECT_ROOT, 'config', 'prod.yaml'), 'utf8').replace('postgres:\n', 'postgres:\n  provider: cloudnativepg\n  instances: 3\n');
+    const text = fs
+      .readFileSync(path.join(PROJECT_ROOT, 'config', 'prod.yaml'), 'utf8')
+      .replace('postgres:\n', 'postgres:\n  provider: cloudnativepg\n  instances: 3\n');
     const built = buildFromText(text, 'prod') as BuiltEnvironment;
     const cluster = built.capacity.workloads.find((workload) => workload.kind === 'Cluster');
     expect(cluster).toMatchObject({ name: 'postgres', minReplicas: 3, maxReplicas: 3, cpu: 4, memory: 8 * GiB });

@@ -31,7 +31,10 @@ describe('the committed output', () => {
   });
 
   const folders = listEnvironments(path.join(PROJECT_ROOT, 'config')).flatMap((environment) =>
-    fs.readdirSync(path.join(DIST, environment), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => `${environment}/${entry.name}`),
+    fs
+      .readdirSync(path.join(DIST, environment), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => `${environment}/${entry.name}`),
   );
 
   it.each(folders)('builds with `kubectl kustomize`: dist/%s', (folder) => {
@@ -39,7 +42,9 @@ describe('the committed output', () => {
     const documents = yaml.loadAll(built).filter(Boolean) as Array<{ kind: string; metadata: { name: string } }>;
     const files = fs.readdirSync(path.join(DIST, folder)).filter((file) => file !== 'kustomization.yaml');
     expect(documents).toHaveLength(files.length);
-    const expected = files.map((file) => yaml.load(fs.readFileSync(path.join(DIST, folder, file), 'utf8')) as { kind: string; metadata: { name: string } });
+    const expected = files.map(
+      (file) => yaml.load(fs.readFileSync(path.join(DIST, folder, file), 'utf8')) as { kind: string; metadata: { name: string } },
+    );
     const key = (object: { kind: string; metadata: { name: string } }) => `${object.kind}/${object.metadata.name}`;
     expect(documents.map(key).sort()).toEqual(expected.map(key).sort());
   });

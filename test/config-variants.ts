@@ -11,7 +11,13 @@ export function merge(base: Record<string, unknown>, changes: Changes): Record<s
   const result = { ...base };
   for (const [key, value] of Object.entries(changes)) {
     if (value === null) delete result[key];
-    else if (typeof value === 'object' && !Array.isArray(value) && typeof result[key] === 'object' && result[key] !== null && !Array.isArray(result[key])) {
+    else if (
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      typeof result[key] === 'object' &&
+      result[key] !== null &&
+      !Array.isArray(result[key])
+    ) {
       result[key] = merge(result[key] as Record<string, unknown>, value as Changes);
     } else result[key] = value;
   }
@@ -21,7 +27,9 @@ export function merge(base: Record<string, unknown>, changes: Changes): Record<s
 /** The text of config/<environment>.yaml with `changes` merged in (a list: one after the other). */
 export function variantText(environment: string, changes: Changes | readonly Changes[]): string {
   const base = yaml.load(fs.readFileSync(path.join(PROJECT_ROOT, 'config', `${environment}.yaml`), 'utf8')) as Record<string, unknown>;
-  return yaml.dump((Array.isArray(changes) ? changes : [changes]).reduce<Record<string, unknown>>((config, change) => merge(config, change), base));
+  return yaml.dump(
+    (Array.isArray(changes) ? changes : [changes]).reduce<Record<string, unknown>>((config, change) => merge(config, change), base),
+  );
 }
 
 /** Builds a variant of a committed environment in memory. */

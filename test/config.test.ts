@@ -29,7 +29,8 @@ function variant(changes: Record<string, unknown>): string {
     const result = { ...base };
     for (const [key, value] of Object.entries(patch)) {
       if (value === null) delete result[key];
-      else if (typeof value === 'object' && !Array.isArray(value) && typeof result[key] === 'object') result[key] = merge(result[key] as Record<string, unknown>, value as Record<string, unknown>);
+      else if (typeof value === 'object' && !Array.isArray(value) && typeof result[key] === 'object')
+        result[key] = merge(result[key] as Record<string, unknown>, value as Record<string, unknown>);
       else result[key] = value;
     }
     return result;
@@ -52,7 +53,13 @@ describe('configuration', () => {
     const config = parseConfig(VALID, FILE, 'test');
     expect(config.hostnames).toEqual({ api: 'api.prefect.example.com', app: 'app.prefect.example.com' });
     expect(config.flux.path).toBe('./dist/test');
-    expect(config.namespaces).toEqual({ prefect: 'prefect', data: 'prefect-data', istio: 'istio-system', ingress: 'istio-ingress', certManager: 'cert-manager' });
+    expect(config.namespaces).toEqual({
+      prefect: 'prefect',
+      data: 'prefect-data',
+      istio: 'istio-system',
+      ingress: 'istio-ingress',
+      certManager: 'cert-manager',
+    });
     expect(config.redis.streams.memory).toBe('4Gi');
     expect(config.postgres.provider).toBe('statefulset');
     expect(config.secrets).toEqual({ provider: 'existing', revision: '1' });
@@ -85,7 +92,9 @@ describe('configuration', () => {
 
   it('references the JSON Schema from the first line of every config file', () => {
     for (const file of fs.readdirSync(path.join(PROJECT_ROOT, 'config')).filter((name) => name.endsWith('.yaml'))) {
-      expect(fs.readFileSync(path.join(PROJECT_ROOT, 'config', file), 'utf8').split('\n')[0], file).toBe('# yaml-language-server: $schema=./schema.json');
+      expect(fs.readFileSync(path.join(PROJECT_ROOT, 'config', file), 'utf8').split('\n')[0], file).toBe(
+        '# yaml-language-server: $schema=./schema.json',
+      );
     }
   });
 });
@@ -101,11 +110,15 @@ describe('invalid configuration', () => {
   });
 
   it('fails on a wrong type', () => {
-    expect(problemsOf(variant({ cluster: { nodes: 'three' } }))).toEqual(['config/test.yaml: cluster.nodes: expected a number, got "three"']);
+    expect(problemsOf(variant({ cluster: { nodes: 'three' } }))).toEqual([
+      'config/test.yaml: cluster.nodes: expected a number, got "three"',
+    ]);
   });
 
   it('fails on a fractional node count', () => {
-    expect(problemsOf(variant({ cluster: { nodes: 1.5 } }))).toEqual(['config/test.yaml: cluster.nodes: expected an integer, got number 1.5']);
+    expect(problemsOf(variant({ cluster: { nodes: 1.5 } }))).toEqual([
+      'config/test.yaml: cluster.nodes: expected an integer, got number 1.5',
+    ]);
   });
 
   it('fails on an unknown key, suggesting the right one', () => {
@@ -149,7 +162,9 @@ describe('invalid configuration', () => {
   });
 
   it('fails on a missing ACME e-mail', () => {
-    expect(problemsOf(variant({ tls: { mode: 'letsencrypt-staging' } }))).toEqual(['config/test.yaml: tls.email: required: expected a string, got nothing']);
+    expect(problemsOf(variant({ tls: { mode: 'letsencrypt-staging' } }))).toEqual([
+      'config/test.yaml: tls.email: required: expected a string, got nothing',
+    ]);
   });
 
   it('fails on an unknown TLS mode', () => {
@@ -159,13 +174,19 @@ describe('invalid configuration', () => {
   });
 
   it('fails on an unknown DNS-01 provider', () => {
-    expect(problemsOf(variant({ tls: { mode: 'letsencrypt', email: 'a@example.com', solver: { type: 'dns01', provider: { name: 'godaddy' } } } }))).toEqual([
+    expect(
+      problemsOf(
+        variant({ tls: { mode: 'letsencrypt', email: 'a@example.com', solver: { type: 'dns01', provider: { name: 'godaddy' } } } }),
+      ),
+    ).toEqual([
       'config/test.yaml: tls.solver.provider.name: expected a DNS-01 provider name: "route53", "cloudDNS", "cloudflare" or "azureDNS", got "godaddy"',
     ]);
   });
 
   it('fails on replicas below 1', () => {
-    expect(problemsOf(variant({ prefect: { replicas: 0 } }))).toEqual(['config/test.yaml: prefect.replicas: expected at least 1 replica, got number 0']);
+    expect(problemsOf(variant({ prefect: { replicas: 0 } }))).toEqual([
+      'config/test.yaml: prefect.replicas: expected at least 1 replica, got number 0',
+    ]);
   });
 
   it('fails on a gateway whose maximum is below its minimum', () => {
@@ -187,7 +208,9 @@ describe('invalid configuration', () => {
   });
 
   it('fails on the floating image tag "latest"', () => {
-    expect(problemsOf(variant({ prefect: { image: { tag: 'latest' } } }))).toEqual(['config/test.yaml: prefect.image.tag: expected a pinned image tag, not "latest", got "latest"']);
+    expect(problemsOf(variant({ prefect: { image: { tag: 'latest' } } }))).toEqual([
+      'config/test.yaml: prefect.image.tag: expected a pinned image tag, not "latest", got "latest"',
+    ]);
   });
 
   it('fails on a YAML 1.1 boolean word, explaining why', () => {
@@ -203,7 +226,9 @@ describe('invalid configuration', () => {
   });
 
   it('fails on two roles sharing one namespace', () => {
-    expect(problemsOf(variant({ namespaces: { data: 'prefect' } }))).toEqual(['config/test.yaml: namespaces.data: expected a namespace different from namespaces.prefect, got "prefect"']);
+    expect(problemsOf(variant({ namespaces: { data: 'prefect' } }))).toEqual([
+      'config/test.yaml: namespaces.data: expected a namespace different from namespaces.prefect, got "prefect"',
+    ]);
   });
 
   it('fails on a bad namespace name', () => {
@@ -213,7 +238,9 @@ describe('invalid configuration', () => {
   });
 
   it('fails on a bad Flux interval', () => {
-    expect(problemsOf(variant({ flux: { interval: '10 minutes' } }))).toEqual(['config/test.yaml: flux.interval: expected a duration such as "10m" or "2160h", got "10 minutes"']);
+    expect(problemsOf(variant({ flux: { interval: '10 minutes' } }))).toEqual([
+      'config/test.yaml: flux.interval: expected a duration such as "10m" or "2160h", got "10 minutes"',
+    ]);
   });
 
   it('fails on a missing required section', () => {
@@ -225,7 +252,9 @@ describe('invalid configuration', () => {
   });
 
   it('fails on an environment that does not match the file name', () => {
-    expect(() => parseConfig(VALID, 'config/prod.yaml', 'prod')).toThrow('config/prod.yaml: environment: expected "prod" (the file\'s name), got "test"');
+    expect(() => parseConfig(VALID, 'config/prod.yaml', 'prod')).toThrow(
+      'config/prod.yaml: environment: expected "prod" (the file\'s name), got "test"',
+    );
   });
 
   it('reports every problem of a file at once', () => {
@@ -237,7 +266,9 @@ describe('invalid configuration', () => {
   });
 
   it('fails on a YAML syntax error, giving the line', () => {
-    expect(problemsOf('environment: test\ndomain: [prefect.example.com\ntls: {}\n')[0]).toMatch(/^config\/test\.yaml:\d+:\d+: YAML syntax error: /);
+    expect(problemsOf('environment: test\ndomain: [prefect.example.com\ntls: {}\n')[0]).toMatch(
+      /^config\/test\.yaml:\d+:\d+: YAML syntax error: /,
+    );
   });
 
   it('fails on an empty file', () => {

@@ -59,10 +59,18 @@ function evaluate(rule: string, value: unknown): boolean | undefined {
   if (compact === 'self.all(key,!key.contains("*"))') return Object.keys(value as object).every((key) => !key.includes('*'));
   if (compact === 'self.all(key,key.size()!=0)') return Object.keys(value as object).every((key) => key.length > 0);
   if (compact === '!self.contains("*")') return typeof value === 'string' && !value.includes('*');
-  if (compact === '(has(self.serviceAccounts)||has(self.notServiceAccounts))?(!has(self.principals)&&!has(self.notPrincipals)&&!has(self.namespaces)&&!has(self.notNamespaces)):true') {
-    return !(has('serviceAccounts') || has('notServiceAccounts')) || !['principals', 'notPrincipals', 'namespaces', 'notNamespaces'].some(has);
+  if (
+    compact ===
+    '(has(self.serviceAccounts)||has(self.notServiceAccounts))?(!has(self.principals)&&!has(self.notPrincipals)&&!has(self.namespaces)&&!has(self.notNamespaces)):true'
+  ) {
+    return (
+      !(has('serviceAccounts') || has('notServiceAccounts')) || !['principals', 'notPrincipals', 'namespaces', 'notNamespaces'].some(has)
+    );
   }
-  if (compact === 'has(self.portLevelMtls)?(((has(self.selector)&&has(self.selector.matchLabels))?self.selector.matchLabels:{}).size()>0):true') {
+  if (
+    compact ===
+    'has(self.portLevelMtls)?(((has(self.selector)&&has(self.selector.matchLabels))?self.selector.matchLabels:{}).size()>0):true'
+  ) {
     const selector = (value as { selector?: { matchLabels?: object } }).selector;
     return !has('portLevelMtls') || Object.keys(selector?.matchLabels ?? {}).length > 0;
   }
@@ -84,7 +92,8 @@ function walk(value: unknown, schema: Schema | undefined, where: string, report:
     value.forEach((item, index) => walk(item, schema.items, `${where}[${index}]`, report));
   } else if (typeof value === 'object') {
     for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-      const childSchema = schema.properties?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+      const childSchema =
+        schema.properties?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
       walk(child, childSchema, where ? `${where}.${key}` : key, report);
     }
   }

@@ -18,7 +18,11 @@ describe('data layer configuration', () => {
   it('accepts the providers and their settings', () => {
     const config = parseConfig(
       variantText('dev', {
-        postgres: { provider: 'cloudnativepg', instances: 3, backup: { destinationPath: 's3://backups/prefect/dev', credentials: 'iam-role' } },
+        postgres: {
+          provider: 'cloudnativepg',
+          instances: 3,
+          backup: { destinationPath: 's3://backups/prefect/dev', credentials: 'iam-role' },
+        },
         cluster: { nodes: 3 },
         redis: { cache: { provider: 'external', external: { host: 'cache.example.com' } } },
         secrets: { provider: 'external-secrets', store: { name: 'vault' }, names: { 'postgres-superuser': 'pg-admin' } },
@@ -26,18 +30,27 @@ describe('data layer configuration', () => {
       'config/dev.yaml',
       'dev',
     );
-    expect(config.postgres.backup).toEqual({ destinationPath: 's3://backups/prefect/dev', credentials: 'iam-role', schedule: '0 0 2 * * *', retentionPolicy: '30d' });
+    expect(config.postgres.backup).toEqual({
+      destinationPath: 's3://backups/prefect/dev',
+      credentials: 'iam-role',
+      schedule: '0 0 2 * * *',
+      retentionPolicy: '30d',
+    });
     expect(config.redis.cache.external).toEqual({ host: 'cache.example.com', port: 6379, tls: true });
     expect(config.redis.cache.version).toBe('7.4.6');
     expect(config.secrets.names).toEqual({ 'postgres-superuser': 'pg-admin' });
   });
 
   it('fails on a PostgreSQL version below 15', () => {
-    expect(problemsOf({ postgres: { version: '14.12' } })).toEqual(['config/dev.yaml: postgres.version: expected a full PostgreSQL version 15 or newer, such as "17.6", got "14.12"']);
+    expect(problemsOf({ postgres: { version: '14.12' } })).toEqual([
+      'config/dev.yaml: postgres.version: expected a full PostgreSQL version 15 or newer, such as "17.6", got "14.12"',
+    ]);
   });
 
   it('fails on a major version alone (the image tag must be pinned)', () => {
-    expect(problemsOf({ postgres: { version: '17' } })).toEqual(['config/dev.yaml: postgres.version: expected a full PostgreSQL version 15 or newer, such as "17.6", got "17"']);
+    expect(problemsOf({ postgres: { version: '17' } })).toEqual([
+      'config/dev.yaml: postgres.version: expected a full PostgreSQL version 15 or newer, such as "17.6", got "17"',
+    ]);
   });
 
   it('fails on replicas for the StatefulSet provider', () => {
@@ -51,7 +64,11 @@ describe('data layer configuration', () => {
     expect(defaults.postgres.pool).toEqual({ size: 5, maxOverflow: 10 });
     expect(defaults.postgres.instances).toBeUndefined();
     expect(defaults.secrets.revision).toBe('1');
-    const bumped = parseConfig(variantText('dev', { secrets: { revision: 2 }, postgres: { pool: { maxOverflow: 0 } } }), 'config/dev.yaml', 'dev');
+    const bumped = parseConfig(
+      variantText('dev', { secrets: { revision: 2 }, postgres: { pool: { maxOverflow: 0 } } }),
+      'config/dev.yaml',
+      'dev',
+    );
     expect(bumped.secrets.revision).toBe('2');
     expect(bumped.postgres.pool).toEqual({ size: 5, maxOverflow: 0 });
   });
@@ -69,7 +86,9 @@ describe('data layer configuration', () => {
   });
 
   it('fails on a pool of no connections', () => {
-    expect(problemsOf({ postgres: { pool: { size: 0 } } })).toEqual(['config/dev.yaml: postgres.pool.size: expected at least 1 connection, got number 0']);
+    expect(problemsOf({ postgres: { pool: { size: 0 } } })).toEqual([
+      'config/dev.yaml: postgres.pool.size: expected at least 1 connection, got number 0',
+    ]);
   });
 
   it('fails on a backup without CloudNativePG', () => {
@@ -79,14 +98,18 @@ describe('data layer configuration', () => {
   });
 
   it('fails on a backup destination that is not an S3 URL, and on a five-field cron', () => {
-    expect(problemsOf({ postgres: { provider: 'cloudnativepg', backup: { destinationPath: 'backups/prefect', schedule: '0 2 * * *' } } })).toEqual([
+    expect(
+      problemsOf({ postgres: { provider: 'cloudnativepg', backup: { destinationPath: 'backups/prefect', schedule: '0 2 * * *' } } }),
+    ).toEqual([
       'config/dev.yaml: postgres.backup.destinationPath: expected an S3 URL such as "s3://backups/prefect/prod", got "backups/prefect"',
       'config/dev.yaml: postgres.backup.schedule: expected a six-field cron expression (seconds first) such as "0 0 2 * * *", got "0 2 * * *"',
     ]);
   });
 
   it('fails on an external server without the external provider', () => {
-    expect(problemsOf({ postgres: { external: { host: 'db.example.com' } } })).toEqual(['config/dev.yaml: postgres.external: expected only with provider "external"']);
+    expect(problemsOf({ postgres: { external: { host: 'db.example.com' } } })).toEqual([
+      'config/dev.yaml: postgres.external: expected only with provider "external"',
+    ]);
   });
 
   it('fails on sslMode verify-ca without the CA Secret', () => {
@@ -96,31 +119,43 @@ describe('data layer configuration', () => {
   });
 
   it('fails on too few connections', () => {
-    expect(problemsOf({ postgres: { maxConnections: 5 } })).toEqual(['config/dev.yaml: postgres.maxConnections: expected at least 20 connections, got number 5']);
+    expect(problemsOf({ postgres: { maxConnections: 5 } })).toEqual([
+      'config/dev.yaml: postgres.maxConnections: expected at least 20 connections, got number 5',
+    ]);
   });
 
   it('fails on a Redis memory limit without headroom over maxmemory, naming the minimum', () => {
-    expect(problemsOf({ redis: { streams: { memory: '512Mi', resources: { requests: { cpu: '50m', memory: '512Mi' }, limits: { memory: '512Mi' } } } } })).toEqual([
+    expect(
+      problemsOf({
+        redis: { streams: { memory: '512Mi', resources: { requests: { cpu: '50m', memory: '512Mi' }, limits: { memory: '512Mi' } } } },
+      }),
+    ).toEqual([
       'config/dev.yaml: redis.streams.resources.limits.memory: expected at least 640Mi (memory × 1.25: Redis needs headroom over maxmemory), got "512Mi"',
     ]);
   });
 
   it('fails on Redis resources without a memory limit', () => {
     expect(problemsOf({ redis: { cache: { resources: { requests: { cpu: '50m', memory: '320Mi' }, limits: null } } } })).toEqual([
-      'config/dev.yaml: redis.cache.resources.limits.memory: required: expected a memory limit (Redis\'s maxmemory must fit under it)',
+      "config/dev.yaml: redis.cache.resources.limits.memory: required: expected a memory limit (Redis's maxmemory must fit under it)",
     ]);
   });
 
   it('fails on a Redis version other than a full 7.x', () => {
-    expect(problemsOf({ redis: { work: { version: '6.2.14' } } })).toEqual(['config/dev.yaml: redis.work.version: expected a full Redis 7 version such as "7.4.6", got "6.2.14"']);
+    expect(problemsOf({ redis: { work: { version: '6.2.14' } } })).toEqual([
+      'config/dev.yaml: redis.work.version: expected a full Redis 7 version such as "7.4.6", got "6.2.14"',
+    ]);
   });
 
   it('fails on an external Redis server without the external provider', () => {
-    expect(problemsOf({ redis: { cache: { external: { host: 'cache.example.com' } } } })).toEqual(['config/dev.yaml: redis.cache.external: expected only with provider "external"']);
+    expect(problemsOf({ redis: { cache: { external: { host: 'cache.example.com' } } } })).toEqual([
+      'config/dev.yaml: redis.cache.external: expected only with provider "external"',
+    ]);
   });
 
   it('fails on a Secret name for an unknown id', () => {
-    expect(problemsOf({ secrets: { names: { 'postgres-superusr': 'pg-admin' } } })).toEqual(['config/dev.yaml: secrets.names.postgres-superusr: unknown key']);
+    expect(problemsOf({ secrets: { names: { 'postgres-superusr': 'pg-admin' } } })).toEqual([
+      'config/dev.yaml: secrets.names.postgres-superusr: unknown key',
+    ]);
   });
 
   it('fails on a Secret name that is not a Kubernetes name', () => {

@@ -46,7 +46,12 @@ interface PodTemplate {
     terminationGracePeriodSeconds?: number;
     initContainers?: Container[];
     containers: Container[];
-    volumes: Array<{ name: string; emptyDir?: { medium?: string }; configMap?: { name: string }; secret?: { secretName: string; items?: Array<{ key: string }> } }>;
+    volumes: Array<{
+      name: string;
+      emptyDir?: { medium?: string };
+      configMap?: { name: string };
+      secret?: { secretName: string; items?: Array<{ key: string }> };
+    }>;
   };
 }
 const templateOf = (object: KubernetesObject) => (object.spec as { template: PodTemplate }).template;
@@ -73,35 +78,61 @@ describe('PostgreSQL (StatefulSet)', () => {
 
   it('runs the official image at the configured full version, as uid/gid 999, read-only, every capability dropped', () => {
     expect(container.image).toBe('docker.io/library/postgres:17.6');
-    expect(template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } });
-    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(template.spec.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 999,
+      runAsGroup: 999,
+      fsGroup: 999,
+      fsGroupChangePolicy: 'OnRootMismatch',
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(template.spec.automountServiceAccountToken).toBe(false);
     expect(template.spec.serviceAccountName).toBe('postgres');
   });
 
   it('mounts writable volumes exactly where PostgreSQL writes, with PGDATA inside the volume', () => {
     const mounts = Object.fromEntries((container.volumeMounts ?? []).map((mount) => [mount.mountPath, mount.name]));
-    expect(mounts).toMatchObject({ '/var/lib/postgresql/data': 'data', '/var/run/postgresql': 'run', '/tmp': 'tmp', '/dev/shm': 'shm', '/etc/postgresql': 'config' });
+    expect(mounts).toMatchObject({
+      '/var/lib/postgresql/data': 'data',
+      '/var/run/postgresql': 'run',
+      '/tmp': 'tmp',
+      '/dev/shm': 'shm',
+      '/etc/postgresql': 'config',
+    });
     expect(container.env?.find((variable) => variable.name === 'PGDATA')?.value).toBe('/var/lib/postgresql/data/pgdata');
     expect(template.spec.volumes.find((volume) => volume.name === 'shm')?.emptyDir?.medium).toBe('Memory');
   });
 
   it('claims the configured volume, keeps it when the StatefulSet goes, and Flux never prunes it', () => {
     expect(spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
-    const claims = spec.volumeClaimTemplates as Array<{ metadata: { name: string; annotations: Record<string, string> }; spec: Record<string, unknown> }>;
+    const claims = spec.volumeClaimTemplates as Array<{
+      metadata: { name: string; annotations: Record<string, string> };
+      spec: Record<string, unknown>;
+    }>;
     expect(claims).toHaveLength(1);
     expect(claims[0]?.metadata.annotations['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
-    expect(claims[0]?.spec).toMatchObject({ accessModes: ['ReadWriteOnce'], storageClassName: 'gp3', resources: { requests: { storage: '100Gi' } } });
+    expect(claims[0]?.spec).toMatchObject({
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'gp3',
+      resources: { requests: { storage: '100Gi' } },
+    });
     // No storage class configured: the cluster's default.
     const dev = findObject(build('dev'), 'StatefulSet', 'postgres', NS);
-    expect((dev.spec as { volumeClaimTemplates: Array<{ spec: Record<string, unknown> }> }).volumeClaimTemplates[0]?.spec.storageClassName).toBeUndefined();
+    expect(
+      (dev.spec as { volumeClaimTemplates: Array<{ spec: Record<string, unknown> }> }).volumeClaimTemplates[0]?.spec.storageClassName,
+    ).toBeUndefined();
   });
 
   it('sets the configured resources, with a memory limit', () => {
     expect(container.resources).toEqual({ requests: { cpu: '4', memory: '8Gi' }, limits: { memory: '8Gi' } });
   });
 
-  it('derives postgresql.conf from memory, CPU, disk and the services\' pools, and rolls the pod when it changes', () => {
+  it("derives postgresql.conf from memory, CPU, disk and the services' pools, and rolls the pod when it changes", () => {
     const conf = dataOf(findObject(prod, 'ConfigMap', 'postgres-config', NS))['postgresql.conf'] as string;
     const setting = (name: string) => new RegExp(`^${name} = (.*)$`, 'm').exec(conf)?.[1];
     const budget = connectionBudget(resolveCatalog(loadEnvironment('prod')), loadEnvironment('prod').postgres.pool);
@@ -117,16 +148,23 @@ describe('PostgreSQL (StatefulSet)', () => {
     expect(setting('max_parallel_workers')).toBe('4');
     expect(setting('password_encryption')).toBe("'scram-sha-256'");
     expect(setting('shared_preload_libraries')).toBe("'pg_stat_statements'");
-    expect(template.metadata.annotations?.['prefect-cdk8s.io/config-checksum']).toBe(contentHash(dataOf(findObject(prod, 'ConfigMap', 'postgres-config', NS))));
+    expect(template.metadata.annotations?.['prefect-cdk8s.io/config-checksum']).toBe(
+      contentHash(dataOf(findObject(prod, 'ConfigMap', 'postgres-config', NS))),
+    );
     // More memory: a different file, a different checksum, a new pod.
     const bigger = loadEnvironment('prod');
-    const changed = app({ ...bigger, postgres: { ...bigger.postgres, resources: { requests: { cpu: '4', memory: '16Gi' }, limits: { memory: '16Gi' } } } }).render();
+    const changed = app({
+      ...bigger,
+      postgres: { ...bigger.postgres, resources: { requests: { cpu: '4', memory: '16Gi' }, limits: { memory: '16Gi' } } },
+    }).render();
     const changedTemplate = templateOf(findObject(changed, 'StatefulSet', 'postgres', NS));
-    expect(changedTemplate.metadata.annotations?.['prefect-cdk8s.io/config-checksum']).not.toBe(template.metadata.annotations?.['prefect-cdk8s.io/config-checksum']);
+    expect(changedTemplate.metadata.annotations?.['prefect-cdk8s.io/config-checksum']).not.toBe(
+      template.metadata.annotations?.['prefect-cdk8s.io/config-checksum'],
+    );
     expect(dataOf(findObject(changed, 'ConfigMap', 'postgres-config', NS))['postgresql.conf']).toContain('shared_buffers = 4096MB');
   });
 
-  it('sizes max_connections for each process\'s pool and overflow at the services\' maximum scale, the Jobs and a reserve', () => {
+  it("sizes max_connections for each process's pool and overflow at the services' maximum scale, the Jobs and a reserve", () => {
     const services = [{ maxReplicas: 2, databases: ['orion', 'events'] as const }];
     // 2 replicas × 2 databases × (5 + 10), 3 databases × (1 init session + 15 for the migration), 20 reserved.
     expect(connectionBudget(services)).toBe(Math.ceil((60 + 48 + 20) / 10) * 10);
@@ -137,17 +175,22 @@ describe('PostgreSQL (StatefulSet)', () => {
     const rendered = app({ ...config, postgres: { ...config.postgres, pool } }).render();
     const expected = connectionBudget(resolveCatalog(config), pool);
     expect(expected).toBeLessThan(connectionBudget(resolveCatalog(config)));
-    expect(dataOf(findObject(rendered, 'ConfigMap', 'postgres-config', NS))['postgresql.conf']).toMatch(new RegExp(`^max_connections = ${expected}$`, 'm'));
+    expect(dataOf(findObject(rendered, 'ConfigMap', 'postgres-config', NS))['postgresql.conf']).toMatch(
+      new RegExp(`^max_connections = ${expected}$`, 'm'),
+    );
   });
 
   it('fails when the memory limit cannot give every connection 1 MB of work_mem, naming the memory needed', () => {
     const config = loadEnvironment('dev');
-    expect(() => app({ ...config, postgres: { ...config.postgres, resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } } } })).toThrow(
-      /postgres: 1Gi of memory leaves work_mem 0\.66 MB for max_connections 390, below 1 MB; give PostgreSQL at least 1560Mi/,
-    );
+    expect(() =>
+      app({
+        ...config,
+        postgres: { ...config.postgres, resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } } },
+      }),
+    ).toThrow(/postgres: 1Gi of memory leaves work_mem 0\.66 MB for max_connections 390, below 1 MB; give PostgreSQL at least 1560Mi/);
   });
 
-  it('runs in the data tier\'s priority class', () => {
+  it("runs in the data tier's priority class", () => {
     expect(template.spec.priorityClassName).toBe(PRIORITY_CLASS.data);
   });
 
@@ -185,10 +228,11 @@ describe('PostgreSQL (StatefulSet)', () => {
     const client = findObject(prod, 'Service', 'postgres', NS).spec as Record<string, unknown>;
     expect(headless.clusterIP).toBe('None');
     expect(spec.serviceName).toBe('postgres-headless');
-    for (const service of [headless, client]) expect(service.ports).toEqual([{ name: 'tcp-postgres', port: 5432, targetPort: 'postgres', protocol: 'TCP', appProtocol: 'tcp' }]);
+    for (const service of [headless, client])
+      expect(service.ports).toEqual([{ name: 'tcp-postgres', port: 5432, targetPort: 'postgres', protocol: 'TCP', appProtocol: 'tcp' }]);
   });
 
-  it('puts PostgreSQL 18 and later in the image\'s new data directory', () => {
+  it("puts PostgreSQL 18 and later in the image's new data directory", () => {
     const config = loadEnvironment('dev');
     const rendered = app({ ...config, postgres: { ...config.postgres, version: '18.1' } }).render();
     const next = templateOf(findObject(rendered, 'StatefulSet', 'postgres', NS)).spec.containers[0] as Container;
@@ -198,14 +242,17 @@ describe('PostgreSQL (StatefulSet)', () => {
 });
 
 /** The data layer's init Jobs (the migrations layer has Jobs of its own). */
-const initJobs = (rendered: RenderedEnvironment) => objectsOfKind(rendered, 'Job').filter((job) => job.metadata.name.startsWith('postgres-init-'));
+const initJobs = (rendered: RenderedEnvironment) =>
+  objectsOfKind(rendered, 'Job').filter((job) => job.metadata.name.startsWith('postgres-init-'));
 
 describe('init Jobs', () => {
   const dev = build('dev');
   const jobs = initJobs(dev);
 
   it('are one per database, named after a hash of the whole pod template', () => {
-    expect(jobs.map((job) => job.metadata.name.replace(/-[0-9a-f]{10}$/, '')).sort()).toEqual(DATABASES.map((database) => `postgres-init-${database}`));
+    expect(jobs.map((job) => job.metadata.name.replace(/-[0-9a-f]{10}$/, '')).sort()).toEqual(
+      DATABASES.map((database) => `postgres-init-${database}`),
+    );
     for (const job of jobs) {
       // The template exactly as the manifest has it: anyone can recompute the name.
       const hash = contentHash(yamlRoundTrip(templateOf(job)), 10);
@@ -216,7 +263,11 @@ describe('init Jobs', () => {
   it('get a new name when the pod template changes, and keep it otherwise', () => {
     const config = loadEnvironment('dev');
     const again = app(config).render();
-    expect(initJobs(again).map((job) => job.metadata.name).sort()).toEqual(jobs.map((job) => job.metadata.name).sort());
+    expect(
+      initJobs(again)
+        .map((job) => job.metadata.name)
+        .sort(),
+    ).toEqual(jobs.map((job) => job.metadata.name).sort());
     const upgraded = app({ ...config, postgres: { ...config.postgres, version: '17.7' } }).render();
     for (const job of initJobs(upgraded)) expect(jobs.map((old) => old.metadata.name)).not.toContain(job.metadata.name);
   });
@@ -236,12 +287,20 @@ describe('init Jobs', () => {
     }
   });
 
-  it('are admitted by the server\'s policies (mesh identity and pods) and may reach only it', () => {
-    const authorization = findObject(dev, 'AuthorizationPolicy', 'postgres', NS).spec as { rules: Array<{ from: Array<{ source: { principals: string[] } }>; to: Array<{ operation: { ports: string[] } }> }> };
-    expect(authorization.rules[0]?.from[0]?.source.principals).toEqual(expect.arrayContaining(DATABASES.map((database) => `cluster.local/ns/${NS}/sa/postgres-init-${database}`)));
+  it("are admitted by the server's policies (mesh identity and pods) and may reach only it", () => {
+    const authorization = findObject(dev, 'AuthorizationPolicy', 'postgres', NS).spec as {
+      rules: Array<{ from: Array<{ source: { principals: string[] } }>; to: Array<{ operation: { ports: string[] } }> }>;
+    };
+    expect(authorization.rules[0]?.from[0]?.source.principals).toEqual(
+      expect.arrayContaining(DATABASES.map((database) => `cluster.local/ns/${NS}/sa/postgres-init-${database}`)),
+    );
     expect(authorization.rules[0]?.to[0]?.operation.ports).toEqual(['5432']);
     for (const database of DATABASES) {
-      const policy = findObject(dev, 'NetworkPolicy', `postgres-init-${database}`, NS).spec as { policyTypes: string[]; ingress?: unknown[]; egress: Array<{ to?: unknown[]; ports: Array<{ port: number }> }> };
+      const policy = findObject(dev, 'NetworkPolicy', `postgres-init-${database}`, NS).spec as {
+        policyTypes: string[];
+        ingress?: unknown[];
+        egress: Array<{ to?: unknown[]; ports: Array<{ port: number }> }>;
+      };
       expect(policy.policyTypes).toEqual(['Ingress', 'Egress']);
       expect(policy.ingress ?? []).toEqual([]);
       expect(policy.egress.map((rule) => rule.ports.map((port) => port.port).join(','))).toEqual(['53,53', '15012', '5432']);
@@ -262,21 +321,31 @@ describe('init Jobs', () => {
   it('give each role what the services need on what the migrations create, and nothing it could own (the SQL runs in test/postgres.test.ts)', () => {
     for (const job of jobs) {
       const script = (templateOf(job).spec.containers[0]?.command ?? []).join(' ');
-      expect(script).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"role";');
-      expect(script).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO :"role";');
+      expect(script).toContain(
+        'ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"role";',
+      );
+      expect(script).toContain(
+        'ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO :"role";',
+      );
       expect(script).toContain('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"role";');
-      expect(script).toContain("ALTER SCHEMA public OWNER TO %I");
+      expect(script).toContain('ALTER SCHEMA public OWNER TO %I');
       expect(script).not.toMatch(/TRUNCATE|REFERENCES|TRIGGER|GRANT ALL/);
     }
   });
 
-  it('get the superuser and their database\'s role from Secrets, never a value', () => {
+  it("get the superuser and their database's role from Secrets, never a value", () => {
     for (const job of jobs) {
       const env = templateOf(job).spec.containers[0]?.env ?? [];
       const database = job.metadata.name.split('-')[2] as string;
       const prefix = `${database.toUpperCase()}_DATABASE`;
-      expect(env.find((variable) => variable.name === 'POSTGRES_SUPERUSER_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'prefect-postgres-superuser', key: 'password' });
-      expect(env.find((variable) => variable.name === `${prefix}_PASSWORD`)?.valueFrom?.secretKeyRef).toEqual({ name: `prefect-postgres-${database}`, key: 'password' });
+      expect(env.find((variable) => variable.name === 'POSTGRES_SUPERUSER_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({
+        name: 'prefect-postgres-superuser',
+        key: 'password',
+      });
+      expect(env.find((variable) => variable.name === `${prefix}_PASSWORD`)?.valueFrom?.secretKeyRef).toEqual({
+        name: `prefect-postgres-${database}`,
+        key: 'password',
+      });
       expect(env.filter((variable) => /PASSWORD/.test(variable.name) && variable.value !== undefined)).toEqual([]);
     }
   });
@@ -292,7 +361,9 @@ describe('Redis', () => {
       const spec = findObject(prod, 'StatefulSet', name, NS).spec as Record<string, unknown>;
       expect(spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
       expect(spec.serviceName).toBe(`${name}-headless`);
-      const claim = (spec.volumeClaimTemplates as Array<{ metadata: { annotations: Record<string, string> }; spec: Record<string, unknown> }>)[0];
+      const claim = (
+        spec.volumeClaimTemplates as Array<{ metadata: { annotations: Record<string, string> }; spec: Record<string, unknown> }>
+      )[0];
       expect(claim?.metadata.annotations['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
       expect(claim?.spec).toMatchObject({ storageClassName: 'gp3', resources: { requests: { storage: '20Gi' } } });
     }
@@ -310,13 +381,17 @@ describe('Redis', () => {
       expect(template.spec.containers[0]?.command).toEqual(['redis-server', '/etc/redis/redis.conf']);
       // The password is read from the Secret's files, never put in the environment or arguments.
       expect(JSON.stringify(template.spec.containers[0]?.env)).not.toMatch(/secretKeyRef/);
-      expect(template.spec.volumes.find((volume) => volume.name === 'secret')?.secret).toMatchObject({ secretName: `prefect-redis-${name}` });
+      expect(template.spec.volumes.find((volume) => volume.name === 'secret')?.secret).toMatchObject({
+        secretName: `prefect-redis-${name}`,
+      });
       expect(template.spec.volumes.find((volume) => volume.name === 'acl')?.emptyDir?.medium).toBe('Memory');
-      expect(template.metadata.annotations?.['prefect-cdk8s.io/config-checksum']).toBe(contentHash(dataOf(findObject(prod, 'ConfigMap', `redis-${name}-config`, NS))['redis.conf']));
+      expect(template.metadata.annotations?.['prefect-cdk8s.io/config-checksum']).toBe(
+        contentHash(dataOf(findObject(prod, 'ConfigMap', `redis-${name}-config`, NS))['redis.conf']),
+      );
     }
   });
 
-  it('run in the data tier\'s priority class, and restart on a secrets.revision bump (the ACL is written from the Secret at start)', () => {
+  it("run in the data tier's priority class, and restart on a secrets.revision bump (the ACL is written from the Secret at start)", () => {
     const config = loadEnvironment('prod');
     const bumped = app({ ...config, secrets: { ...config.secrets, revision: 'rotated-2026-08' } }).render();
     for (const name of REDIS_INSTANCES) {
@@ -342,45 +417,85 @@ describe('Redis', () => {
     }
   });
 
-  it('defaults to Prefect\'s published minimums: 1 CPU, and the memory plus a quarter as request and limit', () => {
+  it("defaults to Prefect's published minimums: 1 CPU, and the memory plus a quarter as request and limit", () => {
     const config = loadEnvironment('dev');
-    const defaults = { ...config, redis: { cache: { ...config.redis.cache, memory: '2Gi', resources: undefined }, work: { ...config.redis.work, memory: '2Gi', resources: undefined }, streams: { ...config.redis.streams, memory: '4Gi', resources: undefined } } };
+    const defaults = {
+      ...config,
+      redis: {
+        cache: { ...config.redis.cache, memory: '2Gi', resources: undefined },
+        work: { ...config.redis.work, memory: '2Gi', resources: undefined },
+        streams: { ...config.redis.streams, memory: '4Gi', resources: undefined },
+      },
+    };
     const rendered = app(defaults).render();
-    expect(templateOf(findObject(rendered, 'Deployment', 'redis-cache', NS)).spec.containers[0]?.resources).toEqual({ requests: { cpu: '1', memory: '2560Mi' }, limits: { memory: '2560Mi' } });
-    expect(templateOf(findObject(rendered, 'StatefulSet', 'redis-streams', NS)).spec.containers[0]?.resources).toEqual({ requests: { cpu: '1', memory: '5Gi' }, limits: { memory: '5Gi' } });
+    expect(templateOf(findObject(rendered, 'Deployment', 'redis-cache', NS)).spec.containers[0]?.resources).toEqual({
+      requests: { cpu: '1', memory: '2560Mi' },
+      limits: { memory: '2560Mi' },
+    });
+    expect(templateOf(findObject(rendered, 'StatefulSet', 'redis-streams', NS)).spec.containers[0]?.resources).toEqual({
+      requests: { cpu: '1', memory: '5Gi' },
+      limits: { memory: '5Gi' },
+    });
   });
 });
 
 describe('relations', () => {
-  it('grantDatabase: the env of one database, composed in the pod, and both sides\' policies opened lazily', () => {
+  it("grantDatabase: the env of one database, composed in the pod, and both sides' policies opened lazily", () => {
     const { data, render } = app(loadEnvironment('dev'));
     const nebula = client('nebula');
     data.postgres.grantDatabase(nebula, 'nebula');
-    expect([...nebula.env.keys()]).toEqual(['NEBULA_DATABASE_HOST', 'NEBULA_DATABASE_PORT', 'NEBULA_DATABASE_NAME', 'NEBULA_DATABASE_USER', 'NEBULA_DATABASE_PASSWORD', 'NEBULA_DATABASE_SSLMODE', 'NEBULA_DATABASE_URL']);
+    expect([...nebula.env.keys()]).toEqual([
+      'NEBULA_DATABASE_HOST',
+      'NEBULA_DATABASE_PORT',
+      'NEBULA_DATABASE_NAME',
+      'NEBULA_DATABASE_USER',
+      'NEBULA_DATABASE_PASSWORD',
+      'NEBULA_DATABASE_SSLMODE',
+      'NEBULA_DATABASE_URL',
+    ]);
     expect(nebula.env.get('NEBULA_DATABASE_HOST')).toEqual({ value: 'postgres.prefect-data.svc' });
     expect(nebula.env.get('NEBULA_DATABASE_USER')).toEqual({ value: 'nebula' });
     expect(nebula.env.get('NEBULA_DATABASE_PASSWORD')).toEqual({ secretKeyRef: { name: 'prefect-postgres-nebula', key: 'password' } });
     expect(nebula.env.get('NEBULA_DATABASE_URL')).toEqual({
-      value: 'postgresql+asyncpg://$(NEBULA_DATABASE_USER):$(NEBULA_DATABASE_PASSWORD)@$(NEBULA_DATABASE_HOST):$(NEBULA_DATABASE_PORT)/$(NEBULA_DATABASE_NAME)',
+      value:
+        'postgresql+asyncpg://$(NEBULA_DATABASE_USER):$(NEBULA_DATABASE_PASSWORD)@$(NEBULA_DATABASE_HOST):$(NEBULA_DATABASE_PORT)/$(NEBULA_DATABASE_NAME)',
     });
-    expect(nebula.egress).toEqual([{ purpose: 'postgres', namespace: NS, podSelector: { 'app.kubernetes.io/name': 'postgres', 'app.kubernetes.io/instance': 'prefect-dev' }, port: 5432 }]);
+    expect(nebula.egress).toEqual([
+      {
+        purpose: 'postgres',
+        namespace: NS,
+        podSelector: { 'app.kubernetes.io/name': 'postgres', 'app.kubernetes.io/instance': 'prefect-dev' },
+        port: 5432,
+      },
+    ]);
     const rendered = render();
-    const principals = (findObject(rendered, 'AuthorizationPolicy', 'postgres', NS).spec as { rules: Array<{ from: Array<{ source: { principals: string[] } }> }> }).rules[0]?.from[0]?.source.principals;
+    const principals = (
+      findObject(rendered, 'AuthorizationPolicy', 'postgres', NS).spec as {
+        rules: Array<{ from: Array<{ source: { principals: string[] } }> }>;
+      }
+    ).rules[0]?.from[0]?.source.principals;
     expect(principals).toContain('cluster.local/ns/prefect/sa/nebula');
     const ingress = (findObject(rendered, 'NetworkPolicy', 'postgres', NS).spec as { ingress: unknown[] }).ingress;
     expect(ingress).toContainEqual({
-      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'prefect' } }, podSelector: { matchLabels: nebula.selectorLabels } }],
+      from: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'prefect' } },
+          podSelector: { matchLabels: nebula.selectorLabels },
+        },
+      ],
       ports: [{ protocol: 'TCP', port: 5432 }],
     });
   });
 
-  it('grantSuperuser: the superuser Secret\'s username and password', () => {
+  it("grantSuperuser: the superuser Secret's username and password", () => {
     const { data } = app(loadEnvironment('dev'));
     const migrate = client('migrate-orion');
     data.postgres.grantSuperuser(migrate);
     data.postgres.grantDatabase(migrate, 'orion');
     expect(migrate.env.get('POSTGRES_SUPERUSER_USER')).toEqual({ secretKeyRef: { name: 'prefect-postgres-superuser', key: 'username' } });
-    expect(migrate.env.get('POSTGRES_SUPERUSER_PASSWORD')).toEqual({ secretKeyRef: { name: 'prefect-postgres-superuser', key: 'password' } });
+    expect(migrate.env.get('POSTGRES_SUPERUSER_PASSWORD')).toEqual({
+      secretKeyRef: { name: 'prefect-postgres-superuser', key: 'password' },
+    });
   });
 
   it('throws on a duplicate environment variable (the same database granted twice)', () => {
@@ -392,22 +507,29 @@ describe('relations', () => {
     expect(() => data.redis.cache.allowFrom(server)).toThrow(/REDIS_CACHE_HOST is set twice/);
   });
 
-  it('allowFrom: the instance\'s env and URL, and its policies opened', () => {
+  it("allowFrom: the instance's env and URL, and its policies opened", () => {
     // Without the services that use Redis "work", to see an instance nobody uses.
     const config = loadEnvironment('dev');
     const withoutWork = Object.fromEntries(
       resolveCatalog(config)
         .filter((service) => service.redis.includes('work'))
-        .map((service) => [service.name, service.type === 'web' ? { redis: service.redis.filter((instance) => instance !== 'work') } : { enabled: false }]),
+        .map((service) => [
+          service.name,
+          service.type === 'web' ? { redis: service.redis.filter((instance) => instance !== 'work') } : { enabled: false },
+        ]),
     );
     const { data, render } = app({ ...config, prefect: { ...config.prefect, services: { ...config.prefect.services, ...withoutWork } } });
     const events = client('events');
     data.redis.streams.allowFrom(events);
     expect([...events.env.keys()]).toEqual(['REDIS_STREAMS_HOST', 'REDIS_STREAMS_PORT', 'REDIS_STREAMS_PASSWORD', 'REDIS_STREAMS_URL']);
     expect(events.env.get('REDIS_STREAMS_PASSWORD')).toEqual({ secretKeyRef: { name: 'prefect-redis-streams', key: 'password' } });
-    expect(events.env.get('REDIS_STREAMS_URL')).toEqual({ value: 'redis://:$(REDIS_STREAMS_PASSWORD)@$(REDIS_STREAMS_HOST):$(REDIS_STREAMS_PORT)/0' });
+    expect(events.env.get('REDIS_STREAMS_URL')).toEqual({
+      value: 'redis://:$(REDIS_STREAMS_PASSWORD)@$(REDIS_STREAMS_HOST):$(REDIS_STREAMS_PORT)/0',
+    });
     const rendered = render();
-    const authorization = findObject(rendered, 'AuthorizationPolicy', 'redis-streams', NS).spec as { rules: Array<{ from: Array<{ source: { principals: string[] } }>; to: Array<{ operation: { ports: string[] } }> }> };
+    const authorization = findObject(rendered, 'AuthorizationPolicy', 'redis-streams', NS).spec as {
+      rules: Array<{ from: Array<{ source: { principals: string[] } }>; to: Array<{ operation: { ports: string[] } }> }>;
+    };
     expect(authorization.rules).toHaveLength(1);
     expect(authorization.rules[0]?.from[0]?.source.principals).toContain('cluster.local/ns/prefect/sa/events');
     expect(authorization.rules[0]?.to).toEqual([{ operation: { ports: ['6379'] } }]);
@@ -432,7 +554,10 @@ describe('Secrets', () => {
 
   it('uses configured names', () => {
     const config = loadEnvironment('dev');
-    const rendered = app({ ...config, secrets: { provider: 'existing', revision: '1', names: { 'postgres-superuser': 'pg-admin', 'redis-cache': 'cache-auth' } } }).render();
+    const rendered = app({
+      ...config,
+      secrets: { provider: 'existing', revision: '1', names: { 'postgres-superuser': 'pg-admin', 'redis-cache': 'cache-auth' } },
+    }).render();
     const names = new Set(secretReferences(rendered.objects.map(({ object }) => object)).map((reference) => reference.name));
     expect(names).toContain('pg-admin');
     expect(names).toContain('cache-auth');
@@ -444,17 +569,29 @@ describe('Secrets', () => {
     data.postgres.grantDatabase(client('nebula'), 'nebula');
     render();
     const lines = kubectlCommands(data.secrets.all, { registry: 'registry.example.com/prefect' });
-    expect(lines).toContain('kubectl --namespace prefect create secret generic prefect-postgres-nebula --type=kubernetes.io/basic-auth --from-literal=username=nebula --from-literal=password="$POSTGRES_NEBULA_PASSWORD"');
-    expect(lines).toContain('kubectl --namespace prefect-data create secret generic prefect-postgres-nebula --type=kubernetes.io/basic-auth --from-literal=username=nebula --from-literal=password="$POSTGRES_NEBULA_PASSWORD"');
+    expect(lines).toContain(
+      'kubectl --namespace prefect create secret generic prefect-postgres-nebula --type=kubernetes.io/basic-auth --from-literal=username=nebula --from-literal=password="$POSTGRES_NEBULA_PASSWORD"',
+    );
+    expect(lines).toContain(
+      'kubectl --namespace prefect-data create secret generic prefect-postgres-nebula --type=kubernetes.io/basic-auth --from-literal=username=nebula --from-literal=password="$POSTGRES_NEBULA_PASSWORD"',
+    );
     // Every Secret read by a pod has its line, in each namespace where it is read.
-    for (const use of data.secrets.all) expect(lines.some((line) => line.startsWith(`kubectl --namespace ${use.namespace} create secret `) && line.includes(` ${use.name} `)), `${use.namespace}/${use.name}`).toBe(true);
+    for (const use of data.secrets.all)
+      expect(
+        lines.some((line) => line.startsWith(`kubectl --namespace ${use.namespace} create secret `) && line.includes(` ${use.name} `)),
+        `${use.namespace}/${use.name}`,
+      ).toBe(true);
     // The image pull secret, from the catalog like the others: the services' namespace and the
     // data namespace (migration Jobs).
     for (const namespace of ['prefect', NS]) {
-      expect(lines).toContain(`kubectl --namespace ${namespace} create secret docker-registry prefect-registry --docker-server=registry.example.com --docker-username=<user> --docker-password=<token>`);
+      expect(lines).toContain(
+        `kubectl --namespace ${namespace} create secret docker-registry prefect-registry --docker-server=registry.example.com --docker-username=<user> --docker-password=<token>`,
+      );
     }
     // The data namespace's Redis Secrets hold the admin password too; clients' never do.
-    expect(lines).toContain('kubectl --namespace prefect-data create secret generic prefect-redis-cache --type=Opaque --from-literal=password="$REDIS_CACHE_PASSWORD" --from-literal=admin-password="$REDIS_CACHE_ADMIN_PASSWORD"');
+    expect(lines).toContain(
+      'kubectl --namespace prefect-data create secret generic prefect-redis-cache --type=Opaque --from-literal=password="$REDIS_CACHE_PASSWORD" --from-literal=admin-password="$REDIS_CACHE_ADMIN_PASSWORD"',
+    );
   });
 });
 

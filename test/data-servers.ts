@@ -83,7 +83,12 @@ async function stopGroup(child: ChildProcess): Promise<void> {
 }
 
 export function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeout?: number } = {}) {
-  const result = spawnSync(command, args, { encoding: 'utf8', env: options.env ?? process.env, input: options.input, timeout: options.timeout ?? 60_000 });
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    env: options.env ?? process.env,
+    input: options.input,
+    timeout: options.timeout ?? 60_000,
+  });
   return { status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '', error: result.error };
 }
 
@@ -144,7 +149,11 @@ export type TestSecrets = Readonly<Record<string, Readonly<Record<string, string
  * references looked up in `secrets` (a missing Secret or key fails, as the kubelet would).
  * `overrides` replace a variable's value before later variables refer to it (host and port).
  */
-export function containerEnvironment(env: readonly EnvVarJson[], secrets: TestSecrets, overrides: Readonly<Record<string, string>> = {}): Map<string, string> {
+export function containerEnvironment(
+  env: readonly EnvVarJson[],
+  secrets: TestSecrets,
+  overrides: Readonly<Record<string, string>> = {},
+): Map<string, string> {
   const result = new Map<string, string>();
   for (const variable of env) {
     let value: string;

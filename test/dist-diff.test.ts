@@ -17,9 +17,17 @@ describe('make diff', () => {
   it('lists added, removed and changed objects with the changed fields', () => {
     const platform = path.join(project, 'dist', 'prod', 'platform');
     const namespaceFile = path.join(platform, 'namespace.prefect.yaml');
-    fs.writeFileSync(namespaceFile, fs.readFileSync(namespaceFile, 'utf8').replace('pod-security.kubernetes.io/enforce: restricted', 'pod-security.kubernetes.io/enforce: baseline'));
+    fs.writeFileSync(
+      namespaceFile,
+      fs
+        .readFileSync(namespaceFile, 'utf8')
+        .replace('pod-security.kubernetes.io/enforce: restricted', 'pod-security.kubernetes.io/enforce: baseline'),
+    );
     fs.rmSync(path.join(platform, 'namespace.cert-manager.yaml'));
-    fs.writeFileSync(path.join(platform, 'configmap.prefect.extra.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: prefect\n');
+    fs.writeFileSync(
+      path.join(platform, 'configmap.prefect.extra.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: prefect\n',
+    );
     const result = run('npx', ['tsx', 'scripts/dist-diff.ts'], project);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('dist/ against HEAD: 1 added, 1 removed, 1 changed');

@@ -26,15 +26,23 @@ import { build, ENVIRONMENTS, findObject, loadEnvironment, objectsOfKind, PROJEC
 type Spec = Record<string, any>;
 const spec = (object: KubernetesObject): Spec => object.spec as Spec;
 const names = (rendered: RenderedEnvironment, layer: string) =>
-  rendered.objects.filter((entry) => entry.layer === layer).map(({ object }) => `${object.kind} ${object.metadata.namespace ?? '-'}/${object.metadata.name}`).sort();
-const values = (rendered: RenderedEnvironment, release: string) => spec(findObject(rendered, 'HelmRelease', release, 'flux-system')).values as Spec;
+  rendered.objects
+    .filter((entry) => entry.layer === layer)
+    .map(({ object }) => `${object.kind} ${object.metadata.namespace ?? '-'}/${object.metadata.name}`)
+    .sort();
+const values = (rendered: RenderedEnvironment, release: string) =>
+  spec(findObject(rendered, 'HelmRelease', release, 'flux-system')).values as Spec;
 const solver = (rendered: RenderedEnvironment, issuer: string) => spec(findObject(rendered, 'ClusterIssuer', issuer)).acme.solvers[0];
 
 /** A chart for constructs tested alone; its App is never synthesized, so nothing is written. */
-const testChart = () => new Chart(new App({ outdir: path.join(os.tmpdir(), 'prefect-cdk8s-edge-test-unused') }), 'test', { disableResourceNameHashes: true });
+const testChart = () =>
+  new Chart(new App({ outdir: path.join(os.tmpdir(), 'prefect-cdk8s-edge-test-unused') }), 'test', { disableResourceNameHashes: true });
 
 /** prod's configuration with its TLS section replaced (not merged). */
-const letsencrypt = (solverConfig: Record<string, unknown>) => [{ tls: null }, { tls: { mode: 'letsencrypt', email: 'platform@example.com', solver: solverConfig } }];
+const letsencrypt = (solverConfig: Record<string, unknown>) => [
+  { tls: null },
+  { tls: { mode: 'letsencrypt', email: 'platform@example.com', solver: solverConfig } },
+];
 /** An example ACM certificate (the account id is AWS's documentation example). */
 const ACM_CERTIFICATE = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
 /** cert-manager's cloud identity in the prod variants: the committed IRSA role, replaced. */
@@ -42,36 +50,92 @@ const certManagerIdentity = (identity: Record<string, unknown>) => [{ mesh: { ce
 
 const variants: Record<string, RenderedEnvironment> = {
   'letsencrypt http01': buildVariant('prod', letsencrypt({ type: 'http01' })),
-  'dns01 route53 with a key Secret': buildVariant('prod', letsencrypt({ type: 'dns01', provider: { name: 'route53', region: 'eu-west-1', hostedZoneID: 'Z123', accessKeySecret: { name: 'route53-credentials', accessKeyIdKey: 'access-key-id', secretAccessKeyKey: 'secret-access-key' } } })),
-  'dns01 cloudDNS': buildVariant('prod', letsencrypt({ type: 'dns01', provider: { name: 'cloudDNS', project: 'prefect-prod', serviceAccountSecret: { name: 'clouddns-key', key: 'key.json' } } })),
-  'dns01 cloudDNS with Workload Identity': buildVariant('prod', [...letsencrypt({ type: 'dns01', provider: { name: 'cloudDNS', project: 'prefect-prod' } }), ...certManagerIdentity({ serviceAccountAnnotations: { 'iam.gke.io/gcp-service-account': 'cert-manager@prefect-prod.iam.gserviceaccount.com' } })]),
-  'dns01 cloudDNS without an identity': buildVariant('prod', [...letsencrypt({ type: 'dns01', provider: { name: 'cloudDNS', project: 'prefect-prod' } }), { mesh: { certManager: null } }]),
+  'dns01 route53 with a key Secret': buildVariant(
+    'prod',
+    letsencrypt({
+      type: 'dns01',
+      provider: {
+        name: 'route53',
+        region: 'eu-west-1',
+        hostedZoneID: 'Z123',
+        accessKeySecret: { name: 'route53-credentials', accessKeyIdKey: 'access-key-id', secretAccessKeyKey: 'secret-access-key' },
+      },
+    }),
+  ),
+  'dns01 cloudDNS': buildVariant(
+    'prod',
+    letsencrypt({
+      type: 'dns01',
+      provider: { name: 'cloudDNS', project: 'prefect-prod', serviceAccountSecret: { name: 'clouddns-key', key: 'key.json' } },
+    }),
+  ),
+  'dns01 cloudDNS with Workload Identity': buildVariant('prod', [
+    ...letsencrypt({ type: 'dns01', provider: { name: 'cloudDNS', project: 'prefect-prod' } }),
+    ...certManagerIdentity({
+      serviceAccountAnnotations: { 'iam.gke.io/gcp-service-account': 'cert-manager@prefect-prod.iam.gserviceaccount.com' },
+    }),
+  ]),
+  'dns01 cloudDNS without an identity': buildVariant('prod', [
+    ...letsencrypt({ type: 'dns01', provider: { name: 'cloudDNS', project: 'prefect-prod' } }),
+    { mesh: { certManager: null } },
+  ]),
   'dns01 route53 without an identity': buildVariant('prod', { mesh: { certManager: null } }),
-  'dns01 cloudflare': buildVariant('prod', letsencrypt({ type: 'dns01', provider: { name: 'cloudflare', apiTokenSecret: { name: 'cloudflare-token', key: 'api-token' } } })),
+  'dns01 cloudflare': buildVariant(
+    'prod',
+    letsencrypt({ type: 'dns01', provider: { name: 'cloudflare', apiTokenSecret: { name: 'cloudflare-token', key: 'api-token' } } }),
+  ),
   'dns01 azureDNS': buildVariant('prod', [
-    ...letsencrypt({ type: 'dns01', provider: { name: 'azureDNS', subscriptionID: 'sub', resourceGroupName: 'dns', hostedZoneName: 'prefect.example.com', managedIdentityClientID: 'client' } }),
+    ...letsencrypt({
+      type: 'dns01',
+      provider: {
+        name: 'azureDNS',
+        subscriptionID: 'sub',
+        resourceGroupName: 'dns',
+        hostedZoneName: 'prefect.example.com',
+        managedIdentityClientID: 'client',
+      },
+    }),
     ...certManagerIdentity({ podLabels: { 'azure.workload.identity/use': 'true' } }),
   ]),
   'dns01 azureDNS with Workload Identity on the service account': buildVariant('prod', [
-    ...letsencrypt({ type: 'dns01', provider: { name: 'azureDNS', subscriptionID: 'sub', resourceGroupName: 'dns', hostedZoneName: 'prefect.example.com' } }),
-    ...certManagerIdentity({ serviceAccountAnnotations: { 'azure.workload.identity/client-id': '00000000-0000-0000-0000-000000000000' }, podLabels: { 'azure.workload.identity/use': 'true' } }),
+    ...letsencrypt({
+      type: 'dns01',
+      provider: { name: 'azureDNS', subscriptionID: 'sub', resourceGroupName: 'dns', hostedZoneName: 'prefect.example.com' },
+    }),
+    ...certManagerIdentity({
+      serviceAccountAnnotations: { 'azure.workload.identity/client-id': '00000000-0000-0000-0000-000000000000' },
+      podLabels: { 'azure.workload.identity/use': 'true' },
+    }),
   ]),
   'dns01 azureDNS without an identity': buildVariant('prod', [
-    ...letsencrypt({ type: 'dns01', provider: { name: 'azureDNS', subscriptionID: 'sub', resourceGroupName: 'dns', hostedZoneName: 'prefect.example.com' } }),
+    ...letsencrypt({
+      type: 'dns01',
+      provider: { name: 'azureDNS', subscriptionID: 'sub', resourceGroupName: 'dns', hostedZoneName: 'prefect.example.com' },
+    }),
     { mesh: { certManager: null } },
   ]),
   existing: buildVariant('prod', [{ tls: null }, { tls: { mode: 'existing', secretName: 'prefect-wildcard' } }]),
   'gcp preset': buildVariant('prod', { loadBalancer: { provider: 'gcp' } }),
   'azure preset': buildVariant('prod', { loadBalancer: { provider: 'azure' } }),
-  'generic preset with user annotations': buildVariant('dev', { loadBalancer: { annotations: { 'metallb.universe.tf/address-pool': 'public' }, sourceRanges: ['203.0.113.0/24'] } }),
+  'generic preset with user annotations': buildVariant('dev', {
+    loadBalancer: { annotations: { 'metallb.universe.tf/address-pool': 'public' }, sourceRanges: ['203.0.113.0/24'] },
+  }),
   'l7 aws': buildVariant('prod', { loadBalancer: { mode: 'l7', certificate: ACM_CERTIFICATE } }),
   'l7 gcp': buildVariant('prod', { loadBalancer: { mode: 'l7', provider: 'gcp', externalDns: false, sourceRanges: [] } }),
-  'l7 azure behind a NodePort': buildVariant('prod', { loadBalancer: { mode: 'l7', provider: 'azure', externalDns: false, sourceRanges: [], serviceType: 'NodePort', trustedProxies: 2 } }),
+  'l7 azure behind a NodePort': buildVariant('prod', {
+    loadBalancer: { mode: 'l7', provider: 'azure', externalDns: false, sourceRanges: [], serviceType: 'NodePort', trustedProxies: 2 },
+  }),
   'l7 generic': buildVariant('dev', { loadBalancer: { mode: 'l7', trustedProxies: 1 } }),
   'l7 aws with HTTP-01 configured': buildVariant('staging', { loadBalancer: { mode: 'l7', certificate: ACM_CERTIFICATE } }),
   'trust domain': buildVariant('prod', { mesh: { trustDomain: 'prod.prefect.example.com' } }),
   'bring your own mesh': buildVariant('staging', {
-    mesh: { install: false, installCertManager: false, installTrustManager: false, gatewaySelector: { app: 'gateway', istio: 'public' }, gatewayServiceAccount: 'istio-ingressgateway-service-account' },
+    mesh: {
+      install: false,
+      installCertManager: false,
+      installTrustManager: false,
+      gatewaySelector: { app: 'gateway', istio: 'public' },
+      gatewayServiceAccount: 'istio-ingressgateway-service-account',
+    },
     namespaces: { ingress: 'gateways' },
   }),
   'platform profile gke': buildVariant('prod', { mesh: { platform: 'gke' } }),
@@ -96,7 +160,8 @@ describe('platform: Flux installs the controllers', () => {
   const prod = committed.prod as RenderedEnvironment;
 
   it('chains istio-base, istiod, istio-cni and the gateway, and trust-manager after cert-manager', () => {
-    const dependsOn = (name: string) => spec(findObject(prod, 'HelmRelease', name, 'flux-system')).dependsOn?.map((entry: { name: string }) => entry.name);
+    const dependsOn = (name: string) =>
+      spec(findObject(prod, 'HelmRelease', name, 'flux-system')).dependsOn?.map((entry: { name: string }) => entry.name);
     expect(dependsOn('istio-base')).toBeUndefined();
     expect(dependsOn('istiod')).toEqual(['istio-base']);
     expect(dependsOn('istio-cni')).toEqual(['istiod']);
@@ -107,11 +172,17 @@ describe('platform: Flux installs the controllers', () => {
 
   it('pins chart versions from the configuration, from the upstream repositories', () => {
     const chart = (name: string) => spec(findObject(prod, 'HelmRelease', name, 'flux-system')).chart.spec;
-    expect(chart('istiod')).toMatchObject({ chart: 'istiod', version: '1.30.3', sourceRef: { kind: 'HelmRepository', name: 'istio', namespace: 'flux-system' } });
+    expect(chart('istiod')).toMatchObject({
+      chart: 'istiod',
+      version: '1.30.3',
+      sourceRef: { kind: 'HelmRepository', name: 'istio', namespace: 'flux-system' },
+    });
     expect(chart('istio-ingressgateway')).toMatchObject({ chart: 'gateway', version: '1.30.3' });
     expect(chart('cert-manager')).toMatchObject({ chart: 'cert-manager', version: 'v1.21.1', sourceRef: { name: 'jetstack' } });
     expect(chart('trust-manager')).toMatchObject({ chart: 'trust-manager', version: 'v0.24.0', sourceRef: { name: 'jetstack' } });
-    expect(spec(findObject(prod, 'HelmRepository', 'istio', 'flux-system')).url).toBe('https://istio-release.storage.googleapis.com/charts');
+    expect(spec(findObject(prod, 'HelmRepository', 'istio', 'flux-system')).url).toBe(
+      'https://istio-release.storage.googleapis.com/charts',
+    );
     expect(spec(findObject(prod, 'HelmRepository', 'jetstack', 'flux-system')).url).toBe('https://charts.jetstack.io');
     const version = buildVariant('prod', { mesh: { versions: { istio: '1.30.4', certManager: 'v1.21.2' } } });
     expect(spec(findObject(version, 'HelmRelease', 'istio-cni', 'flux-system')).chart.spec.version).toBe('1.30.4');
@@ -120,7 +191,11 @@ describe('platform: Flux installs the controllers', () => {
 
   it('installs each release into its namespace, with remediation', () => {
     const target = (name: string) => spec(findObject(prod, 'HelmRelease', name, 'flux-system'));
-    expect(['istio-base', 'istiod', 'istio-cni'].map((name) => target(name).targetNamespace)).toEqual(['istio-system', 'istio-system', 'istio-system']);
+    expect(['istio-base', 'istiod', 'istio-cni'].map((name) => target(name).targetNamespace)).toEqual([
+      'istio-system',
+      'istio-system',
+      'istio-system',
+    ]);
     expect(target('istio-ingressgateway').targetNamespace).toBe('istio-ingress');
     expect(target('cert-manager').targetNamespace).toBe('cert-manager');
     expect(target('trust-manager').targetNamespace).toBe('cert-manager');
@@ -134,10 +209,11 @@ describe('platform: Flux installs the controllers', () => {
     expect(values(prod, 'istiod').pilot).toEqual({ cni: { enabled: true } });
     expect(values(prod, 'istiod').global).toBeUndefined();
     const gke = variants['platform profile gke'] as RenderedEnvironment;
-    for (const release of ['istio-base', 'istiod', 'istio-cni', 'istio-ingressgateway']) expect(values(gke, release).global, release).toEqual({ platform: 'gke' });
+    for (const release of ['istio-base', 'istiod', 'istio-cni', 'istio-ingressgateway'])
+      expect(values(gke, release).global, release).toEqual({ platform: 'gke' });
   });
 
-  it('installs cert-manager with its CRDs and trust-manager reading the CA from cert-manager\'s namespace', () => {
+  it("installs cert-manager with its CRDs and trust-manager reading the CA from cert-manager's namespace", () => {
     expect(values(prod, 'cert-manager')).toMatchObject({ crds: { enabled: true, keep: true } });
     expect(values(committed.dev as RenderedEnvironment, 'cert-manager').serviceAccount).toBeUndefined();
     expect(values(committed.dev as RenderedEnvironment, 'cert-manager').podLabels).toBeUndefined();
@@ -147,13 +223,20 @@ describe('platform: Flux installs the controllers', () => {
   it('switches each controller off for clusters that have it', () => {
     // prod's IRSA role is for the cert-manager it installs: without one, it goes too.
     const without = buildVariant('prod', [{ mesh: { certManager: null } }, { mesh: { installCertManager: false } }]);
-    expect(objectsOfKind(without, 'HelmRelease').map((release) => release.metadata.name).sort()).toEqual(['istio-base', 'istio-cni', 'istio-ingressgateway', 'istiod', 'trust-manager']);
+    expect(
+      objectsOfKind(without, 'HelmRelease')
+        .map((release) => release.metadata.name)
+        .sort(),
+    ).toEqual(['istio-base', 'istio-cni', 'istio-ingressgateway', 'istiod', 'trust-manager']);
     expect(spec(findObject(without, 'HelmRelease', 'trust-manager', 'flux-system')).dependsOn).toBeUndefined();
-    const neither = buildVariant('prod', [{ mesh: { certManager: null } }, { mesh: { installCertManager: false, installTrustManager: false } }]);
+    const neither = buildVariant('prod', [
+      { mesh: { certManager: null } },
+      { mesh: { installCertManager: false, installTrustManager: false } },
+    ]);
     expect(objectsOfKind(neither, 'HelmRepository').map((repository) => repository.metadata.name)).toEqual(['istio']);
   });
 
-  it('configures istiod to serve the HTTP-01 solver\'s Ingress on the gateway, with an IngressClass only when needed', () => {
+  it("configures istiod to serve the HTTP-01 solver's Ingress on the gateway, with an IngressClass only when needed", () => {
     const http01 = committed.staging as RenderedEnvironment;
     expect(values(http01, 'istiod').meshConfig).toEqual({
       trustDomain: 'cluster.local',
@@ -168,9 +251,19 @@ describe('platform: Flux installs the controllers', () => {
 });
 
 describe('platform: what the controllers ask of the cluster', () => {
-  it('lists the Helm releases\' pods for the capacity check, only for what is installed', () => {
+  it("lists the Helm releases' pods for the capacity check, only for what is installed", () => {
     const prod = edgeControllerWorkloads(loadEnvironment('prod'));
-    expect(prod.map((workload) => [workload.namespace, workload.name, workload.minReplicas, workload.maxReplicas, workload.cpu, workload.memory, workload.perNode ?? false])).toEqual([
+    expect(
+      prod.map((workload) => [
+        workload.namespace,
+        workload.name,
+        workload.minReplicas,
+        workload.maxReplicas,
+        workload.cpu,
+        workload.memory,
+        workload.perNode ?? false,
+      ]),
+    ).toEqual([
       ['istio-system', 'istiod', 1, 5, 0.5, 2048 * 2 ** 20, false],
       ['istio-system', 'istio-cni-node', 1, 1, 0.1, 100 * 2 ** 20, true],
       ['istio-ingress', 'istio-ingressgateway', 3, 6, 0.5, 512 * 2 ** 20, false],
@@ -179,7 +272,10 @@ describe('platform: what the controllers ask of the cluster', () => {
       ['cert-manager', 'cert-manager-cainjector', 1, 1, 0.01, 128 * 2 ** 20, false],
       ['cert-manager', 'trust-manager', 1, 1, 0.01, 64 * 2 ** 20, false],
     ]);
-    const byo = { ...loadEnvironment('prod'), mesh: { ...loadEnvironment('prod').mesh, install: false, installCertManager: false, installTrustManager: false } };
+    const byo = {
+      ...loadEnvironment('prod'),
+      mesh: { ...loadEnvironment('prod').mesh, install: false, installCertManager: false, installTrustManager: false },
+    };
     expect(edgeControllerWorkloads(byo)).toEqual([]);
   });
 
@@ -209,8 +305,18 @@ describe('platform: the ingress gateway', () => {
       serviceAccount: { create: true, name: 'istio-ingressgateway' },
     });
     expect(gateway.topologySpreadConstraints).toEqual([
-      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { istio: 'ingressgateway' } } },
-      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { istio: 'ingressgateway' } } },
+      {
+        maxSkew: 1,
+        topologyKey: 'topology.kubernetes.io/zone',
+        whenUnsatisfiable: 'DoNotSchedule',
+        labelSelector: { matchLabels: { istio: 'ingressgateway' } },
+      },
+      {
+        maxSkew: 1,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: { istio: 'ingressgateway' } },
+      },
     ]);
   });
 
@@ -244,32 +350,72 @@ describe('platform: the ingress gateway', () => {
 
   it.each([
     ['gcp preset', { 'cloud.google.com/l4-rbs': 'enabled' }],
-    ['azure preset', { 'service.beta.kubernetes.io/azure-load-balancer-internal': 'false', 'service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout': '30' }],
+    [
+      'azure preset',
+      {
+        'service.beta.kubernetes.io/azure-load-balancer-internal': 'false',
+        'service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout': '30',
+      },
+    ],
   ])('applies the %s', (variant, expected) => {
     const annotations = values(variants[variant] as RenderedEnvironment, 'istio-ingressgateway').service.annotations;
-    expect(annotations).toEqual({ ...expected, 'external-dns.alpha.kubernetes.io/hostname': 'api.prefect.example.com,app.prefect.example.com' });
+    expect(annotations).toEqual({
+      ...expected,
+      'external-dns.alpha.kubernetes.io/hostname': 'api.prefect.example.com,app.prefect.example.com',
+    });
   });
 
-  it('adds nothing for the generic preset but the user\'s annotations and ranges', () => {
+  it("adds nothing for the generic preset but the user's annotations and ranges", () => {
     expect(LOAD_BALANCER_PRESETS.generic).toEqual({});
     expect(values(dev, 'istio-ingressgateway').service).toEqual({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', annotations: {} });
     const generic = values(variants['generic preset with user annotations'] as RenderedEnvironment, 'istio-ingressgateway').service;
-    expect(generic).toEqual({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', annotations: { 'metallb.universe.tf/address-pool': 'public' }, loadBalancerSourceRanges: ['203.0.113.0/24'] });
+    expect(generic).toEqual({
+      type: 'LoadBalancer',
+      externalTrafficPolicy: 'Local',
+      annotations: { 'metallb.universe.tf/address-pool': 'public' },
+      loadBalancerSourceRanges: ['203.0.113.0/24'],
+    });
   });
 
   it('sets only values the gateway chart accepts (its values.schema.json has additionalProperties: false)', () => {
     // The top-level keys of istio/istio manifests/charts/gateway/values.schema.json that this project uses.
-    const accepted = ['global', 'labels', 'serviceAccount', 'replicaCount', 'autoscaling', 'podDisruptionBudget', 'topologySpreadConstraints', 'resources', 'service', 'podAnnotations'];
-    for (const rendered of [prod, dev, variants['l7 aws'], variants['l7 gcp'], variants['l7 azure behind a NodePort'], variants['platform profile gke']] as RenderedEnvironment[]) {
+    const accepted = [
+      'global',
+      'labels',
+      'serviceAccount',
+      'replicaCount',
+      'autoscaling',
+      'podDisruptionBudget',
+      'topologySpreadConstraints',
+      'resources',
+      'service',
+      'podAnnotations',
+    ];
+    for (const rendered of [
+      prod,
+      dev,
+      variants['l7 aws'],
+      variants['l7 gcp'],
+      variants['l7 azure behind a NodePort'],
+      variants['platform profile gke'],
+    ] as RenderedEnvironment[]) {
       const gateway = values(rendered, 'istio-ingressgateway');
       expect(Object.keys(gateway).filter((key) => !accepted.includes(key))).toEqual([]);
-      expect(Object.keys(gateway.service).filter((key) => !['type', 'annotations', 'externalTrafficPolicy', 'loadBalancerSourceRanges', 'ports'].includes(key))).toEqual([]);
+      expect(
+        Object.keys(gateway.service).filter(
+          (key) => !['type', 'annotations', 'externalTrafficPolicy', 'loadBalancerSourceRanges', 'ports'].includes(key),
+        ),
+      ).toEqual([]);
     }
   });
 
   it('lets user annotations override the preset', () => {
-    const rendered = buildVariant('prod', { loadBalancer: { annotations: { 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internal' } } });
-    expect(values(rendered, 'istio-ingressgateway').service.annotations['service.beta.kubernetes.io/aws-load-balancer-scheme']).toBe('internal');
+    const rendered = buildVariant('prod', {
+      loadBalancer: { annotations: { 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internal' } },
+    });
+    expect(values(rendered, 'istio-ingressgateway').service.annotations['service.beta.kubernetes.io/aws-load-balancer-scheme']).toBe(
+      'internal',
+    );
   });
 });
 
@@ -278,7 +424,7 @@ describe('edge: TLS', () => {
   const staging = committed.staging as RenderedEnvironment;
   const prod = committed.prod as RenderedEnvironment;
 
-  it('issues one certificate for both hosts in the gateway\'s namespace', () => {
+  it("issues one certificate for both hosts in the gateway's namespace", () => {
     expect(spec(findObject(prod, 'Certificate', 'prefect-tls', 'istio-ingress'))).toMatchObject({
       secretName: 'prefect-tls',
       commonName: 'api.prefect.example.com',
@@ -289,7 +435,10 @@ describe('edge: TLS', () => {
       issuerRef: { name: 'prefect-letsencrypt', kind: 'ClusterIssuer', group: 'cert-manager.io' },
     });
     const tuned = buildVariant('prod', { tls: { duration: '1440h', renewBefore: '360h' } });
-    expect(spec(findObject(tuned, 'Certificate', 'prefect-tls', 'istio-ingress'))).toMatchObject({ duration: '1440h', renewBefore: '360h' });
+    expect(spec(findObject(tuned, 'Certificate', 'prefect-tls', 'istio-ingress'))).toMatchObject({
+      duration: '1440h',
+      renewBefore: '360h',
+    });
   });
 
   it('leaves out a common name longer than 64 characters', () => {
@@ -298,7 +447,7 @@ describe('edge: TLS', () => {
     expect(certificate.dnsNames[0]).toHaveLength(72);
   });
 
-  it('serves HTTPS for both hosts from one server, TLS 1.2 or newer, with the certificate\'s Secret', () => {
+  it("serves HTTPS for both hosts from one server, TLS 1.2 or newer, with the certificate's Secret", () => {
     expect(spec(findObject(prod, 'Gateway', 'prefect', 'istio-ingress'))).toEqual({
       selector: { istio: 'ingressgateway' },
       servers: [
@@ -322,11 +471,31 @@ describe('edge: TLS', () => {
   });
 
   it.each([
-    ['dns01 route53 with a key Secret', { route53: { region: 'eu-west-1', hostedZoneID: 'Z123', accessKeyIDSecretRef: { name: 'route53-credentials', key: 'access-key-id' }, secretAccessKeySecretRef: { name: 'route53-credentials', key: 'secret-access-key' } } }],
+    [
+      'dns01 route53 with a key Secret',
+      {
+        route53: {
+          region: 'eu-west-1',
+          hostedZoneID: 'Z123',
+          accessKeyIDSecretRef: { name: 'route53-credentials', key: 'access-key-id' },
+          secretAccessKeySecretRef: { name: 'route53-credentials', key: 'secret-access-key' },
+        },
+      },
+    ],
     ['dns01 cloudDNS', { cloudDNS: { project: 'prefect-prod', serviceAccountSecretRef: { name: 'clouddns-key', key: 'key.json' } } }],
     ['dns01 cloudDNS with Workload Identity', { cloudDNS: { project: 'prefect-prod' } }],
     ['dns01 cloudflare', { cloudflare: { apiTokenSecretRef: { name: 'cloudflare-token', key: 'api-token' } } }],
-    ['dns01 azureDNS', { azureDNS: { subscriptionID: 'sub', resourceGroupName: 'dns', hostedZoneName: 'prefect.example.com', managedIdentity: { clientID: 'client' } } }],
+    [
+      'dns01 azureDNS',
+      {
+        azureDNS: {
+          subscriptionID: 'sub',
+          resourceGroupName: 'dns',
+          hostedZoneName: 'prefect.example.com',
+          managedIdentity: { clientID: 'client' },
+        },
+      },
+    ],
   ])('letsencrypt with %s references credentials by Secret only', (variant, dns01) => {
     const rendered = variants[variant] as RenderedEnvironment;
     expect(solver(rendered, 'prefect-letsencrypt')).toEqual({ dns01 });
@@ -334,22 +503,30 @@ describe('edge: TLS', () => {
     expect(objectsOfKind(rendered, 'IngressClass')).toEqual([]);
   });
 
-  it('letsencrypt with HTTP-01 answers through Istio\'s ingress class, from a solver outside the mesh', () => {
+  it("letsencrypt with HTTP-01 answers through Istio's ingress class, from a solver outside the mesh", () => {
     const rendered = variants['letsencrypt http01'] as RenderedEnvironment;
     expect(solver(rendered, 'prefect-letsencrypt')).toEqual({
-      http01: { ingress: { ingressClassName: 'istio', serviceType: 'ClusterIP', podTemplate: { metadata: { labels: { 'sidecar.istio.io/inject': 'false' } } } } },
+      http01: {
+        ingress: {
+          ingressClassName: 'istio',
+          serviceType: 'ClusterIP',
+          podTemplate: { metadata: { labels: { 'sidecar.istio.io/inject': 'false' } } },
+        },
+      },
     });
     expect(findObject(rendered, 'IngressClass', 'istio')).toBeTruthy();
     expect(findObject(rendered, 'VirtualService', 'prefect-http-redirect', 'istio-ingress')).toBeTruthy();
   });
 
   it('letsencrypt-staging uses the staging directory and warns', () => {
-    expect(spec(findObject(staging, 'ClusterIssuer', 'prefect-letsencrypt-staging')).acme.server).toBe('https://acme-staging-v02.api.letsencrypt.org/directory');
+    expect(spec(findObject(staging, 'ClusterIssuer', 'prefect-letsencrypt-staging')).acme.server).toBe(
+      'https://acme-staging-v02.api.letsencrypt.org/directory',
+    );
     expect(spec(findObject(staging, 'Certificate', 'prefect-tls', 'istio-ingress')).issuerRef.name).toBe('prefect-letsencrypt-staging');
     expect(staging.warnings).toEqual([expect.stringContaining('letsencrypt-staging')]);
   });
 
-  it('selfsigned chains a self-signed root, a CA certificate in cert-manager\'s namespace and a CA issuer', () => {
+  it("selfsigned chains a self-signed root, a CA certificate in cert-manager's namespace and a CA issuer", () => {
     expect(names(dev, 'edge').filter((name) => /ClusterIssuer|Certificate|Bundle/.test(name))).toEqual([
       'Bundle -/prefect-ca-bundle',
       'Certificate cert-manager/prefect-root-ca',
@@ -372,14 +549,17 @@ describe('edge: TLS', () => {
   it('selfsigned publishes public roots plus the private CA to the Prefect namespace, and warns about outside clients', () => {
     expect(spec(findObject(dev, 'Bundle', 'prefect-ca-bundle'))).toEqual({
       sources: [{ useDefaultCAs: true }, { secret: { name: 'prefect-root-ca', key: 'ca.crt' } }],
-      target: { configMap: { key: 'ca-certificates.crt' }, namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['prefect'] }] } },
+      target: {
+        configMap: { key: 'ca-certificates.crt' },
+        namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['prefect'] }] },
+      },
     });
     expect(dev.warnings).toEqual([expect.stringContaining('PREFECT_API_SSL_CERT_FILE')]);
     expect(objectsOfKind(prod, 'Bundle')).toEqual([]);
     expect(prod.warnings).toEqual([]);
   });
 
-  it('existing serves the user\'s Secret and issues nothing', () => {
+  it("existing serves the user's Secret and issues nothing", () => {
     const rendered = variants.existing as RenderedEnvironment;
     expect(objectsOfKind(rendered, 'ClusterIssuer')).toEqual([]);
     expect(objectsOfKind(rendered, 'Certificate')).toEqual([]);
@@ -389,7 +569,8 @@ describe('edge: TLS', () => {
 
 describe('edge: L7 on AWS (an NLB TLS listener ends TLS with an ACM certificate)', () => {
   const l7 = variants['l7 aws'] as RenderedEnvironment;
-  const annotation = (key: string) => values(l7, 'istio-ingressgateway').service.annotations[`service.beta.kubernetes.io/aws-load-balancer-${key}`];
+  const annotation = (key: string) =>
+    values(l7, 'istio-ingressgateway').service.annotations[`service.beta.kubernetes.io/aws-load-balancer-${key}`];
 
   it('gives the NLB a TLS listener on 443 only, TLS 1.2 or newer, with the certificate, and plain TCP to the pods', () => {
     const service = values(l7, 'istio-ingressgateway').service;
@@ -413,15 +594,28 @@ describe('edge: L7 on AWS (an NLB TLS listener ends TLS with an ACM certificate)
 
   it('serves the decrypted port 443 as HTTP and redirects port 80 at the gateway, with no issuer or certificate', () => {
     expect(spec(findObject(l7, 'Gateway', 'prefect', 'istio-ingress')).servers).toEqual([
-      { name: 'https-terminated', port: { number: 443, name: 'http-terminated-tls', protocol: 'HTTP' }, hosts: ['./api.prefect.example.com', './app.prefect.example.com'] },
+      {
+        name: 'https-terminated',
+        port: { number: 443, name: 'http-terminated-tls', protocol: 'HTTP' },
+        hosts: ['./api.prefect.example.com', './app.prefect.example.com'],
+      },
     ]);
     expect(spec(findObject(l7, 'Gateway', 'prefect-http-redirect', 'istio-ingress')).servers).toEqual([
-      { name: 'http', port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['./api.prefect.example.com', './app.prefect.example.com'], tls: { httpsRedirect: true } },
+      {
+        name: 'http',
+        port: { number: 80, name: 'http', protocol: 'HTTP' },
+        hosts: ['./api.prefect.example.com', './app.prefect.example.com'],
+        tls: { httpsRedirect: true },
+      },
     ]);
     for (const kind of ['Certificate', 'ClusterIssuer', 'Bundle', 'IngressClass']) expect(objectsOfKind(l7, kind), kind).toEqual([]);
     const http01 = variants['l7 aws with HTTP-01 configured'] as RenderedEnvironment;
     expect(objectsOfKind(http01, 'IngressClass')).toEqual([]);
-    expect(objectsOfKind(http01, 'VirtualService').map((vs) => vs.metadata.name).sort()).toEqual(['prefect-api', 'prefect-app']);
+    expect(
+      objectsOfKind(http01, 'VirtualService')
+        .map((vs) => vs.metadata.name)
+        .sort(),
+    ).toEqual(['prefect-api', 'prefect-app']);
   });
 
   it('tells the services the client used HTTPS, since Envoy would say "http" on the plain connection', () => {
@@ -436,7 +630,9 @@ describe('edge: L7 on AWS (an NLB TLS listener ends TLS with an ACM certificate)
   });
 
   it('warns that the TLS settings are unused and names the certificate', () => {
-    expect(l7.warnings).toEqual([expect.stringContaining(`the NLB ends TLS with the ACM certificate ${ACM_CERTIFICATE}, so tls.mode "letsencrypt" is not used`)]);
+    expect(l7.warnings).toEqual([
+      expect.stringContaining(`the NLB ends TLS with the ACM certificate ${ACM_CERTIFICATE}, so tls.mode "letsencrypt" is not used`),
+    ]);
   });
 });
 
@@ -444,7 +640,8 @@ describe('edge: L7 behind an HTTP(S) proxy (gcp, azure, generic)', () => {
   const gcp = variants['l7 gcp'] as RenderedEnvironment;
   const azure = variants['l7 azure behind a NodePort'] as RenderedEnvironment;
   const generic = variants['l7 generic'] as RenderedEnvironment;
-  const topology = (rendered: RenderedEnvironment) => JSON.parse(values(rendered, 'istio-ingressgateway').podAnnotations['proxy.istio.io/config']).gatewayTopology;
+  const topology = (rendered: RenderedEnvironment) =>
+    JSON.parse(values(rendered, 'istio-ingressgateway').podAnnotations['proxy.istio.io/config']).gatewayTopology;
 
   it('exposes the gateway to the proxy by a ClusterIP (or NodePort) Service on ports 15021 and 80, not by a load balancer', () => {
     const ports = [
@@ -452,7 +649,11 @@ describe('edge: L7 behind an HTTP(S) proxy (gcp, azure, generic)', () => {
       { name: 'http2', port: 80, protocol: 'TCP', targetPort: 80 },
     ];
     // Container-native load balancing on GKE: the proxy targets the pods.
-    expect(values(gcp, 'istio-ingressgateway').service).toEqual({ type: 'ClusterIP', annotations: { 'cloud.google.com/neg': '{"ingress": true}' }, ports });
+    expect(values(gcp, 'istio-ingressgateway').service).toEqual({
+      type: 'ClusterIP',
+      annotations: { 'cloud.google.com/neg': '{"ingress": true}' },
+      ports,
+    });
     expect(values(azure, 'istio-ingressgateway').service).toEqual({ type: 'NodePort', annotations: {}, ports });
     expect(values(generic, 'istio-ingressgateway').service).toEqual({ type: 'ClusterIP', annotations: {}, ports });
   });
@@ -466,12 +667,17 @@ describe('edge: L7 behind an HTTP(S) proxy (gcp, azure, generic)', () => {
   });
 
   it('serves HTTP on port 80 only, with no redirect, issuer or certificate, and leaves X-Forwarded-Proto to the proxy', () => {
-    for (const [rendered, domain] of [[gcp, 'prefect.example.com'], [azure, 'prefect.example.com'], [generic, 'prefect.dev.example.com']] as const) {
+    for (const [rendered, domain] of [
+      [gcp, 'prefect.example.com'],
+      [azure, 'prefect.example.com'],
+      [generic, 'prefect.dev.example.com'],
+    ] as const) {
       expect(objectsOfKind(rendered, 'Gateway').map((gateway) => gateway.metadata.name)).toEqual(['prefect']);
       expect(spec(findObject(rendered, 'Gateway', 'prefect', 'istio-ingress')).servers).toEqual([
         { name: 'http', port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: [`./api.${domain}`, `./app.${domain}`] },
       ]);
-      for (const kind of ['Certificate', 'ClusterIssuer', 'Bundle', 'IngressClass']) expect(objectsOfKind(rendered, kind), kind).toEqual([]);
+      for (const kind of ['Certificate', 'ClusterIssuer', 'Bundle', 'IngressClass'])
+        expect(objectsOfKind(rendered, kind), kind).toEqual([]);
       expect(spec(findObject(rendered, 'VirtualService', 'prefect-api', 'istio-ingress')).http[0].headers).toBeUndefined();
       expect(spec(findObject(rendered, 'VirtualService', 'prefect-api', 'istio-ingress')).gateways).toEqual(['istio-ingress/prefect']);
     }
@@ -482,7 +688,9 @@ describe('edge: L7 behind an HTTP(S) proxy (gcp, azure, generic)', () => {
       expect.stringContaining('TLS ends at your HTTP(S) proxy, so tls.mode "letsencrypt" is not used'),
       expect.stringContaining('trusts 2 proxy hop(s)'),
     ]);
-    expect(gcp.warnings[0]).toContain('forward to the Service istio-ingressgateway.istio-ingress port 80, health-checking port 15021 path /healthz/ready');
+    expect(gcp.warnings[0]).toContain(
+      'forward to the Service istio-ingressgateway.istio-ingress port 80, health-checking port 15021 path /healthz/ready',
+    );
   });
 });
 
@@ -490,15 +698,69 @@ describe('load balancer: combinations that cannot work fail synthesis, naming th
   const fails = (environment: string, loadBalancer: Record<string, unknown>) => () => buildVariant(environment, { loadBalancer });
 
   it.each([
-    ['fails on L7 on aws without a certificate', 'prod', { mode: 'l7' }, 'loadBalancer.certificate', 'expected the ARN of the ACM certificate'],
-    ['fails on a certificate in L4 mode', 'prod', { certificate: ACM_CERTIFICATE }, 'loadBalancer.certificate', 'expected only with mode "l7" and provider "aws"'],
-    ['fails on a certificate that is not an ACM ARN', 'prod', { mode: 'l7', certificate: 'prefect-cert' }, 'loadBalancer.certificate', 'expected the ARN of an ACM certificate'],
-    ['fails on trusted proxies behind an NLB', 'prod', { mode: 'l7', certificate: ACM_CERTIFICATE, trustedProxies: 1 }, 'loadBalancer.trustedProxies', 'expected none with mode "l7" and provider "aws"'],
-    ['fails on L7 generic without trusted proxies', 'dev', { mode: 'l7' }, 'loadBalancer.trustedProxies', 'expected the number of HTTP proxies in front of the gateway'],
-    ['fails on trusted proxies in L4 mode', 'dev', { trustedProxies: 1 }, 'loadBalancer.trustedProxies', 'expected only with loadBalancer.mode "l7"'],
-    ['fails on source ranges behind an HTTP(S) proxy', 'prod', { mode: 'l7', provider: 'gcp', externalDns: false }, 'loadBalancer.sourceRanges', 'expected none with mode "l7" and provider "gcp"'],
-    ['fails on external-dns behind an HTTP(S) proxy', 'prod', { mode: 'l7', provider: 'azure', sourceRanges: [] }, 'loadBalancer.externalDns', 'expected false with mode "l7" and provider "azure"'],
-    ['fails on a Service type with a load balancer', 'prod', { serviceType: 'NodePort' }, 'loadBalancer.serviceType', 'expected only with mode "l7" and provider "gcp", "azure" or "generic"'],
+    [
+      'fails on L7 on aws without a certificate',
+      'prod',
+      { mode: 'l7' },
+      'loadBalancer.certificate',
+      'expected the ARN of the ACM certificate',
+    ],
+    [
+      'fails on a certificate in L4 mode',
+      'prod',
+      { certificate: ACM_CERTIFICATE },
+      'loadBalancer.certificate',
+      'expected only with mode "l7" and provider "aws"',
+    ],
+    [
+      'fails on a certificate that is not an ACM ARN',
+      'prod',
+      { mode: 'l7', certificate: 'prefect-cert' },
+      'loadBalancer.certificate',
+      'expected the ARN of an ACM certificate',
+    ],
+    [
+      'fails on trusted proxies behind an NLB',
+      'prod',
+      { mode: 'l7', certificate: ACM_CERTIFICATE, trustedProxies: 1 },
+      'loadBalancer.trustedProxies',
+      'expected none with mode "l7" and provider "aws"',
+    ],
+    [
+      'fails on L7 generic without trusted proxies',
+      'dev',
+      { mode: 'l7' },
+      'loadBalancer.trustedProxies',
+      'expected the number of HTTP proxies in front of the gateway',
+    ],
+    [
+      'fails on trusted proxies in L4 mode',
+      'dev',
+      { trustedProxies: 1 },
+      'loadBalancer.trustedProxies',
+      'expected only with loadBalancer.mode "l7"',
+    ],
+    [
+      'fails on source ranges behind an HTTP(S) proxy',
+      'prod',
+      { mode: 'l7', provider: 'gcp', externalDns: false },
+      'loadBalancer.sourceRanges',
+      'expected none with mode "l7" and provider "gcp"',
+    ],
+    [
+      'fails on external-dns behind an HTTP(S) proxy',
+      'prod',
+      { mode: 'l7', provider: 'azure', sourceRanges: [] },
+      'loadBalancer.externalDns',
+      'expected false with mode "l7" and provider "azure"',
+    ],
+    [
+      'fails on a Service type with a load balancer',
+      'prod',
+      { serviceType: 'NodePort' },
+      'loadBalancer.serviceType',
+      'expected only with mode "l7" and provider "gcp", "azure" or "generic"',
+    ],
   ])('%s', (_, environment, loadBalancer, field, message) => {
     const build = fails(environment, loadBalancer);
     expect(build).toThrow(`config/${environment}.yaml: ${field}: `);
@@ -518,17 +780,38 @@ describe('load balancer: exposure per mode and provider, directly', () => {
   it('fails on what the schema also rejects, for callers that bypass it', () => {
     expect(() => gatewayExposure({ ...settings, mode: 'l7', provider: 'aws' })).toThrow('expected loadBalancer.certificate');
     expect(() => gatewayExposure({ ...settings, mode: 'l7', provider: 'generic' })).toThrow('expected loadBalancer.trustedProxies');
-    expect(() => gatewayExposure({ ...settings, mode: 'l7', provider: 'gcp', sourceRanges: ['10.0.0.0/8'] })).toThrow('restrict clients on your HTTP(S) proxy');
-    expect(() => gatewayExposure({ ...settings, mode: 'l7', provider: 'gcp', externalDnsHostnames: ['api.example.com'] })).toThrow('external-dns');
+    expect(() => gatewayExposure({ ...settings, mode: 'l7', provider: 'gcp', sourceRanges: ['10.0.0.0/8'] })).toThrow(
+      'restrict clients on your HTTP(S) proxy',
+    );
+    expect(() => gatewayExposure({ ...settings, mode: 'l7', provider: 'gcp', externalDnsHostnames: ['api.example.com'] })).toThrow(
+      'external-dns',
+    );
     expect(() => gatewayExposure({ ...settings, mode: 'l4', provider: 'aws', trustedProxies: 1 })).toThrow('trustedProxies needs L7 mode');
-    expect(() => gatewayExposure({ ...settings, mode: 'l4', provider: 'aws', certificate: ACM_CERTIFICATE })).toThrow('certificate is only used');
-    expect(() => gatewayExposure({ ...settings, mode: 'l4', provider: 'gcp', serviceType: 'ClusterIP' })).toThrow('serviceType is only used');
+    expect(() => gatewayExposure({ ...settings, mode: 'l4', provider: 'aws', certificate: ACM_CERTIFICATE })).toThrow(
+      'certificate is only used',
+    );
+    expect(() => gatewayExposure({ ...settings, mode: 'l4', provider: 'gcp', serviceType: 'ClusterIP' })).toThrow(
+      'serviceType is only used',
+    );
   });
 
-  it('lets the user\'s annotations win over the L7 preset', () => {
-    const exposure = gatewayExposure({ ...settings, mode: 'l7', provider: 'aws', certificate: ACM_CERTIFICATE, annotations: { 'service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy': 'ELBSecurityPolicy-TLS13-1-3-2021-06' } });
-    expect(exposure.annotations['service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy']).toBe('ELBSecurityPolicy-TLS13-1-3-2021-06');
-    expect(exposure).toMatchObject({ tlsTermination: 'load-balancer', serviceType: 'LoadBalancer', proxyProtocol: true, trustedProxies: 0 });
+  it("lets the user's annotations win over the L7 preset", () => {
+    const exposure = gatewayExposure({
+      ...settings,
+      mode: 'l7',
+      provider: 'aws',
+      certificate: ACM_CERTIFICATE,
+      annotations: { 'service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy': 'ELBSecurityPolicy-TLS13-1-3-2021-06' },
+    });
+    expect(exposure.annotations['service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy']).toBe(
+      'ELBSecurityPolicy-TLS13-1-3-2021-06',
+    );
+    expect(exposure).toMatchObject({
+      tlsTermination: 'load-balancer',
+      serviceType: 'LoadBalancer',
+      proxyProtocol: true,
+      trustedProxies: 0,
+    });
   });
 });
 
@@ -539,19 +822,22 @@ describe('edge: bring your own mesh', () => {
     expect(objectsOfKind(byo, 'HelmRelease')).toEqual([]);
     expect(objectsOfKind(byo, 'HelmRepository')).toEqual([]);
     expect(objectsOfKind(byo, 'IngressClass')).toEqual([]);
-    expect(names(byo, 'platform').filter((name) => name.startsWith('Namespace '))).toEqual(['Namespace -/prefect', 'Namespace -/prefect-data']);
-  });
-
-  it('binds the Gateway to the user\'s gateway pods and namespace, and allows their identity', () => {
-    expect(spec(findObject(byo, 'Gateway', 'prefect', 'gateways')).selector).toEqual({ app: 'gateway', istio: 'public' });
-    expect(findObject(byo, 'Certificate', 'prefect-tls', 'gateways')).toBeTruthy();
-    expect(spec(findObject(byo, 'VirtualService', 'prefect-api', 'gateways')).gateways).toEqual(['gateways/prefect']);
-    expect(spec(findObject(byo, 'AuthorizationPolicy', 'nebula-from-ingress-gateway', 'prefect')).rules[0].from[0].source.principals).toEqual([
-      'cluster.local/ns/gateways/sa/istio-ingressgateway-service-account',
+    expect(names(byo, 'platform').filter((name) => name.startsWith('Namespace '))).toEqual([
+      'Namespace -/prefect',
+      'Namespace -/prefect-data',
     ]);
   });
 
-  it('warns about what the user\'s mesh must provide', () => {
+  it("binds the Gateway to the user's gateway pods and namespace, and allows their identity", () => {
+    expect(spec(findObject(byo, 'Gateway', 'prefect', 'gateways')).selector).toEqual({ app: 'gateway', istio: 'public' });
+    expect(findObject(byo, 'Certificate', 'prefect-tls', 'gateways')).toBeTruthy();
+    expect(spec(findObject(byo, 'VirtualService', 'prefect-api', 'gateways')).gateways).toEqual(['gateways/prefect']);
+    expect(
+      spec(findObject(byo, 'AuthorizationPolicy', 'nebula-from-ingress-gateway', 'prefect')).rules[0].from[0].source.principals,
+    ).toEqual(['cluster.local/ns/gateways/sa/istio-ingressgateway-service-account']);
+  });
+
+  it("warns about what the user's mesh must provide", () => {
     expect(byo.warnings).toEqual([
       expect.stringContaining('letsencrypt-staging'),
       expect.stringContaining('Istio CNI node agent'),
@@ -568,12 +854,12 @@ describe('edge: bring your own mesh', () => {
       expect.arrayContaining([
         expect.stringContaining(`service.beta.kubernetes.io/aws-load-balancer-ssl-cert: "${ACM_CERTIFICATE}"`),
         expect.stringContaining('proxy.istio.io/config: \'{"gatewayTopology":{"proxyProtocol":{}}}\''),
-        expect.stringContaining('trust domain staging.example.com, which must be your mesh\'s meshConfig.trustDomain'),
+        expect.stringContaining("trust domain staging.example.com, which must be your mesh's meshConfig.trustDomain"),
       ]),
     );
-    expect(spec(findObject(rendered, 'AuthorizationPolicy', 'nebula-from-ingress-gateway', 'prefect')).rules[0].from[0].source.principals).toEqual([
-      'staging.example.com/ns/istio-ingress/sa/istio-ingressgateway',
-    ]);
+    expect(
+      spec(findObject(rendered, 'AuthorizationPolicy', 'nebula-from-ingress-gateway', 'prefect')).rules[0].from[0].source.principals,
+    ).toEqual(['staging.example.com/ns/istio-ingress/sa/istio-ingressgateway']);
   });
 
   it('uses the selector for the gateway chart when Flux installs it', () => {
@@ -596,41 +882,64 @@ describe('edge: mesh security', () => {
     expect(objectsOfKind(prod, 'PeerAuthentication')).toHaveLength(2);
   });
 
-  it('allows the ingress gateway\'s identity to the routed web services\' ports only', () => {
+  it("allows the ingress gateway's identity to the routed web services' ports only", () => {
     const allows = objectsOfKind(prod, 'AuthorizationPolicy').filter((policy) => policy.metadata.name.endsWith('-from-ingress-gateway'));
     expect(allows.map((policy) => policy.metadata.name).sort()).toEqual(routed.map((service) => `${service}-from-ingress-gateway`));
     expect(spec(findObject(prod, 'AuthorizationPolicy', 'server-from-ingress-gateway', 'prefect'))).toEqual({
       action: 'ALLOW',
       selector: { matchLabels: { 'app.kubernetes.io/name': 'server', 'app.kubernetes.io/instance': 'prefect-prod' } },
-      rules: [{ from: [{ source: { principals: ['cluster.local/ns/istio-ingress/sa/istio-ingressgateway'] } }], to: [{ operation: { ports: ['8080'] } }] }],
+      rules: [
+        {
+          from: [{ source: { principals: ['cluster.local/ns/istio-ingress/sa/istio-ingressgateway'] } }],
+          to: [{ operation: { ports: ['8080'] } }],
+        },
+      ],
     });
   });
 
   it('gives each routed backend mutual TLS, bounded pools and outlier detection', () => {
-    expect(objectsOfKind(prod, 'DestinationRule').map((rule) => rule.metadata.name).sort()).toEqual(routed);
+    expect(
+      objectsOfKind(prod, 'DestinationRule')
+        .map((rule) => rule.metadata.name)
+        .sort(),
+    ).toEqual(routed);
     const nebula = spec(findObject(prod, 'DestinationRule', 'nebula', 'prefect'));
     expect(nebula.host).toBe('nebula.prefect.svc.cluster.local');
     expect(nebula.trafficPolicy).toMatchObject({
       tls: { mode: 'ISTIO_MUTUAL' },
-      connectionPool: { tcp: { maxConnections: 2048, connectTimeout: '5s' }, http: { http1MaxPendingRequests: 2048, http2MaxRequests: 2048 } },
-      outlierDetection: { consecutiveGatewayErrors: 5, consecutive5xxErrors: 0, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
+      connectionPool: {
+        tcp: { maxConnections: 2048, connectTimeout: '5s' },
+        http: { http1MaxPendingRequests: 2048, http2MaxRequests: 2048 },
+      },
+      outlierDetection: {
+        consecutiveGatewayErrors: 5,
+        consecutive5xxErrors: 0,
+        interval: '10s',
+        baseEjectionTime: '30s',
+        maxEjectionPercent: 50,
+      },
     });
     expect(nebula.trafficPolicy.connectionPool.http.h2UpgradePolicy).toBeUndefined();
     const events = spec(findObject(prod, 'DestinationRule', 'events', 'prefect'));
-    expect(events.trafficPolicy.connectionPool).toMatchObject({ tcp: { maxConnections: 16384 }, http: { h2UpgradePolicy: 'DO_NOT_UPGRADE' } });
+    expect(events.trafficPolicy.connectionPool).toMatchObject({
+      tcp: { maxConnections: 16384 },
+      http: { h2UpgradePolicy: 'DO_NOT_UPGRADE' },
+    });
   });
 });
 
-describe('platform: cert-manager\'s cloud identity for DNS-01', () => {
+describe("platform: cert-manager's cloud identity for DNS-01", () => {
   const prod = committed.prod as RenderedEnvironment;
 
-  it('annotates cert-manager\'s ServiceAccount with prod\'s IRSA role (chart value serviceAccount.annotations), and warns of nothing', () => {
-    expect(values(prod, 'cert-manager').serviceAccount).toEqual({ annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/prefect-prod-cert-manager' } });
+  it("annotates cert-manager's ServiceAccount with prod's IRSA role (chart value serviceAccount.annotations), and warns of nothing", () => {
+    expect(values(prod, 'cert-manager').serviceAccount).toEqual({
+      annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/prefect-prod-cert-manager' },
+    });
     expect(values(prod, 'cert-manager').podLabels).toBeUndefined();
     expect(prod.warnings).toEqual([]);
   });
 
-  it('passes GKE Workload Identity as a ServiceAccount annotation, and Azure Workload Identity\'s pod label (chart value podLabels)', () => {
+  it("passes GKE Workload Identity as a ServiceAccount annotation, and Azure Workload Identity's pod label (chart value podLabels)", () => {
     expect(values(variants['dns01 cloudDNS with Workload Identity'] as RenderedEnvironment, 'cert-manager').serviceAccount).toEqual({
       annotations: { 'iam.gke.io/gcp-service-account': 'cert-manager@prefect-prod.iam.gserviceaccount.com' },
     });
@@ -640,16 +949,35 @@ describe('platform: cert-manager\'s cloud identity for DNS-01', () => {
       podLabels: { 'azure.workload.identity/use': 'true' },
     });
     // The client ID may come from the issuer instead (managedIdentity.clientID): then only the label is needed.
-    expect(values(variants['dns01 azureDNS'] as RenderedEnvironment, 'cert-manager').podLabels).toEqual({ 'azure.workload.identity/use': 'true' });
-    for (const variant of ['dns01 cloudDNS with Workload Identity', 'dns01 azureDNS with Workload Identity on the service account', 'dns01 azureDNS']) {
+    expect(values(variants['dns01 azureDNS'] as RenderedEnvironment, 'cert-manager').podLabels).toEqual({
+      'azure.workload.identity/use': 'true',
+    });
+    for (const variant of [
+      'dns01 cloudDNS with Workload Identity',
+      'dns01 azureDNS with Workload Identity on the service account',
+      'dns01 azureDNS',
+    ]) {
       expect((variants[variant] as RenderedEnvironment).warnings, variant).toEqual([]);
     }
   });
 
   it.each([
-    ['dns01 route53 without an identity', ['mesh.certManager.serviceAccountAnnotations."eks.amazonaws.com/role-arn"', 'EKS Pod Identity', 'cert-manager/cert-manager']],
-    ['dns01 cloudDNS without an identity', ['mesh.certManager.serviceAccountAnnotations."iam.gke.io/gcp-service-account"', 'roles/dns.admin', 'cert-manager/cert-manager']],
-    ['dns01 azureDNS without an identity', ['mesh.certManager.podLabels."azure.workload.identity/use": "true"', 'mesh.certManager.serviceAccountAnnotations."azure.workload.identity/client-id"', 'managedIdentityClientID']],
+    [
+      'dns01 route53 without an identity',
+      ['mesh.certManager.serviceAccountAnnotations."eks.amazonaws.com/role-arn"', 'EKS Pod Identity', 'cert-manager/cert-manager'],
+    ],
+    [
+      'dns01 cloudDNS without an identity',
+      ['mesh.certManager.serviceAccountAnnotations."iam.gke.io/gcp-service-account"', 'roles/dns.admin', 'cert-manager/cert-manager'],
+    ],
+    [
+      'dns01 azureDNS without an identity',
+      [
+        'mesh.certManager.podLabels."azure.workload.identity/use": "true"',
+        'mesh.certManager.serviceAccountAnnotations."azure.workload.identity/client-id"',
+        'managedIdentityClientID',
+      ],
+    ],
   ])('warns when %s, naming what to set', (variant, expected) => {
     const { warnings } = variants[variant] as RenderedEnvironment;
     expect(warnings).toHaveLength(1);
@@ -657,25 +985,43 @@ describe('platform: cert-manager\'s cloud identity for DNS-01', () => {
   });
 
   it('does not warn with a key Secret, with cloudflare, or when the cluster brings its own cert-manager', () => {
-    for (const variant of ['dns01 route53 with a key Secret', 'dns01 cloudDNS', 'dns01 cloudflare']) expect((variants[variant] as RenderedEnvironment).warnings, variant).toEqual([]);
+    for (const variant of ['dns01 route53 with a key Secret', 'dns01 cloudDNS', 'dns01 cloudflare'])
+      expect((variants[variant] as RenderedEnvironment).warnings, variant).toEqual([]);
     const own = buildVariant('prod', [{ mesh: { certManager: null } }, { mesh: { installCertManager: false } }]);
     expect(own.warnings).toEqual([]);
   });
 
   it('names exactly what Azure Workload Identity lacks', () => {
-    const solver = { type: 'dns01' as const, provider: { name: 'azureDNS' as const, subscriptionID: 's', resourceGroupName: 'r', hostedZoneName: 'example.com' } };
-    const onlyLabel = missingDns01Identity(solver, { serviceAccountAnnotations: {}, podLabels: { 'azure.workload.identity/use': 'true' } }, 'cert-manager/cert-manager');
+    const solver = {
+      type: 'dns01' as const,
+      provider: { name: 'azureDNS' as const, subscriptionID: 's', resourceGroupName: 'r', hostedZoneName: 'example.com' },
+    };
+    const onlyLabel = missingDns01Identity(
+      solver,
+      { serviceAccountAnnotations: {}, podLabels: { 'azure.workload.identity/use': 'true' } },
+      'cert-manager/cert-manager',
+    );
     expect(onlyLabel).toContain('azure.workload.identity/client-id');
     expect(onlyLabel).not.toContain('podLabels');
-    const onlyClient = missingDns01Identity(solver, { serviceAccountAnnotations: { 'azure.workload.identity/client-id': 'c' }, podLabels: {} }, 'cert-manager/cert-manager');
+    const onlyClient = missingDns01Identity(
+      solver,
+      { serviceAccountAnnotations: { 'azure.workload.identity/client-id': 'c' }, podLabels: {} },
+      'cert-manager/cert-manager',
+    );
     expect(onlyClient).toContain('podLabels."azure.workload.identity/use"');
     expect(onlyClient).not.toContain('client-id"');
-    expect(missingDns01Identity({ type: 'http01' }, { serviceAccountAnnotations: {}, podLabels: {} }, 'cert-manager/cert-manager')).toBeUndefined();
+    expect(
+      missingDns01Identity({ type: 'http01' }, { serviceAccountAnnotations: {}, podLabels: {} }, 'cert-manager/cert-manager'),
+    ).toBeUndefined();
   });
 
   it('fails on an identity for a cert-manager this installation does not install, and on a label value that is not a string', () => {
-    expect(() => buildVariant('prod', { mesh: { installCertManager: false } })).toThrow('mesh.certManager: expected only with mesh.installCertManager true');
-    expect(() => buildVariant('prod', { mesh: { certManager: { podLabels: { 'azure.workload.identity/use': true } } } })).toThrow('mesh.certManager.podLabels.azure.workload.identity/use');
+    expect(() => buildVariant('prod', { mesh: { installCertManager: false } })).toThrow(
+      'mesh.certManager: expected only with mesh.installCertManager true',
+    );
+    expect(() => buildVariant('prod', { mesh: { certManager: { podLabels: { 'azure.workload.identity/use': true } } } })).toThrow(
+      'mesh.certManager.podLabels.azure.workload.identity/use',
+    );
   });
 });
 
@@ -691,21 +1037,27 @@ describe('mesh: the trust domain names every identity', () => {
     expect(values(committed.prod as RenderedEnvironment, 'istiod').meshConfig.trustDomain).toBe('cluster.local');
   });
 
-  it('names the gateway, the services and the data servers\' clients in it, in every layer', () => {
+  it("names the gateway, the services and the data servers' clients in it, in every layer", () => {
     const all = principals(custom);
-    const layers = new Set(custom.objects.filter(({ object }) => object.kind === 'AuthorizationPolicy' && (spec(object).rules ?? []).length > 0).map(({ layer }) => layer));
+    const layers = new Set(
+      custom.objects
+        .filter(({ object }) => object.kind === 'AuthorizationPolicy' && (spec(object).rules ?? []).length > 0)
+        .map(({ layer }) => layer),
+    );
     expect([...layers].sort()).toEqual(['data', 'edge', 'prefect']);
     expect(all.length).toBeGreaterThan(10);
     for (const principal of all) expect(principal).toMatch(/^prod\.prefect\.example\.com\/ns\/[a-z0-9-]+\/sa\/[a-z0-9-]+$/);
-    expect(spec(findObject(custom, 'AuthorizationPolicy', 'nebula-from-ingress-gateway', 'prefect')).rules[0].from[0].source.principals).toEqual([
-      'prod.prefect.example.com/ns/istio-ingress/sa/istio-ingressgateway',
-    ]);
+    expect(
+      spec(findObject(custom, 'AuthorizationPolicy', 'nebula-from-ingress-gateway', 'prefect')).rules[0].from[0].source.principals,
+    ).toEqual(['prod.prefect.example.com/ns/istio-ingress/sa/istio-ingressgateway']);
     // The same policies with the default trust domain differ only in it.
     const defaults = principals(committed.prod as RenderedEnvironment);
-    expect(defaults.map((principal) => principal.replace(/^cluster\.local\//, 'prod.prefect.example.com/')).sort()).toEqual([...all].sort());
+    expect(defaults.map((principal) => principal.replace(/^cluster\.local\//, 'prod.prefect.example.com/')).sort()).toEqual(
+      [...all].sort(),
+    );
   });
 
-  it('keeps principalOf\'s default, and resolves the trust domain from the construct tree', () => {
+  it("keeps principalOf's default, and resolves the trust domain from the construct tree", () => {
     const client = { namespace: 'prefect', serviceAccountName: 'nebula' };
     expect(principalOf(client)).toBe('cluster.local/ns/prefect/sa/nebula');
     expect(principalOf(client, 'example.org')).toBe('example.org/ns/prefect/sa/nebula');
@@ -719,26 +1071,36 @@ describe('mesh: the trust domain names every identity', () => {
 });
 
 describe('flux: the edge layer does not hold back the layers after it on certificate issuance', () => {
-  const kustomization = (rendered: RenderedEnvironment, layer: string) => spec(findObject(rendered, 'Kustomization', `prefect-${layer}`, 'flux-system'));
+  const kustomization = (rendered: RenderedEnvironment, layer: string) =>
+    spec(findObject(rendered, 'Kustomization', `prefect-${layer}`, 'flux-system'));
 
-  it.each(ENVIRONMENTS)('%s: edge is ready once applied and never health-checks a Certificate or ClusterIssuer; every other layer waits for all', (environment) => {
-    const rendered = committed[environment] as RenderedEnvironment;
-    const edge = kustomization(rendered, 'edge');
-    expect(edge.wait).toBe(false);
-    for (const check of edge.healthChecks ?? []) expect(['Certificate', 'ClusterIssuer']).not.toContain(check.kind);
-    // Applying still needs every CRD, and edge comes after the platform layer that brings them.
-    expect(edge.dependsOn).toEqual([{ name: 'prefect-platform', namespace: 'flux-system' }]);
-    expect(kustomization(rendered, 'platform').wait).toBe(true);
-    for (const layer of ['platform', 'data', 'migrations', 'prefect']) {
-      expect(kustomization(rendered, layer).wait, layer).toBe(true);
-      expect(kustomization(rendered, layer).healthChecks, layer).toBeUndefined();
-    }
-  });
+  it.each(ENVIRONMENTS)(
+    '%s: edge is ready once applied and never health-checks a Certificate or ClusterIssuer; every other layer waits for all',
+    (environment) => {
+      const rendered = committed[environment] as RenderedEnvironment;
+      const edge = kustomization(rendered, 'edge');
+      expect(edge.wait).toBe(false);
+      for (const check of edge.healthChecks ?? []) expect(['Certificate', 'ClusterIssuer']).not.toContain(check.kind);
+      // Applying still needs every CRD, and edge comes after the platform layer that brings them.
+      expect(edge.dependsOn).toEqual([{ name: 'prefect-platform', namespace: 'flux-system' }]);
+      expect(kustomization(rendered, 'platform').wait).toBe(true);
+      for (const layer of ['platform', 'data', 'migrations', 'prefect']) {
+        expect(kustomization(rendered, layer).wait, layer).toBe(true);
+        expect(kustomization(rendered, layer).healthChecks, layer).toBeUndefined();
+      }
+    },
+  );
 
   it('with a private CA waits for the CA bundle that the services mount, with a CEL rule for its Synced condition', () => {
     const edge = kustomization(committed.dev as RenderedEnvironment, 'edge');
     expect(edge.healthChecks).toEqual([{ apiVersion: 'trust.cert-manager.io/v1alpha1', kind: 'Bundle', name: 'prefect-ca-bundle' }]);
-    expect(edge.healthCheckExprs).toEqual([{ apiVersion: 'trust.cert-manager.io/v1alpha1', kind: 'Bundle', current: "status.conditions.exists(c, c.type == 'Synced' && c.status == 'True')" }]);
+    expect(edge.healthCheckExprs).toEqual([
+      {
+        apiVersion: 'trust.cert-manager.io/v1alpha1',
+        kind: 'Bundle',
+        current: "status.conditions.exists(c, c.type == 'Synced' && c.status == 'True')",
+      },
+    ]);
     // The Bundle named is the one the edge layer applies, and the services mount its ConfigMap.
     const bundle = findObject(committed.dev as RenderedEnvironment, 'Bundle', 'prefect-ca-bundle');
     expect(bundle.apiVersion).toBe('trust.cert-manager.io/v1alpha1');
@@ -751,7 +1113,9 @@ describe('flux: the edge layer does not hold back the layers after it on certifi
 
   it.each(Object.keys(variants))('%s: health-checks exactly the Bundles the edge layer applies', (variant) => {
     const rendered = variants[variant] as RenderedEnvironment;
-    const bundles = rendered.objects.filter(({ layer, object }) => layer === 'edge' && object.kind === 'Bundle').map(({ object }) => object.metadata.name);
+    const bundles = rendered.objects
+      .filter(({ layer, object }) => layer === 'edge' && object.kind === 'Bundle')
+      .map(({ object }) => object.metadata.name);
     expect((kustomization(rendered, 'edge').healthChecks ?? []).map((check: Spec) => check.name)).toEqual(bundles);
   });
 
@@ -775,7 +1139,7 @@ describe('flux: the edge layer does not hold back the layers after it on certifi
   });
 });
 
-describe('platform: Istio\'s IngressClass belongs to the control plane construct', () => {
+describe("platform: Istio's IngressClass belongs to the control plane construct", () => {
   const controlPlane = (ingressClass: boolean | undefined) => {
     const chart = testChart();
     const plane = new IstioControlPlane(chart, 'IstioControlPlane', {
@@ -793,7 +1157,12 @@ describe('platform: Istio\'s IngressClass belongs to the control plane construct
     const { plane, manifest } = controlPlane(true);
     expect(plane.ingressClass?.node.path).toBe('test/IstioControlPlane/IngressClass');
     expect(manifest.filter((object) => object.kind === 'IngressClass')).toEqual([
-      { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'istio', labels: { 'app.kubernetes.io/name': 'istio' } }, spec: { controller: 'istio.io/ingress-controller' } },
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'IngressClass',
+        metadata: { name: 'istio', labels: { 'app.kubernetes.io/name': 'istio' } },
+        spec: { controller: 'istio.io/ingress-controller' },
+      },
     ]);
     for (const off of [false, undefined]) {
       const without = controlPlane(off);
@@ -814,10 +1183,17 @@ describe('the CEL rule check itself', () => {
     const prod = committed.prod as RenderedEnvironment;
     const vs = findObject(prod, 'VirtualService', 'prefect-api', 'istio-ingress');
     const broken = { ...vs, spec: { ...spec(vs), http: [{ ...spec(vs).http[0], timeout: '0s' }] } } as KubernetesObject;
-    expect(checkCrdRules(broken).violations).toEqual([`VirtualService istio-ingress/prefect-api.spec.http[0].timeout: must be a valid duration greater than 1ms ("0s")`]);
+    expect(checkCrdRules(broken).violations).toEqual([
+      `VirtualService istio-ingress/prefect-api.spec.http[0].timeout: must be a valid duration greater than 1ms ("0s")`,
+    ]);
     const gateway = findObject(prod, 'Gateway', 'prefect', 'istio-ingress');
     const server = spec(gateway).servers[0];
-    const twoCredentials = { ...gateway, spec: { ...spec(gateway), servers: [{ ...server, tls: { ...server.tls, credentialNames: ['a', 'b'] } }] } } as KubernetesObject;
-    expect(checkCrdRules(twoCredentials).violations).toEqual([expect.stringContaining('only one of credentialName or credentialNames can be set')]);
+    const twoCredentials = {
+      ...gateway,
+      spec: { ...spec(gateway), servers: [{ ...server, tls: { ...server.tls, credentialNames: ['a', 'b'] } }] },
+    } as KubernetesObject;
+    expect(checkCrdRules(twoCredentials).violations).toEqual([
+      expect.stringContaining('only one of credentialName or credentialNames can be set'),
+    ]);
   });
 });

@@ -27,7 +27,9 @@ describe.each(ENVIRONMENTS)('dist/%s/README.md', (environment) => {
 
   it('draws every service and every relation of the catalog', () => {
     const diagram = diagramOf(readme);
-    const workloads = rendered.objects.filter(({ layer, object }) => layer === 'prefect' && ['Deployment', 'StatefulSet'].includes(object.kind));
+    const workloads = rendered.objects.filter(
+      ({ layer, object }) => layer === 'prefect' && ['Deployment', 'StatefulSet'].includes(object.kind),
+    );
     expect(workloads.map(({ object }) => object.kind)).toContain('StatefulSet');
     for (const { object } of workloads) {
       expect(diagram).toContain(`svc_${object.metadata.name.replace(/-/g, '_')}[`);
@@ -38,7 +40,9 @@ describe.each(ENVIRONMENTS)('dist/%s/README.md', (environment) => {
   });
 
   it('says how to create every Secret that a pod reads, in its namespace', () => {
-    const created = new Set([...readme.matchAll(/^kubectl --namespace (\S+) create secret \S+ (\S+)/gm)].map((match) => `${match[1]}/${match[2]}`));
+    const created = new Set(
+      [...readme.matchAll(/^kubectl --namespace (\S+) create secret \S+ (\S+)/gm)].map((match) => `${match[1]}/${match[2]}`),
+    );
     const read = new Set<string>();
     const visit = (node: unknown, namespace: string): void => {
       if (Array.isArray(node)) return node.forEach((item) => visit(item, namespace));
@@ -49,7 +53,8 @@ describe.each(ENVIRONMENTS)('dist/%s/README.md', (environment) => {
       if (Array.isArray(record.imagePullSecrets)) for (const secret of record.imagePullSecrets) read.add(`${namespace}/${secret.name}`);
       Object.values(record).forEach((value) => visit(value, namespace));
     };
-    for (const { object } of rendered.objects) if (['Deployment', 'StatefulSet', 'Job'].includes(object.kind)) visit(object.spec, object.metadata.namespace as string);
+    for (const { object } of rendered.objects)
+      if (['Deployment', 'StatefulSet', 'Job'].includes(object.kind)) visit(object.spec, object.metadata.namespace as string);
     expect(read.size).toBeGreaterThan(0);
     expect([...read].filter((secret) => !created.has(secret))).toEqual([]);
   });

@@ -36,7 +36,10 @@ export function buildFromText(text: string, environment: string): RenderedEnviro
 export function findObject(rendered: RenderedEnvironment, kind: string, name: string, namespace?: string): KubernetesObject {
   const matches = rendered.objects
     .map(({ object }) => object)
-    .filter((object) => object.kind === kind && object.metadata.name === name && (namespace === undefined || object.metadata.namespace === namespace));
+    .filter(
+      (object) =>
+        object.kind === kind && object.metadata.name === name && (namespace === undefined || object.metadata.namespace === namespace),
+    );
   if (matches.length !== 1) {
     throw new Error(`expected one ${kind} ${namespace ? `${namespace}/` : ''}${name}, found ${matches.length}`);
   }
@@ -52,7 +55,20 @@ export function copyProject(): string {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'prefect-cdk8s-'));
   const target = path.join(folder, 'project');
   fs.mkdirSync(target);
-  for (const entry of ['main.ts', 'lib', 'imports', 'schemas', 'config', 'dist', 'cdk8s.yaml', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts', 'Makefile']) {
+  for (const entry of [
+    'main.ts',
+    'lib',
+    'imports',
+    'schemas',
+    'config',
+    'dist',
+    'cdk8s.yaml',
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'scripts',
+    'Makefile',
+  ]) {
     const source = path.join(PROJECT_ROOT, entry);
     // Timestamps kept: make must see the shared node_modules as up to date (else it would reinstall them).
     if (fs.existsSync(source)) fs.cpSync(source, path.join(target, entry), { recursive: true, preserveTimestamps: true });
@@ -68,7 +84,10 @@ export function removeProjectCopy(project: string): void {
 /** A hash of every file under `folder`: names and bytes, so any change shows. */
 export function treeHash(folder: string): string {
   if (!fs.existsSync(folder)) return 'absent';
-  return execFileSync('bash', ['-c', 'find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum'], { cwd: folder, encoding: 'utf8' }).trim();
+  return execFileSync('bash', ['-c', 'find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum'], {
+    cwd: folder,
+    encoding: 'utf8',
+  }).trim();
 }
 
 export function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}) {

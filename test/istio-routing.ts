@@ -29,7 +29,15 @@ interface HttpRoute {
 }
 
 export type RoutingDecision =
-  | { readonly kind: 'route'; readonly virtualService: string; readonly route: string; readonly host: string; readonly port?: number; readonly timeout?: string; readonly retries?: number }
+  | {
+      readonly kind: 'route';
+      readonly virtualService: string;
+      readonly route: string;
+      readonly host: string;
+      readonly port?: number;
+      readonly timeout?: string;
+      readonly retries?: number;
+    }
   | { readonly kind: 'redirect'; readonly virtualService: string; readonly route: string; readonly scheme?: string; readonly code?: number }
   | { readonly kind: 'not-found' };
 
@@ -47,7 +55,10 @@ export function routeRequest(rendered: RenderedEnvironment, gateway: string, hos
   const path = pathWithQuery.split('?')[0] as string;
   const virtualServices = rendered.objects
     .map(({ object }) => object)
-    .filter((object): object is KubernetesObject & { spec: { hosts: string[]; gateways?: string[]; http?: HttpRoute[] } } => object.kind === 'VirtualService')
+    .filter(
+      (object): object is KubernetesObject & { spec: { hosts: string[]; gateways?: string[]; http?: HttpRoute[] } } =>
+        object.kind === 'VirtualService',
+    )
     .filter((vs) => {
       const gateways = (vs.spec.gateways ?? []).map((ref) => (ref.includes('/') ? ref : `${vs.metadata.namespace}/${ref}`));
       return gateways.includes(gateway) && vs.spec.hosts.some((candidate) => candidate.toLowerCase() === host.toLowerCase());
@@ -55,10 +66,17 @@ export function routeRequest(rendered: RenderedEnvironment, gateway: string, hos
   for (const vs of virtualServices) {
     for (const route of vs.spec.http ?? []) {
       const conditions = route.match ?? [];
-      const selected = conditions.length === 0 || conditions.some((condition) => uriMatches(condition.uri ?? {}, path, condition.ignoreUriCase ?? false));
+      const selected =
+        conditions.length === 0 || conditions.some((condition) => uriMatches(condition.uri ?? {}, path, condition.ignoreUriCase ?? false));
       if (!selected) continue;
       if (route.redirect) {
-        return { kind: 'redirect', virtualService: vs.metadata.name, route: route.name ?? '', scheme: route.redirect.scheme, code: route.redirect.redirectCode };
+        return {
+          kind: 'redirect',
+          virtualService: vs.metadata.name,
+          route: route.name ?? '',
+          scheme: route.redirect.scheme,
+          code: route.redirect.redirectCode,
+        };
       }
       const destination = route.route?.[0]?.destination;
       if (!destination) throw new Error(`VirtualService ${vs.metadata.name}: route ${route.name} has neither a destination nor a redirect`);

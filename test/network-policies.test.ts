@@ -21,7 +21,17 @@ describe('CIDR ranges', () => {
     expect(parseCidr('10.0.0.0/8')).toEqual({ family: 4, address: 10n << 24n, prefix: 8 });
     expect(parseCidr('::/0')).toEqual({ family: 6, address: 0n, prefix: 0 });
     expect(parseCidr('fe80::/10')).toEqual(parseCidr('fe80:0:0:0:0:0:0:0/10'));
-    for (const text of ['10.0.0.0', '10.0.0/8', '256.0.0.0/8', '10.0.0.0/33', '010.0.0.0/8', 'fe80:::/10', '1:2:3:4:5:6:7:8:9/64', '::/129', 'host/8']) {
+    for (const text of [
+      '10.0.0.0',
+      '10.0.0/8',
+      '256.0.0.0/8',
+      '10.0.0.0/33',
+      '010.0.0.0/8',
+      'fe80:::/10',
+      '1:2:3:4:5:6:7:8:9/64',
+      '::/129',
+      'host/8',
+    ]) {
       expect(parseCidr(text), text).toBeUndefined();
     }
   });
@@ -54,7 +64,13 @@ describe('WorkloadNetworkPolicy', () => {
       policy.allowEgressToCidr({ cidr: '198.51.100.0/24', ports: [8443] });
     });
     expect((spec?.egress as Spec[]).slice(2)).toEqual([
-      { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }], ports: [{ protocol: 'TCP', port: 80 }, { protocol: 'TCP', port: 443 }] },
+      {
+        to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }],
+        ports: [
+          { protocol: 'TCP', port: 80 },
+          { protocol: 'TCP', port: 443 },
+        ],
+      },
       { to: [{ ipBlock: { cidr: '198.51.100.0/24' } }], ports: [{ protocol: 'TCP', port: 8443 }] },
     ]);
   });
@@ -71,13 +87,18 @@ describe('NamespaceDefaultDeny', () => {
     expect(spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
   });
 
-  it.each(ENVIRONMENTS.map((environment) => [environment]))('closes the Prefect and data namespaces of %s, in the platform layer', (environment) => {
-    const rendered = build(environment);
-    const config = loadEnvironment(environment);
-    const denies = rendered.objects.filter(({ object }) => object.kind === 'NetworkPolicy' && object.metadata.name === 'default-deny');
-    expect(denies.map(({ layer, object }) => `${layer} ${object.metadata.namespace}`).sort()).toEqual([`platform ${config.namespaces.data}`, `platform ${config.namespaces.prefect}`].sort());
-    // Not the ingress namespace: cert-manager's HTTP-01 solver pods run there (the Certificate's
-    // namespace), with the gateway, and are not closed by these policies.
-    expect(() => findObject(rendered, 'NetworkPolicy', 'default-deny', config.namespaces.ingress)).toThrow('found 0');
-  });
+  it.each(ENVIRONMENTS.map((environment) => [environment]))(
+    'closes the Prefect and data namespaces of %s, in the platform layer',
+    (environment) => {
+      const rendered = build(environment);
+      const config = loadEnvironment(environment);
+      const denies = rendered.objects.filter(({ object }) => object.kind === 'NetworkPolicy' && object.metadata.name === 'default-deny');
+      expect(denies.map(({ layer, object }) => `${layer} ${object.metadata.namespace}`).sort()).toEqual(
+        [`platform ${config.namespaces.data}`, `platform ${config.namespaces.prefect}`].sort(),
+      );
+      // Not the ingress namespace: cert-manager's HTTP-01 solver pods run there (the Certificate's
+      // namespace), with the gateway, and are not closed by these policies.
+      expect(() => findObject(rendered, 'NetworkPolicy', 'default-deny', config.namespaces.ingress)).toThrow('found 0');
+    },
+  );
 });

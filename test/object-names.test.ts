@@ -37,7 +37,10 @@ const COMMON: Pinned = {
     'Gateway istio-ingress/prefect-http-redirect',
     'VirtualService istio-ingress/prefect-api',
     'VirtualService istio-ingress/prefect-app',
-    ...['auth', 'events', 'nebula', 'server', 'ui'].flatMap((service) => [`AuthorizationPolicy prefect/${service}-from-ingress-gateway`, `DestinationRule prefect/${service}`]),
+    ...['auth', 'events', 'nebula', 'server', 'ui'].flatMap((service) => [
+      `AuthorizationPolicy prefect/${service}-from-ingress-gateway`,
+      `DestinationRule prefect/${service}`,
+    ]),
     'PeerAuthentication prefect/default',
     'PeerAuthentication prefect-data/default',
     'AuthorizationPolicy prefect/deny-all',
@@ -64,7 +67,9 @@ const COMMON: Pinned = {
       `Service prefect-data/redis-${instance}`,
       `NetworkPolicy prefect-data/redis-${instance}`,
       `AuthorizationPolicy prefect-data/redis-${instance}`,
-      ...(instance === 'cache' ? ['Deployment prefect-data/redis-cache'] : [`StatefulSet prefect-data/redis-${instance}`, `Service prefect-data/redis-${instance}-headless`]),
+      ...(instance === 'cache'
+        ? ['Deployment prefect-data/redis-cache']
+        : [`StatefulSet prefect-data/redis-${instance}`, `Service prefect-data/redis-${instance}-headless`]),
     ]),
   ],
   // One migration Job per database, in the data namespace (the superuser Secret stays there).
@@ -76,14 +81,29 @@ const COMMON: Pinned = {
   // One set per catalog service; web services add a Service and the in-namespace allow, loop
   // services (triggers-proactive) run as a StatefulSet with its headless Service, without HPA or PDB.
   prefect: [
-    ...['ui', 'auth', 'nebula', 'server', 'events', 'server-background', 'work-pools', 'actions', 'ladler', 'triggers-reactive', 'triggers-proactive'].flatMap((service) => [
+    ...[
+      'ui',
+      'auth',
+      'nebula',
+      'server',
+      'events',
+      'server-background',
+      'work-pools',
+      'actions',
+      'ladler',
+      'triggers-reactive',
+      'triggers-proactive',
+    ].flatMap((service) => [
       `ServiceAccount prefect/${service}`,
       `NetworkPolicy prefect/${service}`,
       ...(service === 'triggers-proactive'
         ? [`StatefulSet prefect/${service}`, `Service prefect/${service}-headless`]
         : [`Deployment prefect/${service}`, `HorizontalPodAutoscaler prefect/${service}`, `PodDisruptionBudget prefect/${service}`]),
     ]),
-    ...['ui', 'auth', 'nebula', 'server', 'events'].flatMap((service) => [`Service prefect/${service}`, `AuthorizationPolicy prefect/${service}-from-prefect`]),
+    ...['ui', 'auth', 'nebula', 'server', 'events'].flatMap((service) => [
+      `Service prefect/${service}`,
+      `AuthorizationPolicy prefect/${service}-from-prefect`,
+    ]),
   ],
   flux: [
     'Kustomization flux-system/prefect-data',
@@ -99,7 +119,13 @@ const PINNED: Record<(typeof ENVIRONMENTS)[number], Pinned> = {
   // selfsigned: a root issuer, the CA certificate, the CA issuer and the CA bundle.
   dev: {
     ...COMMON,
-    edge: [...COMMON.edge, 'ClusterIssuer -/prefect-selfsigned', 'Certificate cert-manager/prefect-root-ca', 'ClusterIssuer -/prefect-ca', 'Bundle -/prefect-ca-bundle'],
+    edge: [
+      ...COMMON.edge,
+      'ClusterIssuer -/prefect-selfsigned',
+      'Certificate cert-manager/prefect-root-ca',
+      'ClusterIssuer -/prefect-ca',
+      'Bundle -/prefect-ca-bundle',
+    ],
   },
   // letsencrypt-staging over HTTP-01: Istio's IngressClass for the solver, and the redirect that spares it.
   staging: {
@@ -117,7 +143,10 @@ describe.each(ENVIRONMENTS)('object names in %s', (environment) => {
     // A Job's name ends in a hash of its pod template (it changes with the template, on purpose).
     const names = rendered.objects
       .filter((object) => object.layer === layer)
-      .map(({ object }) => `${object.kind} ${object.metadata.namespace ?? '-'}/${object.kind === 'Job' ? object.metadata.name.replace(/-[0-9a-f]{10}$/, '-<hash>') : object.metadata.name}`);
+      .map(
+        ({ object }) =>
+          `${object.kind} ${object.metadata.namespace ?? '-'}/${object.kind === 'Job' ? object.metadata.name.replace(/-[0-9a-f]{10}$/, '-<hash>') : object.metadata.name}`,
+      );
     expect(names.sort()).toEqual([...PINNED[environment][layer]].sort());
   });
 });

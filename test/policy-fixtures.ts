@@ -37,7 +37,10 @@ export function webContainer(): Record<string, unknown> {
     image: 'registry.example.com/web:1.2.3',
     imagePullPolicy: 'IfNotPresent',
     ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
-    env: [{ name: 'LOG_LEVEL', value: 'info' }, { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }],
+    env: [
+      { name: 'LOG_LEVEL', value: 'info' },
+      { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } },
+    ],
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
     livenessProbe: probe('/healthz'),
     readinessProbe: probe('/ready'),
@@ -68,10 +71,19 @@ export function deployment(): PolicyObject {
           securityContext: restrictedPodSecurity(),
           affinity: {
             podAntiAffinity: {
-              preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: SELECTOR } } }],
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: SELECTOR } } },
+              ],
             },
           },
-          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: SELECTOR } }],
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: 'kubernetes.io/hostname',
+              whenUnsatisfiable: 'ScheduleAnyway',
+              labelSelector: { matchLabels: SELECTOR },
+            },
+          ],
           containers: [webContainer()],
           volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
         },
@@ -159,7 +171,11 @@ export function applicationWithJob(): PolicyObject[] {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata: metadata('migrate', { app: 'migrate' }),
-      spec: { podSelector: { matchLabels: { app: 'migrate' } }, policyTypes: ['Ingress', 'Egress'], egress: [{ ports: [{ protocol: 'TCP', port: 5432 }] }] },
+      spec: {
+        podSelector: { matchLabels: { app: 'migrate' } },
+        policyTypes: ['Ingress', 'Egress'],
+        egress: [{ ports: [{ protocol: 'TCP', port: 5432 }] }],
+      },
     },
   ];
 }

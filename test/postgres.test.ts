@@ -32,7 +32,9 @@ const PASSWORDS: Record<DatabaseName | 'superuser', string> = {
 
 const SECRETS: TestSecrets = {
   'prefect-postgres-superuser': { username: SUPERUSER, password: PASSWORDS.superuser },
-  ...Object.fromEntries(DATABASES.map((database) => [`prefect-postgres-${database}`, { username: database, password: PASSWORDS[database] }])),
+  ...Object.fromEntries(
+    DATABASES.map((database) => [`prefect-postgres-${database}`, { username: database, password: PASSWORDS[database] }]),
+  ),
 };
 
 interface JobContainer {
@@ -59,8 +61,14 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
   /** Each environment's postgresql.conf and its container's memory limit. */
   const serverOf = (environment: string) => {
     const built = environment === 'dev' ? rendered : build(environment);
-    const conf = (findObject(built, 'ConfigMap', 'postgres-config', NAMESPACE) as KubernetesObject & { data: Record<string, string> }).data['postgresql.conf'] as string;
-    const container = (findObject(built, 'StatefulSet', 'postgres', NAMESPACE).spec as { template: { spec: { containers: Array<{ resources: { limits: { memory: string } } }> } } }).template.spec.containers[0];
+    const conf = (findObject(built, 'ConfigMap', 'postgres-config', NAMESPACE) as KubernetesObject & { data: Record<string, string> }).data[
+      'postgresql.conf'
+    ] as string;
+    const container = (
+      findObject(built, 'StatefulSet', 'postgres', NAMESPACE).spec as {
+        template: { spec: { containers: Array<{ resources: { limits: { memory: string } } }> } };
+      }
+    ).template.spec.containers[0];
     return { conf, memoryLimit: parseQuantity(container?.resources.limits.memory as string) };
   };
   /** `postgres -C shared_memory_size` (MB) per environment, asked of the stopped server. */
@@ -71,10 +79,22 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
   let server: ReturnType<Scratch['start']> | undefined;
   const outputs: string[] = [];
 
-  const psqlEnv = (user: string, password: string): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${BIN}:${process.env.PATH}`, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: user, PGPASSWORD: password, PGCONNECT_TIMEOUT: '5' });
+  const psqlEnv = (user: string, password: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    PATH: `${BIN}:${process.env.PATH}`,
+    PGHOST: '127.0.0.1',
+    PGPORT: String(port),
+    PGUSER: user,
+    PGPASSWORD: password,
+    PGCONNECT_TIMEOUT: '5',
+  });
   /** Runs SQL and returns the rows as "a|b" lines. */
   const query = (sql: string, database = 'postgres', user = SUPERUSER, password = PASSWORDS.superuser) => {
-    const result = run(`${BIN}/psql`, ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--tuples-only', '--no-align', '--dbname', database, '--command', sql], { env: psqlEnv(user, password) });
+    const result = run(
+      `${BIN}/psql`,
+      ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--tuples-only', '--no-align', '--dbname', database, '--command', sql],
+      { env: psqlEnv(user, password) },
+    );
     return { ...result, rows: result.stdout.trim().split('\n').filter(Boolean) };
   };
 
@@ -90,7 +110,10 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
     });
     const command = container.command.map((part) => expandKubernetes(part, env));
     // As the image's user (not root), with the server's client programs on the PATH.
-    const result = run(RUNUSER, ['-u', SYSTEM_USER, '--', ...command], { env: { PATH: `${BIN}:/usr/bin:/bin`, ...Object.fromEntries(env) }, timeout: 60_000 });
+    const result = run(RUNUSER, ['-u', SYSTEM_USER, '--', ...command], {
+      env: { PATH: `${BIN}:/usr/bin:/bin`, ...Object.fromEntries(env) },
+      timeout: 60_000,
+    });
     outputs.push(`$ ${jobs.get(database)?.metadata.name} → exit ${result.status}\n${result.stdout}${result.stderr}`);
     return result;
   };
@@ -106,7 +129,20 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
     fs.mkdirSync(path.join(folder, 'run'));
     run('chown', ['-R', `${SYSTEM_USER}:`, folder]);
     // As the image's entrypoint initializes an empty volume (POSTGRES_INITDB_ARGS).
-    const initdb = run('runuser', ['-u', SYSTEM_USER, '--', `${BIN}/initdb`, `--pgdata=${data}`, `--username=${SUPERUSER}`, `--pwfile=${passwordFile}`, '--auth-host=scram-sha-256', '--auth-local=scram-sha-256', '--data-checksums', '--encoding=UTF8', '--locale=C.UTF-8']);
+    const initdb = run('runuser', [
+      '-u',
+      SYSTEM_USER,
+      '--',
+      `${BIN}/initdb`,
+      `--pgdata=${data}`,
+      `--username=${SUPERUSER}`,
+      `--pwfile=${passwordFile}`,
+      '--auth-host=scram-sha-256',
+      '--auth-local=scram-sha-256',
+      '--data-checksums',
+      '--encoding=UTF8',
+      '--locale=C.UTF-8',
+    ]);
     expect(initdb.status, initdb.stderr).toBe(0);
     // The shared memory each environment's settings make the server allocate (max_connections
     // counts in it): a runtime-computed value, which the server reports only while it is stopped.
@@ -114,7 +150,22 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
       const file = path.join(folder, `postgresql.${environment}.conf`);
       fs.writeFileSync(file, serverOf(environment).conf);
       run('chown', [`${SYSTEM_USER}:`, file]);
-      const size = run('runuser', ['-u', SYSTEM_USER, '--', `${BIN}/postgres`, '-c', `config_file=${file}`, '-c', `hba_file=${path.join(folder, 'pg_hba.conf')}`, '-C', 'shared_memory_size'], { env: { ...process.env, PGDATA: data } });
+      const size = run(
+        'runuser',
+        [
+          '-u',
+          SYSTEM_USER,
+          '--',
+          `${BIN}/postgres`,
+          '-c',
+          `config_file=${file}`,
+          '-c',
+          `hba_file=${path.join(folder, 'pg_hba.conf')}`,
+          '-C',
+          'shared_memory_size',
+        ],
+        { env: { ...process.env, PGDATA: data } },
+      );
       expect(size.status, size.stderr).toBe(0);
       sharedMemory.set(environment, Number(size.stdout.trim()));
     }
@@ -123,21 +174,34 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
     server = scratch.start(
       'runuser',
       [
-        '-u', SYSTEM_USER, '--', `${BIN}/postgres`,
-        '-c', `config_file=${path.join(folder, 'postgresql.conf')}`,
+        '-u',
+        SYSTEM_USER,
+        '--',
+        `${BIN}/postgres`,
+        '-c',
+        `config_file=${path.join(folder, 'postgresql.conf')}`,
         // Paths and the port only; every other setting is the generated file's.
-        '-c', `hba_file=${path.join(folder, 'pg_hba.conf')}`,
-        '-c', `unix_socket_directories=${path.join(folder, 'run')}`,
-        '-c', 'listen_addresses=127.0.0.1',
-        '-c', `port=${port}`,
+        '-c',
+        `hba_file=${path.join(folder, 'pg_hba.conf')}`,
+        '-c',
+        `unix_socket_directories=${path.join(folder, 'run')}`,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `port=${port}`,
       ],
       { ...process.env, PGDATA: data },
     );
     const running = server;
-    await waitFor('PostgreSQL accepting connections', 30, () => {
-      if (running.exitCode !== null) throw new Error(`PostgreSQL exited (${running.exitCode}):\n${scratch.log(running)}`);
-      return run(`${BIN}/pg_isready`, ['-h', '127.0.0.1', '-p', String(port)]).status === 0;
-    }, () => scratch.log(running));
+    await waitFor(
+      'PostgreSQL accepting connections',
+      30,
+      () => {
+        if (running.exitCode !== null) throw new Error(`PostgreSQL exited (${running.exitCode}):\n${scratch.log(running)}`);
+        return run(`${BIN}/pg_isready`, ['-h', '127.0.0.1', '-p', String(port)]).status === 0;
+      },
+      () => scratch.log(running),
+    );
   });
 
   afterAll(async () => {
@@ -152,33 +216,63 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
     );
     expect(errors.status, errors.stderr).toBe(0);
     expect(errors.rows).toEqual([]);
-    const settings = query("SELECT name || '=' || setting FROM pg_settings WHERE name IN ('max_connections', 'shared_buffers', 'password_encryption', 'shared_preload_libraries', 'huge_pages', 'jit', 'wal_compression') ORDER BY name");
+    const settings = query(
+      "SELECT name || '=' || setting FROM pg_settings WHERE name IN ('max_connections', 'shared_buffers', 'password_encryption', 'shared_preload_libraries', 'huge_pages', 'jit', 'wal_compression') ORDER BY name",
+    );
     const maxConnections = /^max_connections = (\d+)$/m.exec(configMap.data['postgresql.conf'] as string)?.[1];
     const sharedBuffers = Number(/^shared_buffers = (\d+)MB$/m.exec(configMap.data['postgresql.conf'] as string)?.[1]);
     // shared_buffers is reported in 8 kB pages.
-    expect(settings.rows).toEqual(['huge_pages=off', 'jit=off', `max_connections=${maxConnections}`, 'password_encryption=scram-sha-256', `shared_buffers=${sharedBuffers * 128}`, 'shared_preload_libraries=pg_stat_statements', 'wal_compression=pglz']);
+    expect(settings.rows).toEqual([
+      'huge_pages=off',
+      'jit=off',
+      `max_connections=${maxConnections}`,
+      'password_encryption=scram-sha-256',
+      `shared_buffers=${sharedBuffers * 128}`,
+      'shared_preload_libraries=pg_stat_statements',
+      'wal_compression=pglz',
+    ]);
     outputs.push(`postgresql.conf (dev) applied:\n  ${settings.rows.join('\n  ')}`);
   });
 
   it.each(['staging', 'prod'])('accepts the generated postgresql.conf of %s (every setting parsed)', (environment) => {
     const file = path.join(folder, `postgresql.${environment}.conf`);
     // `postgres -C` reads the whole file and fails on an unknown name or an invalid value.
-    const result = run('runuser', ['-u', SYSTEM_USER, '--', `${BIN}/postgres`, '-c', `config_file=${file}`, '-c', `hba_file=${path.join(folder, 'pg_hba.conf')}`, '-C', 'max_connections'], { env: { ...process.env, PGDATA: path.join(folder, 'data') } });
+    const result = run(
+      'runuser',
+      [
+        '-u',
+        SYSTEM_USER,
+        '--',
+        `${BIN}/postgres`,
+        '-c',
+        `config_file=${file}`,
+        '-c',
+        `hba_file=${path.join(folder, 'pg_hba.conf')}`,
+        '-C',
+        'max_connections',
+      ],
+      { env: { ...process.env, PGDATA: path.join(folder, 'data') } },
+    );
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout.trim()).toMatch(/^\d+$/);
   });
 
-  it.each(['dev', 'staging', 'prod'])('fits max_connections into the memory limit in %s: shared memory plus work_mem for three sorts of every connection', (environment) => {
-    const { conf, memoryLimit } = serverOf(environment);
-    const setting = (name: string) => Number(new RegExp(`^${name} = (\\d+)`, 'm').exec(conf)?.[1]);
-    const shared = sharedMemory.get(environment) as number;
-    const workMem = setting('work_mem');
-    const connections = setting('max_connections');
-    expect(workMem).toBeGreaterThanOrEqual(1);
-    const worstCase = shared + connections * 3 * workMem;
-    expect(worstCase * 2 ** 20).toBeLessThanOrEqual(memoryLimit);
-    outputs.push(`${environment}: max_connections=${connections} shared_memory_size=${shared}MB (shared_buffers ${setting('shared_buffers')}MB) + ${connections} x 3 x work_mem ${workMem}MB = ${worstCase}MB of ${memoryLimit / 2 ** 20}MB`);
-  });
+  it.each(['dev', 'staging', 'prod'])(
+    'fits max_connections into the memory limit in %s: shared memory plus work_mem for three sorts of every connection',
+    (environment) => {
+      const { conf, memoryLimit } = serverOf(environment);
+      const setting = (name: string) => Number(new RegExp(`^${name} = (\\d+)`, 'm').exec(conf)?.[1]);
+      const shared = sharedMemory.get(environment) as number;
+      const workMem = setting('work_mem');
+      const connections = setting('max_connections');
+      expect(workMem).toBeGreaterThanOrEqual(1);
+      const worstCase = shared + connections * 3 * workMem;
+      expect(worstCase * 2 ** 20).toBeLessThanOrEqual(memoryLimit);
+      outputs.push(
+        `${environment}: max_connections=${connections} shared_memory_size=${shared}MB (shared_buffers ${setting('shared_buffers')}MB) + ${connections} x 3 x work_mem ${workMem}MB = ${worstCase}MB of ${memoryLimit / 2 ** 20}MB`,
+      );
+    },
+  );
 
   it('runs each init Job twice, successfully (idempotent)', () => {
     for (const round of [1, 2]) {
@@ -191,27 +285,42 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
   });
 
   it('creates the three databases, each owned by its own role', () => {
-    const owners = query("SELECT datname || ' owner=' || pg_get_userbyid(datdba) FROM pg_database WHERE datname IN ('events', 'nebula', 'orion') ORDER BY datname");
+    const owners = query(
+      "SELECT datname || ' owner=' || pg_get_userbyid(datdba) FROM pg_database WHERE datname IN ('events', 'nebula', 'orion') ORDER BY datname",
+    );
     expect(owners.rows).toEqual(['events owner=events', 'nebula owner=nebula', 'orion owner=orion']);
     outputs.push(`databases:\n  ${owners.rows.join('\n  ')}`);
   });
 
   it('gives each role login and nothing more, and PUBLIC nothing on the databases', () => {
-    const roles = query("SELECT rolname || ' login=' || rolcanlogin || ' super=' || rolsuper || ' createdb=' || rolcreatedb || ' createrole=' || rolcreaterole || ' replication=' || rolreplication || ' bypassrls=' || rolbypassrls FROM pg_roles WHERE rolname IN ('events', 'nebula', 'orion') ORDER BY rolname");
-    expect(roles.rows).toEqual(DATABASES.map((role) => `${role} login=true super=false createdb=false createrole=false replication=false bypassrls=false`));
-    const acl = query("SELECT datname || ' ' || datacl::text FROM pg_database WHERE datname IN ('events', 'nebula', 'orion') ORDER BY datname");
+    const roles = query(
+      "SELECT rolname || ' login=' || rolcanlogin || ' super=' || rolsuper || ' createdb=' || rolcreatedb || ' createrole=' || rolcreaterole || ' replication=' || rolreplication || ' bypassrls=' || rolbypassrls FROM pg_roles WHERE rolname IN ('events', 'nebula', 'orion') ORDER BY rolname",
+    );
+    expect(roles.rows).toEqual(
+      DATABASES.map((role) => `${role} login=true super=false createdb=false createrole=false replication=false bypassrls=false`),
+    );
+    const acl = query(
+      "SELECT datname || ' ' || datacl::text FROM pg_database WHERE datname IN ('events', 'nebula', 'orion') ORDER BY datname",
+    );
     for (const row of acl.rows) expect(row, 'no "=…" (PUBLIC) entry in the ACL').not.toMatch(/[{,]=/);
     const cross = query(
       "SELECT r.rolname || '->' || d.datname FROM pg_roles r CROSS JOIN pg_database d WHERE r.rolname IN ('events', 'nebula', 'orion') AND d.datname IN ('events', 'nebula', 'orion') AND has_database_privilege(r.rolname, d.datname, 'CONNECT') ORDER BY 1",
     );
     expect(cross.rows).toEqual(['events->events', 'nebula->nebula', 'orion->orion']);
-    const scram = query("SELECT rolname || ' ' || left(rolpassword, 14) FROM pg_authid WHERE rolname IN ('events', 'nebula', 'orion') ORDER BY rolname");
+    const scram = query(
+      "SELECT rolname || ' ' || left(rolpassword, 14) FROM pg_authid WHERE rolname IN ('events', 'nebula', 'orion') ORDER BY rolname",
+    );
     expect(scram.rows).toEqual(DATABASES.map((role) => `${role} SCRAM-SHA-256$`));
   });
 
   it('installs pg_trgm in each database', () => {
     for (const database of DATABASES) {
-      const result = query("SELECT extname || ' in ' || current_database() || ', similarity=' || similarity('prefect', 'prefect') FROM pg_extension WHERE extname = 'pg_trgm'", database, database, PASSWORDS[database]);
+      const result = query(
+        "SELECT extname || ' in ' || current_database() || ', similarity=' || similarity('prefect', 'prefect') FROM pg_extension WHERE extname = 'pg_trgm'",
+        database,
+        database,
+        PASSWORDS[database],
+      );
       expect(result.status, result.stderr).toBe(0);
       expect(result.rows).toEqual([`pg_trgm in ${database}, similarity=1`]);
     }
@@ -246,14 +355,28 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
       expect(as("SET app.tenant = 'a'; SELECT string_agg(value::text, ',') FROM tenant_row").rows.at(-1)).toBe('1');
       expect(as('SELECT count(*) FROM tenant_row').rows).toEqual(['0']);
       // Structure stays the superuser's: no DROP, ALTER, TRUNCATE or new objects.
-      for (const statement of ['DROP TABLE flow_run', 'ALTER TABLE flow_run ADD COLUMN extra int', 'TRUNCATE flow_run', 'ALTER TABLE tenant_row DISABLE ROW LEVEL SECURITY', 'DROP SEQUENCE run_number', 'CREATE TABLE mine (id int)', 'DROP SCHEMA public CASCADE']) {
+      for (const statement of [
+        'DROP TABLE flow_run',
+        'ALTER TABLE flow_run ADD COLUMN extra int',
+        'TRUNCATE flow_run',
+        'ALTER TABLE tenant_row DISABLE ROW LEVEL SECURITY',
+        'DROP SEQUENCE run_number',
+        'CREATE TABLE mine (id int)',
+        'DROP SCHEMA public CASCADE',
+      ]) {
         const refused = as(statement);
         expect(refused.status, `${role}: ${statement}`).not.toBe(0);
         expect(refused.stderr, `${role}: ${statement}`).toMatch(/must be owner|permission denied/);
       }
-      const owners = query("SELECT string_agg(c.relname || '=' || pg_get_userbyid(c.relowner), ' ' ORDER BY c.relname) FROM pg_class c WHERE c.relname IN ('flow_run', 'run_number', 'tenant_row')", role);
+      const owners = query(
+        "SELECT string_agg(c.relname || '=' || pg_get_userbyid(c.relowner), ' ' ORDER BY c.relname) FROM pg_class c WHERE c.relname IN ('flow_run', 'run_number', 'tenant_row')",
+        role,
+      );
       expect(owners.rows).toEqual([`flow_run=${SUPERUSER} run_number=${SUPERUSER} tenant_row=${SUPERUSER}`]);
-      const acl = query("SELECT (SELECT relacl::text FROM pg_class WHERE relname = 'flow_run') || ' ' || (SELECT relacl::text FROM pg_class WHERE relname = 'run_number') || ' ' || (SELECT proacl::text FROM pg_proc WHERE proname = 'next_run_number') || ' public owner=' || (SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public')", role);
+      const acl = query(
+        "SELECT (SELECT relacl::text FROM pg_class WHERE relname = 'flow_run') || ' ' || (SELECT relacl::text FROM pg_class WHERE relname = 'run_number') || ' ' || (SELECT proacl::text FROM pg_proc WHERE proname = 'next_run_number') || ' public owner=' || (SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public')",
+        role,
+      );
       expect(acl.rows[0]).toContain(`${role}=arwd/${SUPERUSER}`);
       expect(acl.rows[0]).toContain(`${role}=rwU/${SUPERUSER}`);
       expect(acl.rows[0]).toContain(`${role}=X/${SUPERUSER}`);
@@ -262,7 +385,9 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
       for (const other of DATABASES.filter((database) => database !== role)) {
         expect(query('SELECT count(*) FROM flow_run', other, role, PASSWORDS[role]).status, `${role} -> ${other}`).not.toBe(0);
       }
-      lines.push(`${role}: tables ${owners.rows[0]}; ${acl.rows[0]}; SELECT/INSERT/UPDATE/DELETE, nextval/setval, EXECUTE ok; RLS: sees tenant a only; DROP/ALTER/TRUNCATE/CREATE refused; other databases refused`);
+      lines.push(
+        `${role}: tables ${owners.rows[0]}; ${acl.rows[0]}; SELECT/INSERT/UPDATE/DELETE, nextval/setval, EXECUTE ok; RLS: sees tenant a only; DROP/ALTER/TRUNCATE/CREATE refused; other databases refused`,
+      );
     }
     outputs.push(`privileges on what the migrations create:\n  ${lines.join('\n  ')}`);
   });
@@ -270,12 +395,18 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
   it('gives the role the same privileges on objects created before the Job ran, when it runs again', () => {
     const role: DatabaseName = 'orion';
     // An installation migrated before the default privileges existed.
-    const legacy = query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${SUPERUSER} IN SCHEMA public REVOKE ALL ON TABLES FROM ${role}; ALTER DEFAULT PRIVILEGES FOR ROLE ${SUPERUSER} IN SCHEMA public REVOKE ALL ON SEQUENCES FROM ${role}; CREATE TABLE legacy (id serial PRIMARY KEY)`, role);
+    const legacy = query(
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${SUPERUSER} IN SCHEMA public REVOKE ALL ON TABLES FROM ${role}; ALTER DEFAULT PRIVILEGES FOR ROLE ${SUPERUSER} IN SCHEMA public REVOKE ALL ON SEQUENCES FROM ${role}; CREATE TABLE legacy (id serial PRIMARY KEY)`,
+      role,
+    );
     expect(legacy.status, legacy.stderr).toBe(0);
     expect(query('SELECT count(*) FROM legacy', role, role, PASSWORDS[role]).stderr).toContain('permission denied for table legacy');
     expect(runJob(role).status).toBe(0);
     expect(query('INSERT INTO legacy DEFAULT VALUES RETURNING id', role, role, PASSWORDS[role]).rows).toEqual(['1']);
-    const defaults = query("SELECT defaclobjtype::text || ':' || defaclacl::text FROM pg_default_acl WHERE pg_get_userbyid(defaclrole) = current_user AND defaclnamespace = 'public'::regnamespace ORDER BY 1", role);
+    const defaults = query(
+      "SELECT defaclobjtype::text || ':' || defaclacl::text FROM pg_default_acl WHERE pg_get_userbyid(defaclrole) = current_user AND defaclnamespace = 'public'::regnamespace ORDER BY 1",
+      role,
+    );
     expect(defaults.rows).toEqual([`S:{${role}=rwU/${SUPERUSER}}`, `f:{${role}=X/${SUPERUSER}}`, `r:{${role}=arwd/${SUPERUSER}}`]);
     outputs.push(`default privileges of ${SUPERUSER} in ${role}, after the rerun: ${defaults.rows.join(' ')}`);
   });
@@ -283,14 +414,20 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
   it('lets each role into its own database and refuses it the others (pg_hba, then the REVOKE)', () => {
     const lines: string[] = [];
     for (const role of DATABASES) {
-      const own = query('SELECT current_user || \'@\' || current_database()', role, role, PASSWORDS[role]);
+      const own = query("SELECT current_user || '@' || current_database()", role, role, PASSWORDS[role]);
       expect(own.rows, own.stderr).toEqual([`${role}@${role}`]);
       lines.push(`${role} -> ${role}: connected`);
       for (const other of DATABASES.filter((database) => database !== role)) {
         const refused = query('SELECT 1', other, role, PASSWORDS[role]);
         expect(refused.status).not.toBe(0);
         expect(refused.stderr).toContain(`pg_hba.conf rejects connection for host "127.0.0.1", user "${role}", database "${other}"`);
-        lines.push(`${role} -> ${other}: refused (${refused.stderr.trim().split('\n').pop()?.replace(/^.*FATAL:\s*/, '')})`);
+        lines.push(
+          `${role} -> ${other}: refused (${refused.stderr
+            .trim()
+            .split('\n')
+            .pop()
+            ?.replace(/^.*FATAL:\s*/, '')})`,
+        );
       }
     }
     // Without the pg_hba rules (a plain "scram for all" file), the REVOKE alone still refuses.
@@ -302,7 +439,14 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
         const refused = query('SELECT 1', other, role, PASSWORDS[role]);
         expect(refused.status).not.toBe(0);
         expect(refused.stderr).toContain(`permission denied for database "${other}"`);
-        lines.push(`${role} -> ${other} (without the pg_hba rules): refused (${refused.stderr.trim().split('\n').filter((line) => line.includes('FATAL')).pop()?.replace(/^.*FATAL:\s*/, '')})`);
+        lines.push(
+          `${role} -> ${other} (without the pg_hba rules): refused (${refused.stderr
+            .trim()
+            .split('\n')
+            .filter((line) => line.includes('FATAL'))
+            .pop()
+            ?.replace(/^.*FATAL:\s*/, '')})`,
+        );
       }
     }
     fs.writeFileSync(hba, configMap.data['pg_hba.conf'] as string);
@@ -316,11 +460,18 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
     const url = env.get('ORION_DATABASE_URL') as string;
     expect(url).toBe(`postgresql+asyncpg://orion:${PASSWORDS.orion}@127.0.0.1:${port}/orion`);
     // libpq reads the same URL without SQLAlchemy's driver suffix.
-    const result = run(`${BIN}/psql`, ['--no-psqlrc', '--tuples-only', '--no-align', '--command', 'SELECT current_user', url.replace('postgresql+asyncpg://', 'postgresql://')]);
+    const result = run(`${BIN}/psql`, [
+      '--no-psqlrc',
+      '--tuples-only',
+      '--no-align',
+      '--command',
+      'SELECT current_user',
+      url.replace('postgresql+asyncpg://', 'postgresql://'),
+    ]);
     expect(result.stdout.trim(), result.stderr).toBe('orion');
   });
 
-  it('changes a role\'s password when its Secret changes, on the next run', () => {
+  it("changes a role's password when its Secret changes, on the next run", () => {
     const previous = PASSWORDS.nebula;
     const rotated = 'b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6';
     (SECRETS['prefect-postgres-nebula'] as Record<string, string>).password = rotated;
@@ -334,10 +485,16 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
     }
   });
 
-  it('runs the same Jobs as a managed service\'s administrator (CREATEROLE and CREATEDB, not a superuser)', () => {
+  it("runs the same Jobs as a managed service's administrator (CREATEROLE and CREATEDB, not a superuser)", () => {
     const admin = 'platform_admin';
     const password = 'a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4';
-    for (const statement of ['DROP DATABASE events', 'DROP DATABASE nebula', 'DROP DATABASE orion', 'DROP ROLE events, nebula, orion', `CREATE ROLE ${admin} LOGIN CREATEROLE CREATEDB PASSWORD '${password}'`]) {
+    for (const statement of [
+      'DROP DATABASE events',
+      'DROP DATABASE nebula',
+      'DROP DATABASE orion',
+      'DROP ROLE events, nebula, orion',
+      `CREATE ROLE ${admin} LOGIN CREATEROLE CREATEDB PASSWORD '${password}'`,
+    ]) {
       const reset = query(statement);
       expect(reset.status, reset.stderr).toBe(0);
     }
@@ -353,11 +510,15 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
     } finally {
       Object.assign(SECRETS['prefect-postgres-superuser'] as Record<string, string>, saved);
     }
-    const owners = query("SELECT datname || ' owner=' || pg_get_userbyid(datdba) FROM pg_database WHERE datname IN ('events', 'nebula', 'orion') ORDER BY datname");
+    const owners = query(
+      "SELECT datname || ' owner=' || pg_get_userbyid(datdba) FROM pg_database WHERE datname IN ('events', 'nebula', 'orion') ORDER BY datname",
+    );
     expect(owners.rows).toEqual(['events owner=events', 'nebula owner=nebula', 'orion owner=orion']);
     for (const role of DATABASES) {
       expect(query("SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'", role, role, PASSWORDS[role]).rows).toEqual(['pg_trgm']);
-      const cross = query(`SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname IN ('events', 'nebula', 'orion') AND has_database_privilege('${role}', datname, 'CONNECT')`);
+      const cross = query(
+        `SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname IN ('events', 'nebula', 'orion') AND has_database_privilege('${role}', datname, 'CONNECT')`,
+      );
       expect(cross.rows).toEqual([role]);
       // The migrations run as this administrator too: the role uses what it creates, and cannot drop it.
       const migrated = query('CREATE TABLE work_queue (id bigserial PRIMARY KEY, payload text)', role, admin, password);
@@ -366,30 +527,51 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
       expect(query('DROP TABLE work_queue', role, role, PASSWORDS[role]).stderr).toContain('must be owner of table work_queue');
       expect(query("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'", role).rows).toEqual([admin]);
     }
-    outputs.push(`as ${admin} (not a superuser), twice:\n  ${owners.rows.join('\n  ')}\n  tables created by ${admin}: used by each role, not dropped by it; schema public owned by ${admin}`);
+    outputs.push(
+      `as ${admin} (not a superuser), twice:\n  ${owners.rows.join('\n  ')}\n  tables created by ${admin}: used by each role, not dropped by it; schema public owned by ${admin}`,
+    );
   });
 
-  it('with CloudNativePG, waits for the operator\'s database, then sets only the privileges', async () => {
+  it("with CloudNativePG, waits for the operator's database, then sets only the privileges", async () => {
     const cloudnative = buildVariant('dev', { postgres: { provider: 'cloudnativepg' } });
-    const job = objectsOfKind(cloudnative, 'Job').find((candidate) => candidate.metadata.name.startsWith('postgres-init-events-')) as KubernetesObject;
+    const job = objectsOfKind(cloudnative, 'Job').find((candidate) =>
+      candidate.metadata.name.startsWith('postgres-init-events-'),
+    ) as KubernetesObject;
     const container = containerOf(job);
     expect(container.command.join(' ')).not.toMatch(/CREATE ROLE|CREATE DATABASE|ALTER ROLE/);
     // The operator has not created the database yet.
     expect(query('DROP DATABASE events').status).toBe(0);
     expect(query('DROP ROLE events').status).toBe(0);
     // Only the address and TLS differ from the pod (this server speaks no TLS; CloudNativePG's does).
-    const env = containerEnvironment(container.env, SECRETS, { POSTGRES_SUPERUSER_HOST: '127.0.0.1', POSTGRES_SUPERUSER_PORT: String(port), POSTGRES_SUPERUSER_SSLMODE: 'disable' });
-    const started = scratch.start(RUNUSER, ['-u', SYSTEM_USER, '--', ...container.command.map((part) => expandKubernetes(part, env))], { PATH: `${BIN}:/usr/bin:/bin`, ...Object.fromEntries(env) });
+    const env = containerEnvironment(container.env, SECRETS, {
+      POSTGRES_SUPERUSER_HOST: '127.0.0.1',
+      POSTGRES_SUPERUSER_PORT: String(port),
+      POSTGRES_SUPERUSER_SSLMODE: 'disable',
+    });
+    const started = scratch.start(RUNUSER, ['-u', SYSTEM_USER, '--', ...container.command.map((part) => expandKubernetes(part, env))], {
+      PATH: `${BIN}:/usr/bin:/bin`,
+      ...Object.fromEntries(env),
+    });
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(started.exitCode, scratch.log(started)).toBeNull();
     // What the operator does for the managed role and the Database resource.
-    for (const statement of [`CREATE ROLE events LOGIN PASSWORD '${PASSWORDS.events.replace(/'/g, "''")}'`, 'CREATE DATABASE events OWNER events']) {
+    for (const statement of [
+      `CREATE ROLE events LOGIN PASSWORD '${PASSWORDS.events.replace(/'/g, "''")}'`,
+      'CREATE DATABASE events OWNER events',
+    ]) {
       const operator = query(statement);
       expect(operator.status, operator.stderr).toBe(0);
     }
-    await waitFor('the privileges-only Job to finish', 20, () => started.exitCode !== null, () => scratch.log(started));
+    await waitFor(
+      'the privileges-only Job to finish',
+      20,
+      () => started.exitCode !== null,
+      () => scratch.log(started),
+    );
     expect(started.exitCode, scratch.log(started)).toBe(0);
-    outputs.push(`CloudNativePG form, ${job.metadata.name}: waited for the operator's database, then exit ${started.exitCode}\n  ${scratch.log(started).trim()}`);
+    outputs.push(
+      `CloudNativePG form, ${job.metadata.name}: waited for the operator's database, then exit ${started.exitCode}\n  ${scratch.log(started).trim()}`,
+    );
     expect(query("SELECT datacl::text FROM pg_database WHERE datname = 'events'").rows[0]).not.toMatch(/[{,]=/);
     expect(query("SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'", 'events').rows).toEqual([SUPERUSER]);
     expect(query("SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'", 'events').rows).toEqual(['pg_trgm']);
@@ -398,7 +580,7 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
     expect(query('DROP TABLE event', 'events', 'events', PASSWORDS.events).stderr).toContain('must be owner of table event');
   });
 
-  it('fails, without touching the server, when the role\'s password is empty', () => {
+  it("fails, without touching the server, when the role's password is empty", () => {
     const previous = SECRETS['prefect-postgres-events'] as Record<string, string>;
     const saved = previous.password as string;
     previous.password = '';

@@ -20,7 +20,10 @@ function recordingData(): DataServices & { grants: string[] } {
     grants,
     postgres: { grantDatabase: (client: DataClient, database: DatabaseName) => void grants.push(`${client.name} db:${database}`) },
     redis: { cache: redis('cache'), work: redis('work'), streams: redis('streams') },
-    secrets: { imagePullSecrets: (namespace: string) => [{ name: `pull-secret-of-${namespace}` }], revisionAnnotation: { 'prefect-cdk8s.io/secrets-revision': '7' } },
+    secrets: {
+      imagePullSecrets: (namespace: string) => [{ name: `pull-secret-of-${namespace}` }],
+      revisionAnnotation: { 'prefect-cdk8s.io/secrets-revision': '7' },
+    },
   };
 }
 
@@ -46,13 +49,28 @@ const IPV4_PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0
 const IPV6_PRIVATE = ['fc00::/7', 'fe80::/10'];
 const workloadKind = (service: ResolvedService) => (service.type === 'loop' ? 'StatefulSet' : 'Deployment');
 const containerOf = (workload: { spec: Spec }) => workload.spec.template.spec.containers[0];
-const ipBlockRules = (policy: { spec: Spec }) => (policy.spec.egress as Spec[]).filter((rule) => rule.to?.some((peer: Spec) => peer.ipBlock));
+const ipBlockRules = (policy: { spec: Spec }) =>
+  (policy.spec.egress as Spec[]).filter((rule) => rule.to?.some((peer: Spec) => peer.ipBlock));
 
 describe('the service catalog', () => {
   it('holds the services Prefect documents, with unique names', () => {
     const names = DEFAULT_CATALOG.map((service) => service.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toEqual(expect.arrayContaining(['ui', 'auth', 'nebula', 'server', 'events', 'server-background', 'work-pools', 'actions', 'ladler', 'triggers-reactive', 'triggers-proactive']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'ui',
+        'auth',
+        'nebula',
+        'server',
+        'events',
+        'server-background',
+        'work-pools',
+        'actions',
+        'ladler',
+        'triggers-reactive',
+        'triggers-proactive',
+      ]),
+    );
   });
 
   it('raises scalable services to prefect.replicas and keeps loops at one', () => {
@@ -78,7 +96,12 @@ describe('the service catalog', () => {
       cluster: { privateRanges: ['10.0.0.0/8', '10.20.0.0/16', 'fd00::/8'] },
       prefect: {
         services: {
-          auth: { egress: [{ cidr: '10.20.0.0/16', ports: [636] }, { cidr: '0.0.0.0/0', ports: [443] }] },
+          auth: {
+            egress: [
+              { cidr: '10.20.0.0/16', ports: [636] },
+              { cidr: '0.0.0.0/0', ports: [443] },
+            ],
+          },
           actions: { egress: [{ cidr: '0.0.0.0/0', except: [], ports: [443, 587] }] },
           'work-pools': { egress: [] },
         },
@@ -96,13 +119,18 @@ describe('the service catalog', () => {
   });
 
   it('fails on an except range outside its cidr, on host bits, and on an empty port list', () => {
-    const parse = (egress: unknown) => () => parseConfig(variantText('prod', { prefect: { services: { actions: { egress } } } }), 'config/prod.yaml', 'prod');
+    const parse = (egress: unknown) => () =>
+      parseConfig(variantText('prod', { prefect: { services: { actions: { egress } } } }), 'config/prod.yaml', 'prod');
     expect(parse([{ cidr: '203.0.113.0/24', except: ['10.0.0.0/8'], ports: [443] }])).toThrow(
       'prefect.services.actions.egress[0].except[0]: expected a range strictly inside cidr 203.0.113.0/24 (a NetworkPolicy rejects any other), got "10.0.0.0/8"',
     );
-    expect(parse([{ cidr: '203.0.113.7/24', ports: [443] }])).toThrow('prefect.services.actions.egress[0].cidr: expected a network range with no host bits set, such as "203.0.113.0/24" or "::/0"');
+    expect(parse([{ cidr: '203.0.113.7/24', ports: [443] }])).toThrow(
+      'prefect.services.actions.egress[0].cidr: expected a network range with no host bits set, such as "203.0.113.0/24" or "::/0"',
+    );
     expect(parse([{ cidr: '0.0.0.0/0', ports: [] }])).toThrow('prefect.services.actions.egress[0].ports: expected at least one port');
-    expect(() => parseConfig(variantText('prod', { cluster: { privateRanges: ['10.0.0.0/33'] } }), 'config/prod.yaml', 'prod')).toThrow('cluster.privateRanges[0]: expected a network range');
+    expect(() => parseConfig(variantText('prod', { cluster: { privateRanges: ['10.0.0.0/33'] } }), 'config/prod.yaml', 'prod')).toThrow(
+      'cluster.privateRanges[0]: expected a network range',
+    );
   });
 
   it('takes overrides of fields, removes disabled services and adds new ones', () => {
@@ -144,12 +172,16 @@ describe('the service catalog', () => {
 
   it('fails on a new service without its type, image and the rest', () => {
     const text = PROD_TEXT.replace('  replicas: 2\n', '  replicas: 2\n  services:\n    exporter:\n      args: [run]\n');
-    expect(() => parseConfig(text, 'config/prod.yaml', 'prod')).toThrow('config/prod.yaml: prefect.services.exporter.type: required: expected type for the new service "exporter" (it is not in the default catalog)');
+    expect(() => parseConfig(text, 'config/prod.yaml', 'prod')).toThrow(
+      'config/prod.yaml: prefect.services.exporter.type: required: expected type for the new service "exporter" (it is not in the default catalog)',
+    );
   });
 
   it('fails on a loop service with more than one replica', () => {
     const text = PROD_TEXT.replace('  replicas: 2\n', '  replicas: 2\n  services:\n    triggers-proactive:\n      replicas: 2\n');
-    expect(() => parseConfig(text, 'config/prod.yaml', 'prod')).toThrow('config/prod.yaml: prefect.services.triggers-proactive.replicas: expected 1: a loop service runs exactly one replica, got number 2');
+    expect(() => parseConfig(text, 'config/prod.yaml', 'prod')).toThrow(
+      'config/prod.yaml: prefect.services.triggers-proactive.replicas: expected 1: a loop service runs exactly one replica, got number 2',
+    );
   });
 });
 
@@ -206,7 +238,9 @@ describe('a catalog entry overridden in every field', () => {
     args: () => expect(container.args).toEqual(['--workers', '4']),
     port: () => {
       expect(container.ports).toEqual([{ name: 'http', containerPort: 9090, protocol: 'TCP' }]);
-      expect(find('Service').spec.ports).toEqual([{ name: 'http-work-pools', port: 9090, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }]);
+      expect(find('Service').spec.ports).toEqual([
+        { name: 'http-work-pools', port: 9090, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' },
+      ]);
       expect(find('AuthorizationPolicy', 'work-pools-from-prefect').spec.rules[0].to).toEqual([{ operation: { ports: ['9090'] } }]);
     },
     health: () => {
@@ -215,9 +249,16 @@ describe('a catalog entry overridden in every field', () => {
       expect(container.readinessProbe.httpGet.path).toBe('/readyz');
     },
     host: () => {
-      expect(routeRequest(rendered, 'istio-ingress/prefect', API, '/api/me')).toMatchObject({ kind: 'route', route: 'nebula', host: 'work-pools.prefect.svc.cluster.local', port: 9090 });
+      expect(routeRequest(rendered, 'istio-ingress/prefect', API, '/api/me')).toMatchObject({
+        kind: 'route',
+        route: 'nebula',
+        host: 'work-pools.prefect.svc.cluster.local',
+        port: 9090,
+      });
       expect(find('AuthorizationPolicy', 'work-pools-from-ingress-gateway')).toBeDefined();
-      const fromGateway = (find('NetworkPolicy').spec.ingress as Spec[]).filter((rule) => rule.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'] === 'istio-ingress');
+      const fromGateway = (find('NetworkPolicy').spec.ingress as Spec[]).filter(
+        (rule) => rule.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'] === 'istio-ingress',
+      );
       expect(fromGateway.map((rule) => rule.ports)).toEqual([[{ protocol: 'TCP', port: 9090 }]]);
     },
     websockets: () => {
@@ -238,11 +279,14 @@ describe('a catalog entry overridden in every field', () => {
       expect(deployment.spec.replicas).toBeUndefined();
     },
     maxReplicas: () => expect(find('HorizontalPodAutoscaler').spec.maxReplicas).toBe(9),
-    resources: () => expect(container.resources).toEqual({ requests: { cpu: '300m', memory: '768Mi' }, limits: { cpu: '2', memory: '1536Mi' } }),
+    resources: () =>
+      expect(container.resources).toEqual({ requests: { cpu: '300m', memory: '768Mi' }, limits: { cpu: '2', memory: '1536Mi' } }),
     env: () => expect(container.env).toContainEqual({ name: 'PREFECT_LOGGING_LEVEL', value: 'DEBUG' }),
     egress: () => {
       // The list replaces the catalog's (HTTPS to the internet): only the range written.
-      expect(ipBlockRules(find('NetworkPolicy'))).toEqual([{ to: [{ ipBlock: { cidr: '198.51.100.0/24', except: ['198.51.100.128/25'] } }], ports: [{ protocol: 'TCP', port: 8443 }] }]);
+      expect(ipBlockRules(find('NetworkPolicy'))).toEqual([
+        { to: [{ ipBlock: { cidr: '198.51.100.0/24', except: ['198.51.100.128/25'] } }], ports: [{ protocol: 'TCP', port: 8443 }] },
+      ]);
     },
   };
 
@@ -262,18 +306,31 @@ describe('a catalog entry overridden in every field', () => {
 });
 
 describe('a new web service with host internal', () => {
-  const internal = { type: 'web', image: 'server', command: ['prefect-cloud'], args: ['serve', 'reports'], port: 8080, health: { liveness: '/api/health', readiness: '/api/ready' }, databases: ['orion'], redis: [], resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } } };
+  const internal = {
+    type: 'web',
+    image: 'server',
+    command: ['prefect-cloud'],
+    args: ['serve', 'reports'],
+    port: 8080,
+    health: { liveness: '/api/health', readiness: '/api/ready' },
+    databases: ['orion'],
+    redis: [],
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+  };
 
   it('is not routed, and the gateway cannot reach it; the other services can', () => {
     const rendered = buildVariant('prod', { prefect: { services: { reports: { ...internal, host: 'internal' } } } });
-    const virtualServices = rendered.objects.filter(({ object }) => object.kind === 'VirtualService').map(({ object }) => JSON.stringify(object.spec));
+    const virtualServices = rendered.objects
+      .filter(({ object }) => object.kind === 'VirtualService')
+      .map(({ object }) => JSON.stringify(object.spec));
     expect(virtualServices.filter((text) => text.includes('reports.prefect'))).toEqual([]);
     expect(() => findObject(rendered, 'AuthorizationPolicy', 'reports-from-ingress-gateway', 'prefect')).toThrow('found 0');
     expect(() => findObject(rendered, 'DestinationRule', 'reports', 'prefect')).toThrow('found 0');
     const policy = findObject(rendered, 'NetworkPolicy', 'reports', 'prefect').spec as Spec;
     const peers = (policy.ingress as Spec[]).map((rule) => rule.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']);
     expect(new Set(peers)).toEqual(new Set(['prefect']));
-    const callers = (findObject(rendered, 'AuthorizationPolicy', 'reports-from-prefect', 'prefect').spec as Spec).rules[0].from[0].source.principals;
+    const callers = (findObject(rendered, 'AuthorizationPolicy', 'reports-from-prefect', 'prefect').spec as Spec).rules[0].from[0].source
+      .principals;
     expect(callers).toContain('cluster.local/ns/prefect/sa/nebula');
     expect(findObject(rendered, 'Service', 'reports', 'prefect')).toBeDefined();
   });
@@ -312,9 +369,18 @@ describe('Prefect services', () => {
     const zones = pod.topologySpreadConstraints.map((constraint: { topologyKey: string }) => constraint.topologyKey);
     expect(zones).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(container.lifecycle.preStop.exec.command[0]).toBe('sleep');
-    expect(ipBlockRules(find('NetworkPolicy', name))).toEqual(service.egress.map((rule) => ({ to: [{ ipBlock: { cidr: rule.cidr, except: rule.except } }], ports: rule.ports.map((port) => ({ protocol: 'TCP', port })) })));
+    expect(ipBlockRules(find('NetworkPolicy', name))).toEqual(
+      service.egress.map((rule) => ({
+        to: [{ ipBlock: { cidr: rule.cidr, except: rule.except } }],
+        ports: rule.ports.map((port) => ({ protocol: 'TCP', port })),
+      })),
+    );
 
     if (service.type === 'web') {
       expect(container.ports).toEqual([{ name: 'http', containerPort: service.port, protocol: 'TCP' }]);
@@ -333,7 +399,11 @@ describe('Prefect services', () => {
     } else {
       // The HPA owns the count: a replica count in the manifest would make Flux undo its scaling.
       expect(workload.replicas).toBeUndefined();
-      expect(find('HorizontalPodAutoscaler', name).spec).toMatchObject({ minReplicas: service.replicas, maxReplicas: service.maxReplicas, scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name } });
+      expect(find('HorizontalPodAutoscaler', name).spec).toMatchObject({
+        minReplicas: service.replicas,
+        maxReplicas: service.maxReplicas,
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+      });
       expect(find('PodDisruptionBudget', name).spec).toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
       expect(workload.strategy.rollingUpdate.maxUnavailable).toBe(0);
       expect(none('StatefulSet', name)).toEqual([]);
@@ -355,17 +425,29 @@ describe('Prefect services', () => {
     expect(statefulSet.metadata.labels?.['app.kubernetes.io/component']).toBe('loop');
     expect(statefulSet.spec.template.metadata.labels['app.kubernetes.io/component']).toBe('loop');
     // The governing Service: headless, no ports (nobody connects), selecting exactly the pod.
-    expect(find('Service', 'triggers-proactive-headless').spec).toEqual({ clusterIP: 'None', selector: statefulSet.spec.selector.matchLabels });
+    expect(find('Service', 'triggers-proactive-headless').spec).toEqual({
+      clusterIP: 'None',
+      selector: statefulSet.spec.selector.matchLabels,
+    });
   });
 
   it('gives every service a writable HOME and PREFECT_HOME on its emptyDir, unless its env sets them', () => {
     for (const service of catalog) {
       const env = containerOf(find(workloadKind(service), service.name)).env;
-      expect(env.slice(0, 2), service.name).toEqual([{ name: 'HOME', value: '/tmp' }, { name: 'PREFECT_HOME', value: '/tmp/prefect' }]);
+      expect(env.slice(0, 2), service.name).toEqual([
+        { name: 'HOME', value: '/tmp' },
+        { name: 'PREFECT_HOME', value: '/tmp/prefect' },
+      ]);
     }
-    const text = PROD_TEXT.replace('  replicas: 2\n', '  replicas: 2\n  services:\n    ladler:\n      env: { PREFECT_HOME: /tmp/ladler }\n');
+    const text = PROD_TEXT.replace(
+      '  replicas: 2\n',
+      '  replicas: 2\n  services:\n    ladler:\n      env: { PREFECT_HOME: /tmp/ladler }\n',
+    );
     const env = containerOf(synthPrefect(text).find('Deployment', 'ladler')).env as Array<{ name: string; value?: string }>;
-    expect(env.filter((entry) => entry.name.endsWith('HOME'))).toEqual([{ name: 'HOME', value: '/tmp' }, { name: 'PREFECT_HOME', value: '/tmp/ladler' }]);
+    expect(env.filter((entry) => entry.name.endsWith('HOME'))).toEqual([
+      { name: 'HOME', value: '/tmp' },
+      { name: 'PREFECT_HOME', value: '/tmp/ladler' },
+    ]);
   });
 
   it('lets every service call every web service, by its pods and by its identity', () => {
@@ -380,23 +462,37 @@ describe('Prefect services', () => {
         rules: [{ from: [{ source: { principals } }], to: [{ operation: { ports: [String(service.port)] } }] }],
       });
       const fromServices = (find('NetworkPolicy', service.name).spec.ingress as Spec[]).filter((rule) => rule.from[0].podSelector);
-      expect(fromServices.map((rule) => rule.from[0].podSelector.matchLabels['app.kubernetes.io/name']).sort()).toEqual(catalog.map((entry) => entry.name).sort());
+      expect(fromServices.map((rule) => rule.from[0].podSelector.matchLabels['app.kubernetes.io/name']).sort()).toEqual(
+        catalog.map((entry) => entry.name).sort(),
+      );
     }
     for (const client of catalog) {
-      const egress = (find('NetworkPolicy', client.name).spec.egress as Spec[]).filter((rule) => rule.to?.[0]?.podSelector?.matchLabels?.['app.kubernetes.io/instance'] === 'prefect-prod');
-      expect(egress.map((rule) => rule.to[0].podSelector.matchLabels['app.kubernetes.io/name']).sort(), client.name).toEqual(web.map((service) => service.name).sort());
+      const egress = (find('NetworkPolicy', client.name).spec.egress as Spec[]).filter(
+        (rule) => rule.to?.[0]?.podSelector?.matchLabels?.['app.kubernetes.io/instance'] === 'prefect-prod',
+      );
+      expect(egress.map((rule) => rule.to[0].podSelector.matchLabels['app.kubernetes.io/name']).sort(), client.name).toEqual(
+        web.map((service) => service.name).sort(),
+      );
     }
-    expect(objects.filter((object) => object.kind === 'AuthorizationPolicy').map((object) => object.metadata.name).sort()).toEqual(web.map((service) => `${service.name}-from-prefect`).sort());
+    expect(
+      objects
+        .filter((object) => object.kind === 'AuthorizationPolicy')
+        .map((object) => object.metadata.name)
+        .sort(),
+    ).toEqual(web.map((service) => `${service.name}-from-prefect`).sort());
   });
 
   it('fails to let a client call a service that serves no HTTP', () => {
     const [ui] = chart.services;
     const loop = chart.services.find((service) => service.definition.type === 'loop');
-    expect(() => loop?.allowFrom(ui as DataClient)).toThrow('service triggers-proactive: only web services accept calls (type is loop); ui cannot be allowed to call it');
+    expect(() => loop?.allowFrom(ui as DataClient)).toThrow(
+      'service triggers-proactive: only web services accept calls (type is loop); ui cannot be allowed to call it',
+    );
   });
 
   it('runs at least two replicas of every stateless web service in prod', () => {
-    for (const service of catalog.filter((entry) => entry.type === 'web')) expect(find('HorizontalPodAutoscaler', service.name).spec.minReplicas).toBeGreaterThanOrEqual(2);
+    for (const service of catalog.filter((entry) => entry.type === 'web'))
+      expect(find('HorizontalPodAutoscaler', service.name).spec.minReplicas).toBeGreaterThanOrEqual(2);
   });
 
   it('throws on a duplicate environment variable', () => {

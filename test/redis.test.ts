@@ -63,9 +63,13 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
   const figures: string[] = [];
 
   const cli = (instance: Instance, args: readonly string[], auth?: { user?: string; password: string }) =>
-    run('redis-cli', ['-h', '127.0.0.1', '-p', String(instance.port), '--no-auth-warning', ...(auth?.user ? ['--user', auth.user] : []), ...args], {
-      env: { ...process.env, ...(auth ? { REDISCLI_AUTH: auth.password } : {}) },
-    });
+    run(
+      'redis-cli',
+      ['-h', '127.0.0.1', '-p', String(instance.port), '--no-auth-warning', ...(auth?.user ? ['--user', auth.user] : []), ...args],
+      {
+        env: { ...process.env, ...(auth ? { REDISCLI_AUTH: auth.password } : {}) },
+      },
+    );
   const admin = (instance: Instance, ...args: string[]) => cli(instance, args, { user: 'admin', password: ADMIN_PASSWORD });
   const app = (instance: Instance, ...args: string[]) => cli(instance, args, { password: PASSWORD });
 
@@ -74,14 +78,17 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
       const name = `redis-${instance}`;
       const workload = findObject(rendered, instance === 'cache' ? 'Deployment' : 'StatefulSet', name, NAMESPACE);
       const spec = (workload.spec as { template: { spec: PodSpec } }).template.spec;
-      const conf = (findObject(rendered, 'ConfigMap', `${name}-config`, NAMESPACE) as KubernetesObject & { data: Record<string, string> }).data['redis.conf'] as string;
+      const conf = (findObject(rendered, 'ConfigMap', `${name}-config`, NAMESPACE) as KubernetesObject & { data: Record<string, string> })
+        .data['redis.conf'] as string;
       const folder = scratch.folder(`prefect-${name}-`);
       for (const sub of ['secret', 'acl', 'data']) fs.mkdirSync(path.join(folder, sub));
       // The Secret volume: the values exactly, no trailing newline.
       fs.writeFileSync(path.join(folder, 'secret', 'password'), PASSWORD);
       fs.writeFileSync(path.join(folder, 'secret', 'admin-password'), ADMIN_PASSWORD);
       // Redis applies `dir` while it reads the file: the copy points its two paths here.
-      const local = conf.replace(/^dir .*$/m, `dir ${path.join(folder, 'data')}`).replace(/^aclfile .*$/m, `aclfile ${localPaths(folder).REDIS_ACL_FILE}`);
+      const local = conf
+        .replace(/^dir .*$/m, `dir ${path.join(folder, 'data')}`)
+        .replace(/^aclfile .*$/m, `aclfile ${localPaths(folder).REDIS_ACL_FILE}`);
       expect(local.split('\n').filter((line, index) => line !== conf.split('\n')[index])).toHaveLength(2);
       fs.writeFileSync(path.join(folder, 'redis.conf'), local);
       run('chown', ['-R', `${SYSTEM_USER}:`, folder]);
@@ -89,7 +96,9 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
       // 1. The init container: its exact command, its environment with the paths mapped here.
       const init = spec.initContainers.find((container) => container.name === 'acl') as Container;
       const initEnv = containerEnvironment(init.env, {}, localPaths(folder));
-      const written = run(RUNUSER, ['-u', SYSTEM_USER, '--', ...init.command.map((part) => expandKubernetes(part, initEnv))], { env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(initEnv) } });
+      const written = run(RUNUSER, ['-u', SYSTEM_USER, '--', ...init.command.map((part) => expandKubernetes(part, initEnv))], {
+        env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(initEnv) },
+      });
       expect(written.status, `${name} acl init:\n${written.stderr}`).toBe(0);
 
       // 2. redis-server with the ConfigMap's file; the command line moves paths and the port.
@@ -97,16 +106,28 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
       expect(main.command).toEqual(['redis-server', '/etc/redis/redis.conf']);
       const port = await freePort();
       const server = scratch.start(RUNUSER, [
-        '-u', SYSTEM_USER, '--', REDIS_SERVER, path.join(folder, 'redis.conf'),
-        '--port', String(port), '--bind', '127.0.0.1',
+        '-u',
+        SYSTEM_USER,
+        '--',
+        REDIS_SERVER,
+        path.join(folder, 'redis.conf'),
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
       ]);
       const env = containerEnvironment(main.env, {}, { ...localPaths(folder), REDIS_PORT: String(port) });
       const entry: Instance = { environment, instance, port, folder, spec, env };
       instances.set(instance, entry);
-      await waitFor(`${name} answering`, 20, () => {
-        if (server.exitCode !== null) throw new Error(`${name} exited (${server.exitCode}):\n${scratch.log(server)}`);
-        return admin(entry, 'PING').stdout.trim() === 'PONG';
-      }, () => scratch.log(server));
+      await waitFor(
+        `${name} answering`,
+        20,
+        () => {
+          if (server.exitCode !== null) throw new Error(`${name} exited (${server.exitCode}):\n${scratch.log(server)}`);
+          return admin(entry, 'PING').stdout.trim() === 'PONG';
+        },
+        () => scratch.log(server),
+      );
     }
   });
 
@@ -117,35 +138,47 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
 
   const config = environmentConfig(environment);
 
-  it.each(REDIS_INSTANCES.map((instance) => [instance]))('%s: runs with its role\'s policies, persistence and memory (CONFIG GET)', (name) => {
-    const instance = instances.get(name) as Instance;
-    const get = (parameter: string) => {
-      const result = admin(instance, 'CONFIG', 'GET', parameter);
-      expect(result.status, result.stderr).toBe(0);
-      return result.stdout.split('\n')[1];
-    };
-    const values = {
-      'maxmemory-policy': get('maxmemory-policy'),
-      appendonly: get('appendonly'),
-      appendfsync: get('appendfsync'),
-      maxmemory: get('maxmemory'),
-      save: get('save'),
-    };
-    const memory = config[name];
-    expect(values).toEqual(
-      name === 'cache'
-        ? { 'maxmemory-policy': 'allkeys-lru', appendonly: 'no', appendfsync: 'everysec', maxmemory: String(memory), save: '' }
-        : { 'maxmemory-policy': 'noeviction', appendonly: 'yes', appendfsync: 'everysec', maxmemory: String(memory), save: '' },
-    );
-    figures.push(`${name}: ${Object.entries(values).map(([key, value]) => `${key}=${value === '' ? '""' : value}`).join(' ')} (${Number(values.maxmemory) / MiB} MiB)`);
-  });
+  it.each(REDIS_INSTANCES.map((instance) => [instance]))(
+    "%s: runs with its role's policies, persistence and memory (CONFIG GET)",
+    (name) => {
+      const instance = instances.get(name) as Instance;
+      const get = (parameter: string) => {
+        const result = admin(instance, 'CONFIG', 'GET', parameter);
+        expect(result.status, result.stderr).toBe(0);
+        return result.stdout.split('\n')[1];
+      };
+      const values = {
+        'maxmemory-policy': get('maxmemory-policy'),
+        appendonly: get('appendonly'),
+        appendfsync: get('appendfsync'),
+        maxmemory: get('maxmemory'),
+        save: get('save'),
+      };
+      const memory = config[name];
+      expect(values).toEqual(
+        name === 'cache'
+          ? { 'maxmemory-policy': 'allkeys-lru', appendonly: 'no', appendfsync: 'everysec', maxmemory: String(memory), save: '' }
+          : { 'maxmemory-policy': 'noeviction', appendonly: 'yes', appendfsync: 'everysec', maxmemory: String(memory), save: '' },
+      );
+      figures.push(
+        `${name}: ${Object.entries(values)
+          .map(([key, value]) => `${key}=${value === '' ? '""' : value}`)
+          .join(' ')} (${Number(values.maxmemory) / MiB} MiB)`,
+      );
+    },
+  );
 
   it.each(REDIS_INSTANCES.map((instance) => [instance]))('%s: refuses a client without the password, or with a wrong one', (name) => {
     const instance = instances.get(name) as Instance;
     expect(cli(instance, ['PING']).stdout).toContain('NOAUTH Authentication required');
     expect(cli(instance, ['GET', 'x']).stdout).toContain('NOAUTH');
-    expect(cli(instance, ['PING'], { password: 'wrong' }).stdout + cli(instance, ['PING'], { password: 'wrong' }).stderr).toMatch(/WRONGPASS|invalid username-password/);
-    expect(cli(instance, ['PING'], { user: 'admin', password: PASSWORD }).stdout + cli(instance, ['PING'], { user: 'admin', password: PASSWORD }).stderr).toMatch(/WRONGPASS|invalid username-password/);
+    expect(cli(instance, ['PING'], { password: 'wrong' }).stdout + cli(instance, ['PING'], { password: 'wrong' }).stderr).toMatch(
+      /WRONGPASS|invalid username-password/,
+    );
+    expect(
+      cli(instance, ['PING'], { user: 'admin', password: PASSWORD }).stdout +
+        cli(instance, ['PING'], { user: 'admin', password: PASSWORD }).stderr,
+    ).toMatch(/WRONGPASS|invalid username-password/);
   });
 
   it.each(REDIS_INSTANCES.map((instance) => [instance]))('%s: lets the application user work and refuses it dangerous commands', (name) => {
@@ -154,7 +187,18 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
     expect(app(instance, 'GET', 'prefect:test').stdout.trim()).toBe('value');
     expect(app(instance, 'XADD', 'prefect:stream', '*', 'field', 'value').status).toBe(0);
     expect(app(instance, 'SCAN', '0', 'MATCH', 'prefect:*').stdout).toContain('prefect:');
-    for (const command of [['FLUSHALL'], ['FLUSHDB'], ['KEYS', '*'], ['CONFIG', 'GET', 'maxmemory'], ['CONFIG', 'SET', 'maxmemory', '0'], ['SHUTDOWN'], ['ACL', 'LIST'], ['MONITOR'], ['REPLICAOF', 'NO', 'ONE'], ['SWAPDB', '0', '1']]) {
+    for (const command of [
+      ['FLUSHALL'],
+      ['FLUSHDB'],
+      ['KEYS', '*'],
+      ['CONFIG', 'GET', 'maxmemory'],
+      ['CONFIG', 'SET', 'maxmemory', '0'],
+      ['SHUTDOWN'],
+      ['ACL', 'LIST'],
+      ['MONITOR'],
+      ['REPLICAOF', 'NO', 'ONE'],
+      ['SWAPDB', '0', '1'],
+    ]) {
       const result = app(instance, ...command);
       expect(result.stdout, command.join(' ')).toContain('NOPERM');
     }
@@ -170,42 +214,57 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
     const instance = instances.get(name) as Instance;
     const main = instance.spec.containers.find((container) => container.name === 'redis') as Container;
     for (const probe of [main.readinessProbe, main.livenessProbe]) {
-      const result = run(RUNUSER, ['-u', SYSTEM_USER, '--', ...probe.exec.command], { env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(instance.env) } });
+      const result = run(RUNUSER, ['-u', SYSTEM_USER, '--', ...probe.exec.command], {
+        env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(instance.env) },
+      });
       expect(result.status, result.stdout + result.stderr).toBe(0);
     }
     // With a wrong password file, the probe fails.
     const wrong = path.join(instance.folder, 'wrong-password');
     fs.writeFileSync(wrong, 'nope');
-    const failing = run('/bin/sh', main.readinessProbe.exec.command.slice(1), { env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(instance.env), REDIS_PROBE_PASSWORD_FILE: wrong } });
+    const failing = run('/bin/sh', main.readinessProbe.exec.command.slice(1), {
+      env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(instance.env), REDIS_PROBE_PASSWORD_FILE: wrong },
+    });
     expect(failing.status).not.toBe(0);
   });
 
-  it.each(REDIS_INSTANCES.map((instance) => [instance]))('%s: keeps passing its probes when the Secret changes, until a secrets.revision bump restarts the pod', (name) => {
-    const instance = instances.get(name) as Instance;
-    const main = instance.spec.containers.find((container) => container.name === 'redis') as Container;
-    const secretFile = path.join(instance.folder, 'secret', 'password');
-    // The kubelet rewrites the Secret's file in place; the server still has the ACL it started with.
-    fs.writeFileSync(secretFile, 'rotated0123456789abcdef012345678');
-    try {
-      for (const probe of [main.readinessProbe, main.livenessProbe]) {
-        const result = run(RUNUSER, ['-u', SYSTEM_USER, '--', ...probe.exec.command], { env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(instance.env) } });
-        expect(result.status, result.stdout + result.stderr).toBe(0);
+  it.each(REDIS_INSTANCES.map((instance) => [instance]))(
+    '%s: keeps passing its probes when the Secret changes, until a secrets.revision bump restarts the pod',
+    (name) => {
+      const instance = instances.get(name) as Instance;
+      const main = instance.spec.containers.find((container) => container.name === 'redis') as Container;
+      const secretFile = path.join(instance.folder, 'secret', 'password');
+      // The kubelet rewrites the Secret's file in place; the server still has the ACL it started with.
+      fs.writeFileSync(secretFile, 'rotated0123456789abcdef012345678');
+      try {
+        for (const probe of [main.readinessProbe, main.livenessProbe]) {
+          const result = run(RUNUSER, ['-u', SYSTEM_USER, '--', ...probe.exec.command], {
+            env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(instance.env) },
+          });
+          expect(result.status, result.stdout + result.stderr).toBe(0);
+        }
+        // The new password applies only after the ACL is written again (a new pod).
+        const rotated = cli(instance, ['PING'], { password: 'rotated0123456789abcdef012345678' });
+        expect(rotated.stdout + rotated.stderr).toMatch(/WRONGPASS|invalid username-password/);
+        expect(app(instance, 'PING').stdout.trim()).toBe('PONG');
+      } finally {
+        fs.writeFileSync(secretFile, PASSWORD);
       }
-      // The new password applies only after the ACL is written again (a new pod).
-      const rotated = cli(instance, ['PING'], { password: 'rotated0123456789abcdef012345678' });
-      expect(rotated.stdout + rotated.stderr).toMatch(/WRONGPASS|invalid username-password/);
-      expect(app(instance, 'PING').stdout.trim()).toBe('PONG');
-    } finally {
-      fs.writeFileSync(secretFile, PASSWORD);
-    }
-  });
+    },
+  );
 
   it('keeps an append-only file for work and streams, none for the cache', () => {
     for (const name of REDIS_INSTANCES) {
       const instance = instances.get(name) as Instance;
-      const files = fs.existsSync(path.join(instance.folder, 'data', 'appendonlydir')) ? fs.readdirSync(path.join(instance.folder, 'data', 'appendonlydir')) : [];
+      const files = fs.existsSync(path.join(instance.folder, 'data', 'appendonlydir'))
+        ? fs.readdirSync(path.join(instance.folder, 'data', 'appendonlydir'))
+        : [];
       if (name === 'cache') expect(files).toEqual([]);
-      else expect(files.some((file) => file.endsWith('.aof')), `${name}: ${files.join(', ')}`).toBe(true);
+      else
+        expect(
+          files.some((file) => file.endsWith('.aof')),
+          `${name}: ${files.join(', ')}`,
+        ).toBe(true);
     }
   });
 
@@ -218,7 +277,9 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
       const client = new RecordingDataClient('probe', 'prefect', { app: 'probe' }, 'probe');
       data.redis[name].allowFrom(client);
       const env = containerEnvironment(
-        [...client.env].map(([variable, value]) => ('value' in value ? { name: variable, value: value.value } : { name: variable, valueFrom: { secretKeyRef: value.secretKeyRef } })),
+        [...client.env].map(([variable, value]) =>
+          'value' in value ? { name: variable, value: value.value } : { name: variable, valueFrom: { secretKeyRef: value.secretKeyRef } },
+        ),
         { [`prefect-redis-${name}`]: { password: PASSWORD } },
         { [`REDIS_${name.toUpperCase()}_HOST`]: '127.0.0.1', [`REDIS_${name.toUpperCase()}_PORT`]: String(instance.port) },
       );
@@ -228,9 +289,13 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
       // 7.0's own -u ignores a password without a user name, so the URL is parsed here.
       const parsed = new URL(url);
       expect(parsed.username).toBe('');
-      const ping = run('redis-cli', ['-h', parsed.hostname, '-p', parsed.port, '-n', parsed.pathname.slice(1), '--no-auth-warning', 'PING'], {
-        env: { ...process.env, REDISCLI_AUTH: decodeURIComponent(parsed.password) },
-      });
+      const ping = run(
+        'redis-cli',
+        ['-h', parsed.hostname, '-p', parsed.port, '-n', parsed.pathname.slice(1), '--no-auth-warning', 'PING'],
+        {
+          env: { ...process.env, REDISCLI_AUTH: decodeURIComponent(parsed.password) },
+        },
+      );
       expect(ping.stdout.trim()).toBe('PONG');
     }
   });
@@ -243,7 +308,10 @@ describe('the ACL init script', () => {
   it('fails on a password file with a trailing newline or an empty one, and writes no ACL file', () => {
     const spec = (findObject(build('dev'), 'Deployment', 'redis-cache', NAMESPACE).spec as { template: { spec: PodSpec } }).template.spec;
     const init = spec.initContainers[0] as Container;
-    for (const [password, message] of [[`${PASSWORD}\n`, 'ends with a newline'], ['', 'is empty']] as const) {
+    for (const [password, message] of [
+      [`${PASSWORD}\n`, 'ends with a newline'],
+      ['', 'is empty'],
+    ] as const) {
       const folder = scratch.folder('prefect-redis-acl-');
       for (const sub of ['secret', 'acl']) fs.mkdirSync(path.join(folder, sub));
       fs.writeFileSync(path.join(folder, 'secret', 'password'), password);

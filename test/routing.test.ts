@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CATALOG, type ServiceDefinition } from '../lib/catalog';
 import { ACME_CHALLENGE_PATH, pathsNotUnder } from '../lib/ingress-gateway';
 import type { RenderedEnvironment } from '../lib/output/render';
-import { configuredRoutes, covers, DEFAULT_ROUTES, regexLiteralPrefix, resolveRoutes, RouteTableError, type RouteDefinition } from '../lib/routes';
+import {
+  configuredRoutes,
+  covers,
+  DEFAULT_ROUTES,
+  regexLiteralPrefix,
+  resolveRoutes,
+  RouteTableError,
+  type RouteDefinition,
+} from '../lib/routes';
 import { buildVariant } from './config-variants';
 import { build, findObject } from './helpers';
 import { routeRequest } from './istio-routing';
@@ -77,7 +85,10 @@ describe('routing through the generated VirtualServices', () => {
   });
 
   it('serves one VirtualService per public host, on the main Gateway', () => {
-    for (const [name, host] of [['prefect-api', API], ['prefect-app', APP]] as const) {
+    for (const [name, host] of [
+      ['prefect-api', API],
+      ['prefect-app', APP],
+    ] as const) {
       const vs = findObject(prod, 'VirtualService', name, 'istio-ingress');
       expect(vs.spec).toMatchObject({ hosts: [host], gateways: ['istio-ingress/prefect'], exportTo: ['.'] });
     }
@@ -106,7 +117,9 @@ describe('routing when TLS ends in front of the gateway', () => {
 
   it('redirects port 80 at the server behind an NLB, and has no port-80 Gateway behind an HTTP(S) proxy (the proxy redirects)', () => {
     const http = findObject(nlb, 'Gateway', 'prefect-http-redirect', 'istio-ingress');
-    expect((http.spec as { servers: Array<{ port: { number: number }; tls?: unknown }> }).servers).toMatchObject([{ port: { number: 80 }, tls: { httpsRedirect: true } }]);
+    expect((http.spec as { servers: Array<{ port: { number: number }; tls?: unknown }> }).servers).toMatchObject([
+      { port: { number: 80 }, tls: { httpsRedirect: true } },
+    ]);
     expect(proxy.objects.some(({ object }) => object.kind === 'Gateway' && object.metadata.name === 'prefect-http-redirect')).toBe(false);
   });
 });
@@ -130,13 +143,26 @@ describe('HTTP on port 80', () => {
     expect((http.spec as { servers: unknown[] }).servers).toEqual([
       { name: 'http', port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: [`./${API}`, `./${APP}`], tls: { httpsRedirect: true } },
     ]);
-    expect(prod.objects.some(({ object }) => object.kind === 'VirtualService' && object.metadata.name === 'prefect-http-redirect')).toBe(false);
+    expect(prod.objects.some(({ object }) => object.kind === 'VirtualService' && object.metadata.name === 'prefect-http-redirect')).toBe(
+      false,
+    );
   });
 
   it('excludes exactly the paths under a prefix with pathsNotUnder', () => {
     const regex = new RegExp(`^(?:${pathsNotUnder(ACME_CHALLENGE_PATH)})$`);
     const under = ['/.well-known/acme-challenge/', '/.well-known/acme-challenge/abc', '/.well-known/acme-challenge/a/b'];
-    const outside = ['/', '/.', '/.well-known', '/.well-known/', '/.well-known/acme-challenge', '/.well-known/acme-challengeX/a', '/.well-knownX/acme-challenge/a', '/api', '/x/.well-known/acme-challenge/a', '/.well-known/ACME-challenge/a'];
+    const outside = [
+      '/',
+      '/.',
+      '/.well-known',
+      '/.well-known/',
+      '/.well-known/acme-challenge',
+      '/.well-known/acme-challengeX/a',
+      '/.well-knownX/acme-challenge/a',
+      '/api',
+      '/x/.well-known/acme-challenge/a',
+      '/.well-known/ACME-challenge/a',
+    ];
     for (const path of under) expect(regex.test(path), path).toBe(false);
     for (const path of outside) expect(regex.test(path), path).toBe(true);
     // A character class needs its special characters escaped.
@@ -158,7 +184,8 @@ describe('the route table', () => {
     }
     throw new Error('expected the route table to be rejected');
   };
-  const withRoute = (name: string, change: Partial<RouteDefinition>) => table((routes) => routes.map((route) => (route.name === name ? { ...route, ...change } : route)));
+  const withRoute = (name: string, change: Partial<RouteDefinition>) =>
+    table((routes) => routes.map((route) => (route.name === name ? { ...route, ...change } : route)));
 
   it('accepts the default table and fills in the defaults', () => {
     const routes = resolveRoutes(DEFAULT_ROUTES, DEFAULT_CATALOG);
@@ -173,36 +200,65 @@ describe('the route table', () => {
   });
 
   it('fails on an unknown backend', () => {
-    expect(problems(withRoute('auth', { backend: 'authz' }))).toContain('route "auth": backend "authz" is not a service of the catalog (web services: ui, auth, nebula, server, events)');
+    expect(problems(withRoute('auth', { backend: 'authz' }))).toContain(
+      'route "auth": backend "authz" is not a service of the catalog (web services: ui, auth, nebula, server, events)',
+    );
   });
 
   it('fails on a backend that is not a web service', () => {
-    expect(problems(withRoute('server', { backend: 'ladler' }))).toContain('route "server": backend "ladler" is a consumer service; only web services serve requests');
+    expect(problems(withRoute('server', { backend: 'ladler' }))).toContain(
+      'route "server": backend "ladler" is a consumer service; only web services serve requests',
+    );
   });
 
   it('fails on an internal backend', () => {
-    const catalog = [...DEFAULT_CATALOG, { ...(DEFAULT_CATALOG.find((s) => s.name === 'nebula') as ServiceDefinition), name: 'admin', host: 'internal' as const }];
+    const catalog = [
+      ...DEFAULT_CATALOG,
+      { ...(DEFAULT_CATALOG.find((s) => s.name === 'nebula') as ServiceDefinition), name: 'admin', host: 'internal' as const },
+    ];
     const routes = [...DEFAULT_ROUTES, { name: 'admin', host: 'api' as const, match: [{ prefix: '/admin/' }], backend: 'admin' }];
-    expect(problems(routes, catalog)).toEqual(['route "admin": backend "admin" is internal (catalog host: internal) and is never routed from outside']);
+    expect(problems(routes, catalog)).toEqual([
+      'route "admin": backend "admin" is internal (catalog host: internal) and is never routed from outside',
+    ]);
   });
 
   it('fails on a backend of the other host', () => {
-    expect(problems(withRoute('ui', { backend: 'nebula' }))).toContain('route "ui": backend "nebula" serves the api host (catalog), but the route is on the app host');
+    expect(problems(withRoute('ui', { backend: 'nebula' }))).toContain(
+      'route "ui": backend "nebula" serves the api host (catalog), but the route is on the app host',
+    );
   });
 
   it('fails on a port that is not the catalog port', () => {
-    expect(problems(withRoute('nebula', { port: 8000 }))).toEqual(['route "nebula": port 8000 is not the port of "nebula" (8080 in the catalog)']);
+    expect(problems(withRoute('nebula', { port: 8000 }))).toEqual([
+      'route "nebula": port 8000 is not the port of "nebula" (8080 in the catalog)',
+    ]);
   });
 
   it('fails on a route shadowed by an earlier, more general prefix', () => {
-    const reordered = table((routes) => [...routes.filter((route) => route.name === 'nebula'), ...routes.filter((route) => route.name !== 'nebula')]);
+    const reordered = table((routes) => [
+      ...routes.filter((route) => route.name === 'nebula'),
+      ...routes.filter((route) => route.name !== 'nebula'),
+    ]);
     const found = problems(reordered);
-    expect(found).toContain('route "server": regex "/api/accounts/[^/]+/workspaces/[^/]+/.*" can never match: route "nebula" (prefix "/api/"), listed before it, already catches every such request; put the more specific route first');
-    expect(found).toContain('route "events-websockets": exact "/api/events/in" can never match: route "nebula" (prefix "/api/"), listed before it, already catches every such request; put the more specific route first');
+    expect(found).toContain(
+      'route "server": regex "/api/accounts/[^/]+/workspaces/[^/]+/.*" can never match: route "nebula" (prefix "/api/"), listed before it, already catches every such request; put the more specific route first',
+    );
+    expect(found).toContain(
+      'route "events-websockets": exact "/api/events/in" can never match: route "nebula" (prefix "/api/"), listed before it, already catches every such request; put the more specific route first',
+    );
   });
 
   it('fails on an exact path that an earlier regex catches', () => {
-    const routes = table((list) => [...list, { name: 'events-legacy', host: 'api', match: [{ exact: '/api/accounts/a/workspaces/b/events/in' }], backend: 'events', websocket: true }]);
+    const routes = table((list) => [
+      ...list,
+      {
+        name: 'events-legacy',
+        host: 'api',
+        match: [{ exact: '/api/accounts/a/workspaces/b/events/in' }],
+        backend: 'events',
+        websocket: true,
+      },
+    ]);
     expect(problems(routes)).toEqual([
       'route "events-legacy": exact "/api/accounts/a/workspaces/b/events/in" can never match: route "events-websockets" (regex "/api/accounts/[^/]+/workspaces/[^/]+/events/(in|out)"), listed before it, already catches every such request; put the more specific route first',
     ]);
@@ -211,7 +267,9 @@ describe('the route table', () => {
   it('fails on a prefix that an earlier "<literal>.*" regex catches', () => {
     const routes = table((list) => [{ name: 'catch-all', host: 'api', match: [{ regex: '/api/.*' }], backend: 'nebula' }, ...list]);
     const found = problems(routes);
-    expect(found).toContain('route "nebula": prefix "/api/" can never match: route "catch-all" (regex "/api/.*"), listed before it, already catches every such request; put the more specific route first');
+    expect(found).toContain(
+      'route "nebula": prefix "/api/" can never match: route "catch-all" (regex "/api/.*"), listed before it, already catches every such request; put the more specific route first',
+    );
     // `/api` itself is not caught by `/api/.*`: the exact condition stays reachable.
     expect(found.some((problem) => problem.includes('exact "/api" can never match'))).toBe(false);
   });
@@ -225,7 +283,9 @@ describe('the route table', () => {
   it('does not call overlapping regexes shadowed when neither contains the other for certain', () => {
     // `events` and `server` overlap (server's regex also matches event paths), but events comes first: fine.
     expect(() => resolveRoutes(DEFAULT_ROUTES, DEFAULT_CATALOG)).not.toThrow();
-    expect(covers({ regex: '/api/accounts/[^/]+/workspaces/[^/]+/.*' }, { regex: '/api/accounts/[^/]+/workspaces/[^/]+/events(/.*)?' })).toBe(false);
+    expect(
+      covers({ regex: '/api/accounts/[^/]+/workspaces/[^/]+/.*' }, { regex: '/api/accounts/[^/]+/workspaces/[^/]+/events(/.*)?' }),
+    ).toBe(false);
   });
 
   it('fails on a public web service without a route', () => {
@@ -235,12 +295,16 @@ describe('the route table', () => {
   });
 
   it('fails on a websocket route to a backend without websockets', () => {
-    expect(problems(withRoute('nebula', { websocket: true }))).toContain('route "nebula": a websocket route, but backend "nebula" does not accept websockets (catalog websockets: false)');
+    expect(problems(withRoute('nebula', { websocket: true }))).toContain(
+      'route "nebula": a websocket route, but backend "nebula" does not accept websockets (catalog websockets: false)',
+    );
   });
 
   it('fails on a websocket route with a timeout or retries', () => {
     const found = problems(withRoute('events-websockets', { timeout: '30s', retries: { attempts: 2 } }));
-    expect(found).toContain('route "events-websockets": a websocket route cannot have a timeout (30s): it would cut long-lived connections; remove it or set "0s"');
+    expect(found).toContain(
+      'route "events-websockets": a websocket route cannot have a timeout (30s): it would cut long-lived connections; remove it or set "0s"',
+    );
     expect(found).toContain('route "events-websockets": a websocket route cannot retry (attempts: 2); remove retries or set attempts: 0');
   });
 
@@ -253,7 +317,9 @@ describe('the route table', () => {
     expect(problems(withRoute('server', { match: [{ regex: '/api/accounts/(?!x)[^/]+/.*' }] }))).toContain(
       'route "server": regex "/api/accounts/(?!x)[^/]+/.*": RE2 (Istio) supports no lookaround and no backreferences',
     );
-    expect(problems(withRoute('server', { match: [{ regex: '/api/accounts/([^/]+/.*' }] }))[0]).toMatch(/^route "server": regex "\/api\/accounts\/\(\[\^\/\]\+\/\.\*": not a valid regular expression/);
+    expect(problems(withRoute('server', { match: [{ regex: '/api/accounts/([^/]+/.*' }] }))[0]).toMatch(
+      /^route "server": regex "\/api\/accounts\/\(\[\^\/\]\+\/\.\*": not a valid regular expression/,
+    );
   });
 
   it('fails on a path with a query string', () => {
@@ -262,7 +328,7 @@ describe('the route table', () => {
     );
   });
 
-  it('fails on a timeout below Istio\'s minimum of 1ms', () => {
+  it("fails on a timeout below Istio's minimum of 1ms", () => {
     expect(problems(withRoute('nebula', { timeout: '500us' }))).toEqual(['route "nebula": timeout 500us is below Istio\'s minimum of 1ms']);
   });
 
@@ -272,7 +338,9 @@ describe('the route table', () => {
   });
 
   it('fails on an override of a route that does not exist', () => {
-    expect(() => configuredRoutes({ overrides: { orion: { timeout: '10s' } } })).toThrow('routes.overrides.orion: no route is named "orion" (routes: auth, events-websockets, events, server, nebula, ui)');
+    expect(() => configuredRoutes({ overrides: { orion: { timeout: '10s' } } })).toThrow(
+      'routes.overrides.orion: no route is named "orion" (routes: auth, events-websockets, events, server, nebula, ui)',
+    );
   });
 
   it('reads the literal prefix of a regex conservatively', () => {
@@ -287,7 +355,9 @@ describe('the route table', () => {
 
 describe('the route table from the configuration', () => {
   it('applies overrides by route name', () => {
-    const rendered = buildVariant('prod', { routes: { overrides: { nebula: { timeout: '120s', retries: { attempts: 1, perTryTimeout: '40s' } } } } });
+    const rendered = buildVariant('prod', {
+      routes: { overrides: { nebula: { timeout: '120s', retries: { attempts: 1, perTryTimeout: '40s' } } } },
+    });
     expect(routeRequest(rendered, 'istio-ingress/prefect', API, '/api/me')).toMatchObject({ kind: 'route', timeout: '120s', retries: 1 });
   });
 
@@ -303,7 +373,9 @@ describe('the route table from the configuration', () => {
     });
     expect(resolve(rendered, API, '/auth')).toBe('api -> nebula');
     // Only the routed services may be called by the gateway, and get a DestinationRule.
-    const allowed = rendered.objects.filter(({ object }) => object.kind === 'AuthorizationPolicy' && object.metadata.name.endsWith('-from-ingress-gateway')).map(({ object }) => object.metadata.name);
+    const allowed = rendered.objects
+      .filter(({ object }) => object.kind === 'AuthorizationPolicy' && object.metadata.name.endsWith('-from-ingress-gateway'))
+      .map(({ object }) => object.metadata.name);
     expect(allowed.sort()).toEqual(['nebula-from-ingress-gateway', 'ui-from-ingress-gateway']);
     const rules = rendered.objects.filter(({ object }) => object.kind === 'DestinationRule').map(({ object }) => object.metadata.name);
     expect(rules.sort()).toEqual(['nebula', 'ui']);

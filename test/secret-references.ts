@@ -17,8 +17,10 @@ export function secretReferences(objects: readonly KubernetesObject[]): Array<{ 
       for (const item of items) found.push({ name: record.secretName, key: item.key });
     }
     if (['superuserSecret', 'passwordSecret'].includes(parentKey) && typeof record.name === 'string') found.push({ name: record.name });
-    if (['accessKeyId', 'secretAccessKey'].includes(parentKey) && typeof record.name === 'string') found.push({ name: record.name, key: record.key as string });
-    if (parentKey === 'initdb' && typeof (record.secret as { name?: string } | undefined)?.name === 'string') found.push({ name: (record.secret as { name: string }).name });
+    if (['accessKeyId', 'secretAccessKey'].includes(parentKey) && typeof record.name === 'string')
+      found.push({ name: record.name, key: record.key as string });
+    if (parentKey === 'initdb' && typeof (record.secret as { name?: string } | undefined)?.name === 'string')
+      found.push({ name: (record.secret as { name: string }).name });
     for (const [key, value] of Object.entries(record)) walk(value, key);
   };
   for (const object of objects) walk(object, '');

@@ -19,22 +19,44 @@ const kinds = (file: string, text: string) => scanText(file, text).map((finding)
 
 describe('the secrets scan finds', () => {
   it('a Secret with data or stringData, also nested in another object', () => {
-    expect(kinds('a.yaml', 'apiVersion: v1\nkind: Secret\nmetadata: { name: db }\ndata:\n  password: aHVudGVyMg==\n')).toEqual(['secret-object']);
-    expect(kinds('a.yaml', 'apiVersion: v1\nkind: Secret\nmetadata: { name: db }\nstringData:\n  password: hunter2\n')).toEqual(['secret-object']);
-    const nested = 'apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: { name: x }\nspec:\n  values:\n    extraObjects:\n      - apiVersion: v1\n        kind: Secret\n        metadata: { name: y }\n        data: { token: eA== }\n';
+    expect(kinds('a.yaml', 'apiVersion: v1\nkind: Secret\nmetadata: { name: db }\ndata:\n  password: aHVudGVyMg==\n')).toEqual([
+      'secret-object',
+    ]);
+    expect(kinds('a.yaml', 'apiVersion: v1\nkind: Secret\nmetadata: { name: db }\nstringData:\n  password: hunter2\n')).toEqual([
+      'secret-object',
+    ]);
+    const nested =
+      'apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: { name: x }\nspec:\n  values:\n    extraObjects:\n      - apiVersion: v1\n        kind: Secret\n        metadata: { name: y }\n        data: { token: eA== }\n';
     expect(kinds('a.yaml', nested)).toEqual(['secret-object']);
-    expect(kinds('a.yaml', '---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n---\napiVersion: v1\nkind: Secret\nmetadata: { name: b }\ndata: { k: eA== }\n')).toEqual(['secret-object']);
+    expect(
+      kinds(
+        'a.yaml',
+        '---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n---\napiVersion: v1\nkind: Secret\nmetadata: { name: b }\ndata: { k: eA== }\n',
+      ),
+    ).toEqual(['secret-object']);
   });
 
   it('a PEM private key, in YAML or any other file', () => {
-    const configMap = `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: tls }\ndata:\n  key.pem: |\n${PEM.split('\n').map((line) => `    ${line}`).join('\n')}\n`;
+    const configMap = `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: tls }\ndata:\n  key.pem: |\n${PEM.split('\n')
+      .map((line) => `    ${line}`)
+      .join('\n')}\n`;
     expect(kinds('a.yaml', configMap)).toEqual(['private-key']);
     const [finding] = scanText('notes.txt', `line one\n${PEM}\n`);
     expect(finding).toMatchObject({ kind: 'private-key', line: 2 });
   });
 
   it('a random-looking literal under a password, token, secret, api key, credential or private key name', () => {
-    for (const key of ['password', 'adminPasswd', 'clientSecret', 'token', 'apiKey', 'api_key', 'credentials', 'privateKey', 'DB_PASSWORD']) {
+    for (const key of [
+      'password',
+      'adminPasswd',
+      'clientSecret',
+      'token',
+      'apiKey',
+      'api_key',
+      'credentials',
+      'privateKey',
+      'DB_PASSWORD',
+    ]) {
       expect(kinds('a.yaml', `${key}: "${RANDOM}"\n`), key).toEqual(['high-entropy']);
     }
   });
@@ -96,17 +118,30 @@ describe('the secrets scan passes', () => {
   });
 
   it('an ExternalSecret and a Secret without data', () => {
-    const external = 'apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: { name: db }\nspec:\n  target: { name: db, template: { data: { password: "{{ .password }}" } } }\n  data:\n    - secretKey: password\n      remoteRef: { key: prod/prefect/db, property: password }\n';
+    const external =
+      'apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: { name: db }\nspec:\n  target: { name: db, template: { data: { password: "{{ .password }}" } } }\n  data:\n    - secretKey: password\n      remoteRef: { key: prod/prefect/db, property: password }\n';
     expect(scanText('a.yaml', external)).toEqual([]);
     expect(scanText('a.yaml', 'apiVersion: v1\nkind: Secret\nmetadata: { name: filled-later }\ntype: Opaque\n')).toEqual([]);
   });
 
   it('short or low-entropy values, and keys that are not about secrets', () => {
-    expect(scanText('a.yaml', `password: changeme\ntoken: aaaaaaaaaaaaaaaaaaaaaaaa\nimage: "registry.example.com/prefect@sha256:${'0123456789abcdef'.repeat(4)}"\nchecksum: ${RANDOM}\n`)).toEqual([]);
+    expect(
+      scanText(
+        'a.yaml',
+        `password: changeme\ntoken: aaaaaaaaaaaaaaaaaaaaaaaa\nimage: "registry.example.com/prefect@sha256:${'0123456789abcdef'.repeat(4)}"\nchecksum: ${RANDOM}\n`,
+      ),
+    ).toEqual([]);
   });
 
   it('prose about passwords in a JSON schema', () => {
-    const schema = JSON.stringify({ properties: { passwordSecret: { type: 'string', description: 'The Secret that holds the password: create it with kubectl create secret generic prefect-postgres-superuser' } } });
+    const schema = JSON.stringify({
+      properties: {
+        passwordSecret: {
+          type: 'string',
+          description: 'The Secret that holds the password: create it with kubectl create secret generic prefect-postgres-superuser',
+        },
+      },
+    });
     expect(scanText('schema.json', schema)).toEqual([]);
   });
 });
@@ -142,6 +177,8 @@ describe('the committed files', () => {
     const file = fs.readdirSync(path.join(scratch, 'config')).find((name) => name.endsWith('.yaml')) as string;
     const lines = fs.readFileSync(path.join(scratch, 'config', file), 'utf8').split('\n').length;
     fs.appendFileSync(path.join(scratch, 'config', file), `# leaked: ${AWS_KEY}\n`);
-    expect(scanFolders(scratch, ['config', 'dist'])).toEqual([expect.objectContaining({ file: `config/${file}`, line: lines, kind: 'cloud-key' })]);
+    expect(scanFolders(scratch, ['config', 'dist'])).toEqual([
+      expect.objectContaining({ file: `config/${file}`, line: lines, kind: 'cloud-key' }),
+    ]);
   });
 });

@@ -36,7 +36,8 @@ function ipBlockMatches(block: { cidr: string; except?: string[] }, target: Pod 
 
 type Spec = Record<string, any>;
 
-const matches = (selector: Record<string, string> | undefined, labels: Record<string, string>) => Object.entries(selector ?? {}).every(([key, value]) => labels[key] === value);
+const matches = (selector: Record<string, string> | undefined, labels: Record<string, string>) =>
+  Object.entries(selector ?? {}).every(([key, value]) => labels[key] === value);
 
 /** The workload of a catalog service: loop services run as a StatefulSet. */
 const serviceKind = (service: Pick<ResolvedService, 'type'>) => (service.type === 'loop' ? 'StatefulSet' : 'Deployment');
@@ -61,20 +62,41 @@ function peerMatches(peer: Spec, target: Pod | Outside, policyNamespace: string)
   if (peer.ipBlock) return ipBlockMatches(peer.ipBlock, target);
   if ('address' in target) return false;
   const pod = target;
-  const namespaceOk = peer.namespaceSelector ? matches(peer.namespaceSelector.matchLabels, { 'kubernetes.io/metadata.name': pod.namespace }) : pod.namespace === policyNamespace;
+  const namespaceOk = peer.namespaceSelector
+    ? matches(peer.namespaceSelector.matchLabels, { 'kubernetes.io/metadata.name': pod.namespace })
+    : pod.namespace === policyNamespace;
   return namespaceOk && (peer.podSelector ? matches(peer.podSelector.matchLabels, pod.labels) : true);
 }
 
-const portMatches = (ports: Spec[] | undefined, port: number) => !ports || ports.some((entry) => entry.port === port || entry.port === String(port));
+const portMatches = (ports: Spec[] | undefined, port: number) =>
+  !ports || ports.some((entry) => entry.port === port || entry.port === String(port));
 
 /** NetworkPolicy semantics: a direction is open when no policy selecting the pod restricts it, or any rule allows. */
 function networkAllows(rendered: RenderedEnvironment, client: Pod, server: Pod | Outside, port: number): boolean {
-  const egress = policiesSelecting(rendered, 'NetworkPolicy', client).filter((policy) => ((policy.spec as Spec).policyTypes ?? []).includes('Egress'));
-  const egressOk = egress.length === 0 || egress.some((policy) => ((policy.spec as Spec).egress ?? []).some((rule: Spec) => portMatches(rule.ports, port) && (!rule.to || rule.to.some((peer: Spec) => peerMatches(peer, server, client.namespace)))));
+  const egress = policiesSelecting(rendered, 'NetworkPolicy', client).filter((policy) =>
+    ((policy.spec as Spec).policyTypes ?? []).includes('Egress'),
+  );
+  const egressOk =
+    egress.length === 0 ||
+    egress.some((policy) =>
+      ((policy.spec as Spec).egress ?? []).some(
+        (rule: Spec) =>
+          portMatches(rule.ports, port) && (!rule.to || rule.to.some((peer: Spec) => peerMatches(peer, server, client.namespace))),
+      ),
+    );
   // Outside the cluster, nothing but the client's egress decides.
   if ('address' in server) return egressOk;
-  const ingress = policiesSelecting(rendered, 'NetworkPolicy', server).filter((policy) => ((policy.spec as Spec).policyTypes ?? ['Ingress']).includes('Ingress'));
-  const ingressOk = ingress.length === 0 || ingress.some((policy) => ((policy.spec as Spec).ingress ?? []).some((rule: Spec) => portMatches(rule.ports, port) && (!rule.from || rule.from.some((peer: Spec) => peerMatches(peer, client, server.namespace)))));
+  const ingress = policiesSelecting(rendered, 'NetworkPolicy', server).filter((policy) =>
+    ((policy.spec as Spec).policyTypes ?? ['Ingress']).includes('Ingress'),
+  );
+  const ingressOk =
+    ingress.length === 0 ||
+    ingress.some((policy) =>
+      ((policy.spec as Spec).ingress ?? []).some(
+        (rule: Spec) =>
+          portMatches(rule.ports, port) && (!rule.from || rule.from.some((peer: Spec) => peerMatches(peer, client, server.namespace))),
+      ),
+    );
   return egressOk && ingressOk;
 }
 
@@ -83,11 +105,21 @@ function meshAllows(rendered: RenderedEnvironment, client: Pod, server: Pod, por
   const principal = `cluster.local/ns/${client.namespace}/sa/${client.serviceAccount}`;
   const namespaceWide = rendered.objects
     .map(({ object }) => object)
-    .filter((object) => object.kind === 'AuthorizationPolicy' && object.metadata.namespace === server.namespace && !(object.spec as Spec)?.selector);
-  const allows = [...policiesSelecting(rendered, 'AuthorizationPolicy', server), ...namespaceWide].filter((policy) => ((policy.spec as Spec)?.action ?? 'ALLOW') === 'ALLOW');
+    .filter(
+      (object) =>
+        object.kind === 'AuthorizationPolicy' && object.metadata.namespace === server.namespace && !(object.spec as Spec)?.selector,
+    );
+  const allows = [...policiesSelecting(rendered, 'AuthorizationPolicy', server), ...namespaceWide].filter(
+    (policy) => ((policy.spec as Spec)?.action ?? 'ALLOW') === 'ALLOW',
+  );
   return allows.some((policy) =>
     ((policy.spec as Spec)?.rules ?? []).some((rule: Spec) => {
-      const fromOk = !rule.from || rule.from.some((entry: Spec) => (entry.source.principals ?? []).includes(principal) || (entry.source.namespaces ?? []).includes(client.namespace));
+      const fromOk =
+        !rule.from ||
+        rule.from.some(
+          (entry: Spec) =>
+            (entry.source.principals ?? []).includes(principal) || (entry.source.namespaces ?? []).includes(client.namespace),
+        );
       const toOk = !rule.to || rule.to.some((entry: Spec) => !entry.operation?.ports || entry.operation.ports.includes(String(port)));
       return fromOk && toOk;
     }),
@@ -100,17 +132,31 @@ describe.each(ENVIRONMENTS)('service wiring in %s', (environment) => {
   const data = config.namespaces.data;
   const services = resolveCatalog(config);
   const postgres = podOf(rendered, 'StatefulSet', 'postgres', data);
-  const redis = Object.fromEntries(REDIS_INSTANCES.map((instance) => [instance, podOf(rendered, instance === 'cache' ? 'Deployment' : 'StatefulSet', `redis-${instance}`, data)]));
+  const redis = Object.fromEntries(
+    REDIS_INSTANCES.map((instance) => [
+      instance,
+      podOf(rendered, instance === 'cache' ? 'Deployment' : 'StatefulSet', `redis-${instance}`, data),
+    ]),
+  );
 
   it.each(services.map((service) => [service.name, service] as const))('%s reaches exactly the servers it declares', (name, service) => {
     const pod = podOf(rendered, serviceKind(service), name, config.namespaces.prefect);
     const reach = (server: Pod, port: number) => networkAllows(rendered, pod, server, port) && meshAllows(rendered, pod, server, port);
     expect(reach(postgres, 5432), 'postgres').toBe(service.databases.length > 0);
-    for (const instance of REDIS_INSTANCES) expect(reach(redis[instance] as Pod, 6379), `redis ${instance}`).toBe(service.redis.includes(instance));
+    for (const instance of REDIS_INSTANCES)
+      expect(reach(redis[instance] as Pod, 6379), `redis ${instance}`).toBe(service.redis.includes(instance));
     // Its credentials: exactly the databases and instances it declares.
-    const env: Array<{ name: string; valueFrom?: Spec }> = (findObject(rendered, serviceKind(service), name, config.namespaces.prefect).spec as Spec).template.spec.containers[0].env;
-    const secretNames = env.filter((entry) => entry.valueFrom?.secretKeyRef).map((entry) => entry.name).sort();
-    const expected = [...service.databases.map((database) => `${database.toUpperCase()}_DATABASE_PASSWORD`), ...service.redis.map((instance) => `REDIS_${instance.toUpperCase()}_PASSWORD`)].sort();
+    const env: Array<{ name: string; valueFrom?: Spec }> = (
+      findObject(rendered, serviceKind(service), name, config.namespaces.prefect).spec as Spec
+    ).template.spec.containers[0].env;
+    const secretNames = env
+      .filter((entry) => entry.valueFrom?.secretKeyRef)
+      .map((entry) => entry.name)
+      .sort();
+    const expected = [
+      ...service.databases.map((database) => `${database.toUpperCase()}_DATABASE_PASSWORD`),
+      ...service.redis.map((instance) => `REDIS_${instance.toUpperCase()}_PASSWORD`),
+    ].sort();
     expect(secretNames).toEqual(expected);
   });
 
@@ -136,9 +182,14 @@ describe.each(ENVIRONMENTS)('service wiring in %s', (environment) => {
       const port = web.port as number;
       for (const client of services) {
         const pod = podOf(rendered, serviceKind(client), client.name, prefect);
-        expect(networkAllows(rendered, pod, server, port) && meshAllows(rendered, pod, server, port), `${client.name} -> ${web.name}`).toBe(true);
+        expect(networkAllows(rendered, pod, server, port) && meshAllows(rendered, pod, server, port), `${client.name} -> ${web.name}`).toBe(
+          true,
+        );
       }
-      expect(networkAllows(rendered, stranger, server, port) || meshAllows(rendered, stranger, server, port), `stranger -> ${web.name}`).toBe(false);
+      expect(
+        networkAllows(rendered, stranger, server, port) || meshAllows(rendered, stranger, server, port),
+        `stranger -> ${web.name}`,
+      ).toBe(false);
     }
   });
 
@@ -156,7 +207,7 @@ describe.each(ENVIRONMENTS)('service wiring in %s', (environment) => {
     }
   });
 
-  it('closes both directions for a pod that no workload policy selects (the namespaces\' default-deny)', () => {
+  it("closes both directions for a pod that no workload policy selects (the namespaces' default-deny)", () => {
     for (const namespace of [config.namespaces.prefect, data]) {
       const stranger: Pod = { namespace, labels: { app: 'debug' }, serviceAccount: 'default' };
       const nebula = podOf(rendered, 'Deployment', 'nebula', config.namespaces.prefect);
@@ -170,9 +221,14 @@ describe.each(ENVIRONMENTS)('service wiring in %s', (environment) => {
 
   it('lets each migration Job reach PostgreSQL as the superuser', () => {
     for (const database of DATABASES) {
-      const job = rendered.objects.find(({ object }) => object.kind === 'Job' && object.metadata.name.startsWith(`migrate-${database}-`))?.object as KubernetesObject;
+      const job = rendered.objects.find(({ object }) => object.kind === 'Job' && object.metadata.name.startsWith(`migrate-${database}-`))
+        ?.object as KubernetesObject;
       const spec = (job.spec as Spec).template;
-      const pod: Pod = { namespace: job.metadata.namespace as string, labels: spec.metadata.labels, serviceAccount: spec.spec.serviceAccountName };
+      const pod: Pod = {
+        namespace: job.metadata.namespace as string,
+        labels: spec.metadata.labels,
+        serviceAccount: spec.spec.serviceAccountName,
+      };
       expect(networkAllows(rendered, pod, postgres, 5432) && meshAllows(rendered, pod, postgres, 5432)).toBe(true);
       const names = spec.spec.containers[0].env.map((entry: { name: string }) => entry.name);
       expect(names).toEqual(expect.arrayContaining(['POSTGRES_SUPERUSER_PASSWORD', 'MIGRATION_DATABASE_URL']));
@@ -180,7 +236,11 @@ describe.each(ENVIRONMENTS)('service wiring in %s', (environment) => {
   });
 
   it('admits the ingress gateway to routed web services only', () => {
-    const gateway: Pod = { namespace: config.namespaces.ingress, labels: config.mesh.gatewaySelector, serviceAccount: 'istio-ingressgateway' };
+    const gateway: Pod = {
+      namespace: config.namespaces.ingress,
+      labels: config.mesh.gatewaySelector,
+      serviceAccount: 'istio-ingressgateway',
+    };
     for (const service of services) {
       const pod = podOf(rendered, serviceKind(service), service.name, config.namespaces.prefect);
       const routed = service.type === 'web' && service.host !== 'internal';

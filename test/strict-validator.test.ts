@@ -5,8 +5,21 @@ import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { k8s } from 'cdk8s-plus-28';
 import { EMITTED_KUBERNETES_KINDS } from '../lib/validation/emitted-kinds';
-import { BUNDLE_FOLDER, KUBERNETES_VERSIONS, loadSchemaBundle, type Provenance, type SchemaBundle, SchemaBundleError } from '../lib/validation/schema-bundle';
-import { buildSchemaBundle, IMPORTED_CRD_FILES, KUBERNETES_DOCUMENTS, sourcesFromDownloads, verifyDownloads } from '../lib/validation/schema-bundle-builder';
+import {
+  BUNDLE_FOLDER,
+  KUBERNETES_VERSIONS,
+  loadSchemaBundle,
+  type Provenance,
+  type SchemaBundle,
+  SchemaBundleError,
+} from '../lib/validation/schema-bundle';
+import {
+  buildSchemaBundle,
+  IMPORTED_CRD_FILES,
+  KUBERNETES_DOCUMENTS,
+  sourcesFromDownloads,
+  verifyDownloads,
+} from '../lib/validation/schema-bundle-builder';
 import { ecmaScriptPattern, SchemaPreparer } from '../lib/validation/schema-preparation';
 import { describeErrors, formatProblem, StrictValidator, type ValidationProblem } from '../lib/validation/strict-validator';
 
@@ -115,7 +128,10 @@ function summary(problems: readonly ValidationProblem[]): string[] {
 /** The problems per source: a core kind must give the same problem in every Kubernetes version. */
 function expectInEveryVersion(problems: readonly ValidationProblem[], expected: Partial<ValidationProblem>): void {
   for (const source of KUBERNETES_SOURCES) {
-    expect(problems.filter((p) => p.source === source), source).toEqual([expect.objectContaining(expected)]);
+    expect(
+      problems.filter((p) => p.source === source),
+      source,
+    ).toEqual([expect.objectContaining(expected)]);
   }
 }
 
@@ -137,14 +153,26 @@ describe('the schema bundle', () => {
 
   it('holds the kinds of Kubernetes 1.33 and 1.35 and every imported CRD, under 2 MB', () => {
     expect(bundle.kubernetes.map((k) => k.label)).toEqual(['1.33', '1.35']);
-    expect(Object.keys(bundle.crds)).toEqual(expect.arrayContaining(['networking.istio.io/VirtualService', 'cert-manager.io/Certificate', 'postgresql.cnpg.io/Cluster']));
-    const size = fs.readdirSync(path.join(projectRoot, BUNDLE_FOLDER)).reduce((total, file) => total + fs.statSync(path.join(projectRoot, BUNDLE_FOLDER, file)).size, 0);
+    expect(Object.keys(bundle.crds)).toEqual(
+      expect.arrayContaining(['networking.istio.io/VirtualService', 'cert-manager.io/Certificate', 'postgresql.cnpg.io/Cluster']),
+    );
+    const size = fs
+      .readdirSync(path.join(projectRoot, BUNDLE_FOLDER))
+      .reduce((total, file) => total + fs.statSync(path.join(projectRoot, BUNDLE_FOLDER, file)).size, 0);
     expect(size).toBeLessThan(2 * 1024 * 1024);
   });
 
   it('bundles a schema for every k8s.Kube… class the code uses', () => {
-    const sources = fs.readdirSync(path.join(projectRoot, 'lib'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
-    const classes = new Set(sources.flatMap((file) => [...fs.readFileSync(path.join(projectRoot, 'lib', file), 'utf8').matchAll(/\bk8s\.(Kube[A-Za-z0-9]+)\b/g)].map((match) => match[1] as string)));
+    const sources = fs
+      .readdirSync(path.join(projectRoot, 'lib'), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'));
+    const classes = new Set(
+      sources.flatMap((file) =>
+        [...fs.readFileSync(path.join(projectRoot, 'lib', file), 'utf8').matchAll(/\bk8s\.(Kube[A-Za-z0-9]+)\b/g)].map(
+          (match) => match[1] as string,
+        ),
+      ),
+    );
     expect(classes.size).toBeGreaterThan(5);
     for (const name of classes) {
       const gvk = (k8s as unknown as Record<string, { GVK?: { apiVersion: string; kind: string } }>)[name]?.GVK;
@@ -160,7 +188,8 @@ describe('the schema bundle', () => {
       crds: IMPORTED_CRD_FILES.map((name) => read(`crds/${name}`)),
     });
     expect([...files.keys()].sort()).toEqual(fs.readdirSync(path.join(projectRoot, BUNDLE_FOLDER)).sort());
-    for (const [name, text] of files) expect(text === fs.readFileSync(path.join(projectRoot, BUNDLE_FOLDER, name), 'utf8'), `${BUNDLE_FOLDER}/${name}`).toBe(true);
+    for (const [name, text] of files)
+      expect(text === fs.readFileSync(path.join(projectRoot, BUNDLE_FOLDER, name), 'utf8'), `${BUNDLE_FOLDER}/${name}`).toBe(true);
   });
 
   it('rebuilds the same bundle from downloads that match the provenance checksums, and refuses others', () => {
@@ -174,13 +203,19 @@ describe('the schema bundle', () => {
     }
     expect(verifyDownloads(provenance, downloads)).toEqual([]);
     const rebuilt = buildSchemaBundle(sourcesFromDownloads(provenance, downloads));
-    for (const [name, text] of rebuilt) expect(text === fs.readFileSync(path.join(projectRoot, BUNDLE_FOLDER, name), 'utf8'), name).toBe(true);
+    for (const [name, text] of rebuilt)
+      expect(text === fs.readFileSync(path.join(projectRoot, BUNDLE_FOLDER, name), 'utf8'), name).toBe(true);
 
     const first = provenance.documents[0] as { url: string };
     const tampered = new Map(downloads).set(first.url, `${downloads.get(first.url)} `);
-    expect(verifyDownloads(provenance, tampered)).toEqual([expect.stringMatching(/^https:.*: sha256 [0-9a-f]{64}, expected [0-9a-f]{64}$/)]);
+    expect(verifyDownloads(provenance, tampered)).toEqual([
+      expect.stringMatching(/^https:.*: sha256 [0-9a-f]{64}, expected [0-9a-f]{64}$/),
+    ]);
     const crdDocument = provenance.documents.find((document) => document.crds !== undefined) as { url: string };
-    const changedSpec = new Map(downloads).set(crdDocument.url, (downloads.get(crdDocument.url) as string).replace(/type: object/, 'type: string'));
+    const changedSpec = new Map(downloads).set(
+      crdDocument.url,
+      (downloads.get(crdDocument.url) as string).replace(/type: object/, 'type: string'),
+    );
     expect(verifyDownloads(provenance, changedSpec)).toEqual([expect.stringContaining('differs from the one bundled')]);
   });
 
@@ -188,8 +223,12 @@ describe('the schema bundle', () => {
     const project = bundleCopy('missing');
     fs.rmSync(path.join(project, BUNDLE_FOLDER, 'crds.json'));
     expect(() => loadSchemaBundle(project)).toThrow(SchemaBundleError);
-    expect(() => loadSchemaBundle(project)).toThrow(/^schemas\/crds\.json: the schema bundle file is missing; restore it with `git checkout -- schemas\/` or regenerate it with `make schemas`$/);
-    expect(() => loadSchemaBundle(path.join(temporary, 'nothing'))).toThrow(/^schemas\/provenance\.json: the schema bundle file is missing/);
+    expect(() => loadSchemaBundle(project)).toThrow(
+      /^schemas\/crds\.json: the schema bundle file is missing; restore it with `git checkout -- schemas\/` or regenerate it with `make schemas`$/,
+    );
+    expect(() => loadSchemaBundle(path.join(temporary, 'nothing'))).toThrow(
+      /^schemas\/provenance\.json: the schema bundle file is missing/,
+    );
   });
 
   it('fails on a damaged file (one changed byte, a truncation) before parsing it', () => {
@@ -197,7 +236,9 @@ describe('the schema bundle', () => {
     const file = path.join(project, BUNDLE_FOLDER, 'kubernetes-1.35.json');
     const text = fs.readFileSync(file, 'utf8');
     fs.writeFileSync(file, text.replace('"integer"', '"string"'));
-    expect(() => loadSchemaBundle(project)).toThrow(/^schemas\/kubernetes-1\.35\.json: damaged \(its sha256 differs from schemas\/provenance\.json\); restore it/);
+    expect(() => loadSchemaBundle(project)).toThrow(
+      /^schemas\/kubernetes-1\.35\.json: damaged \(its sha256 differs from schemas\/provenance\.json\); restore it/,
+    );
     fs.writeFileSync(file, text.slice(0, text.length / 2));
     expect(() => loadSchemaBundle(project)).toThrow(/^schemas\/kubernetes-1\.35\.json: damaged/);
     fs.writeFileSync(path.join(project, BUNDLE_FOLDER, 'provenance.json'), '{"files": ');
@@ -287,7 +328,8 @@ describe('core kinds, validated against Kubernetes 1.33 and 1.35', () => {
       }),
       expect.objectContaining({
         source: 'kubernetes-1.35',
-        message: 'storage.k8s.io/v1/VolumeAttributesClass is not in the schema bundle: add it to lib/validation/emitted-kinds.ts and run `make schemas`',
+        message:
+          'storage.k8s.io/v1/VolumeAttributesClass is not in the schema bundle: add it to lib/validation/emitted-kinds.ts and run `make schemas`',
       }),
     ]);
   });
@@ -339,7 +381,10 @@ describe('core kinds, validated against Kubernetes 1.33 and 1.35', () => {
     ]);
     const problems = validator.validate({ apiVersion: 'widgets.example.com/v1', kind: 'Widget', metadata: { name: 'x' } });
     expect(problems).toEqual([
-      expect.objectContaining({ source: 'schemas', message: expect.stringMatching(/^unknown apiVersion\/kind widgets\.example\.com\/v1\/Widget/) }),
+      expect.objectContaining({
+        source: 'schemas',
+        message: expect.stringMatching(/^unknown apiVersion\/kind widgets\.example\.com\/v1\/Widget/),
+      }),
     ]);
   });
 
@@ -396,7 +441,11 @@ describe('core kinds, validated against Kubernetes 1.33 and 1.35', () => {
     /** A validator over one hand-made kind, prepared as the bundle builder prepares upstream schemas. */
     function validatorOf(schema: Json): StrictValidator {
       new SchemaPreparer({ crd: false }).prepare(schema);
-      return new StrictValidator({ id: 'widgets', kubernetes: [{ label: '1.33', kinds: { 'example.com/v1/Widget': 'Widget' }, schemas: { Widget: schema } }], crds: {} });
+      return new StrictValidator({
+        id: 'widgets',
+        kubernetes: [{ label: '1.33', kinds: { 'example.com/v1/Widget': 'Widget' }, schemas: { Widget: schema } }],
+        crds: {},
+      });
     }
     const widgetSchema = (): Json => ({
       type: 'object',
@@ -423,7 +472,11 @@ describe('core kinds, validated against Kubernetes 1.33 and 1.35', () => {
     it('passes fields named "properties", "allOf", "$ref" and "description", and keeps the field named description', () => {
       const schema = widgetSchema();
       const widgets = validatorOf(schema);
-      expect(summary(widgets.validate(widget({ properties: 'p', allOf: ['a'], $ref: 'r', description: { text: 't' }, size: 3, extra: { any: 1 } })))).toEqual([]);
+      expect(
+        summary(
+          widgets.validate(widget({ properties: 'p', allOf: ['a'], $ref: 'r', description: { text: 't' }, size: 3, extra: { any: 1 } })),
+        ),
+      ).toEqual([]);
       expect(JSON.stringify(schema)).not.toContain('a widget');
       expect(JSON.stringify(schema)).not.toContain('literally');
     });

@@ -27,7 +27,9 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
     const folders = new Set([...env(environment).files.keys()].filter((file) => file !== 'README.md').map((file) => file.split('/')[0]));
     expect([...folders].sort()).toEqual([...LAYERS].sort());
     for (const layer of LAYERS) {
-      const files = [...env(environment).files.keys()].filter((file) => file.startsWith(`${layer}/`) && file !== `${layer}/kustomization.yaml`);
+      const files = [...env(environment).files.keys()].filter(
+        (file) => file.startsWith(`${layer}/`) && file !== `${layer}/kustomization.yaml`,
+      );
       const kustomization = env(environment).files.get(`${layer}/kustomization.yaml`) as string;
       const listed = [...kustomization.matchAll(/^ {2}- (.+)$/gm)].map((match) => `${layer}/${match[1]}`);
       expect(listed).toEqual(files.sort());
@@ -43,7 +45,8 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
 
   it('puts the recommended labels on every object', () => {
     for (const { object } of env(environment).objects) {
-      for (const key of RECOMMENDED_LABEL_KEYS) expect(object.metadata.labels?.[key], `${object.kind} ${object.metadata.name} ${key}`).toBeTruthy();
+      for (const key of RECOMMENDED_LABEL_KEYS)
+        expect(object.metadata.labels?.[key], `${object.kind} ${object.metadata.name} ${key}`).toBeTruthy();
       expect(object.metadata.labels?.['app.kubernetes.io/instance']).toBe(`prefect-${environment}`);
     }
   });
@@ -67,7 +70,9 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
       });
       expect(spec.timeout).toMatch(/^\d+m$/);
       expect(spec.retryInterval).toMatch(/^\d+m$/);
-      expect(spec.dependsOn).toEqual(index === 0 ? undefined : [{ name: `prefect-${APPLIED_LAYERS[index - 1]}`, namespace: 'flux-system' }]);
+      expect(spec.dependsOn).toEqual(
+        index === 0 ? undefined : [{ name: `prefect-${APPLIED_LAYERS[index - 1]}`, namespace: 'flux-system' }],
+      );
     });
   });
 });
@@ -75,7 +80,11 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
 describe('determinism', () => {
   it('builds the same bytes whatever the time zone and locale of the machine', () => {
     const hashIn = (env: NodeJS.ProcessEnv) => {
-      const result = spawnSync('npx', ['tsx', 'test/print-build-hash.ts'], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
+      const result = spawnSync('npx', ['tsx', 'test/print-build-hash.ts'], {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+      });
       expect(result.stderr).toBe('');
       return result.stdout.trim();
     };

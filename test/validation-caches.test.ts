@@ -36,7 +36,10 @@ const badDeployment = {
   spec: {
     replicas: '2',
     selector: { matchLabels: { app: 'web' } },
-    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27', imagePullPolicyy: 'Always' }] } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'web', image: 'nginx:1.27', imagePullPolicyy: 'Always' }] },
+    },
   },
 };
 
@@ -45,8 +48,12 @@ describe('compiled validators', () => {
     const folder = project('same-answer');
     const plain = new StrictValidator(bundle).validate(badDeployment).map(formatProblem);
     expect(plain.length).toBeGreaterThanOrEqual(4);
-    const cold = new StrictValidator(bundle, { store: new FileValidatorStore(folder, bundle.id) }).validate(badDeployment).map(formatProblem);
-    const stored = fs.readdirSync(path.join(folder, 'build', 'validators'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
+    const cold = new StrictValidator(bundle, { store: new FileValidatorStore(folder, bundle.id) })
+      .validate(badDeployment)
+      .map(formatProblem);
+    const stored = fs
+      .readdirSync(path.join(folder, 'build', 'validators'), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.js'));
     expect(stored).toEqual(expect.arrayContaining([expect.stringMatching(/kubernetes-1\.33_apps_v1_Deployment\.js$/)]));
     const warmStore = new FileValidatorStore(folder, bundle.id);
     expect(warmStore.load('kubernetes-1.33/apps/v1/Deployment')).toBeTypeOf('function');
@@ -65,7 +72,9 @@ describe('compiled validators', () => {
     expect(store.load('kubernetes-1.33/apps/v1/Deployment')).toBeUndefined();
     expect(new FileValidatorStore(folder, 'another bundle').load('kubernetes-1.35/apps/v1/Deployment')).toBeUndefined();
     // A validator over the damaged store still finds every problem, and repairs the entry.
-    expect(new StrictValidator(bundle, { store }).validate(badDeployment).map(formatProblem)).toEqual(new StrictValidator(bundle).validate(badDeployment).map(formatProblem));
+    expect(new StrictValidator(bundle, { store }).validate(badDeployment).map(formatProblem)).toEqual(
+      new StrictValidator(bundle).validate(badDeployment).map(formatProblem),
+    );
     expect(new FileValidatorStore(folder, bundle.id).load('kubernetes-1.33/apps/v1/Deployment')).toBeTypeOf('function');
   });
 });
@@ -105,11 +114,24 @@ describe('checked objects', () => {
   it('checks again an object that failed, and everything when the cache is damaged', () => {
     const folder = project('failed');
     const rendered = build('dev');
-    const broken = { ...rendered, objects: [...rendered.objects, { layer: 'platform' as const, file: 'platform/deployment.prefect.web.yaml', object: badDeployment as never, text: 'kind: Deployment\n' }] };
+    const broken = {
+      ...rendered,
+      objects: [
+        ...rendered.objects,
+        {
+          layer: 'platform' as const,
+          file: 'platform/deployment.prefect.web.yaml',
+          object: badDeployment as never,
+          text: 'kind: Deployment\n',
+        },
+      ],
+    };
     const checked = new FileCheckedObjects(folder, bundle.id, 'build-1');
     expect(checkEnvironment(broken, new StrictValidator(bundle), checked).length).toBeGreaterThan(0);
     checked.save();
-    expect(checkEnvironment(broken, new StrictValidator(bundle), new FileCheckedObjects(folder, bundle.id, 'build-1')).length).toBeGreaterThan(0);
+    expect(
+      checkEnvironment(broken, new StrictValidator(bundle), new FileCheckedObjects(folder, bundle.id, 'build-1')).length,
+    ).toBeGreaterThan(0);
 
     const [key] = fs.readdirSync(path.join(folder, 'build', 'checked'));
     const file = path.join(folder, 'build', 'checked', key as string, 'dev.txt');

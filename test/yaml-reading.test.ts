@@ -16,7 +16,9 @@ describe('the YAML 1.1 / 1.2 reading check', () => {
   });
 
   it('fails on a sexagesimal time, which YAML 1.1 reads as a number', () => {
-    expect(checkYamlReading('window: 1:30\n', { window: '1:30' })).toEqual([{ path: 'window', message: 'means number 90 to YAML 1.1 readers such as kubectl, not string "1:30"' }]);
+    expect(checkYamlReading('window: 1:30\n', { window: '1:30' })).toEqual([
+      { path: 'window', message: 'means number 90 to YAML 1.1 readers such as kubectl, not string "1:30"' },
+    ]);
   });
 
   it('passes what the renderer writes for those same values', () => {

@@ -35,7 +35,11 @@ export class DataChart extends LayerChart {
     const namespace = namespaces.data;
     const istioNamespace = namespaces.istio;
 
-    this.secrets = new PrefectSecrets(this, 'Secrets', { config: this.config.secrets, labelsFor, imagePullSecret: this.config.prefect.image.pullSecret });
+    this.secrets = new PrefectSecrets(this, 'Secrets', {
+      config: this.config.secrets,
+      labelsFor,
+      imagePullSecret: this.config.prefect.image.pullSecret,
+    });
     const maxConnections = postgres.maxConnections ?? connectionBudget(resolveCatalog(this.config), postgres.pool);
     const common = { namespace, secrets: this.secrets, labelsFor };
 
@@ -66,7 +70,12 @@ export class DataChart extends LayerChart {
       case 'external': {
         const external = postgres.external;
         if (!external) throw new Error('postgres.external is required with provider "external" (the schema checks this)');
-        this.postgres = new ExternalPostgres(this, 'Postgres', { ...common, host: external.host, port: external.port, sslMode: external.sslMode });
+        this.postgres = new ExternalPostgres(this, 'Postgres', {
+          ...common,
+          host: external.host,
+          port: external.port,
+          sslMode: external.sslMode,
+        });
         break;
       }
     }
@@ -95,7 +104,16 @@ export class DataChart extends LayerChart {
       if (settings.provider === 'external') {
         const external = settings.external;
         if (!external) throw new Error(`redis.${instance}.external is required with provider "external" (the schema checks this)`);
-        return [instance, new ExternalRedis(this, `Redis-${instance}`, { ...common, instance, host: external.host, port: external.port, tls: external.tls })];
+        return [
+          instance,
+          new ExternalRedis(this, `Redis-${instance}`, {
+            ...common,
+            instance,
+            host: external.host,
+            port: external.port,
+            tls: external.tls,
+          }),
+        ];
       }
       return [
         instance,

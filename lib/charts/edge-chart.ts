@@ -71,7 +71,7 @@ export class EdgeChart extends LayerChart {
       const trusted = loadBalancer.trustedProxies ?? DEFAULT_TRUSTED_PROXIES[loadBalancer.provider];
       this.warn(
         `loadBalancer.mode is l7 with provider ${loadBalancer.provider}: TLS ends at your HTTP(S) proxy, so tls.mode "${tls.mode}" is not used (no issuer, no certificate); ` +
-          `the proxy must serve ${hostnames.api} and ${hostnames.app}, redirect HTTP to HTTPS, and forward to ${mesh.install ? `the Service ${INGRESS_GATEWAY_NAME}.${namespaces.ingress}` : 'your gateway\'s Service'} port 80, ` +
+          `the proxy must serve ${hostnames.api} and ${hostnames.app}, redirect HTTP to HTTPS, and forward to ${mesh.install ? `the Service ${INGRESS_GATEWAY_NAME}.${namespaces.ingress}` : "your gateway's Service"} port 80, ` +
           `health-checking port ${GATEWAY_STATUS_PORT} path ${GATEWAY_READINESS_PATH}`,
       );
       this.warn(
@@ -114,7 +114,9 @@ export class EdgeChart extends LayerChart {
         );
       }
       if (tls.mode === 'letsencrypt-staging') {
-        this.warn("tls.mode is letsencrypt-staging: browsers and Prefect clients reject Let's Encrypt staging certificates; switch to letsencrypt once issuance works");
+        this.warn(
+          "tls.mode is letsencrypt-staging: browsers and Prefect clients reject Let's Encrypt staging certificates; switch to letsencrypt once issuance works",
+        );
       }
       if ((tls.mode === 'letsencrypt' || tls.mode === 'letsencrypt-staging') && mesh.installCertManager) {
         const missing = missingDns01Identity(tls.solver, mesh.certManager, `${namespaces.certManager}/${CERT_MANAGER_SERVICE_ACCOUNT}`);
@@ -125,7 +127,9 @@ export class EdgeChart extends LayerChart {
     const expected = edgeLayerHealth(config).healthChecks.map((check) => `${check.kind}/${check.name}`);
     const created = this.trustBundle ? [`${this.trustBundle.healthCheck.kind}/${this.trustBundle.healthCheck.name}`] : [];
     if (expected.join() !== created.join()) {
-      throw new Error(`EdgeChart: the edge layer's health checks (${expected.join(', ') || 'none'}) do not match the objects created (${created.join(', ') || 'none'})`);
+      throw new Error(
+        `EdgeChart: the edge layer's health checks (${expected.join(', ') || 'none'}) do not match the objects created (${created.join(', ') || 'none'})`,
+      );
     }
 
     const acmeHttp01 = solvesHttp01(config);
@@ -164,24 +168,32 @@ export class EdgeChart extends LayerChart {
     }
 
     if (!mesh.install) {
-      const selector = Object.entries(mesh.gatewaySelector).map(([key, value]) => `${key}=${value}`).join(',');
+      const selector = Object.entries(mesh.gatewaySelector)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(',');
       this.warn(
         `mesh.install is false: the Gateway binds to your gateway pods labelled ${selector} in namespace ${namespaces.ingress}, ` +
           `and only the identity ${this.gateway.principal} may call the routed services. The ${namespaces.prefect} and ${namespaces.data} ` +
           `namespaces enforce Pod Security "restricted": your mesh must use the Istio CNI node agent, since istio-init needs NET_ADMIN`,
       );
       if (acmeHttp01) {
-        this.warn(`mesh.install is false with ACME HTTP-01: your istiod must serve Ingress objects of class "istio" (an IngressClass "istio", meshConfig.ingressSelector) on that gateway`);
+        this.warn(
+          `mesh.install is false with ACME HTTP-01: your istiod must serve Ingress objects of class "istio" (an IngressClass "istio", meshConfig.ingressSelector) on that gateway`,
+        );
       }
       if (termination === 'load-balancer' && loadBalancer.certificate) {
-        const annotations = Object.entries(nlbTlsAnnotations(loadBalancer.certificate)).map(([key, value]) => `${key}: "${value}"`).join(', ');
+        const annotations = Object.entries(nlbTlsAnnotations(loadBalancer.certificate))
+          .map(([key, value]) => `${key}: "${value}"`)
+          .join(', ');
         this.warn(
           `mesh.install is false with loadBalancer.mode l7 on aws: your gateway's Service must carry the NLB TLS annotations (${annotations}) ` +
             `and its pods the annotation proxy.istio.io/config: '{"gatewayTopology":{"proxyProtocol":{}}}', or the NLB's PROXY protocol header breaks every request`,
         );
       }
       if (mesh.trustDomain !== DEFAULT_TRUST_DOMAIN) {
-        this.warn(`mesh.install is false: every AuthorizationPolicy names identities in the trust domain ${mesh.trustDomain}, which must be your mesh's meshConfig.trustDomain`);
+        this.warn(
+          `mesh.install is false: every AuthorizationPolicy names identities in the trust domain ${mesh.trustDomain}, which must be your mesh's meshConfig.trustDomain`,
+        );
       }
     }
   }

@@ -20,7 +20,11 @@ export abstract class LayerChart extends Chart {
    */
   public readonly warnings: string[] = [];
 
-  protected constructor(scope: Construct, public readonly layer: Layer, props: LayerChartProps) {
+  protected constructor(
+    scope: Construct,
+    public readonly layer: Layer,
+    props: LayerChartProps,
+  ) {
     // Names are a contract: every object sets metadata.name, and no hash is ever appended.
     super(scope, layer, { disableResourceNameHashes: true });
     this.config = props.config;

@@ -28,8 +28,14 @@ export class PlatformChart extends LayerChart {
     this.prefectNamespace = namespace('PrefectNamespace', namespaces.prefect, { sidecarInjection: true });
     this.dataNamespace = namespace('DataNamespace', namespaces.data, { sidecarInjection: true });
     // Closed unless opened: a pod there that no workload policy selects gets no traffic at all.
-    for (const [id, name] of [['PrefectDefaultDeny', namespaces.prefect], ['DataDefaultDeny', namespaces.data]] as const) {
-      new NamespaceDefaultDeny(this, id, { namespace: name, labels: this.labelsFor({ name: DEFAULT_DENY_POLICY_NAME, component: 'network-policy' }) });
+    for (const [id, name] of [
+      ['PrefectDefaultDeny', namespaces.prefect],
+      ['DataDefaultDeny', namespaces.data],
+    ] as const) {
+      new NamespaceDefaultDeny(this, id, {
+        namespace: name,
+        labels: this.labelsFor({ name: DEFAULT_DENY_POLICY_NAME, component: 'network-policy' }),
+      });
     }
     if (mesh.install) {
       // The Istio CNI agent runs privileged in the control plane's namespace.
@@ -56,10 +62,18 @@ export class PlatformChart extends LayerChart {
     const { postgres, secrets, mesh, flux } = this.config;
     const labelsFor = this.labelsFor.bind(this);
     if (postgres.provider === 'cloudnativepg') {
-      new CloudNativePgOperator(this, 'CloudNativePgOperator', { fluxNamespace: flux.namespace, version: mesh.versions.cloudnativePg, labelsFor });
+      new CloudNativePgOperator(this, 'CloudNativePgOperator', {
+        fluxNamespace: flux.namespace,
+        version: mesh.versions.cloudnativePg,
+        labelsFor,
+      });
     }
     if (secrets.provider === 'external-secrets') {
-      new ExternalSecretsOperator(this, 'ExternalSecretsOperator', { fluxNamespace: flux.namespace, version: mesh.versions.externalSecrets, labelsFor });
+      new ExternalSecretsOperator(this, 'ExternalSecretsOperator', {
+        fluxNamespace: flux.namespace,
+        version: mesh.versions.externalSecrets,
+        labelsFor,
+      });
     }
   }
 

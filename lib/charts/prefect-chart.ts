@@ -13,7 +13,10 @@ export interface DataServices {
   readonly postgres: { grantDatabase(client: DataClient, database: DatabaseName): void };
   readonly redis: Readonly<Record<RedisName, { allowFrom(client: DataClient): void }>>;
   /** The Secrets' names and uses: image pull secrets, and the revision that restarts readers. */
-  readonly secrets: { imagePullSecrets(namespace: string): Array<{ readonly name: string }>; readonly revisionAnnotation: Record<string, string> };
+  readonly secrets: {
+    imagePullSecrets(namespace: string): Array<{ readonly name: string }>;
+    readonly revisionAnnotation: Record<string, string>;
+  };
 }
 
 export interface PrefectChartProps extends LayerChartProps {
@@ -76,12 +79,16 @@ export class PrefectChart extends LayerChart {
 }
 
 /** Why a service is exempt from policy checks (lib/policy), by design. */
-function exemptionsFor(service: ResolvedService, environment: string): { workload: Record<string, string>; autoscaler: Record<string, string> } {
+function exemptionsFor(
+  service: ResolvedService,
+  environment: string,
+): { workload: Record<string, string>; autoscaler: Record<string, string> } {
   const workload: Record<string, string> = {};
   const autoscaler: Record<string, string> = {};
   if (service.type !== 'web') {
     const reason = `a ${service.type} service serves no HTTP and Prefect documents no health command for it; Kubernetes restarts the container when its process exits`;
-    for (const check of ['no-liveness-probe', 'no-readiness-probe', 'livenessProbeMissing', 'readinessProbeMissing']) workload[check] = reason;
+    for (const check of ['no-liveness-probe', 'no-readiness-probe', 'livenessProbeMissing', 'readinessProbeMissing'])
+      workload[check] = reason;
   }
   // The Deployment carries no replica count (its HPA owns it; deploymentMissingReplicas accepts
   // that), so a single replica shows only on the HPA.

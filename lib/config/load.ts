@@ -25,7 +25,8 @@ export function loadConfigFile(file: string, displayPath: string = file): Enviro
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, expected a YAML file' : String((error as Error).message);
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, expected a YAML file' : String((error as Error).message);
     throw new ConfigError([`${displayPath}: ${reason}`]);
   }
   const expectedEnvironment = path.basename(file).replace(/\.ya?ml$/, '');
@@ -58,7 +59,9 @@ export function parseConfig(text: string, displayPath: string, expectedEnvironme
   const result = configSchema.safeParse(raw);
   const problems = result.success ? [] : result.error.issues.flatMap((issue) => formatIssue(issue, raw, displayPath));
   if (result.success && expectedEnvironment !== undefined && result.data.environment !== expectedEnvironment) {
-    problems.push(`${displayPath}: environment: expected "${expectedEnvironment}" (the file's name), got ${describe(result.data.environment)}`);
+    problems.push(
+      `${displayPath}: environment: expected "${expectedEnvironment}" (the file's name), got ${describe(result.data.environment)}`,
+    );
   }
   if (!result.success || problems.length > 0) {
     throw new ConfigError(problems);
@@ -98,7 +101,9 @@ function formatIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): strin
     case 'too_small':
     case 'too_big': {
       const bound = issue.code === 'too_small' ? `at least ${String(issue.minimum)}` : `at most ${String(issue.maximum)}`;
-      const expected = issue.message.startsWith('Too ') ? `expected ${issue.origin === 'array' ? `${bound} items` : issue.origin === 'string' ? `${bound} characters` : bound}` : issue.message;
+      const expected = issue.message.startsWith('Too ')
+        ? `expected ${issue.origin === 'array' ? `${bound} items` : issue.origin === 'string' ? `${bound} characters` : bound}`
+        : issue.message;
       return [`${at(issue.path)}${expected}, got ${describe(value)}`];
     }
     case 'invalid_union':
@@ -113,7 +118,10 @@ function formatIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): strin
 
 function formatPath(segments: readonly PropertyKey[]): string {
   if (segments.length === 0) return '(top level)';
-  return segments.reduce<string>((text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text ? `${text}.${String(segment)}` : String(segment)), '');
+  return segments.reduce<string>(
+    (text, segment) => (typeof segment === 'number' ? `${text}[${segment}]` : text ? `${text}.${String(segment)}` : String(segment)),
+    '',
+  );
 }
 
 function lookup(raw: unknown, segments: readonly PropertyKey[]): unknown {
@@ -134,13 +142,22 @@ function describe(value: unknown): string {
 }
 
 function article(expected: string): string {
-  const names: Record<string, string> = { object: 'a mapping', array: 'a list', number: 'a number', int: 'an integer', string: 'a string', boolean: 'true or false' };
+  const names: Record<string, string> = {
+    object: 'a mapping',
+    array: 'a list',
+    number: 'a number',
+    int: 'an integer',
+    string: 'a string',
+    boolean: 'true or false',
+  };
   return names[expected] ?? expected;
 }
 
 /** YAML 1.1 read `yes`/`on`/`no`/`off` as booleans; YAML 1.2 (and this loader) reads them as strings. */
 function yaml11Hint(value: unknown, expected: string): string {
-  return expected === 'boolean' && typeof value === 'string' && /^(y|yes|on|n|no|off)$/i.test(value) ? ' (write true or false: YAML 1.2 reads this word as a string)' : '';
+  return expected === 'boolean' && typeof value === 'string' && /^(y|yes|on|n|no|off)$/i.test(value)
+    ? ' (write true or false: YAML 1.2 reads this word as a string)'
+    : '';
 }
 
 /** The keys the schema accepts at `segments`, for "did you mean" hints. */
@@ -165,7 +182,12 @@ function knownKeys(segments: readonly PropertyKey[]): string[] {
 function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
   let current = schema;
   for (;;) {
-    if (current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodOptional || current instanceof z.ZodNullable) {
+    if (
+      current instanceof z.ZodDefault ||
+      current instanceof z.ZodPrefault ||
+      current instanceof z.ZodOptional ||
+      current instanceof z.ZodNullable
+    ) {
       current = current.unwrap() as z.core.$ZodType;
     } else if (current instanceof z.ZodPipe) {
       current = current.in as z.core.$ZodType;
@@ -193,7 +215,11 @@ function levenshtein(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     previous = current;
   }

@@ -32,8 +32,7 @@ const objectName = z.string().refine(isDnsSubdomain, {
   error: 'expected a Kubernetes object name: lower-case letters, digits, "-" and ".", such as "prefect-postgres"',
 });
 
-const quantity = (example: string) =>
-  z.string().refine(isQuantity, { error: `expected a Kubernetes quantity such as "${example}"` });
+const quantity = (example: string) => z.string().refine(isQuantity, { error: `expected a Kubernetes quantity such as "${example}"` });
 
 /** A Go duration as Flux and cert-manager read it, e.g. "10m", "1h30m", "2160h". */
 const duration = z.string().regex(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/, {
@@ -57,14 +56,20 @@ const imageTag = z
 const cidr = z.string().refine(isCidr, { error: 'expected a CIDR range such as "203.0.113.0/24"' });
 
 /** A network range as a NetworkPolicy ipBlock takes it: no host bits set. */
-const networkCidr = z.string().refine(isNetworkCidr, { error: 'expected a network range with no host bits set, such as "203.0.113.0/24" or "::/0"' });
+const networkCidr = z
+  .string()
+  .refine(isNetworkCidr, { error: 'expected a network range with no host bits set, such as "203.0.113.0/24" or "::/0"' });
 
 /** Labels: keys as `labelMap`, values that Kubernetes accepts as label values. */
 const labelValueMap = z.record(
   z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, {
     error: 'expected a Kubernetes label key such as "azure.workload.identity/use"',
   }),
-  z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, { error: 'expected a label value (at most 63 letters, digits, "-", "_" and "."), quoted: "true"' }),
+  z
+    .string()
+    .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, {
+      error: 'expected a label value (at most 63 letters, digits, "-", "_" and "."), quoted: "true"',
+    }),
 );
 
 const labelMap = z.record(
@@ -110,7 +115,9 @@ const tls = z.discriminatedUnion(
                     region: z.string().min(1),
                     hostedZoneID: z.string().min(1).optional(),
                     /** Omit to use the pod's IAM role (IRSA / Pod Identity). */
-                    accessKeySecret: z.strictObject({ name: objectName, accessKeyIdKey: z.string().min(1), secretAccessKeyKey: z.string().min(1) }).optional(),
+                    accessKeySecret: z
+                      .strictObject({ name: objectName, accessKeyIdKey: z.string().min(1), secretAccessKeyKey: z.string().min(1) })
+                      .optional(),
                   }),
                   z.strictObject({
                     name: z.literal('cloudDNS'),
@@ -197,25 +204,46 @@ const loadBalancer = z
       issue('trustedProxies', 'expected only with loadBalancer.mode "l7" (an L4 load balancer adds no proxy hop)');
     }
     if (nlbTls && loadBalancer.certificate === undefined) {
-      issue('certificate', 'expected the ARN of the ACM certificate for both hostnames with mode "l7" and provider "aws" (the NLB\'s TLS listener ends TLS with it)');
+      issue(
+        'certificate',
+        'expected the ARN of the ACM certificate for both hostnames with mode "l7" and provider "aws" (the NLB\'s TLS listener ends TLS with it)',
+      );
     }
     if (!nlbTls && loadBalancer.certificate !== undefined) {
-      issue('certificate', 'expected only with mode "l7" and provider "aws" (in L4 mode the gateway holds the certificate; other L7 providers hold it on your HTTP(S) proxy)');
+      issue(
+        'certificate',
+        'expected only with mode "l7" and provider "aws" (in L4 mode the gateway holds the certificate; other L7 providers hold it on your HTTP(S) proxy)',
+      );
     }
     if (nlbTls && loadBalancer.trustedProxies !== undefined) {
-      issue('trustedProxies', 'expected none with mode "l7" and provider "aws": the NLB passes client addresses by PROXY protocol and appends no X-Forwarded-For hop, so trusting one would let clients forge their address');
+      issue(
+        'trustedProxies',
+        'expected none with mode "l7" and provider "aws": the NLB passes client addresses by PROXY protocol and appends no X-Forwarded-For hop, so trusting one would let clients forge their address',
+      );
     }
     if (httpProxy && provider === 'generic' && loadBalancer.trustedProxies === undefined) {
-      issue('trustedProxies', 'expected the number of HTTP proxies in front of the gateway that append X-Forwarded-For, with mode "l7" and provider "generic" (the proxy is yours, so its hops cannot be guessed)');
+      issue(
+        'trustedProxies',
+        'expected the number of HTTP proxies in front of the gateway that append X-Forwarded-For, with mode "l7" and provider "generic" (the proxy is yours, so its hops cannot be guessed)',
+      );
     }
     if (!httpProxy && loadBalancer.serviceType !== undefined) {
-      issue('serviceType', 'expected only with mode "l7" and provider "gcp", "azure" or "generic" (otherwise the gateway\'s Service is a LoadBalancer)');
+      issue(
+        'serviceType',
+        'expected only with mode "l7" and provider "gcp", "azure" or "generic" (otherwise the gateway\'s Service is a LoadBalancer)',
+      );
     }
     if (httpProxy && loadBalancer.sourceRanges.length > 0) {
-      issue('sourceRanges', `expected none with mode "l7" and provider "${provider}": the gateway's Service is not a load balancer; restrict clients on your HTTP(S) proxy (Cloud Armor, a WAF policy, firewall rules)`);
+      issue(
+        'sourceRanges',
+        `expected none with mode "l7" and provider "${provider}": the gateway's Service is not a load balancer; restrict clients on your HTTP(S) proxy (Cloud Armor, a WAF policy, firewall rules)`,
+      );
     }
     if (httpProxy && loadBalancer.externalDns) {
-      issue('externalDns', `expected false with mode "l7" and provider "${provider}": the public address is your HTTP(S) proxy's; let external-dns read the hostnames from its Ingress or Gateway`);
+      issue(
+        'externalDns',
+        `expected false with mode "l7" and provider "${provider}": the public address is your HTTP(S) proxy's; let external-dns read the hostnames from its Ingress or Gateway`,
+      );
     }
   });
 
@@ -265,7 +293,9 @@ const mesh = z.strictObject({
    */
   trustDomain: z
     .string()
-    .regex(/^[a-z0-9]([a-z0-9._-]{0,253}[a-z0-9])?$/, { error: 'expected a trust domain such as "cluster.local" or "prod.example.com": lower-case letters, digits, ".", "-" and "_"' })
+    .regex(/^[a-z0-9]([a-z0-9._-]{0,253}[a-z0-9])?$/, {
+      error: 'expected a trust domain such as "cluster.local" or "prod.example.com": lower-case letters, digits, ".", "-" and "_"',
+    })
     .default('cluster.local'),
   /**
    * Istio's platform profile (`global.platform`) for clusters whose CNI binaries or
@@ -295,7 +325,12 @@ const routeRetries = z.strictObject({
   attempts: z.int().min(0).max(10),
   perTryTimeout: duration.optional(),
   /** Envoy retry conditions, comma-separated, e.g. "connect-failure,refused-stream". */
-  retryOn: z.string().regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, { error: 'expected comma-separated Envoy retry conditions such as "connect-failure,refused-stream"' }).optional(),
+  retryOn: z
+    .string()
+    .regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, {
+      error: 'expected comma-separated Envoy retry conditions such as "connect-failure,refused-stream"',
+    })
+    .optional(),
 });
 
 const routeSettings = {
@@ -344,20 +379,37 @@ const externalPostgres = z
   })
   .superRefine((external, context) => {
     if (external.sslMode === 'verify-ca' && external.caSecret === undefined) {
-      context.addIssue({ code: 'custom', path: ['caSecret'], message: 'expected a CA Secret with sslMode "verify-ca" (the system CA bundle can only be used with "verify-full")' });
+      context.addIssue({
+        code: 'custom',
+        path: ['caSecret'],
+        message: 'expected a CA Secret with sslMode "verify-ca" (the system CA bundle can only be used with "verify-full")',
+      });
     }
   });
 
 const postgresBackup = z.strictObject({
   /** Where base backups and WAL go: an S3 or S3-compatible URL. */
-  destinationPath: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/-]*)?$/, { error: 'expected an S3 URL such as "s3://backups/prefect/prod"' }),
+  destinationPath: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/-]*)?$/, {
+      error: 'expected an S3 URL such as "s3://backups/prefect/prod"',
+    }),
   /** An S3-compatible endpoint (MinIO, Ceph …); omit for AWS S3. */
-  endpointURL: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: 'expected an http(s) URL such as "https://minio.example.com"' }).optional(),
+  endpointURL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: 'expected an http(s) URL such as "https://minio.example.com"' })
+    .optional(),
   /** "secret": the Secret `postgres-backup` (lib/secret-catalog.ts); "iam-role": the pods' cloud identity (e.g. EKS Pod Identity). */
   credentials: z.enum(['secret', 'iam-role']).default('secret'),
   /** CloudNativePG's cron format: six fields, seconds first. */
-  schedule: z.string().regex(/^\S+( \S+){5}$/, { error: 'expected a six-field cron expression (seconds first) such as "0 0 2 * * *"' }).default('0 0 2 * * *'),
-  retentionPolicy: z.string().regex(/^[1-9]\d*[dwm]$/, { error: 'expected a retention such as "30d", "4w" or "6m"' }).default('30d'),
+  schedule: z
+    .string()
+    .regex(/^\S+( \S+){5}$/, { error: 'expected a six-field cron expression (seconds first) such as "0 0 2 * * *"' })
+    .default('0 0 2 * * *'),
+  retentionPolicy: z
+    .string()
+    .regex(/^[1-9]\d*[dwm]$/, { error: 'expected a retention such as "30d", "4w" or "6m"' })
+    .default('30d'),
 });
 
 const postgres = z
@@ -367,7 +419,10 @@ const postgres = z
      * The official `postgres` image tag: a full version. 15 or newer: the init Jobs read passwords
      * with psql's `\getenv`. With "external", only the init Jobs' client uses it.
      */
-    version: z.string().regex(/^1[5-9]\.\d+$/, { error: 'expected a full PostgreSQL version 15 or newer, such as "17.6"' }).default('17.6'),
+    version: z
+      .string()
+      .regex(/^1[5-9]\.\d+$/, { error: 'expected a full PostgreSQL version 15 or newer, such as "17.6"' })
+      .default('17.6'),
     storage: z
       .strictObject({
         size: quantity('100Gi').default('20Gi'),
@@ -399,10 +454,18 @@ const postgres = z
   })
   .superRefine((postgres, context) => {
     if (postgres.provider !== 'cloudnativepg' && postgres.instances !== undefined && postgres.instances !== 1) {
-      context.addIssue({ code: 'custom', path: ['instances'], message: 'expected 1 unless provider is "cloudnativepg" (the StatefulSet runs one server; CloudNativePG runs replicas)' });
+      context.addIssue({
+        code: 'custom',
+        path: ['instances'],
+        message: 'expected 1 unless provider is "cloudnativepg" (the StatefulSet runs one server; CloudNativePG runs replicas)',
+      });
     }
     if (postgres.provider !== 'cloudnativepg' && postgres.backup !== undefined) {
-      context.addIssue({ code: 'custom', path: ['backup'], message: 'expected only with provider "cloudnativepg" (back up other servers with their own tooling)' });
+      context.addIssue({
+        code: 'custom',
+        path: ['backup'],
+        message: 'expected only with provider "cloudnativepg" (back up other servers with their own tooling)',
+      });
     }
     if (postgres.provider !== 'external' && postgres.external !== undefined) {
       context.addIssue({ code: 'custom', path: ['external'], message: 'expected only with provider "external"' });
@@ -420,13 +483,18 @@ const redisInstance = (memory: string) =>
        * The official `redis` image tag: a full 7.x version (the ACL file and `enable-debug-command`
        * need 7). Per instance, so that an upgrade can go one instance at a time.
        */
-      version: z.string().regex(/^7\.\d+\.\d+$/, { error: 'expected a full Redis 7 version such as "7.4.6"' }).default('7.4.6'),
+      version: z
+        .string()
+        .regex(/^7\.\d+\.\d+$/, { error: 'expected a full Redis 7 version such as "7.4.6"' })
+        .default('7.4.6'),
       /** Memory for the data set: Redis's `maxmemory`. */
       memory: quantity('2Gi').default(memory),
       /** Omit for 1 CPU and `memory` × 1.25 as memory request and limit. */
       resources: resources.optional(),
       storage: z.strictObject({ size: quantity('10Gi').default('8Gi'), storageClass: objectName.optional() }).prefault({}),
-      external: z.strictObject({ host: hostname, port: z.int().min(1).max(65535).default(6379), tls: z.boolean().default(true) }).optional(),
+      external: z
+        .strictObject({ host: hostname, port: z.int().min(1).max(65535).default(6379), tls: z.boolean().default(true) })
+        .optional(),
     })
     .superRefine((instance, context) => {
       if (instance.provider !== 'external' && instance.external !== undefined) {
@@ -435,10 +503,22 @@ const redisInstance = (memory: string) =>
       if (instance.resources === undefined) return;
       const limit = instance.resources.limits?.memory;
       if (limit === undefined) {
-        context.addIssue({ code: 'custom', path: ['resources', 'limits', 'memory'], message: 'expected a memory limit (Redis\'s maxmemory must fit under it)' });
-      } else if (isQuantity(limit) && isQuantity(instance.memory) && parseQuantity(limit) < parseQuantity(instance.memory) * REDIS_MEMORY_HEADROOM) {
+        context.addIssue({
+          code: 'custom',
+          path: ['resources', 'limits', 'memory'],
+          message: "expected a memory limit (Redis's maxmemory must fit under it)",
+        });
+      } else if (
+        isQuantity(limit) &&
+        isQuantity(instance.memory) &&
+        parseQuantity(limit) < parseQuantity(instance.memory) * REDIS_MEMORY_HEADROOM
+      ) {
         const minimum = formatBytes(Math.ceil(parseQuantity(instance.memory) * REDIS_MEMORY_HEADROOM));
-        context.addIssue({ code: 'custom', path: ['resources', 'limits', 'memory'], message: `expected at least ${minimum} (memory × ${REDIS_MEMORY_HEADROOM}: Redis needs headroom over maxmemory)` });
+        context.addIssue({
+          code: 'custom',
+          path: ['resources', 'limits', 'memory'],
+          message: `expected at least ${minimum} (memory × ${REDIS_MEMORY_HEADROOM}: Redis needs headroom over maxmemory)`,
+        });
       }
     });
 
@@ -460,7 +540,11 @@ const egressDestination = z
   .superRefine((destination, context) => {
     (destination.except ?? []).forEach((range, index) => {
       if (isNetworkCidr(range) && isNetworkCidr(destination.cidr) && !strictlyContains(destination.cidr, range)) {
-        context.addIssue({ code: 'custom', path: ['except', index], message: `expected a range strictly inside cidr ${destination.cidr} (a NetworkPolicy rejects any other)` });
+        context.addIssue({
+          code: 'custom',
+          path: ['except', index],
+          message: `expected a range strictly inside cidr ${destination.cidr} (a NetworkPolicy rejects any other)`,
+        });
       }
     });
   });
@@ -484,31 +568,45 @@ const serviceOverride = z.strictObject({
   replicas: z.int().min(1, { error: 'expected at least 1 replica' }).optional(),
   maxReplicas: z.int().min(1, { error: 'expected at least 1 replica' }).optional(),
   resources: resources.optional(),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name such as "PREFECT_LOGGING_LEVEL"' }), z.string()).optional(),
+  env: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name such as "PREFECT_LOGGING_LEVEL"' }),
+      z.string(),
+    )
+    .optional(),
   /** Replaces the entry's list; [] closes the service's way out of the cluster. */
   egress: z.array(egressDestination).optional(),
 });
 export type ServiceOverride = z.infer<typeof serviceOverride>;
 
 const prefect = z.strictObject({
-  image: z
-    .strictObject({
-      /** The private registry that serves `cloud/server` and `cloud/ui`. */
-      registry: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*$/, { error: 'expected a registry such as "registry.example.com/prefect"' }),
-      tag: imageTag,
-      /** A `kubernetes.io/dockerconfigjson` Secret in the Prefect namespace. */
-      pullSecret: objectName.optional(),
-      /**
-       * Pin the images by content as well as by tag: `<image>:<tag>@<digest>` (the runtime
-       * pulls the digest; the tag stays for readers).
-       */
-      digests: z
-        .strictObject({
-          server: z.string().regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected an image digest such as "sha256:" followed by 64 hex digits' }).optional(),
-          ui: z.string().regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected an image digest such as "sha256:" followed by 64 hex digits' }).optional(),
-        })
-        .optional(),
-    }),
+  image: z.strictObject({
+    /** The private registry that serves `cloud/server` and `cloud/ui`. */
+    registry: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*$/, {
+        error: 'expected a registry such as "registry.example.com/prefect"',
+      }),
+    tag: imageTag,
+    /** A `kubernetes.io/dockerconfigjson` Secret in the Prefect namespace. */
+    pullSecret: objectName.optional(),
+    /**
+     * Pin the images by content as well as by tag: `<image>:<tag>@<digest>` (the runtime
+     * pulls the digest; the tag stays for readers).
+     */
+    digests: z
+      .strictObject({
+        server: z
+          .string()
+          .regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected an image digest such as "sha256:" followed by 64 hex digits' })
+          .optional(),
+        ui: z
+          .string()
+          .regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected an image digest such as "sha256:" followed by 64 hex digits' })
+          .optional(),
+      })
+      .optional(),
+  }),
   /** Default replicas of scalable services. */
   replicas: z.int().min(1, { error: 'expected at least 1 replica' }).default(1),
   /** The schema-migration Jobs (one per database, in the migrations layer). */
@@ -529,7 +627,9 @@ const prefect = z.strictObject({
  * The Kubernetes names of the Secrets (lib/secret-catalog.ts lists them and their keys); each
  * defaults to "prefect-<id>".
  */
-const secretNames = z.strictObject(Object.fromEntries(SECRET_IDS.map((id) => [id, objectName.optional()])) as Record<NamedSecretId, z.ZodOptional<typeof objectName>>);
+const secretNames = z.strictObject(
+  Object.fromEntries(SECRET_IDS.map((id) => [id, objectName.optional()])) as Record<NamedSecretId, z.ZodOptional<typeof objectName>>,
+);
 
 /**
  * Bump after changing a Secret's value: the init and migration Jobs get new names and run again
@@ -578,7 +678,7 @@ const cluster = z.strictObject({
    */
   privateRanges: z
     .array(networkCidr)
-    .min(1, { error: 'expected at least one range (the cluster\'s pod network)' })
+    .min(1, { error: "expected at least one range (the cluster's pod network)" })
     .default(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10']),
   /**
    * Where the pods' DNS queries go: the cluster DNS pods (CoreDNS and kube-dns carry
@@ -605,7 +705,10 @@ const flux = z.strictObject({
     })
     .prefault({}),
   /** Path of `dist/<env>` inside the Git repository. Defaults to "./dist/<environment>". */
-  path: z.string().regex(/^\.\/[A-Za-z0-9._/-]*$/, { error: 'expected a repository path starting with "./", such as "./dist/prod"' }).optional(),
+  path: z
+    .string()
+    .regex(/^\.\/[A-Za-z0-9._/-]*$/, { error: 'expected a repository path starting with "./", such as "./dist/prod"' })
+    .optional(),
   interval: duration.default('10m'),
   retryInterval: duration.default('2m'),
   timeout: duration.default('10m'),
@@ -642,7 +745,11 @@ export const configSchema = z
     for (const [key, value] of namespaces) {
       const first = namespaces.find(([, other]) => other === value);
       if (first && first[0] !== key) {
-        context.addIssue({ code: 'custom', path: ['namespaces', key], message: `expected a namespace different from namespaces.${first[0]}` });
+        context.addIssue({
+          code: 'custom',
+          path: ['namespaces', key],
+          message: `expected a namespace different from namespaces.${first[0]}`,
+        });
       }
     }
     if (config.postgres.provider === 'cloudnativepg' && (config.postgres.instances ?? 0) > config.cluster.nodes) {
@@ -653,16 +760,28 @@ export const configSchema = z
       });
     }
     if (config.postgres.provider === 'external' && !config.postgres.external) {
-      context.addIssue({ code: 'custom', path: ['postgres', 'external'], message: 'expected the external server ({host, port, sslMode}) when postgres.provider is "external"' });
+      context.addIssue({
+        code: 'custom',
+        path: ['postgres', 'external'],
+        message: 'expected the external server ({host, port, sslMode}) when postgres.provider is "external"',
+      });
     }
     for (const name of ['cache', 'work', 'streams'] as const) {
       const instance = config.redis[name];
       if (instance.provider === 'external' && !instance.external) {
-        context.addIssue({ code: 'custom', path: ['redis', name, 'external'], message: `expected the external server ({host, port, tls}) when redis.${name}.provider is "external"` });
+        context.addIssue({
+          code: 'custom',
+          path: ['redis', name, 'external'],
+          message: `expected the external server ({host, port, tls}) when redis.${name}.provider is "external"`,
+        });
       }
     }
     if (config.mesh.gateway.maxReplicas < config.mesh.gateway.replicas) {
-      context.addIssue({ code: 'custom', path: ['mesh', 'gateway', 'maxReplicas'], message: `expected at least mesh.gateway.replicas (${config.mesh.gateway.replicas})` });
+      context.addIssue({
+        code: 'custom',
+        path: ['mesh', 'gateway', 'maxReplicas'],
+        message: `expected at least mesh.gateway.replicas (${config.mesh.gateway.replicas})`,
+      });
     }
     const api = config.hostnames.api ?? `api.${config.domain}`;
     const app = config.hostnames.app ?? `app.${config.domain}`;
@@ -672,21 +791,41 @@ export const configSchema = z
     for (const [name, override] of Object.entries(config.prefect.services)) {
       const known = DEFAULT_CATALOG.find((service) => service.name === name);
       if ((override.type ?? known?.type) === 'loop' && override.replicas !== undefined && override.replicas !== 1) {
-        context.addIssue({ code: 'custom', path: ['prefect', 'services', name, 'replicas'], message: 'expected 1: a loop service runs exactly one replica' });
+        context.addIssue({
+          code: 'custom',
+          path: ['prefect', 'services', name, 'replicas'],
+          message: 'expected 1: a loop service runs exactly one replica',
+        });
       }
       if (known || override.enabled === false) continue;
       for (const field of ['type', 'image', 'command', 'databases', 'redis', 'resources'] as const) {
         if (override[field] === undefined) {
-          context.addIssue({ code: 'custom', path: ['prefect', 'services', name, field], message: `expected ${field} for the new service "${name}" (it is not in the default catalog)` });
+          context.addIssue({
+            code: 'custom',
+            path: ['prefect', 'services', name, field],
+            message: `expected ${field} for the new service "${name}" (it is not in the default catalog)`,
+          });
         }
       }
       if (override.type === 'web' && (override.port === undefined || override.health === undefined)) {
-        context.addIssue({ code: 'custom', path: ['prefect', 'services', name], message: `expected port and health for the new web service "${name}"` });
+        context.addIssue({
+          code: 'custom',
+          path: ['prefect', 'services', name],
+          message: `expected port and health for the new web service "${name}"`,
+        });
       }
     }
     const { certManager } = config.mesh;
-    if (!config.mesh.installCertManager && (Object.keys(certManager.serviceAccountAnnotations).length > 0 || Object.keys(certManager.podLabels).length > 0)) {
-      context.addIssue({ code: 'custom', path: ['mesh', 'certManager'], message: 'expected only with mesh.installCertManager true (give the cluster\'s own cert-manager its cloud identity where it is installed)' });
+    if (
+      !config.mesh.installCertManager &&
+      (Object.keys(certManager.serviceAccountAnnotations).length > 0 || Object.keys(certManager.podLabels).length > 0)
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['mesh', 'certManager'],
+        message:
+          "expected only with mesh.installCertManager true (give the cluster's own cert-manager its cloud identity where it is installed)",
+      });
     }
   });
 

@@ -12,7 +12,11 @@ const STAGING_PREFIX = '.dist-staging-';
  * `remove` names folders of `outDir` to delete in the same step (environments that no longer
  * have a configuration).
  */
-export function replaceFolders(outDir: string, trees: ReadonlyMap<string, ReadonlyMap<string, string>>, remove: readonly string[] = []): string[] {
+export function replaceFolders(
+  outDir: string,
+  trees: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  remove: readonly string[] = [],
+): string[] {
   const parent = path.dirname(path.resolve(outDir));
   recoverInterruptedSwaps(outDir);
   const staging = fs.mkdtempSync(path.join(parent, `${STAGING_PREFIX}${process.pid}-`));

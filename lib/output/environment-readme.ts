@@ -62,7 +62,8 @@ export function trafficDiagram(input: ReviewerViewInput): string {
   for (const database of databases) lines.push(`    ${id('db', database)}[(${label(database)})]`);
   lines.push('  end');
   lines.push('  subgraph redis[Redis]');
-  for (const instance of instances) lines.push(`    ${id('redis', instance)}[(${label(`${instance}: ${input.redis[instance] ?? 'in-cluster'}`)})]`);
+  for (const instance of instances)
+    lines.push(`    ${id('redis', instance)}[(${label(`${instance}: ${input.redis[instance] ?? 'in-cluster'}`)})]`);
   lines.push('  end');
   for (const service of input.services) {
     for (const database of service.databases) lines.push(`  ${id('svc', service.name)} --> ${id('db', database)}`);
@@ -73,7 +74,11 @@ export function trafficDiagram(input: ReviewerViewInput): string {
 
 function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const escape = (cell: string) => cell.replace(/\|/g, '\\|');
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+  ].join('\n');
 }
 
 export function environmentReadme(input: ReviewerViewInput): string {
@@ -102,7 +107,13 @@ export function environmentReadme(input: ReviewerViewInput): string {
     '',
     table(
       ['service', 'type', 'replicas', 'databases', 'redis'],
-      input.services.map((service) => [service.name, service.type, service.replicas, service.databases.join(', ') || '–', service.redis.join(', ') || '–']),
+      input.services.map((service) => [
+        service.name,
+        service.type,
+        service.replicas,
+        service.databases.join(', ') || '–',
+        service.redis.join(', ') || '–',
+      ]),
     ),
     '',
     '## Secrets',

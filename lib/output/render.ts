@@ -6,7 +6,12 @@ import { toYaml } from './yaml-text';
 export interface KubernetesObject {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+  };
   readonly [field: string]: unknown;
 }
 
@@ -37,7 +42,9 @@ export function renderEnvironment(app: PrefectApp, configFile: string): Rendered
     for (const object of chart.toJson() as KubernetesObject[]) {
       const file = `${chart.layer}/${fileName(object)}`;
       if (files.has(file)) {
-        throw new Error(`two objects of layer "${chart.layer}" are both ${describeObject(object)}: every object needs its own kind, namespace and name`);
+        throw new Error(
+          `two objects of layer "${chart.layer}" are both ${describeObject(object)}: every object needs its own kind, namespace and name`,
+        );
       }
       const text = toYaml(object);
       files.set(file, header + text);

@@ -21,10 +21,16 @@ export function checkYamlReading(text: string, expected: unknown): YamlReadingPr
   const asYaml11 = yaml.load(text, { schema: yaml.YAML11_SCHEMA });
   const differences12 = differences(expected, asYaml12, '');
   for (const difference of differences12) {
-    problems.push({ path: difference.path, message: `reads back as ${show(difference.actual)} instead of ${show(difference.expected)} (YAML 1.2)` });
+    problems.push({
+      path: difference.path,
+      message: `reads back as ${show(difference.actual)} instead of ${show(difference.expected)} (YAML 1.2)`,
+    });
   }
   for (const difference of differences(expected, asYaml11, '')) {
-    problems.push({ path: difference.path, message: `means ${show(difference.actual)} to YAML 1.1 readers such as kubectl, not ${show(difference.expected)}` });
+    problems.push({
+      path: difference.path,
+      message: `means ${show(difference.actual)} to YAML 1.1 readers such as kubectl, not ${show(difference.expected)}`,
+    });
   }
   return problems;
 }
@@ -44,7 +50,9 @@ function differences(expected: unknown, actual: unknown, path: string): Differen
     const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
     return [...keys].flatMap((key) => differences(expected[key], actual[key], path ? `${path}.${key}` : key));
   }
-  return Object.is(expected, actual) || (expected instanceof Date && actual instanceof Date && expected.getTime() === actual.getTime()) ? [] : [{ path: path || '(document)', expected, actual }];
+  return Object.is(expected, actual) || (expected instanceof Date && actual instanceof Date && expected.getTime() === actual.getTime())
+    ? []
+    : [{ path: path || '(document)', expected, actual }];
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {

@@ -112,7 +112,10 @@ export interface PodSpec {
   readonly affinity?: {
     readonly podAntiAffinity?: {
       readonly requiredDuringSchedulingIgnoredDuringExecution?: readonly PodAffinityTerm[];
-      readonly preferredDuringSchedulingIgnoredDuringExecution?: ReadonlyArray<{ readonly weight?: number; readonly podAffinityTerm: PodAffinityTerm }>;
+      readonly preferredDuringSchedulingIgnoredDuringExecution?: ReadonlyArray<{
+        readonly weight?: number;
+        readonly podAffinityTerm: PodAffinityTerm;
+      }>;
     };
   };
   readonly topologySpreadConstraints?: ReadonlyArray<{ readonly topologyKey?: string; readonly [field: string]: unknown }>;
@@ -180,7 +183,14 @@ function extractPodTemplate(object: PolicyObject): PodTemplate | undefined {
   if (object.kind === 'Pod' && object.apiVersion === 'v1') {
     const spec = asRecord(object.spec) as PodSpec | undefined;
     if (!spec) return undefined;
-    return { owner: object, namespace, labels: object.metadata.labels ?? {}, annotations: object.metadata.annotations ?? {}, spec, specPath: 'spec' };
+    return {
+      owner: object,
+      namespace,
+      labels: object.metadata.labels ?? {},
+      annotations: object.metadata.annotations ?? {},
+      spec,
+      specPath: 'spec',
+    };
   }
   const path = POD_TEMPLATE_PATHS[object.kind];
   if (!path || !/^(apps|batch|extensions)\/|^v1$/.test(object.apiVersion)) return undefined;
@@ -221,7 +231,9 @@ export function containersOf(template: PodTemplate, kinds: readonly ContainerKin
   for (const kind of kinds) {
     const list = template.spec[fields[kind]];
     if (!Array.isArray(list)) continue;
-    list.forEach((container: Container, index: number) => entries.push({ container, kind, path: `${template.specPath}.${fields[kind]}[${index}]` }));
+    list.forEach((container: Container, index: number) =>
+      entries.push({ container, kind, path: `${template.specPath}.${fields[kind]}[${index}]` }),
+    );
   }
   return entries;
 }

@@ -5,7 +5,14 @@
  */
 import { CheckContext, type CheckOrigin, type PolicyCheck } from './check';
 import { findCheck, POLICY_CHECKS } from './checks/index';
-import { DISABLED_CHECKS, EXEMPTION_ANNOTATION_PREFIX, EXEMPTIONS, MINIMUM_REASON_LENGTH, type DisabledCheck, type Exemption } from './exemptions';
+import {
+  DISABLED_CHECKS,
+  EXEMPTION_ANNOTATION_PREFIX,
+  EXEMPTIONS,
+  MINIMUM_REASON_LENGTH,
+  type DisabledCheck,
+  type Exemption,
+} from './exemptions';
 import { describe, podTemplateOf, type PolicyObject } from './model';
 
 /** One environment's objects, each with the file it came from when there is one. */
@@ -83,7 +90,11 @@ function exemptionLabel(exemption: Exemption): string {
   const name = exemption.name === undefined ? '*' : exemption.name instanceof RegExp ? String(exemption.name) : exemption.name;
   const extras = [
     exemption.namespace ? `namespace ${exemption.namespace}` : '',
-    exemption.podTemplateLabels ? `pods labelled ${Object.entries(exemption.podTemplateLabels).map(([key, value]) => `${key}=${value}`).join(',')}` : '',
+    exemption.podTemplateLabels
+      ? `pods labelled ${Object.entries(exemption.podTemplateLabels)
+          .map(([key, value]) => `${key}=${value}`)
+          .join(',')}`
+      : '',
     exemption.environments ? `in ${exemption.environments.join(', ')}` : '',
   ].filter(Boolean);
   return `exemptions file: ${exemption.check} for ${exemption.kind} ${name}${extras.length > 0 ? ` (${extras.join('; ')})` : ''}`;
@@ -94,7 +105,12 @@ function exemptionMatches(exemption: Exemption, located: Located): boolean {
   if (exemption.kind !== object.kind) return false;
   if (exemption.environments && !exemption.environments.includes(located.environment)) return false;
   if (exemption.namespace !== undefined && exemption.namespace !== object.metadata.namespace) return false;
-  if (exemption.name instanceof RegExp ? !exemption.name.test(object.metadata.name) : exemption.name !== undefined && exemption.name !== object.metadata.name) return false;
+  if (
+    exemption.name instanceof RegExp
+      ? !exemption.name.test(object.metadata.name)
+      : exemption.name !== undefined && exemption.name !== object.metadata.name
+  )
+    return false;
   if (exemption.podTemplateLabels) {
     const labels = podTemplateOf(object)?.labels;
     if (!labels || !Object.entries(exemption.podTemplateLabels).every(([key, value]) => labels[key] === value)) return false;
@@ -112,7 +128,8 @@ export function runPolicy(inputs: readonly PolicyInput[], options: PolicyOptions
 
   for (const entry of disabled.values()) {
     if (!known(entry.check)) problems.push(`disabled checks: "${entry.check}" is not a check of the suite`);
-    if (!validReason(entry.reason)) problems.push(`disabled checks: ${entry.check} has no reason (at least ${MINIMUM_REASON_LENGTH} characters)`);
+    if (!validReason(entry.reason))
+      problems.push(`disabled checks: ${entry.check} has no reason (at least ${MINIMUM_REASON_LENGTH} characters)`);
   }
   const usableExemptions = exemptions.filter((exemption) => {
     let usable = true;
@@ -128,13 +145,19 @@ export function runPolicy(inputs: readonly PolicyInput[], options: PolicyOptions
   });
   const usedExemptions = new Set<Exemption>();
 
-  const rows = new Map<string, { passed: number; exempted: number; failed: number }>(checks.map((check) => [check.name, { passed: 0, exempted: 0, failed: 0 }]));
+  const rows = new Map<string, { passed: number; exempted: number; failed: number }>(
+    checks.map((check) => [check.name, { passed: 0, exempted: 0, failed: 0 }]),
+  );
   const failures: Finding[] = [];
   const exempted: ExemptedFinding[] = [];
   let objectCount = 0;
 
   for (const input of inputs) {
-    const located: Located[] = input.objects.map(({ object, file }) => ({ environment: input.environment, object, where: file ?? `${input.environment}: ${describe(object)}` }));
+    const located: Located[] = input.objects.map(({ object, file }) => ({
+      environment: input.environment,
+      object,
+      where: file ?? `${input.environment}: ${describe(object)}`,
+    }));
     objectCount += located.length;
     const context = new CheckContext(located.map(({ object }) => object));
 
@@ -146,11 +169,17 @@ export function runPolicy(inputs: readonly PolicyInput[], options: PolicyOptions
         if (!key.startsWith(EXEMPTION_ANNOTATION_PREFIX)) continue;
         const name = key.slice(EXEMPTION_ANNOTATION_PREFIX.length);
         if (!known(name)) problems.push(`${entry.where}: annotation ${key} names no check of the suite`);
-        else if (!validReason(reason)) problems.push(`${entry.where}: annotation ${key} has no reason (at least ${MINIMUM_REASON_LENGTH} characters) — the exemption is ignored`);
+        else if (!validReason(reason))
+          problems.push(
+            `${entry.where}: annotation ${key} has no reason (at least ${MINIMUM_REASON_LENGTH} characters) — the exemption is ignored`,
+          );
         else own.set(name, { reason, used: false });
       }
       for (const key of Object.keys(podTemplateOf(entry.object)?.annotations ?? {})) {
-        if (key.startsWith(EXEMPTION_ANNOTATION_PREFIX)) problems.push(`${entry.where}: annotation ${key} is on the pod template; exemptions belong in the object's own metadata.annotations`);
+        if (key.startsWith(EXEMPTION_ANNOTATION_PREFIX))
+          problems.push(
+            `${entry.where}: annotation ${key} is on the pod template; exemptions belong in the object's own metadata.annotations`,
+          );
       }
       if (own.size > 0) annotations.set(entry, own);
     }
@@ -169,7 +198,14 @@ export function runPolicy(inputs: readonly PolicyInput[], options: PolicyOptions
         const fileExemption = usableExemptions.filter((exemption) => exemption.check === check.name && exemptionMatches(exemption, entry));
         fileExemption.forEach((exemption) => usedExemptions.add(exemption));
         if (annotation) annotation.used = true;
-        const findings = messages.map((message) => ({ check: check.name, origin: check.origin, environment: entry.environment, where: entry.where, object: entry.object, message }));
+        const findings = messages.map((message) => ({
+          check: check.name,
+          origin: check.origin,
+          environment: entry.environment,
+          where: entry.where,
+          object: entry.object,
+          message,
+        }));
         if (annotation || fileExemption.length > 0) {
           row.exempted++;
           const exemptedBy = annotation ? 'annotation' : 'exemptions file';
@@ -193,7 +229,9 @@ export function runPolicy(inputs: readonly PolicyInput[], options: PolicyOptions
             : !check.appliesTo(entry.object)
               ? `the check does not apply to a ${entry.object.kind}`
               : 'the object passes the check';
-        problems.push(`${entry.where}: annotation ${EXEMPTION_ANNOTATION_PREFIX}${name} waives nothing (${why}): remove the stale exemption`);
+        problems.push(
+          `${entry.where}: annotation ${EXEMPTION_ANNOTATION_PREFIX}${name} waives nothing (${why}): remove the stale exemption`,
+        );
       }
     }
   }
@@ -201,9 +239,13 @@ export function runPolicy(inputs: readonly PolicyInput[], options: PolicyOptions
   if (options.reportStaleExemptions ?? true) {
     const environments = inputs.map((input) => input.environment);
     for (const exemption of usableExemptions) {
-      const inScope = exemption.environments ? exemption.environments.some((environment) => environments.includes(environment)) : environments.length > 0;
+      const inScope = exemption.environments
+        ? exemption.environments.some((environment) => environments.includes(environment))
+        : environments.length > 0;
       if (inScope && !usedExemptions.has(exemption) && !disabled.has(exemption.check)) {
-        problems.push(`${exemptionLabel(exemption)}: waives nothing in ${environments.join(', ')} (no matching object fails the check): remove or narrow the stale exemption`);
+        problems.push(
+          `${exemptionLabel(exemption)}: waives nothing in ${environments.join(', ')} (no matching object fails the check): remove or narrow the stale exemption`,
+        );
       }
     }
   }
@@ -225,7 +267,10 @@ export function runPolicy(inputs: readonly PolicyInput[], options: PolicyOptions
 }
 
 /** Runs one check over one environment's objects (for tests): the messages per object that fails. */
-export function runCheck(check: PolicyCheck | string, objects: readonly PolicyObject[]): Array<{ object: PolicyObject; messages: string[] }> {
+export function runCheck(
+  check: PolicyCheck | string,
+  objects: readonly PolicyObject[],
+): Array<{ object: PolicyObject; messages: string[] }> {
   const resolved = typeof check === 'string' ? findCheck(check) : check;
   if (!resolved) throw new Error(`no policy check is named ${JSON.stringify(check)}`);
   const context = new CheckContext(objects);
@@ -241,10 +286,17 @@ export function formatReport(report: PolicyReport, options: { readonly listExemp
   const checkWidth = Math.max(5, ...report.rows.map((row) => row.check.length));
   const originWidth = Math.max(6, ...report.rows.map((row) => row.origin.length));
   const number = (value: number) => String(value).padStart(8);
-  lines.push(`Policy suite: ${report.rows.length} checks over ${report.objectCount} objects (${report.environments.join(', ') || 'no environment'})`, '');
-  lines.push(`${'check'.padEnd(checkWidth)}  ${'origin'.padEnd(originWidth)}  ${'passed'.padStart(8)}${'exempted'.padStart(9)}${'failed'.padStart(8)}`);
+  lines.push(
+    `Policy suite: ${report.rows.length} checks over ${report.objectCount} objects (${report.environments.join(', ') || 'no environment'})`,
+    '',
+  );
+  lines.push(
+    `${'check'.padEnd(checkWidth)}  ${'origin'.padEnd(originWidth)}  ${'passed'.padStart(8)}${'exempted'.padStart(9)}${'failed'.padStart(8)}`,
+  );
   for (const row of report.rows) {
-    const counts = row.disabled ? `  disabled (see DISABLED_CHECKS in lib/policy/exemptions.ts)` : `${number(row.passed)} ${number(row.exempted)}${number(row.failed)}${row.failed > 0 ? '  <-- FAILED' : ''}`;
+    const counts = row.disabled
+      ? `  disabled (see DISABLED_CHECKS in lib/policy/exemptions.ts)`
+      : `${number(row.passed)} ${number(row.exempted)}${number(row.failed)}${row.failed > 0 ? '  <-- FAILED' : ''}`;
     lines.push(`${row.check.padEnd(checkWidth)}  ${row.origin.padEnd(originWidth)}  ${counts}`);
   }
   if (report.failures.length > 0) {
@@ -257,7 +309,8 @@ export function formatReport(report: PolicyReport, options: { readonly listExemp
   }
   if (options.listExempted && report.exempted.length > 0) {
     lines.push('', `Exempted (${report.exempted.length}):`);
-    for (const finding of report.exempted) lines.push(`${finding.check}: ${finding.where}: ${finding.message} [${finding.exemptedBy}: ${finding.reason}]`);
+    for (const finding of report.exempted)
+      lines.push(`${finding.check}: ${finding.where}: ${finding.message} [${finding.exemptedBy}: ${finding.reason}]`);
   }
   const exemptedObjects = report.rows.reduce((sum, row) => sum + row.exempted, 0);
   lines.push(

@@ -48,7 +48,8 @@ const CLOUD_KEYS: ReadonlyArray<{ readonly name: string; readonly pattern: RegEx
 ];
 const CREDENTIAL_URL = /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@'"]+:([^\s/@'"]+)@/gi;
 /** `name=value`, `name: value` or `name value` inside a string (config files, command lines). */
-const EMBEDDED_ASSIGNMENT = /([A-Za-z0-9_.-]*(?:password|passwd|secret|token|apikey|api_key|credential|private|requirepass|masterauth)[A-Za-z0-9_.-]*)["']?\s*(?:=|:|\s)\s*["']?([^\s"',;]+)/gi;
+const EMBEDDED_ASSIGNMENT =
+  /([A-Za-z0-9_.-]*(?:password|passwd|secret|token|apikey|api_key|credential|private|requirepass|masterauth)[A-Za-z0-9_.-]*)["']?\s*(?:=|:|\s)\s*["']?([^\s"',;]+)/gi;
 
 /** Shannon entropy of `value`, in bits per character. */
 export function shannonEntropy(value: string): number {
@@ -110,13 +111,23 @@ export function scanText(file: string, text: string): SecretFinding[] {
   }
   for (const { name, pattern } of CLOUD_KEYS) {
     for (const match of text.matchAll(pattern)) {
-      findings.push({ file, line: lineOf(text, match.index ?? 0), kind: 'cloud-key', message: `what looks like a ${name}: ${redact(match[0])}` });
+      findings.push({
+        file,
+        line: lineOf(text, match.index ?? 0),
+        kind: 'cloud-key',
+        message: `what looks like a ${name}: ${redact(match[0])}`,
+      });
     }
   }
   for (const match of text.matchAll(CREDENTIAL_URL)) {
     const password = match[1] as string;
     if (isPlaceholder(password)) continue;
-    findings.push({ file, line: lineOf(text, match.index ?? 0), kind: 'credential-url', message: `a URL with a literal password (${redact(password)})` });
+    findings.push({
+      file,
+      line: lineOf(text, match.index ?? 0),
+      kind: 'credential-url',
+      message: `a URL with a literal password (${redact(password)})`,
+    });
   }
 
   let documents: unknown[] = [];
@@ -132,7 +143,9 @@ export function scanText(file: string, text: string): SecretFinding[] {
     const key = `${finding.kind}|${finding.line}|${finding.message}`;
     if (!seen.has(key)) findings.push(finding), seen.add(key);
   };
-  documents.forEach((document, index) => walk(document, documents.length > 1 ? `document ${index + 1}` : '', (finding) => report({ file, ...finding }), text));
+  documents.forEach((document, index) =>
+    walk(document, documents.length > 1 ? `document ${index + 1}` : '', (finding) => report({ file, ...finding }), text),
+  );
   return findings;
 }
 
@@ -159,7 +172,11 @@ function walk(node: unknown, where: string, report: Report, text: string): void 
       const values = mapping[field];
       if (values !== null && typeof values === 'object' && Object.keys(values).length > 0) {
         const name = (mapping.metadata as { name?: string } | undefined)?.name ?? '<unnamed>';
-        report({ line: firstLineContaining(text, `${field}:`) ?? firstLineContaining(text, `"${field}"`), kind: 'secret-object', message: `${at(field)}: Secret ${name} carries ${field} (${Object.keys(values).join(', ')}); reference an existing Secret or an ExternalSecret instead` });
+        report({
+          line: firstLineContaining(text, `${field}:`) ?? firstLineContaining(text, `"${field}"`),
+          kind: 'secret-object',
+          message: `${at(field)}: Secret ${name} carries ${field} (${Object.keys(values).join(', ')}); reference an existing Secret or an ExternalSecret instead`,
+        });
       }
     }
   }
@@ -195,7 +212,9 @@ function scanEmbedded(value: string, where: string, report: Report, text: string
 
 /** Every file under `root/<folder>` for each folder, scanned; paths relative to `root`. */
 export function scanFolders(root: string, folders: readonly string[] = ['dist', 'config']): SecretFinding[] {
-  return folders.flatMap((folder) => listFiles(root, folder)).flatMap((file) => scanText(file, fs.readFileSync(path.join(root, file), 'utf8')));
+  return folders
+    .flatMap((folder) => listFiles(root, folder))
+    .flatMap((file) => scanText(file, fs.readFileSync(path.join(root, file), 'utf8')));
 }
 
 function listFiles(root: string, relative: string): string[] {
@@ -210,5 +229,8 @@ function listFiles(root: string, relative: string): string[] {
 
 export function formatSecretFindings(findings: readonly SecretFinding[]): string {
   if (findings.length === 0) return 'secrets scan: passed';
-  return [...findings.map((finding) => `${finding.kind}: ${finding.file}${finding.line ? `:${finding.line}` : ''}: ${finding.message}`), `secrets scan: FAILED: ${findings.length} finding(s)`].join('\n');
+  return [
+    ...findings.map((finding) => `${finding.kind}: ${finding.file}${finding.line ? `:${finding.line}` : ''}: ${finding.message}`),
+    `secrets scan: FAILED: ${findings.length} finding(s)`,
+  ].join('\n');
 }

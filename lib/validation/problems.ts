@@ -83,9 +83,7 @@ export function describeErrors(
     }
     const explained =
       branchErrors.length > 0 ||
-      errors.some(
-        (e) => e !== error && !JUNCTORS.has(e.keyword) && isSameOrBelow(e.instancePath, error.instancePath),
-      );
+      errors.some((e) => e !== error && !JUNCTORS.has(e.keyword) && isSameOrBelow(e.instancePath, error.instancePath));
     if (explained) dropped.add(error);
   }
 
@@ -113,9 +111,7 @@ export function describeErrors(
     // A non-type error from inside a branch means that branch's type matched: it is the useful one.
     const branchMatched = others.some((e) => /\/(anyOf|oneOf)\/\d+\//.test(e.schemaPath));
     if (typeErrors.length > 0 && !branchMatched) {
-      const expected = [
-        ...new Set(typeErrors.flatMap((e) => String((e.params as { type: string | string[] }).type).split(','))),
-      ];
+      const expected = [...new Set(typeErrors.flatMap((e) => String((e.params as { type: string | string[] }).type).split(',')))];
       add(readablePath(instancePath, data), `expected ${joinOr(expected)}, got ${describeValue(value)}`);
       continue;
     }

@@ -62,11 +62,15 @@ export const KUBERNETES_DOCUMENTS: readonly string[] = [
  * The pinned origin of the Kubernetes documents: kubectl-validate's verbatim copies of
  * `api/openapi-spec/v3` of the release branches (see the shared k8s-openapi/SOURCES.md).
  */
-const KUBECTL_VALIDATE = 'https://raw.githubusercontent.com/kubernetes-sigs/kubectl-validate/a97ccfaca20b164819afdae780392496f6ed6bbd/pkg/openapiclient/builtins';
+const KUBECTL_VALIDATE =
+  'https://raw.githubusercontent.com/kubernetes-sigs/kubectl-validate/a97ccfaca20b164819afdae780392496f6ed6bbd/pkg/openapiclient/builtins';
 
 export function kubernetesDocumentUrl(label: string, file: string): string {
   // api__v1_openapi.json → api/v1.json; apis__apps__v1_openapi.json → apis/apps/v1.json
-  return `${KUBECTL_VALIDATE}/${label}/${file.replace(/_openapi\.json$/, '').split('__').join('/')}.json`;
+  return `${KUBECTL_VALIDATE}/${label}/${file
+    .replace(/_openapi\.json$/, '')
+    .split('__')
+    .join('/')}.json`;
 }
 
 export interface SourceText {
@@ -87,7 +91,12 @@ export type BundleFiles = Map<string, string>;
 export function canonicalSha256(value: unknown): string {
   const canonical = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(canonical);
-    if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((key) => [key, canonical(v[key])]));
+    if (isObject(v))
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((key) => [key, canonical(v[key])]),
+      );
     return v;
   };
   return sha256(JSON.stringify(canonical(value)));
@@ -156,7 +165,12 @@ function parseCrds({ local, text }: SourceText): ParsedCrd[] {
     const spec = isObject(document.spec) ? document.spec : fail(local, 'a CustomResourceDefinition without spec');
     const names = isObject(spec.names) ? spec.names : {};
     const metadata = isObject(document.metadata) ? document.metadata : {};
-    if (typeof spec.group !== 'string' || typeof names.kind !== 'string' || typeof metadata.name !== 'string' || !Array.isArray(spec.versions)) {
+    if (
+      typeof spec.group !== 'string' ||
+      typeof names.kind !== 'string' ||
+      typeof metadata.name !== 'string' ||
+      !Array.isArray(spec.versions)
+    ) {
       fail(local, 'a CustomResourceDefinition without metadata.name, spec.group, spec.names.kind or spec.versions');
     }
     crds.push({ name: metadata.name, group: spec.group, kind: names.kind, spec });
@@ -266,7 +280,8 @@ export function verifyDownloads(provenance: Provenance, downloads: ReadonlyMap<s
       for (const { name, specSha256 } of document.crds) {
         const crd = found.get(name);
         if (crd === undefined) problems.push(`${document.url}: has no CustomResourceDefinition ${name}`);
-        else if (canonicalSha256(crd.spec) !== specSha256) problems.push(`${document.url}: the spec of ${name} differs from the one bundled`);
+        else if (canonicalSha256(crd.spec) !== specSha256)
+          problems.push(`${document.url}: the spec of ${name} differs from the one bundled`);
       }
     }
   }
@@ -294,7 +309,12 @@ export function sourcesFromDownloads(provenance: Provenance, downloads: Readonly
     for (const { name } of document.crds) {
       const spec = (found.get(name) as ParsedCrd).spec;
       file.headers.push(`#   ${owner}/${repository} @ ${tag} : ${upstreamPath.join('/')}`);
-      file.documents.push(yaml.dump({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name }, spec }, { noRefs: true, lineWidth: -1 }));
+      file.documents.push(
+        yaml.dump(
+          { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name }, spec },
+          { noRefs: true, lineWidth: -1 },
+        ),
+      );
     }
   }
   const crds = [...crdFiles].map(([local, { headers, documents }]) => {

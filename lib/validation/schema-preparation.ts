@@ -88,8 +88,7 @@ export class SchemaPreparer {
     if (schema['x-kubernetes-embedded-resource'] === true) this.addEmbeddedResourceFields(schema);
 
     const properties = isObject(schema.properties) ? schema.properties : undefined;
-    const open =
-      valueValidation || schema['x-kubernetes-preserve-unknown-fields'] === true || 'additionalProperties' in schema;
+    const open = valueValidation || schema['x-kubernetes-preserve-unknown-fields'] === true || 'additionalProperties' in schema;
     if (!open) {
       if (properties) schema.additionalProperties = false;
       else if (this.rules.crd && schema.type === 'object') schema.additionalProperties = false;
@@ -224,7 +223,8 @@ export function prepareCustomResourceRoot(schema: SchemaObject, objectMetaRef: s
   // The CRD's own metadata schema only adds value validations (e.g. a name pattern): never closed.
   if (crdMetadata) preparer.prepare(crdMetadata, true);
   const objectMeta = { $ref: objectMetaRef };
-  properties.metadata = crdMetadata && Object.keys(crdMetadata).some((key) => key !== 'type') ? { allOf: [objectMeta, crdMetadata] } : objectMeta;
+  properties.metadata =
+    crdMetadata && Object.keys(crdMetadata).some((key) => key !== 'type') ? { allOf: [objectMeta, crdMetadata] } : objectMeta;
   preparer.prepare(schema);
 }
 

@@ -157,7 +157,9 @@ export class StrictValidator {
         const validate = k.validator(key);
         if (validate === undefined) return [problem(k.source, `unknown apiVersion/kind ${key} in Kubernetes ${k.bundle.label}`)];
         if (validate === null) {
-          return [problem(k.source, `${key} is not in the schema bundle: add it to lib/validation/emitted-kinds.ts and run \`make schemas\``)];
+          return [
+            problem(k.source, `${key} is not in the schema bundle: add it to lib/validation/emitted-kinds.ts and run \`make schemas\``),
+          ];
         }
         return runValidator(validate, object, identity, k.source);
       });
@@ -170,7 +172,11 @@ export class StrictValidator {
     if (crd !== undefined) {
       const crdVersion = crd.versions[version];
       if (crdVersion === undefined || !crdVersion.served) {
-        const served = Object.entries(crd.versions).filter(([, v]) => v.served).map(([name]) => name).join(', ') || 'none';
+        const served =
+          Object.entries(crd.versions)
+            .filter(([, v]) => v.served)
+            .map(([name]) => name)
+            .join(', ') || 'none';
         const state = crdVersion === undefined ? 'is not a version of' : 'is not served by';
         return [problem(crd.source, `${identity.apiVersion} ${state} the ${identity.kind} CRD (served: ${served})`)];
       }

@@ -105,14 +105,16 @@ export function invalidTargetPorts(object: PolicyObject): string[] {
     });
   }
   return perContainer(object, (container) =>
-    (container.ports ?? []).flatMap((port) => (port.name ? portNameProblems(port.name).map((problem) => `port name "${port.name}" in container "${container.name}" ${problem}`) : [])),
+    (container.ports ?? []).flatMap((port) =>
+      port.name ? portNameProblems(port.name).map((problem) => `port name "${port.name}" in container "${container.name}" ${problem}`) : [],
+    ),
   );
 }
 
 export function portNameProblems(name: string): string[] {
   const problems: string[] = [];
   if (name.length > 15) problems.push('must be no more than 15 characters');
-  if (!/^[-a-z0-9]+$/.test(name)) problems.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+  if (!/^[-a-z0-9]+$/.test(name)) problems.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)');
   if (name.includes('--')) problems.push('must not contain consecutive hyphens');
   if (!/[a-z]/.test(name)) problems.push('must contain at least one letter (a-z)');
   if (name.startsWith('-') || name.endsWith('-')) problems.push('must not begin or end with a hyphen');
@@ -132,7 +134,9 @@ export function mismatchingSelector(object: PolicyObject): string[] {
   const empty = !selector || (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0);
   if (empty) return JOB_KINDS.has(object.kind) ? [] : ['object has no selector specified'];
   const pod = template(object);
-  return selectorMatches(selector, pod.labels) ? [] : [`labels in pod spec (${formatSelector(pod.labels)}) do not match labels in selector (${formatSelector(selector)})`];
+  return selectorMatches(selector, pod.labels)
+    ? []
+    : [`labels in pod spec (${formatSelector(pod.labels)}) do not match labels in selector (${formatSelector(selector)})`];
 }
 
 /**
@@ -151,7 +155,8 @@ export function noAntiAffinity(object: PolicyObject): string[] {
     ...(antiAffinity.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((preferred) => preferred.podAffinityTerm),
     ...(antiAffinity.requiredDuringSchedulingIgnoredDuringExecution ?? []),
   ];
-  if (terms.length === 0) return [`object has ${replicas} replicas but does not specify preferred or required inter pod anti-affinity during scheduling`];
+  if (terms.length === 0)
+    return [`object has ${replicas} replicas but does not specify preferred or required inter pod anti-affinity during scheduling`];
   const problems: string[] = [];
   for (const term of terms) {
     if (term.namespaces && term.namespaces.length > 0 && !term.namespaces.includes(pod.namespace ?? '')) {
@@ -159,7 +164,9 @@ export function noAntiAffinity(object: PolicyObject): string[] {
     } else if (term.topologyKey !== 'kubernetes.io/hostname') {
       problems.push(`anti-affinity's topology key does not match "${term.topologyKey}"`);
     } else if (!selectorMatches(term.labelSelector, pod.labels)) {
-      problems.push(`pod's labels "${formatSelector(pod.labels)}" do not match with anti-affinity's labels "${formatSelector(term.labelSelector)}"`);
+      problems.push(
+        `pod's labels "${formatSelector(pod.labels)}" do not match with anti-affinity's labels "${formatSelector(term.labelSelector)}"`,
+      );
     } else {
       return [];
     }
@@ -170,11 +177,15 @@ export function noAntiAffinity(object: PolicyObject): string[] {
 /** job-ttl-seconds-after-finished: a standalone Job must set ttlSecondsAfterFinished; a CronJob's job template must not. */
 export function jobTtlSecondsAfterFinished(object: PolicyObject): string[] {
   if (object.kind === 'Job') {
-    return dig(object, ['spec', 'ttlSecondsAfterFinished']) === undefined ? ['Standalone Job does not specify ttlSecondsAfterFinished'] : [];
+    return dig(object, ['spec', 'ttlSecondsAfterFinished']) === undefined
+      ? ['Standalone Job does not specify ttlSecondsAfterFinished']
+      : [];
   }
   return dig(object, ['spec', 'jobTemplate', 'spec', 'ttlSecondsAfterFinished']) === undefined
     ? []
-    : ['Managed Job specifies ttlSecondsAfterFinished which might conflict with successfulJobsHistoryLimit and failedJobsHistoryLimit from CronJob'];
+    : [
+        'Managed Job specifies ttlSecondsAfterFinished which might conflict with successfulJobsHistoryLimit and failedJobsHistoryLimit from CronJob',
+      ];
 }
 
 /** no-extensions-v1beta: objects must not use the removed extensions/v1beta* API versions. */
@@ -185,7 +196,9 @@ export function noExtensionsV1beta(object: PolicyObject): string[] {
 /** use-namespace: workloads and Services must not live in the default namespace. */
 export function useNamespace(object: PolicyObject): string[] {
   const namespace = object.metadata.namespace;
-  return namespace === undefined || namespace === '' || namespace === 'default' ? [`object in namespace "${namespace ?? 'default'}" found`] : [];
+  return namespace === undefined || namespace === '' || namespace === 'default'
+    ? [`object in namespace "${namespace ?? 'default'}" found`]
+    : [];
 }
 
 // --- Disruption budgets ------------------------------------------------------------------------
@@ -217,7 +230,9 @@ export function pdbMinAvailable(pdb: PolicyObject, context: CheckContext): strin
     const replicas = typeof written === 'number' ? written : 1; // the API default, as upstream
     const required = minAvailable.percent ? Math.floor((replicas * minAvailable.value) / 100) : minAvailable.value;
     if (replicas <= required) {
-      messages.push(`${pod.owner.kind} ${pod.owner.metadata.name} has replicas (${replicas}) less than or equal to the minimum available replicas (${required}) set by its PDB`);
+      messages.push(
+        `${pod.owner.kind} ${pod.owner.metadata.name} has replicas (${replicas}) less than or equal to the minimum available replicas (${required}) set by its PDB`,
+      );
     }
   }
   return messages;
@@ -260,15 +275,15 @@ export function defaultServiceAccount(object: PolicyObject): string[] {
 // --- Pod and container security ----------------------------------------------------------------
 
 export function hostIpc(object: PolicyObject): string[] {
-  return template(object).spec.hostIPC === true ? ['resource shares host\'s IPC namespace (via hostIPC=true).'] : [];
+  return template(object).spec.hostIPC === true ? ["resource shares host's IPC namespace (via hostIPC=true)."] : [];
 }
 
 export function hostNetwork(object: PolicyObject): string[] {
-  return template(object).spec.hostNetwork === true ? ['resource shares host\'s network namespace (via hostNetwork=true).'] : [];
+  return template(object).spec.hostNetwork === true ? ["resource shares host's network namespace (via hostNetwork=true)."] : [];
 }
 
 export function hostPid(object: PolicyObject): string[] {
-  return template(object).spec.hostPID === true ? ['object shares the host\'s process namespace (via hostPID=true).'] : [];
+  return template(object).spec.hostPID === true ? ["object shares the host's process namespace (via hostPID=true)."] : [];
 }
 
 /** docker-sock: no container may mount the Docker socket from the host. */
@@ -293,11 +308,16 @@ export function dropNetRawCapability(object: PolicyObject): string[] {
     if (!capabilities) return [];
     const messages: string[] = [];
     for (const added of capabilities.add ?? []) {
-      if (added === 'NET_RAW' || isAll(added)) messages.push(`container "${container.name}" has ADD capability: "${added}", which matched with the forbidden capability for containers`);
+      if (added === 'NET_RAW' || isAll(added))
+        messages.push(
+          `container "${container.name}" has ADD capability: "${added}", which matched with the forbidden capability for containers`,
+        );
     }
     const drop = capabilities.drop ?? [];
     if (!drop.some((dropped) => dropped === 'NET_RAW' || isAll(dropped))) {
-      messages.push(`container "${container.name}" has DROP capabilities: [${drop.join(' ')}], but does not drop capability "NET_RAW" which is required`);
+      messages.push(
+        `container "${container.name}" has DROP capabilities: [${drop.join(' ')}], but does not drop capability "NET_RAW" which is required`,
+      );
     }
     return messages;
   });
@@ -310,18 +330,23 @@ export function privilegeEscalationContainer(object: PolicyObject): string[] {
     if (!context) return [];
     if (context.allowPrivilegeEscalation === true) return [`container "${container.name}" has AllowPrivilegeEscalation set to true.`];
     if (context.privileged === true) return [`container "${container.name}" is Privileged hence allows privilege escalation.`];
-    if ((context.capabilities?.add ?? []).includes('SYS_ADMIN')) return [`container "${container.name}" has SYS_ADMIN capability hence allows privilege escalation.`];
+    if ((context.capabilities?.add ?? []).includes('SYS_ADMIN'))
+      return [`container "${container.name}" has SYS_ADMIN capability hence allows privilege escalation.`];
     return [];
   });
 }
 
 export function privilegedContainer(object: PolicyObject): string[] {
-  return perContainer(object, (container) => (container.securityContext?.privileged === true ? [`container "${container.name}" is privileged`] : []));
+  return perContainer(object, (container) =>
+    container.securityContext?.privileged === true ? [`container "${container.name}" is privileged`] : [],
+  );
 }
 
 export function noReadOnlyRootFs(object: PolicyObject): string[] {
   return perContainer(object, (container) =>
-    container.securityContext?.readOnlyRootFilesystem === true ? [] : [`container "${container.name}" does not have a read-only root file system`],
+    container.securityContext?.readOnlyRootFilesystem === true
+      ? []
+      : [`container "${container.name}" does not have a read-only root file system`],
   );
 }
 
@@ -367,7 +392,9 @@ export function latestTag(object: PolicyObject): string[] {
   return perContainer(object, (container) => {
     const image = container.image ?? '';
     return LATEST_TAG_BLOCKLIST.some((pattern) => pattern.test(image))
-      ? [`The container "${container.name}" is using an invalid container image, "${image}". Please use images that are not blocked by the \`BlockList\` criteria`]
+      ? [
+          `The container "${container.name}" is using an invalid container image, "${image}". Please use images that are not blocked by the \`BlockList\` criteria`,
+        ]
       : [];
   });
 }
@@ -375,7 +402,9 @@ export function latestTag(object: PolicyObject): string[] {
 /** env-var-secret: no environment variable named like *secret* with a literal value (use secretKeyRef). */
 export function envVarSecret(object: PolicyObject): string[] {
   return perContainer(object, (container) =>
-    (container.env ?? []).filter((variable) => /secret/i.test(variable.name) && typeof variable.value === 'string' && variable.value.length > 0).map((variable) => `environment variable ${variable.name} in container "${container.name}" found`),
+    (container.env ?? [])
+      .filter((variable) => /secret/i.test(variable.name) && typeof variable.value === 'string' && variable.value.length > 0)
+      .map((variable) => `environment variable ${variable.name} in container "${container.name}" found`),
   );
 }
 
@@ -394,7 +423,9 @@ export function duplicateEnvVar(object: PolicyObject): string[] {
 
 export function sshPort(object: PolicyObject): string[] {
   return perContainer(object, (container) =>
-    (container.ports ?? []).filter((port) => port.containerPort === 22 && (port.protocol ?? 'TCP') === 'TCP').map(() => `port 22 and protocol TCP in container "${container.name}" found`),
+    (container.ports ?? [])
+      .filter((port) => port.containerPort === 22 && (port.protocol ?? 'TCP') === 'TCP')
+      .map(() => `port 22 and protocol TCP in container "${container.name}" found`),
   );
 }
 
@@ -408,9 +439,12 @@ function probePortProblems(container: Container, probe: Probe | null | undefined
     exposed.add(`str:${port.name ?? ''}`);
   }
   const key = (port: number | string | undefined) => (typeof port === 'number' ? `int:${port}` : `str:${port ?? ''}`);
-  if (probe.httpGet && !exposed.has(key(probe.httpGet.port))) return [`container "${container.name}" does not expose port ${probe.httpGet.port} for the HTTPGet`];
-  if (probe.tcpSocket && !exposed.has(key(probe.tcpSocket.port))) return [`container "${container.name}" does not expose port ${probe.tcpSocket.port} for the TCPSocket`];
-  if (probe.grpc && !exposed.has(key(probe.grpc.port))) return [`container "${container.name}" does not expose port ${probe.grpc.port} for the GRPC check`];
+  if (probe.httpGet && !exposed.has(key(probe.httpGet.port)))
+    return [`container "${container.name}" does not expose port ${probe.httpGet.port} for the HTTPGet`];
+  if (probe.tcpSocket && !exposed.has(key(probe.tcpSocket.port)))
+    return [`container "${container.name}" does not expose port ${probe.tcpSocket.port} for the TCPSocket`];
+  if (probe.grpc && !exposed.has(key(probe.grpc.port)))
+    return [`container "${container.name}" does not expose port ${probe.grpc.port} for the GRPC check`];
   return [];
 }
 
@@ -427,11 +461,15 @@ export function startupPort(object: PolicyObject): string[] {
 }
 
 export function noLivenessProbe(object: PolicyObject): string[] {
-  return perNonInitContainer(object, (container) => (container.livenessProbe ? [] : [`container "${container.name}" does not specify a liveness probe`]));
+  return perNonInitContainer(object, (container) =>
+    container.livenessProbe ? [] : [`container "${container.name}" does not specify a liveness probe`],
+  );
 }
 
 export function noReadinessProbe(object: PolicyObject): string[] {
-  return perNonInitContainer(object, (container) => (container.readinessProbe ? [] : [`container "${container.name}" does not specify a readiness probe`]));
+  return perNonInitContainer(object, (container) =>
+    container.readinessProbe ? [] : [`container "${container.name}" does not specify a readiness probe`],
+  );
 }
 
 /** unset-cpu-requirements: every container requests CPU (upstream's current default: requests only, no limit). */
@@ -458,7 +496,12 @@ const workloadsAndServices = (object: PolicyObject) => hasPods(object) || isServ
 const replicated = (object: PolicyObject) => hasPods(object) && REPLICATED_KINDS.has(object.kind);
 const everything = () => true;
 
-function check(name: string, description: string, appliesTo: (object: PolicyObject) => boolean, evaluate: PolicyCheck['evaluate']): PolicyCheck {
+function check(
+  name: string,
+  description: string,
+  appliesTo: (object: PolicyObject) => boolean,
+  evaluate: PolicyCheck['evaluate'],
+): PolicyCheck {
   return { name, origin: 'kube-linter', description, appliesTo, evaluate };
 }
 
@@ -474,7 +517,12 @@ export const KUBE_LINTER_CHECKS: readonly PolicyCheck[] = [
   check('host-network', 'pod shares the host network namespace', pods, hostNetwork),
   check('host-pid', 'pod shares the host PID namespace', pods, hostPid),
   check('invalid-target-ports', 'port name or targetPort violates the specification', workloadsAndServices, invalidTargetPorts),
-  check('job-ttl-seconds-after-finished', 'Job without ttlSecondsAfterFinished (or CronJob job with one)', jobs, jobTtlSecondsAfterFinished),
+  check(
+    'job-ttl-seconds-after-finished',
+    'Job without ttlSecondsAfterFinished (or CronJob job with one)',
+    jobs,
+    jobTtlSecondsAfterFinished,
+  ),
   check('latest-tag', 'image without a tag or with :latest', pods, latestTag),
   check('liveness-port', 'liveness probe on a port the container does not expose', pods, livenessPort),
   check('readiness-port', 'readiness probe on a port the container does not expose', pods, readinessPort),
@@ -486,7 +534,12 @@ export const KUBE_LINTER_CHECKS: readonly PolicyCheck[] = [
   check('non-existent-service-account', 'pod references a ServiceAccount that is not among the objects', pods, nonExistentServiceAccount),
   check('pdb-max-unavailable', 'PodDisruptionBudget maxUnavailable is 0', isPdb, pdbMaxUnavailable),
   check('pdb-min-available', 'PodDisruptionBudget minAvailable never allows a disruption', isPdb, pdbMinAvailable),
-  check('pdb-unhealthy-pod-eviction-policy', 'PodDisruptionBudget does not set unhealthyPodEvictionPolicy', isPdb, pdbUnhealthyPodEvictionPolicy),
+  check(
+    'pdb-unhealthy-pod-eviction-policy',
+    'PodDisruptionBudget does not set unhealthyPodEvictionPolicy',
+    isPdb,
+    pdbUnhealthyPodEvictionPolicy,
+  ),
   check('privilege-escalation-container', 'container can escalate privileges', pods, privilegeEscalationContainer),
   check('privileged-container', 'container runs privileged', pods, privilegedContainer),
   check('run-as-non-root', 'container may run as root (user or group)', pods, runAsNonRoot),
@@ -503,4 +556,3 @@ export const KUBE_LINTER_CHECKS: readonly PolicyCheck[] = [
   check('default-service-account', 'pod uses the default ServiceAccount with a token', pods, defaultServiceAccount),
   check('use-namespace', 'workload or Service in the default namespace', workloadsAndServices, useNamespace),
 ];
-

@@ -8,7 +8,16 @@
  * istio-proxy and istio-init) are not in the manifest and are not invented here.
  */
 import type { PolicyCheck } from '../check';
-import { containersOf, EVERY_CONTAINER, hasPods, podTemplateOf, type Container, type PodTemplate, type PolicyObject, type SecurityContext } from '../model';
+import {
+  containersOf,
+  EVERY_CONTAINER,
+  hasPods,
+  podTemplateOf,
+  type Container,
+  type PodTemplate,
+  type PolicyObject,
+  type SecurityContext,
+} from '../model';
 
 function template(object: PolicyObject): PodTemplate {
   return podTemplateOf(object) as PodTemplate;
@@ -21,7 +30,9 @@ function everyContainer(object: PolicyObject): Array<{ container: Container; pat
 /** Host namespaces: hostNetwork, hostPID and hostIPC unset or false. */
 export function pssRestrictedHostNamespaces(object: PolicyObject): string[] {
   const { spec, specPath } = template(object);
-  return (['hostNetwork', 'hostPID', 'hostIPC'] as const).filter((field) => spec[field] === true).map((field) => `${specPath}.${field} is true`);
+  return (['hostNetwork', 'hostPID', 'hostIPC'] as const)
+    .filter((field) => spec[field] === true)
+    .map((field) => `${specPath}.${field} is true`);
 }
 
 /** Privileged containers: securityContext.privileged unset or false. */
@@ -34,18 +45,31 @@ export function pssRestrictedPrivileged(object: PolicyObject): string[] {
 /** HostPath volumes: forbidden. */
 export function pssRestrictedHostPathVolumes(object: PolicyObject): string[] {
   const { spec, specPath } = template(object);
-  return (spec.volumes ?? []).filter((volume) => volume.hostPath !== undefined).map((volume) => `${specPath}.volumes: "${volume.name}" is a hostPath volume (${volume.hostPath?.path ?? ''})`);
+  return (spec.volumes ?? [])
+    .filter((volume) => volume.hostPath !== undefined)
+    .map((volume) => `${specPath}.volumes: "${volume.name}" is a hostPath volume (${volume.hostPath?.path ?? ''})`);
 }
 
 /** Host ports: unset or 0. */
 export function pssRestrictedHostPorts(object: PolicyObject): string[] {
   return everyContainer(object).flatMap(({ container, path }) =>
-    (container.ports ?? []).filter((port) => port.hostPort !== undefined && port.hostPort !== 0).map((port) => `${path}.ports: hostPort ${port.hostPort} is set`),
+    (container.ports ?? [])
+      .filter((port) => port.hostPort !== undefined && port.hostPort !== 0)
+      .map((port) => `${path}.ports: hostPort ${port.hostPort} is set`),
   );
 }
 
 /** The volume sources that the restricted profile allows. */
-export const RESTRICTED_VOLUME_SOURCES: ReadonlySet<string> = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+export const RESTRICTED_VOLUME_SOURCES: ReadonlySet<string> = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
 
 /** Volume types: only configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret. */
 export function pssRestrictedVolumeTypes(object: PolicyObject): string[] {
@@ -88,24 +112,42 @@ export function pssRestrictedRunAsUser(object: PolicyObject): string[] {
   return problems;
 }
 
-const allowedSeccomp = (context: SecurityContext | undefined) => context?.seccompProfile?.type === 'RuntimeDefault' || context?.seccompProfile?.type === 'Localhost';
+const allowedSeccomp = (context: SecurityContext | undefined) =>
+  context?.seccompProfile?.type === 'RuntimeDefault' || context?.seccompProfile?.type === 'Localhost';
 
 /** Seccomp: RuntimeDefault or Localhost on the pod or on every container; never Unconfined. */
 export function pssRestrictedSeccomp(object: PolicyObject): string[] {
   const { spec, specPath } = template(object);
   const podType = spec.securityContext?.seccompProfile?.type;
   const problems: string[] = [];
-  if (podType !== undefined && !allowedSeccomp(spec.securityContext)) problems.push(`${specPath}.securityContext.seccompProfile.type is ${podType}`);
+  if (podType !== undefined && !allowedSeccomp(spec.securityContext))
+    problems.push(`${specPath}.securityContext.seccompProfile.type is ${podType}`);
   for (const { container, path } of everyContainer(object)) {
     const own = container.securityContext?.seccompProfile?.type;
-    if (own !== undefined && !allowedSeccomp(container.securityContext)) problems.push(`${path}.securityContext.seccompProfile.type is ${own}`);
-    else if (own === undefined && !allowedSeccomp(spec.securityContext)) problems.push(`${path}: seccompProfile.type is RuntimeDefault or Localhost neither on the container nor on the pod`);
+    if (own !== undefined && !allowedSeccomp(container.securityContext))
+      problems.push(`${path}.securityContext.seccompProfile.type is ${own}`);
+    else if (own === undefined && !allowedSeccomp(spec.securityContext))
+      problems.push(`${path}: seccompProfile.type is RuntimeDefault or Localhost neither on the container nor on the pod`);
   }
   return problems;
 }
 
 /** The capabilities that "baseline" lets a container add. */
-export const BASELINE_CAPABILITIES: ReadonlySet<string> = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']);
+export const BASELINE_CAPABILITIES: ReadonlySet<string> = new Set([
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+]);
 
 /** Capabilities: drop ALL, add at most NET_BIND_SERVICE (which also satisfies baseline's list). */
 export function pssRestrictedCapabilities(object: PolicyObject): string[] {
@@ -114,7 +156,10 @@ export function pssRestrictedCapabilities(object: PolicyObject): string[] {
     const problems: string[] = [];
     if (!(capabilities?.drop ?? []).includes('ALL')) problems.push(`${path}.securityContext.capabilities.drop must include ALL`);
     for (const added of capabilities?.add ?? []) {
-      if (added !== 'NET_BIND_SERVICE') problems.push(`${path}.securityContext.capabilities.add has ${added}${BASELINE_CAPABILITIES.has(added) ? '' : ' (not allowed by baseline either)'}; only NET_BIND_SERVICE may be added`);
+      if (added !== 'NET_BIND_SERVICE')
+        problems.push(
+          `${path}.securityContext.capabilities.add has ${added}${BASELINE_CAPABILITIES.has(added) ? '' : ' (not allowed by baseline either)'}; only NET_BIND_SERVICE may be added`,
+        );
     }
     return problems;
   });
@@ -123,9 +168,11 @@ export function pssRestrictedCapabilities(object: PolicyObject): string[] {
 /** HostProcess (baseline): windowsOptions.hostProcess unset or false. */
 export function pssBaselineHostProcess(object: PolicyObject): string[] {
   const { spec, specPath } = template(object);
-  const problems = spec.securityContext?.windowsOptions?.hostProcess === true ? [`${specPath}.securityContext.windowsOptions.hostProcess is true`] : [];
+  const problems =
+    spec.securityContext?.windowsOptions?.hostProcess === true ? [`${specPath}.securityContext.windowsOptions.hostProcess is true`] : [];
   for (const { container, path } of everyContainer(object)) {
-    if (container.securityContext?.windowsOptions?.hostProcess === true) problems.push(`${path}.securityContext.windowsOptions.hostProcess is true`);
+    if (container.securityContext?.windowsOptions?.hostProcess === true)
+      problems.push(`${path}.securityContext.windowsOptions.hostProcess is true`);
   }
   return problems;
 }
@@ -144,7 +191,8 @@ export function pssBaselineApparmor(object: PolicyObject): string[] {
     if (!allowedAppArmor(type)) problems.push(`${path}.securityContext.appArmorProfile.type is ${type}`);
   }
   for (const [key, value] of Object.entries(pod.annotations)) {
-    if (key.startsWith(APPARMOR_ANNOTATION) && value !== 'runtime/default' && !value.startsWith('localhost/')) problems.push(`pod annotation ${key} is ${value}`);
+    if (key.startsWith(APPARMOR_ANNOTATION) && value !== 'runtime/default' && !value.startsWith('localhost/'))
+      problems.push(`pod annotation ${key} is ${value}`);
   }
   return problems;
 }
@@ -158,12 +206,16 @@ export function pssBaselineSelinux(object: PolicyObject): string[] {
     const options = context?.seLinuxOptions;
     if (!options) return [];
     const problems: string[] = [];
-    if (options.type !== undefined && !ALLOWED_SELINUX_TYPES.has(options.type)) problems.push(`${path}.securityContext.seLinuxOptions.type is ${options.type}`);
+    if (options.type !== undefined && !ALLOWED_SELINUX_TYPES.has(options.type))
+      problems.push(`${path}.securityContext.seLinuxOptions.type is ${options.type}`);
     if (options.user) problems.push(`${path}.securityContext.seLinuxOptions.user is set`);
     if (options.role) problems.push(`${path}.securityContext.seLinuxOptions.role is set`);
     return problems;
   };
-  return [...check(spec.securityContext, specPath), ...everyContainer(object).flatMap(({ container, path }) => check(container.securityContext, path))];
+  return [
+    ...check(spec.securityContext, specPath),
+    ...everyContainer(object).flatMap(({ container, path }) => check(container.securityContext, path)),
+  ];
 }
 
 /** /proc mount type (baseline): unset or Default. */
@@ -190,7 +242,9 @@ export const SAFE_SYSCTLS: ReadonlySet<string> = new Set([
 /** Sysctls (baseline): only the safe set. */
 export function pssBaselineSysctls(object: PolicyObject): string[] {
   const { spec, specPath } = template(object);
-  return (spec.securityContext?.sysctls ?? []).filter((sysctl) => !SAFE_SYSCTLS.has(sysctl.name)).map((sysctl) => `${specPath}.securityContext.sysctls: ${sysctl.name} is not a safe sysctl`);
+  return (spec.securityContext?.sysctls ?? [])
+    .filter((sysctl) => !SAFE_SYSCTLS.has(sysctl.name))
+    .map((sysctl) => `${specPath}.securityContext.sysctls: ${sysctl.name} is not a safe sysctl`);
 }
 
 function check(name: string, description: string, evaluate: PolicyCheck['evaluate']): PolicyCheck {

@@ -31,7 +31,11 @@ function template(object: PolicyObject): PodTemplate {
   return podTemplateOf(object) as PodTemplate;
 }
 
-function perContainer(object: PolicyObject, kinds: readonly ContainerKind[], check: (container: Container) => string | undefined): string[] {
+function perContainer(
+  object: PolicyObject,
+  kinds: readonly ContainerKind[],
+  check: (container: Container) => string | undefined,
+): string[] {
   return containersOf(template(object), kinds).flatMap(({ container }) => {
     const message = check(container);
     return message === undefined ? [] : [message];
@@ -43,12 +47,10 @@ const NON_INIT: readonly ContainerKind[] = ['container'];
 
 /** The HorizontalPodAutoscaler that scales `workload`, if any (any autoscaling version). */
 export function autoscalerFor(workload: PolicyObject, context: CheckContext): PolicyObject | undefined {
-  return context
-    .inNamespace('autoscaling', 'HorizontalPodAutoscaler', workload.metadata.namespace)
-    .find((hpa) => {
-      const target = asRecord(dig(hpa, ['spec', 'scaleTargetRef'])) ?? {};
-      return target.kind === workload.kind && target.name === workload.metadata.name;
-    });
+  return context.inNamespace('autoscaling', 'HorizontalPodAutoscaler', workload.metadata.namespace).find((hpa) => {
+    const target = asRecord(dig(hpa, ['spec', 'scaleTargetRef'])) ?? {};
+    return target.kind === workload.kind && target.name === workload.metadata.name;
+  });
 }
 
 /** The PodDisruptionBudgets whose selector selects `workload`'s pods. */
@@ -95,7 +97,9 @@ export function pdbDisruptionsIsZero(pdb: PolicyObject): string[] {
 
 /** topologySpreadConstraint: long-running pods declare at least one topology spread constraint. */
 export function topologySpreadConstraint(object: PolicyObject): string[] {
-  return (template(object).spec.topologySpreadConstraints ?? []).length > 0 ? [] : ['Pod should be configured with a valid topology spread constraint'];
+  return (template(object).spec.topologySpreadConstraints ?? []).length > 0
+    ? []
+    : ['Pod should be configured with a valid topology spread constraint'];
 }
 
 /** hpaMaxAvailability: maxReplicas is at least 1 and greater than minReplicas (when that is set). */
@@ -104,7 +108,8 @@ export function hpaMaxAvailability(hpa: PolicyObject): string[] {
   const max = dig(hpa, ['spec', 'maxReplicas']);
   if (typeof max !== 'number' || max < 1) return [`HPA maxReplicas should be at least 1 (is ${max ?? 'unset'})`];
   if (typeof min === 'number' && min < 1) return [`HPA minReplicas should be at least 1 (is ${min})`];
-  if (typeof min === 'number' && max <= min) return [`HPA maxReplicas (${max}) and minReplicas (${min}) should be different: the autoscaler cannot scale`];
+  if (typeof min === 'number' && max <= min)
+    return [`HPA maxReplicas (${max}) and minReplicas (${min}) should be different: the autoscaler cannot scale`];
   return [];
 }
 
@@ -132,24 +137,32 @@ export function pdbMinAvailableGreaterThanHPAMinReplicas(deployment: PolicyObjec
     if (!minAvailable) return [];
     const required = minAvailable.percent ? Math.ceil((minReplicas * minAvailable.value) / 100) : minAvailable.value;
     return required > minReplicas
-      ? [`The minAvailable value in the PodDisruptionBudget(${pdb.metadata.name}) is ${required}, which is greater than the minReplicas value in the HorizontalPodAutoscaler(${hpa.metadata.name}) (${minReplicas})`]
+      ? [
+          `The minAvailable value in the PodDisruptionBudget(${pdb.metadata.name}) is ${required}, which is greater than the minReplicas value in the HorizontalPodAutoscaler(${hpa.metadata.name}) (${minReplicas})`,
+        ]
       : [];
   });
 }
 
 export function readinessProbeMissing(object: PolicyObject): string[] {
-  return perContainer(object, NON_INIT, (container) => (container.readinessProbe ? undefined : `Readiness probe should be configured (container "${container.name}")`));
+  return perContainer(object, NON_INIT, (container) =>
+    container.readinessProbe ? undefined : `Readiness probe should be configured (container "${container.name}")`,
+  );
 }
 
 export function livenessProbeMissing(object: PolicyObject): string[] {
-  return perContainer(object, NON_INIT, (container) => (container.livenessProbe ? undefined : `Liveness probe should be configured (container "${container.name}")`));
+  return perContainer(object, NON_INIT, (container) =>
+    container.livenessProbe ? undefined : `Liveness probe should be configured (container "${container.name}")`,
+  );
 }
 
 /** tagNotSpecified: every image names a tag, and not `latest`. */
 export function tagNotSpecified(object: PolicyObject): string[] {
   return perContainer(object, ALL_CONTAINERS, (container) => {
     const image = container.image ?? '';
-    return /^.+:.+$/.test(image) && !/^.+:latest$/.test(image) ? undefined : `Image tag should be specified (container "${container.name}": "${image}")`;
+    return /^.+:.+$/.test(image) && !/^.+:latest$/.test(image)
+      ? undefined
+      : `Image tag should be specified (container "${container.name}": "${image}")`;
   });
 }
 
@@ -160,7 +173,9 @@ function resourceMissing(kind: 'requests' | 'limits', resource: 'cpu' | 'memory'
   return (object: PolicyObject): string[] =>
     perContainer(object, NON_INIT, (container) => {
       const value = container.resources?.[kind]?.[resource];
-      return value === undefined || value === '' || Number.isNaN(quantityValue(value)) ? `${label} should be set (container "${container.name}")` : undefined;
+      return value === undefined || value === '' || Number.isNaN(quantityValue(value))
+        ? `${label} should be set (container "${container.name}")`
+        : undefined;
     });
 }
 
@@ -174,13 +189,17 @@ export const memoryLimitsMissing = resourceMissing('limits', 'memory');
 /** privilegeEscalationAllowed: every container sets allowPrivilegeEscalation: false explicitly. */
 export function privilegeEscalationAllowed(object: PolicyObject): string[] {
   return perContainer(object, ALL_CONTAINERS, (container) =>
-    container.securityContext?.allowPrivilegeEscalation === false ? undefined : `Privilege escalation should not be allowed (container "${container.name}")`,
+    container.securityContext?.allowPrivilegeEscalation === false
+      ? undefined
+      : `Privilege escalation should not be allowed (container "${container.name}")`,
   );
 }
 
-const nonRootContext = (context: SecurityContext | undefined) => context !== undefined && ((typeof context.runAsUser === 'number' && context.runAsUser >= 1) || context.runAsNonRoot === true);
+const nonRootContext = (context: SecurityContext | undefined) =>
+  context !== undefined && ((typeof context.runAsUser === 'number' && context.runAsUser >= 1) || context.runAsNonRoot === true);
 const notRootOverride = (context: SecurityContext | undefined) =>
-  context === undefined || ((context.runAsUser === undefined || context.runAsUser >= 1) && (context.runAsNonRoot === undefined || context.runAsNonRoot === true));
+  context === undefined ||
+  ((context.runAsUser === undefined || context.runAsUser >= 1) && (context.runAsNonRoot === undefined || context.runAsNonRoot === true));
 
 /**
  * runAsRootAllowed: non-root is required at pod level (runAsNonRoot: true or runAsUser >= 1) and
@@ -196,17 +215,39 @@ export function runAsRootAllowed(object: PolicyObject): string[] {
 }
 
 export function runAsPrivileged(object: PolicyObject): string[] {
-  return perContainer(object, ALL_CONTAINERS, (container) => (container.securityContext?.privileged === true ? `Should not be running as privileged (container "${container.name}")` : undefined));
+  return perContainer(object, ALL_CONTAINERS, (container) =>
+    container.securityContext?.privileged === true ? `Should not be running as privileged (container "${container.name}")` : undefined,
+  );
 }
 
 const DANGEROUS_CAPABILITIES = ['ALL', 'SYS_ADMIN', 'NET_ADMIN'];
 /** Polaris's list of capabilities that must all be dropped when ALL is not. */
-const INSECURE_CAPABILITIES = ['NET_ADMIN', 'CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID', 'SETFCAP', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE'];
+const INSECURE_CAPABILITIES = [
+  'NET_ADMIN',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FSETID',
+  'FOWNER',
+  'MKNOD',
+  'NET_RAW',
+  'SETGID',
+  'SETUID',
+  'SETFCAP',
+  'SETPCAP',
+  'NET_BIND_SERVICE',
+  'SYS_CHROOT',
+  'KILL',
+  'AUDIT_WRITE',
+];
 
 export function dangerousCapabilities(object: PolicyObject): string[] {
   return perContainer(object, ALL_CONTAINERS, (container) => {
-    const added = (container.securityContext?.capabilities?.add ?? []).filter((capability) => DANGEROUS_CAPABILITIES.includes(capability.toUpperCase()));
-    return added.length > 0 ? `Container should not have dangerous capabilities (container "${container.name}" adds ${added.join(', ')})` : undefined;
+    const added = (container.securityContext?.capabilities?.add ?? []).filter((capability) =>
+      DANGEROUS_CAPABILITIES.includes(capability.toUpperCase()),
+    );
+    return added.length > 0
+      ? `Container should not have dangerous capabilities (container "${container.name}" adds ${added.join(', ')})`
+      : undefined;
   });
 }
 
@@ -220,14 +261,18 @@ export function insecureCapabilities(object: PolicyObject): string[] {
 
 export function notReadOnlyRootFilesystem(object: PolicyObject): string[] {
   return perContainer(object, ALL_CONTAINERS, (container) =>
-    container.securityContext?.readOnlyRootFilesystem === true ? undefined : `Filesystem should be read only (container "${container.name}")`,
+    container.securityContext?.readOnlyRootFilesystem === true
+      ? undefined
+      : `Filesystem should be read only (container "${container.name}")`,
   );
 }
 
 export function hostPortSet(object: PolicyObject): string[] {
   return perContainer(object, ALL_CONTAINERS, (container) => {
     const ports = (container.ports ?? []).filter((port) => port.hostPort !== undefined && port.hostPort !== 0);
-    return ports.length > 0 ? `Host port should not be configured (container "${container.name}": ${ports.map((port) => port.hostPort).join(', ')})` : undefined;
+    return ports.length > 0
+      ? `Host port should not be configured (container "${container.name}": ${ports.map((port) => port.hostPort).join(', ')})`
+      : undefined;
   });
 }
 
@@ -260,13 +305,20 @@ export function missingNetworkPolicy(object: PolicyObject, context: CheckContext
     .filter((policy) => selectorMatches(dig(policy, ['spec', 'podSelector']) as LabelSelector | undefined, pod.labels));
   if (governing.length === 0) return ['A NetworkPolicy should match pod labels (none selects these pods)'];
   if (governing.some((policy) => policyTypes(policy).has('Ingress') && policyTypes(policy).has('Egress'))) return [];
-  return [`A NetworkPolicy should apply both ingress and egress rules (${governing.map((policy) => `${policy.metadata.name}: ${[...policyTypes(policy)].join('+') || 'none'}`).join('; ')})`];
+  return [
+    `A NetworkPolicy should apply both ingress and egress rules (${governing.map((policy) => `${policy.metadata.name}: ${[...policyTypes(policy)].join('+') || 'none'}`).join('; ')})`,
+  ];
 }
 
 /** The effective policyTypes: as written, else Ingress plus Egress when egress rules exist (the API default). */
 export function policyTypes(policy: PolicyObject): Set<string> {
   const written = dig(policy, ['spec', 'policyTypes']);
-  if (Array.isArray(written) && written.length > 0) return new Set(written.map((type) => String(type).toLowerCase() === 'ingress' ? 'Ingress' : String(type).toLowerCase() === 'egress' ? 'Egress' : String(type)));
+  if (Array.isArray(written) && written.length > 0)
+    return new Set(
+      written.map((type) =>
+        String(type).toLowerCase() === 'ingress' ? 'Ingress' : String(type).toLowerCase() === 'egress' ? 'Egress' : String(type),
+      ),
+    );
   return new Set(['Ingress', ...(dig(policy, ['spec', 'egress']) !== undefined ? ['Egress'] : [])]);
 }
 
@@ -278,7 +330,12 @@ const deployments = (object: PolicyObject) => isCoreKind(object, 'apps', 'Deploy
 const pdbs = (object: PolicyObject) => isCoreKind(object, 'policy', 'PodDisruptionBudget');
 const hpas = (object: PolicyObject) => isCoreKind(object, 'autoscaling', 'HorizontalPodAutoscaler');
 
-function check(name: string, description: string, appliesTo: (object: PolicyObject) => boolean, evaluate: PolicyCheck['evaluate']): PolicyCheck {
+function check(
+  name: string,
+  description: string,
+  appliesTo: (object: PolicyObject) => boolean,
+  evaluate: PolicyCheck['evaluate'],
+): PolicyCheck {
   return { name, origin: 'polaris', description, appliesTo, evaluate };
 }
 
@@ -292,7 +349,12 @@ export const POLARIS_CHECKS: readonly PolicyCheck[] = [
   check('topologySpreadConstraint', 'pods without a topology spread constraint (Jobs excluded)', longRunningPods, topologySpreadConstraint),
   check('hpaMaxAvailability', 'HPA maxReplicas not above minReplicas', hpas, hpaMaxAvailability),
   check('hpaMinAvailability', 'HPA minReplicas below 2', hpas, hpaMinAvailability),
-  check('pdbMinAvailableGreaterThanHPAMinReplicas', 'PDB minAvailable above the HPA minimum', deployments, pdbMinAvailableGreaterThanHPAMinReplicas),
+  check(
+    'pdbMinAvailableGreaterThanHPAMinReplicas',
+    'PDB minAvailable above the HPA minimum',
+    deployments,
+    pdbMinAvailableGreaterThanHPAMinReplicas,
+  ),
   check('cpuRequestsMissing', 'container without a CPU request', pods, cpuRequestsMissing),
   check('cpuLimitsMissing', 'container without a CPU limit', pods, cpuLimitsMissing),
   check('memoryRequestsMissing', 'container without a memory request', pods, memoryRequestsMissing),

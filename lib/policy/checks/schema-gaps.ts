@@ -5,7 +5,20 @@
  * These are this project's own checks.
  */
 import type { PolicyCheck } from '../check';
-import { asArray, asRecord, containersOf, dig, EVERY_CONTAINER, hasPods, isCoreKind, JOB_KINDS, podTemplateOf, type PodTemplate, type PolicyObject, type Probe } from '../model';
+import {
+  asArray,
+  asRecord,
+  containersOf,
+  dig,
+  EVERY_CONTAINER,
+  hasPods,
+  isCoreKind,
+  JOB_KINDS,
+  podTemplateOf,
+  type PodTemplate,
+  type PolicyObject,
+  type Probe,
+} from '../model';
 
 function template(object: PolicyObject): PodTemplate {
   return podTemplateOf(object) as PodTemplate;
@@ -17,7 +30,10 @@ const IMAGE_PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'];
 export function validImagePullPolicy(object: PolicyObject): string[] {
   return containersOf(template(object), EVERY_CONTAINER)
     .filter(({ container }) => container.imagePullPolicy !== undefined && !IMAGE_PULL_POLICIES.includes(container.imagePullPolicy))
-    .map(({ container, path }) => `${path}.imagePullPolicy is ${JSON.stringify(container.imagePullPolicy)}; expected one of ${IMAGE_PULL_POLICIES.join(', ')}`);
+    .map(
+      ({ container, path }) =>
+        `${path}.imagePullPolicy is ${JSON.stringify(container.imagePullPolicy)}; expected one of ${IMAGE_PULL_POLICIES.join(', ')}`,
+    );
 }
 
 /** unique-container-names: container names are unique across the pod's containers, init and ephemeral containers. */
@@ -44,16 +60,19 @@ export function validRestartPolicy(object: PolicyObject): string[] {
   const problems: string[] = [];
   const path = `${pod.specPath}.restartPolicy`;
   if (object.kind === 'Pod') {
-    if (policy !== undefined && !['Always', 'OnFailure', 'Never'].includes(policy)) problems.push(`${path} is ${JSON.stringify(policy)}; expected Always, OnFailure or Never`);
+    if (policy !== undefined && !['Always', 'OnFailure', 'Never'].includes(policy))
+      problems.push(`${path} is ${JSON.stringify(policy)}; expected Always, OnFailure or Never`);
   } else if (JOB_KINDS.has(object.kind)) {
-    if (policy !== 'OnFailure' && policy !== 'Never') problems.push(`${path} is ${policy === undefined ? 'unset (Always)' : JSON.stringify(policy)}; a Job's pods need OnFailure or Never`);
+    if (policy !== 'OnFailure' && policy !== 'Never')
+      problems.push(`${path} is ${policy === undefined ? 'unset (Always)' : JSON.stringify(policy)}; a Job's pods need OnFailure or Never`);
   } else if (policy !== undefined && policy !== 'Always') {
     problems.push(`${path} is ${JSON.stringify(policy)}; a ${object.kind} only accepts Always`);
   }
   for (const { container, kind, path: containerPath } of containersOf(pod, EVERY_CONTAINER)) {
     if (container.restartPolicy === undefined) continue;
     if (kind !== 'initContainer') problems.push(`${containerPath}.restartPolicy is set; only init containers (native sidecars) may set it`);
-    else if (container.restartPolicy !== 'Always') problems.push(`${containerPath}.restartPolicy is ${JSON.stringify(container.restartPolicy)}; an init container accepts only Always`);
+    else if (container.restartPolicy !== 'Always')
+      problems.push(`${containerPath}.restartPolicy is ${JSON.stringify(container.restartPolicy)}; an init container accepts only Always`);
   }
   return problems;
 }
@@ -155,7 +174,9 @@ function valuesAt(root: unknown, path: string, prefix: string): Array<{ path: st
       const child = asRecord(value)?.[key];
       const childPath = nodePath ? `${nodePath}.${key}` : key;
       if (child === undefined) return [];
-      return isList ? asArray(child).map((item, index) => ({ path: `${childPath}[${index}]`, value: item })) : [{ path: childPath, value: child }];
+      return isList
+        ? asArray(child).map((item, index) => ({ path: `${childPath}[${index}]`, value: item }))
+        : [{ path: childPath, value: child }];
     });
   }
   return nodes;
@@ -182,7 +203,8 @@ export function validEnumValues(object: PolicyObject): string[] {
         for (const entry of valuesAt(container, path, containerPath)) found.push({ ...entry, allowed });
       }
       for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
-        for (const value of probeSchemes(container[probe])) found.push({ path: `${containerPath}.${probe}.httpGet.scheme`, value, allowed: ['HTTP', 'HTTPS'] });
+        for (const value of probeSchemes(container[probe]))
+          found.push({ path: `${containerPath}.${probe}.httpGet.scheme`, value, allowed: ['HTTP', 'HTTPS'] });
       }
     }
   }
@@ -191,7 +213,12 @@ export function validEnumValues(object: PolicyObject): string[] {
     .map(({ path, value, allowed }) => `${path} is ${JSON.stringify(value)}; expected one of ${allowed.join(', ')}`);
 }
 
-function check(name: string, description: string, appliesTo: (object: PolicyObject) => boolean, evaluate: PolicyCheck['evaluate']): PolicyCheck {
+function check(
+  name: string,
+  description: string,
+  appliesTo: (object: PolicyObject) => boolean,
+  evaluate: PolicyCheck['evaluate'],
+): PolicyCheck {
   return { name, origin: 'prefect-cdk8s', description, appliesTo, evaluate };
 }
 
