@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatCapacity } from './lib/capacity';
+import { formatCapacity } from './lib/validation/capacity';
 import { ConfigError } from './lib/config/load';
-import type { BuiltEnvironment } from './lib/synthesize';
-import { synthesize, SynthesisError } from './lib/synthesize';
+import type { BuiltEnvironment } from './lib/app/synthesize';
+import { synthesize, SynthesisError } from './lib/app/synthesize';
 import { loadSchemaBundle, SchemaBundleError, sha256 } from './lib/validation/schema-bundle';
 import { StrictValidator } from './lib/validation/strict-validator';
 import { FileCheckedObjects, FileValidatorStore } from './lib/validation/validation-caches';

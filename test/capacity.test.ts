@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { allocatable, CapacityError, capacityReport, formatCapacity, podRequests, workloadDemands } from '../lib/capacity';
+import { allocatable, CapacityError, capacityReport, formatCapacity, podRequests, workloadDemands } from '../lib/validation/capacity';
 import type { KubernetesObject } from '../lib/output/render';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BuiltEnvironment } from '../lib/synthesize';
+import type { BuiltEnvironment } from '../lib/app/synthesize';
 import { buildFromText, loadEnvironment, PROJECT_ROOT } from './helpers';
 
 const GiB = 2 ** 30;

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listFiles } from '../lib/output/atomic-tree';
-import { listEnvironments, synthesize } from '../lib/synthesize';
+import { listEnvironments, synthesize } from '../lib/app/synthesize';
 import { PROJECT_ROOT, sharedValidator } from './helpers';
 
 const DIST = path.join(PROJECT_ROOT, 'dist');

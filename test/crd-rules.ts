@@ -1,4 +1,4 @@
-import { durationMilliseconds } from '../lib/duration';
+import { durationMilliseconds } from '../lib/core/duration';
 import type { KubernetesObject } from '../lib/output/render';
 import { loadSchemaBundle } from '../lib/validation/schema-bundle';
 import { PROJECT_ROOT } from './helpers';

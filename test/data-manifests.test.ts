@@ -1,17 +1,17 @@
 import * as yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { DATABASES, REDIS_INSTANCES } from '../lib/catalog';
+import { DATABASES, REDIS_INSTANCES } from '../lib/catalog/services';
 import type { DataChart } from '../lib/charts/data-chart';
 import type { EnvironmentConfig } from '../lib/config/load';
-import { contentHash } from '../lib/content-hash';
-import { RecordingDataClient } from '../lib/data-client';
+import { contentHash } from '../lib/core/content-hash';
+import { RecordingDataClient } from '../lib/data/data-client';
 import { renderEnvironment, type KubernetesObject, type RenderedEnvironment } from '../lib/output/render';
-import { connectionBudget } from '../lib/postgres-config';
-import { PRIORITY_CLASS } from '../lib/priority-classes';
-import { PrefectApp } from '../lib/prefect-app';
-import { SECRET_CATALOG } from '../lib/secret-catalog';
-import { kubectlCommands } from '../lib/secrets';
-import { resolveCatalog } from '../lib/service-catalog';
+import { connectionBudget } from '../lib/data/postgres/postgres-config';
+import { PRIORITY_CLASS } from '../lib/platform/priority-classes';
+import { PrefectApp } from '../lib/app/prefect-app';
+import { SECRET_CATALOG } from '../lib/data/secrets/secret-catalog';
+import { kubectlCommands } from '../lib/data/secrets/secrets';
+import { resolveCatalog } from '../lib/prefect/service-catalog';
 import { build, ENVIRONMENTS, findObject, loadEnvironment, objectsOfKind } from './helpers';
 import { secretReferences } from './secret-references';
 

@@ -2,17 +2,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Chart } from 'cdk8s';
-import { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { principalOf } from '../lib/data-client';
-import { edgeControllerWorkloads } from '../lib/edge-workloads';
-import { FluxLayer } from '../lib/flux-layer';
-import { missingDns01Identity } from '../lib/issuers';
-import { IstioControlPlane } from '../lib/istio-control-plane';
-import { gatewayExposure, LOAD_BALANCER_PRESETS, tlsTermination } from '../lib/load-balancer';
-import { meshTrustDomain } from '../lib/mesh-identity';
+import { principalOf } from '../lib/data/data-client';
+import { edgeControllerWorkloads } from '../lib/platform/controller-workloads';
+import { FluxLayer } from '../lib/flux/flux-layer';
+import { missingDns01Identity } from '../lib/edge/tls/issuers';
+import { IstioControlPlane } from '../lib/platform/istio-control-plane';
+import { gatewayExposure, LOAD_BALANCER_PRESETS, tlsTermination } from '../lib/edge/load-balancer';
 import type { KubernetesObject, RenderedEnvironment } from '../lib/output/render';
-import { checkEnvironment } from '../lib/synthesize';
+import { checkEnvironment } from '../lib/app/synthesize';
 import { buildVariant } from './config-variants';
 import { checkCrdRules } from './crd-rules';
 import { build, ENVIRONMENTS, findObject, loadEnvironment, objectsOfKind, PROJECT_ROOT, sharedValidator } from './helpers';
@@ -1059,10 +1057,9 @@ describe('mesh: the trust domain names every identity', () => {
 
   it("keeps principalOf's default, and resolves the trust domain from the construct tree", () => {
     const client = { namespace: 'prefect', serviceAccountName: 'nebula' };
-    expect(principalOf(client)).toBe('cluster.local/ns/prefect/sa/nebula');
+    expect(principalOf(client, 'cluster.local')).toBe('cluster.local/ns/prefect/sa/nebula');
     expect(principalOf(client, 'example.org')).toBe('example.org/ns/prefect/sa/nebula');
     expect(() => principalOf(client, 'Not A Domain')).toThrow('is not a trust domain');
-    expect(() => meshTrustDomain(new Construct(undefined as unknown as Construct, 'orphan'))).toThrow();
   });
 
   it('fails on a trust domain that is not one', () => {

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfigFile, parseConfig, type EnvironmentConfig } from '../lib/config/load';
 import type { KubernetesObject, RenderedEnvironment } from '../lib/output/render';
-import { buildEnvironment } from '../lib/synthesize';
+import { buildEnvironment } from '../lib/app/synthesize';
 import { loadSchemaBundle } from '../lib/validation/schema-bundle';
 import { StrictValidator } from '../lib/validation/strict-validator';
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DATABASES } from '../lib/catalog';
+import { DATABASES } from '../lib/catalog/services';
 import type { RenderedEnvironment } from '../lib/output/render';
 import { build, buildFromText, PROJECT_ROOT } from './helpers';
 

@@ -1,9 +1,9 @@
 import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { isNetworkCidr, parseCidr, strictlyContains } from '../lib/cidr';
-import { NamespaceDefaultDeny } from '../lib/namespace-default-deny';
+import { isNetworkCidr, parseCidr, strictlyContains } from '../lib/core/cidr';
+import { NamespaceDefaultDeny } from '../lib/mesh/namespace-default-deny';
 import type { KubernetesObject } from '../lib/output/render';
-import { WorkloadNetworkPolicy } from '../lib/workload-network-policy';
+import { WorkloadNetworkPolicy } from '../lib/mesh/workload-network-policy';
 import { build, ENVIRONMENTS, findObject, loadEnvironment } from './helpers';
 
 type Spec = Record<string, any>;
@@ -14,7 +14,12 @@ function chartWith(build: (chart: Chart) => void): Spec[] {
   return (chart.toJson() as KubernetesObject[]).map((object) => object.spec as Spec);
 }
 
-const props = { name: 'web', namespace: 'app', labels: {}, podSelector: { app: 'web' }, istioNamespace: 'istio-system' };
+const mesh = {
+  istioNamespace: 'istio-system',
+  trustDomain: 'cluster.local',
+  clusterDns: { namespace: 'kube-system', podSelector: { 'k8s-app': 'kube-dns' }, nodeLocalAddresses: [] },
+};
+const props = { name: 'web', namespace: 'app', labels: {}, podSelector: { app: 'web' }, mesh };
 
 describe('CIDR ranges', () => {
   it('parses IPv4 and IPv6 ranges, compressed or not', () => {
@@ -56,6 +61,22 @@ describe('CIDR ranges', () => {
 });
 
 describe('WorkloadNetworkPolicy', () => {
+  it('sends DNS only to the cluster DNS it is given, and reaches istiod in the namespace it is given', () => {
+    const clusterDns = { namespace: 'dns', podSelector: { app: 'coredns' }, nodeLocalAddresses: ['169.254.20.10/32'] };
+    const [spec] = chartWith(
+      (chart) => new WorkloadNetworkPolicy(chart, 'Policy', { ...props, mesh: { ...mesh, istioNamespace: 'mesh', clusterDns } }),
+    );
+    const [dnsRule, istiodRule] = spec?.egress as Spec[];
+    expect(dnsRule?.to).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dns' } }, podSelector: { matchLabels: { app: 'coredns' } } },
+      { ipBlock: { cidr: '169.254.20.10/32' } },
+    ]);
+    expect(istiodRule).toEqual({
+      to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'mesh' } } }],
+      ports: [{ protocol: 'TCP', port: 15012 }],
+    });
+  });
+
   it('opens TCP to an address range, its exceptions left out', () => {
     const [spec] = chartWith((chart) => {
       const policy = new WorkloadNetworkPolicy(chart, 'Policy', props);

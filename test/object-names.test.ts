@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LAYERS, type Layer } from '../lib/layers';
+import { LAYERS, type Layer } from '../lib/flux/layers';
 import { build, ENVIRONMENTS } from './helpers';
 
 /*
@@ -27,7 +27,7 @@ const COMMON: Pinned = {
     'HelmRelease flux-system/istio-ingressgateway',
     'HelmRelease flux-system/cert-manager',
     'HelmRelease flux-system/trust-manager',
-    // Scheduling tiers: the data tier before the services (lib/priority-classes.ts).
+    // Scheduling tiers: the data tier before the services (lib/platform/priority-classes.ts).
     'PriorityClass -/prefect-data',
     'PriorityClass -/prefect-services',
   ],

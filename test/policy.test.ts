@@ -767,7 +767,7 @@ describe('exemptions', () => {
       metadata: { name: 'scheduler', namespace: NAMESPACE },
       spec: { podSelector: { matchLabels: { app: 'scheduler' } }, policyTypes: ['Ingress', 'Egress'] },
     };
-    // The TTL's exemption is the Job's own annotation (lib/hashed-job.ts); the probes' is the file's.
+    // The TTL's exemption is the Job's own annotation (lib/flux/hashed-job.ts); the probes' is the file's.
     const migrate = edited(applicationWithJob(), 'Job', 'migrate', (object) => {
       delete object.spec.ttlSecondsAfterFinished;
       object.metadata.annotations = {

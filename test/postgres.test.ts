@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASES, type DatabaseName } from '../lib/catalog';
+import { DATABASES, type DatabaseName } from '../lib/catalog/services';
 import type { KubernetesObject } from '../lib/output/render';
-import { parseQuantity } from '../lib/quantity';
+import { parseQuantity } from '../lib/core/quantity';
 import { buildVariant } from './config-variants';
 import { build, findObject, objectsOfKind } from './helpers';
 import { containerEnvironment, expandKubernetes, freePort, run, Scratch, waitFor, type EnvVarJson, type TestSecrets } from './data-servers';

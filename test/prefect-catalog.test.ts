@@ -1,13 +1,13 @@
 import { App } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { CONNECTION_LIMITS } from '../lib/backend-traffic-policy';
-import { DEFAULT_CATALOG, type DatabaseName, type RedisName } from '../lib/catalog';
+import { CONNECTION_LIMITS } from '../lib/edge/routes/backend-traffic-policy';
+import { DEFAULT_CATALOG, type DatabaseName, type RedisName } from '../lib/catalog/services';
 import { PrefectChart, type DataServices } from '../lib/charts/prefect-chart';
 import { parseConfig } from '../lib/config/load';
 import type { ServiceOverride } from '../lib/config/schema';
-import type { DataClient } from '../lib/data-client';
+import type { DataClient } from '../lib/data/data-client';
 import type { KubernetesObject, RenderedEnvironment } from '../lib/output/render';
-import { resolveCatalog, type ResolvedService } from '../lib/service-catalog';
+import { resolveCatalog, type ResolvedService } from '../lib/prefect/service-catalog';
 import { buildVariant, variantText } from './config-variants';
 import { findObject, loadEnvironment } from './helpers';
 import { routeRequest } from './istio-routing';

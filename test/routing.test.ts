@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CATALOG, type ServiceDefinition } from '../lib/catalog';
-import { ACME_CHALLENGE_PATH, pathsNotUnder } from '../lib/ingress-gateway';
+import { DEFAULT_CATALOG, type ServiceDefinition } from '../lib/catalog/services';
+import { ACME_CHALLENGE_PATH, pathsNotUnder } from '../lib/edge/ingress-gateway';
 import type { RenderedEnvironment } from '../lib/output/render';
 import {
   configuredRoutes,
@@ -10,7 +10,7 @@ import {
   resolveRoutes,
   RouteTableError,
   type RouteDefinition,
-} from '../lib/routes';
+} from '../lib/edge/routes/routes';
 import { buildVariant } from './config-variants';
 import { build, findObject } from './helpers';
 import { routeRequest } from './istio-routing';

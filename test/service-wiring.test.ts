@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DATABASES, REDIS_INSTANCES } from '../lib/catalog';
-import { strictlyContains } from '../lib/cidr';
+import { DATABASES, REDIS_INSTANCES } from '../lib/catalog/services';
+import { strictlyContains } from '../lib/core/cidr';
 import type { KubernetesObject, RenderedEnvironment } from '../lib/output/render';
-import { resolveCatalog, type ResolvedService } from '../lib/service-catalog';
+import { resolveCatalog, type ResolvedService } from '../lib/prefect/service-catalog';
 import { build, ENVIRONMENTS, findObject, loadEnvironment } from './helpers';
 
 /*

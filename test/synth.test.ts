@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { RECOMMENDED_LABEL_KEYS } from '../lib/labels';
-import { APPLIED_LAYERS, LAYERS } from '../lib/layers';
+import { RECOMMENDED_LABEL_KEYS } from '../lib/core/labels';
+import { APPLIED_LAYERS, LAYERS } from '../lib/flux/layers';
 import type { RenderedEnvironment } from '../lib/output/render';
-import { checkEnvironment } from '../lib/synthesize';
+import { checkEnvironment } from '../lib/app/synthesize';
 import { build, ENVIRONMENTS, findObject, objectsOfKind, PROJECT_ROOT, sharedValidator } from './helpers';
 
 const rendered = new Map<string, RenderedEnvironment>(ENVIRONMENTS.map((environment) => [environment, build(environment)]));

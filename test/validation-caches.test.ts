@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkEnvironment } from '../lib/synthesize';
+import { checkEnvironment } from '../lib/app/synthesize';
 import { loadSchemaBundle, type SchemaBundle } from '../lib/validation/schema-bundle';
 import { StrictValidator, formatProblem } from '../lib/validation/strict-validator';
 import { FileCheckedObjects, FileValidatorStore } from '../lib/validation/validation-caches';

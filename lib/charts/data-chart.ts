@@ -1,16 +1,16 @@
 import { Construct } from 'constructs';
-import { DATABASES, REDIS_INSTANCES, type RedisName } from '../catalog';
-import { CloudNativePostgres, defaultInstances } from '../cloudnative-pg';
-import { DatabaseInitJob } from '../database-init-job';
-import { ExternalPostgres } from '../external-postgres';
-import { ExternalRedis } from '../external-redis';
-import { Postgres, POSTGRES_IMAGE_REPOSITORY } from '../postgres';
-import type { PostgresServer } from '../postgres-access';
-import { connectionBudget } from '../postgres-config';
-import { Redis } from '../redis';
-import type { RedisServer } from '../redis-access';
-import { PrefectSecrets } from '../secrets';
-import { resolveCatalog } from '../service-catalog';
+import { DATABASES, REDIS_INSTANCES, type RedisName } from '../catalog/services';
+import { CloudNativePostgres, defaultInstances } from '../data/postgres/cloudnative-pg';
+import { DatabaseInitJob } from '../data/postgres/database-init-job';
+import { ExternalPostgres } from '../data/postgres/external-postgres';
+import { ExternalRedis } from '../data/redis/external-redis';
+import { Postgres, POSTGRES_IMAGE_REPOSITORY } from '../data/postgres/postgres';
+import type { PostgresServer } from '../data/postgres/postgres-access';
+import { connectionBudget } from '../data/postgres/postgres-config';
+import { Redis } from '../data/redis/redis';
+import type { RedisServer } from '../data/redis/redis-access';
+import { PrefectSecrets } from '../data/secrets/secrets';
+import { resolveCatalog } from '../prefect/service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 /**
@@ -33,7 +33,7 @@ export class DataChart extends LayerChart {
     const { namespaces, postgres, redis, cluster } = this.config;
     const labelsFor = this.labelsFor.bind(this);
     const namespace = namespaces.data;
-    const istioNamespace = namespaces.istio;
+    const mesh = this.mesh;
 
     this.secrets = new PrefectSecrets(this, 'Secrets', {
       config: this.config.secrets,
@@ -51,7 +51,7 @@ export class DataChart extends LayerChart {
           resources: postgres.resources,
           storage: postgres.storage,
           maxConnections,
-          istioNamespace,
+          mesh,
         });
         break;
       case 'cloudnativepg':
@@ -64,7 +64,7 @@ export class DataChart extends LayerChart {
           maxConnections,
           zones: cluster.zones,
           backup: postgres.backup,
-          istioNamespace,
+          mesh,
         });
         break;
       case 'external': {
@@ -92,7 +92,7 @@ export class DataChart extends LayerChart {
           image: `${POSTGRES_IMAGE_REPOSITORY}:${postgres.version}`,
           version: postgres.version,
           labelsFor,
-          istioNamespace,
+          mesh,
           secrets: this.secrets,
           createDatabase: postgres.provider !== 'cloudnativepg',
           caSecret: postgres.external?.caSecret,
@@ -126,7 +126,7 @@ export class DataChart extends LayerChart {
           // Cache: evict, keep nothing. Work queues and streams: keep everything.
           persistent: instance !== 'cache',
           storage: settings.storage,
-          istioNamespace,
+          mesh,
         }),
       ];
     });

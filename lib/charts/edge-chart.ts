@@ -1,19 +1,25 @@
 import { Construct } from 'constructs';
-import { BackendTrafficPolicy } from '../backend-traffic-policy';
-import { CERT_MANAGER_SERVICE_ACCOUNT } from '../cert-manager-releases';
-import { GatewayCertificate } from '../certificates';
+import { BackendTrafficPolicy } from '../edge/routes/backend-traffic-policy';
+import { CERT_MANAGER_SERVICE_ACCOUNT } from '../platform/cert-manager-releases';
+import { GatewayCertificate } from '../edge/tls/certificates';
 import type { EnvironmentConfig } from '../config/load';
-import type { LayerHealthChecks } from '../flux-layer';
-import { PrefectGateway } from '../ingress-gateway';
-import { INGRESS_GATEWAY_NAME } from '../ingress-gateway-release';
-import { ClusterIssuers, missingDns01Identity, solvesHttp01 } from '../issuers';
-import { selectorLabels } from '../labels';
-import { DEFAULT_TRUSTED_PROXIES, GATEWAY_READINESS_PATH, GATEWAY_STATUS_PORT, nlbTlsAnnotations, tlsTermination } from '../load-balancer';
-import { DEFAULT_TRUST_DOMAIN } from '../mesh-identity';
-import { MeshNamespacePolicy } from '../mesh-namespace-policy';
-import { configuredRoutes, resolveRoutes, routedBackends, type ResolvedRoute } from '../routes';
-import { resolveCatalog } from '../service-catalog';
-import { BUNDLE_HEALTH_CHECK_EXPR, TrustBundle } from '../trust-bundle';
+import type { LayerHealthChecks } from '../flux/flux-layer';
+import { PrefectGateway } from '../edge/ingress-gateway';
+import { INGRESS_GATEWAY_NAME } from '../platform/ingress-gateway-release';
+import { ClusterIssuers, missingDns01Identity, solvesHttp01 } from '../edge/tls/issuers';
+import { selectorLabels } from '../core/labels';
+import {
+  DEFAULT_TRUSTED_PROXIES,
+  GATEWAY_READINESS_PATH,
+  GATEWAY_STATUS_PORT,
+  nlbTlsAnnotations,
+  tlsTermination,
+} from '../edge/load-balancer';
+import { DEFAULT_TRUST_DOMAIN } from '../mesh/identity';
+import { MeshNamespacePolicy } from '../mesh/namespace-policy';
+import { configuredRoutes, resolveRoutes, routedBackends, type ResolvedRoute } from '../edge/routes/routes';
+import { resolveCatalog } from '../prefect/service-catalog';
+import { BUNDLE_HEALTH_CHECK_EXPR, TrustBundle } from '../edge/tls/trust-bundle';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 /** The TLS Secret of cert-manager's certificate, in the gateway's namespace. */

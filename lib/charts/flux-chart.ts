@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
-import { FluxLayer } from '../flux-layer';
-import { APPLIED_LAYERS } from '../layers';
+import { FluxLayer } from '../flux/flux-layer';
+import { APPLIED_LAYERS } from '../flux/layers';
 import { edgeLayerHealth } from './edge-chart';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 

@@ -1,8 +1,9 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/load';
-import { recommendedLabels, type LabelProps } from '../labels';
-import type { Layer } from '../layers';
+import { type LabelsFor, recommendedLabels } from '../core/labels';
+import type { Layer } from '../flux/layers';
+import type { Mesh } from '../mesh/identity';
 
 export interface LayerChartProps {
   readonly config: EnvironmentConfig;
@@ -14,6 +15,8 @@ export interface LayerChartProps {
  */
 export abstract class LayerChart extends Chart {
   public readonly config: EnvironmentConfig;
+  /** The mesh, as the constructs of this layer are given it. */
+  public readonly mesh: Mesh;
   /**
    * Things an operator must know about this output that are not errors (a private CA that
    * clients outside the cluster must trust, say). `main` prints them; synthesis never logs.
@@ -28,6 +31,11 @@ export abstract class LayerChart extends Chart {
     // Names are a contract: every object sets metadata.name, and no hash is ever appended.
     super(scope, layer, { disableResourceNameHashes: true });
     this.config = props.config;
+    this.mesh = {
+      istioNamespace: props.config.namespaces.istio,
+      trustDomain: props.config.mesh.trustDomain,
+      clusterDns: props.config.cluster.dns,
+    };
   }
 
   /** Records a warning for the operator (printed by `main`, never by the chart itself). */
@@ -36,7 +44,6 @@ export abstract class LayerChart extends Chart {
   }
 
   /** The recommended labels for an object of this installation. */
-  public labelsFor(props: Omit<LabelProps, 'version'> & { readonly version?: string }): Record<string, string> {
-    return recommendedLabels(this.config.environment, { ...props, version: props.version ?? this.config.prefect.image.tag });
-  }
+  public readonly labelsFor: LabelsFor = (props) =>
+    recommendedLabels(this.config.environment, { ...props, version: props.version ?? this.config.prefect.image.tag });
 }

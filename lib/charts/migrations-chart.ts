@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
-import { DATABASES } from '../catalog';
-import { MigrationJob } from '../migration-job';
-import type { PostgresServer } from '../postgres-access';
-import type { PrefectSecrets } from '../secrets';
-import { prefectImage } from '../service-catalog';
+import { DATABASES } from '../catalog/services';
+import { MigrationJob } from '../prefect/migration-job';
+import type { PostgresServer } from '../data/postgres/postgres-access';
+import type { PrefectSecrets } from '../data/secrets/secrets';
+import { prefectImage } from '../prefect/service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 export interface MigrationsChartProps extends LayerChartProps {
@@ -34,7 +34,7 @@ export class MigrationsChart extends LayerChart {
           secrets: props.secrets,
           command: overrides.command ? [...overrides.command, database] : undefined,
           labels: this.labelsFor({ name: `migrate-${database}`, component: 'migration' }),
-          istioNamespace: config.namespaces.istio,
+          mesh: this.mesh,
         }),
     );
   }

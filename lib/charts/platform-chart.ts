@@ -1,14 +1,14 @@
 import { Construct } from 'constructs';
-import { CertManagerReleases } from '../cert-manager-releases';
-import { CloudNativePgOperator } from '../cloudnative-pg-operator';
-import { ExternalSecretsOperator } from '../external-secrets-operator';
-import { INGRESS_GATEWAY_NAME, IngressGatewayRelease } from '../ingress-gateway-release';
-import { solvesHttp01 } from '../issuers';
-import { IstioControlPlane } from '../istio-control-plane';
-import { gatewayExposure } from '../load-balancer';
-import { PrefectNamespace } from '../namespace';
-import { PrefectPriorityClasses } from '../priority-classes';
-import { DEFAULT_DENY_POLICY_NAME, NamespaceDefaultDeny } from '../namespace-default-deny';
+import { CertManagerReleases } from '../platform/cert-manager-releases';
+import { CloudNativePgOperator } from '../platform/cloudnative-pg-operator';
+import { ExternalSecretsOperator } from '../platform/external-secrets-operator';
+import { INGRESS_GATEWAY_NAME, IngressGatewayRelease } from '../platform/ingress-gateway-release';
+import { solvesHttp01 } from '../edge/tls/issuers';
+import { IstioControlPlane } from '../platform/istio-control-plane';
+import { gatewayExposure } from '../edge/load-balancer';
+import { PrefectNamespace } from '../platform/namespace';
+import { PrefectPriorityClasses } from '../platform/priority-classes';
+import { DEFAULT_DENY_POLICY_NAME, NamespaceDefaultDeny } from '../mesh/namespace-default-deny';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 /**

@@ -1,11 +1,11 @@
 import { Construct } from 'constructs';
-import type { DatabaseName, RedisName } from '../catalog';
-import type { DataClient } from '../data-client';
-import { selectorLabels } from '../labels';
-import { exemptions } from '../policy-exemptions';
-import { PRIORITY_CLASS } from '../priority-classes';
-import { PrefectService } from '../prefect-service';
-import { prefectImage, resolveCatalog, type ResolvedService } from '../service-catalog';
+import type { DatabaseName, RedisName } from '../catalog/services';
+import type { DataClient } from '../data/data-client';
+import { selectorLabels } from '../core/labels';
+import { exemptions } from '../policy/exemption-annotations';
+import { PRIORITY_CLASS } from '../platform/priority-classes';
+import { PrefectService } from '../prefect/prefect-service';
+import { prefectImage, resolveCatalog, type ResolvedService } from '../prefect/service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 /** What the data layer offers the services: relation methods that do all of the wiring. */
@@ -54,7 +54,7 @@ export class PrefectChart extends LayerChart {
         replicas: definition.replicas,
         maxReplicas: definition.maxReplicas,
         spreadOverZones: config.cluster.zones.length > 1,
-        istioNamespace: config.namespaces.istio,
+        mesh: this.mesh,
         trustBundle: props.trustBundle,
         exemptions: exemptionsFor(definition, config.environment),
       });

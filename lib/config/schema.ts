@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { DATABASES, DEFAULT_CATALOG, REDIS_INSTANCES, SERVICE_TYPES } from '../catalog';
-import { isNetworkCidr, strictlyContains } from '../cidr';
-import { formatBytes, isQuantity, parseQuantity } from '../quantity';
-import { SECRET_IDS, type NamedSecretId } from '../secret-catalog';
+import { DATABASES, DEFAULT_CATALOG, REDIS_INSTANCES, SERVICE_TYPES } from '../catalog/services';
+import { isNetworkCidr, strictlyContains } from '../core/cidr';
+import { formatBytes, isQuantity, parseQuantity } from '../core/quantity';
+import { SECRET_IDS, type NamedSecretId } from '../data/secrets/secret-catalog';
 
 /*
  * The one schema for `config/<env>.yaml`. Every object is strict (an unknown key is an error, so
@@ -65,11 +65,9 @@ const labelValueMap = z.record(
   z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, {
     error: 'expected a Kubernetes label key such as "azure.workload.identity/use"',
   }),
-  z
-    .string()
-    .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, {
-      error: 'expected a label value (at most 63 letters, digits, "-", "_" and "."), quoted: "true"',
-    }),
+  z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, {
+    error: 'expected a label value (at most 63 letters, digits, "-", "_" and "."), quoted: "true"',
+  }),
 );
 
 const labelMap = z.record(
@@ -170,7 +168,7 @@ const acmCertificateArn = z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12
 });
 
 /*
- * How TLS and client addresses reach the gateway (lib/load-balancer.ts):
+ * How TLS and client addresses reach the gateway (lib/edge/load-balancer.ts):
  * - l4, every provider: a TCP load balancer; TLS ends at the gateway.
  * - l7, aws: an NLB with a TLS listener ends TLS with `certificate` (ACM) and passes client
  *   addresses by PROXY protocol v2.
@@ -355,14 +353,14 @@ const route = z.strictObject({
 });
 
 const routes = z.strictObject({
-  /** Replaces the default route table (lib/routes.ts). Order matters: the first matching route wins. */
+  /** Replaces the default route table (lib/edge/routes/routes.ts). Order matters: the first matching route wins. */
   table: z.array(route).min(1, { error: 'expected at least one route' }).optional(),
   /** Changes routes of the table, by route name. */
   overrides: z.record(dnsLabel, z.strictObject({ backend: dnsLabel.optional(), ...routeSettings })).default({}),
 });
 
 /*
- * ---- Data layer: PostgreSQL and Redis (lib/postgres.ts, lib/redis.ts and their providers) ----
+ * ---- Data layer: PostgreSQL and Redis (lib/data/postgres/postgres.ts, lib/data/redis/redis.ts and their providers) ----
  */
 
 const externalPostgres = z
@@ -389,17 +387,15 @@ const externalPostgres = z
 
 const postgresBackup = z.strictObject({
   /** Where base backups and WAL go: an S3 or S3-compatible URL. */
-  destinationPath: z
-    .string()
-    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/-]*)?$/, {
-      error: 'expected an S3 URL such as "s3://backups/prefect/prod"',
-    }),
+  destinationPath: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/-]*)?$/, {
+    error: 'expected an S3 URL such as "s3://backups/prefect/prod"',
+  }),
   /** An S3-compatible endpoint (MinIO, Ceph …); omit for AWS S3. */
   endpointURL: z
     .string()
     .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: 'expected an http(s) URL such as "https://minio.example.com"' })
     .optional(),
-  /** "secret": the Secret `postgres-backup` (lib/secret-catalog.ts); "iam-role": the pods' cloud identity (e.g. EKS Pod Identity). */
+  /** "secret": the Secret `postgres-backup` (lib/data/secrets/secret-catalog.ts); "iam-role": the pods' cloud identity (e.g. EKS Pod Identity). */
   credentials: z.enum(['secret', 'iam-role']).default('secret'),
   /** CloudNativePG's cron format: six fields, seconds first. */
   schedule: z
@@ -431,7 +427,7 @@ const postgres = z
       })
       .prefault({}),
     resources: resources.prefault({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } }),
-    /** Omit to size it for the Prefect services' connection pools (lib/postgres-config.ts). */
+    /** Omit to size it for the Prefect services' connection pools (lib/data/postgres/postgres-config.ts). */
     maxConnections: z.int().min(20, { error: 'expected at least 20 connections' }).max(5000).optional(),
     /**
      * The connections each Prefect process may open per database it uses, for sizing
@@ -529,7 +525,7 @@ const redis = z.strictObject({
   streams: redisInstance('4Gi').prefault({}),
 });
 
-/** Outbound TCP to a range outside the cluster (lib/catalog.ts, EgressDestination). */
+/** Outbound TCP to a range outside the cluster (lib/catalog/services.ts, EgressDestination). */
 const egressDestination = z
   .strictObject({
     cidr: networkCidr,
@@ -550,7 +546,7 @@ const egressDestination = z
   });
 
 /**
- * Overrides of one catalog entry (lib/catalog.ts), or a whole new service. Every field of the
+ * Overrides of one catalog entry (lib/catalog/services.ts), or a whole new service. Every field of the
  * catalog can be overridden; `enabled: false` removes a default service.
  */
 const serviceOverride = z.strictObject({
@@ -582,11 +578,9 @@ export type ServiceOverride = z.infer<typeof serviceOverride>;
 const prefect = z.strictObject({
   image: z.strictObject({
     /** The private registry that serves `cloud/server` and `cloud/ui`. */
-    registry: z
-      .string()
-      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*$/, {
-        error: 'expected a registry such as "registry.example.com/prefect"',
-      }),
+    registry: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*$/, {
+      error: 'expected a registry such as "registry.example.com/prefect"',
+    }),
     tag: imageTag,
     /** A `kubernetes.io/dockerconfigjson` Secret in the Prefect namespace. */
     pullSecret: objectName.optional(),
@@ -624,7 +618,7 @@ const prefect = z.strictObject({
 });
 
 /**
- * The Kubernetes names of the Secrets (lib/secret-catalog.ts lists them and their keys); each
+ * The Kubernetes names of the Secrets (lib/data/secrets/secret-catalog.ts lists them and their keys); each
  * defaults to "prefect-<id>".
  */
 const secretNames = z.strictObject(
@@ -634,7 +628,7 @@ const secretNames = z.strictObject(
 /**
  * Bump after changing a Secret's value: the init and migration Jobs get new names and run again
  * (setting the roles' new passwords), and the pods that read Secrets at start restart
- * (lib/secrets.ts, `secretsRevisionAnnotation`). Kubernetes restarts nothing when a Secret changes.
+ * (lib/data/secrets/secrets.ts, `secretsRevisionAnnotation`). Kubernetes restarts nothing when a Secret changes.
  */
 const REVISION_ERROR = 'expected a revision such as "2" (letters, digits, "-", "_" and ".")';
 const secretsRevision = z

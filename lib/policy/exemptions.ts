@@ -42,7 +42,7 @@ export interface DisabledCheck {
 
 /*
  * Jobs under GitOps keep no TTL: each Job says why in its own
- * annotation (lib/hashed-job.ts, JOB_TTL_EXEMPTION), the one place for that reason.
+ * annotation (lib/flux/hashed-job.ts, JOB_TTL_EXEMPTION), the one place for that reason.
  */
 const JOB_PROBE_REASON =
   'a Job runs to completion and serves nothing: a liveness or readiness probe has no meaning there (Polaris excludes Jobs from its probe checks for the same reason)';

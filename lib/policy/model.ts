@@ -3,7 +3,7 @@
  * template inside each workload, label selectors, quantities. Objects come from files, so every
  * field is read defensively: a missing field is "unset", never an exception.
  */
-import { parseQuantity } from '../quantity';
+import { parseQuantity } from '../core/quantity';
 
 /** A Kubernetes object as plain JSON (structurally the same as lib/output/render's KubernetesObject). */
 export interface PolicyObject {

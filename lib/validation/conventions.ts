@@ -1,4 +1,4 @@
-import { RECOMMENDED_LABEL_KEYS } from '../labels';
+import { RECOMMENDED_LABEL_KEYS } from '../core/labels';
 import type { KubernetesObject } from '../output/render';
 
 /** Paths of the pod templates inside workload kinds. */

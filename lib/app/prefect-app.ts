@@ -1,0 +1,36 @@
+import { App } from 'cdk8s';
+import type { WorkloadDemand } from '../core/kubernetes-object';
+import type { EnvironmentConfig } from '../config/load';
+import { DataChart } from '../charts/data-chart';
+import { EdgeChart } from '../charts/edge-chart';
+import { FluxChart } from '../charts/flux-chart';
+import type { LayerChart } from '../charts/layer-chart';
+import { MigrationsChart } from '../charts/migrations-chart';
+import { PlatformChart } from '../charts/platform-chart';
+import { PrefectChart } from '../charts/prefect-chart';
+import { edgeControllerWorkloads } from '../platform/controller-workloads';
+
+/** One environment's installation: one cdk8s `App`, one chart per Flux layer. */
+export class PrefectApp extends App {
+  public readonly layers: readonly LayerChart[];
+  public readonly edge: EdgeChart;
+  public readonly data: DataChart;
+  public readonly prefect: PrefectChart;
+
+  constructor(public readonly config: EnvironmentConfig) {
+    // Never synthesized by cdk8s itself (see lib/output): the outdir is not written to.
+    super({ outdir: '.cdk8s.out' });
+    const props = { config };
+    const platform = new PlatformChart(this, props);
+    this.edge = new EdgeChart(this, props);
+    this.data = new DataChart(this, props);
+    const migrations = new MigrationsChart(this, { config, postgres: this.data.postgres, secrets: this.data.secrets });
+    this.prefect = new PrefectChart(this, { config, data: this.data, trustBundle: this.edge.trustBundle });
+    this.layers = [platform, this.edge, this.data, migrations, this.prefect, new FluxChart(this, props)];
+  }
+
+  /** Pods that the platform layer's Helm releases run (not objects of dist/), for the capacity check. */
+  public get platformWorkloads(): WorkloadDemand[] {
+    return edgeControllerWorkloads(this.config);
+  }
+}

@@ -1,0 +1,221 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REDIS_INSTANCES } from '../catalog/services';
+import { CapacityError, capacityReport, formatCapacity, workloadDemands, type CapacityReport } from '../validation/capacity';
+import { ConfigError, loadConfigFile, type EnvironmentConfig } from '../config/load';
+import { LAYERS } from '../flux/layers';
+import { environmentReadme, type ReviewerViewInput } from '../output/environment-readme';
+import { replaceFolders } from '../output/atomic-tree';
+import { describeObject, renderEnvironment, type RenderedEnvironment } from '../output/render';
+import { checkYamlReading } from '../output/yaml-text';
+import { PrefectApp } from './prefect-app';
+import { describeMatch } from '../edge/routes/routes';
+import { kubectlCommands } from '../data/secrets/secrets';
+import { resolveCatalog } from '../prefect/service-catalog';
+import { checkConventions } from '../validation/conventions';
+import type { StrictValidator } from '../validation/strict-validator';
+import type { CheckedObjects } from '../validation/validation-caches';
+import { formatProblem } from '../validation/strict-validator';
+
+/** Synthesized output that failed validation: one line per problem. */
+export class SynthesisError extends Error {
+  constructor(public readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'SynthesisError';
+  }
+}
+
+export interface SynthesisOptions {
+  /** The folder holding `config/`; paths in messages are relative to it. */
+  readonly projectRoot: string;
+  /** @default '<projectRoot>/config' */
+  readonly configDir?: string;
+  /** @default '<projectRoot>/dist' */
+  readonly outDir?: string;
+  /**
+   * The environments to synthesize. When omitted, every `config/<env>.yaml`, and folders of
+   * `dist/` without a configuration are removed.
+   */
+  readonly environments?: readonly string[];
+  /** Validates every object against its upstream schema before anything is written. */
+  readonly validator: StrictValidator;
+  /**
+   * Objects that passed every check in an earlier successful synthesis by the same build and
+   * schemas: they are not checked again. @default none: every object is checked
+   */
+  readonly checked?: CheckedObjects;
+}
+
+export interface SynthesisResult {
+  readonly environments: readonly BuiltEnvironment[];
+  /** Folders of `dist/` that were written or removed (unchanged ones are left as they were). */
+  readonly changed: readonly string[];
+}
+
+/** The environments that have a configuration file, sorted. */
+export function listEnvironments(configDir: string): string[] {
+  return fs
+    .readdirSync(configDir)
+    .filter((file) => /^[a-z0-9-]+\.yaml$/.test(file))
+    .map((file) => file.slice(0, -'.yaml'.length))
+    .sort();
+}
+
+/** Reads every requested configuration; all problems of all files are reported together. */
+export function loadEnvironments(projectRoot: string, configDir: string, environments: readonly string[]): EnvironmentConfig[] {
+  const problems: string[] = [];
+  const configs: EnvironmentConfig[] = [];
+  for (const environment of environments) {
+    const file = path.join(configDir, `${environment}.yaml`);
+    try {
+      configs.push(loadConfigFile(file, path.relative(projectRoot, file)));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return configs;
+}
+
+/** One environment built in memory: its files, and the capacity of its node pool. */
+export interface BuiltEnvironment extends RenderedEnvironment {
+  readonly capacity: CapacityReport;
+}
+
+/**
+ * Builds one environment's objects and files in memory, with `README.md`, the reviewer's view
+ * (traffic diagram, routes, capacity, object counts). Pure: no file system, no clock.
+ */
+export function buildEnvironment(config: EnvironmentConfig, configFile: string): BuiltEnvironment {
+  const app = new PrefectApp(config);
+  const rendered = renderEnvironment(app, configFile);
+  const injectedNamespaces = new Set(
+    rendered.objects
+      .filter(({ object }) => object.kind === 'Namespace' && object.metadata.labels?.['istio-injection'] === 'enabled')
+      .map(({ object }) => object.metadata.name),
+  );
+  const capacity = capacityReport(
+    config,
+    workloadDemands(rendered.objects, { injectedNamespaces, platformWorkloads: app.platformWorkloads }),
+  );
+  const files = new Map(rendered.files);
+  files.set('README.md', environmentReadme(reviewerView(app, rendered, capacity, configFile)));
+  const sorted = new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { ...rendered, files: sorted, capacity };
+}
+
+/** The Secrets this environment reads, and how to create them (they never live in dist/). */
+function secretsToCreate(app: PrefectApp): ReviewerViewInput['secrets'] {
+  const { config } = app;
+  if (config.secrets.provider === 'external-secrets') {
+    return {
+      intro: `External Secrets reads them from the ${config.secrets.store.kind} \`${config.secrets.store.name}\` (remote keys \`${config.secrets.remoteKeyPrefix}<id>\`, one property per key); none is created by hand.`,
+      commands: [],
+    };
+  }
+  return {
+    intro:
+      'Create them before the first reconciliation (values never go into Git). Passwords go into connection URLs as they are: keep them URL-safe, as `openssl rand -hex 32` is.',
+    commands: kubectlCommands(app.data.secrets.all, { registry: config.prefect.image.registry }),
+  };
+}
+
+function reviewerView(app: PrefectApp, rendered: RenderedEnvironment, capacity: CapacityReport, configFile: string): ReviewerViewInput {
+  const { config } = app;
+  const count = (layer: string) => rendered.objects.filter((object) => object.layer === layer).length;
+  return {
+    environment: config.environment,
+    configFile,
+    loadBalancer: `${config.loadBalancer.mode.toUpperCase()}, ${config.loadBalancer.provider}`,
+    tls: config.loadBalancer.mode === 'l7' ? 'ends at the load balancer' : config.tls.mode,
+    routes: app.edge.routes.map((route) => ({
+      host: route.host === 'api' ? config.hostnames.api : config.hostnames.app,
+      name: route.name,
+      match: route.match.map(describeMatch).join(' or '),
+      backend: route.backend.name,
+      port: route.port,
+      notes: [
+        route.websocket ? 'websockets' : '',
+        route.timeout ? `timeout ${route.timeout}` : 'no timeout',
+        `${route.retries.attempts} retries`,
+      ]
+        .filter(Boolean)
+        .join(', '),
+    })),
+    services: resolveCatalog(config).map((service) => ({
+      name: service.name,
+      type: service.type,
+      replicas: service.replicas === service.maxReplicas ? String(service.replicas) : `${service.replicas}-${service.maxReplicas}`,
+      databases: service.databases,
+      redis: service.redis,
+    })),
+    postgres: config.postgres.provider,
+    redis: Object.fromEntries(REDIS_INSTANCES.map((name) => [name, config.redis[name].provider])),
+    capacity: formatCapacity(capacity),
+    secrets: secretsToCreate(app),
+    objectsPerLayer: LAYERS.map((layer) => [layer, count(layer)] as const),
+  };
+}
+
+/** Every reason why the rendered output must not reach `dist/`. */
+export function checkEnvironment(
+  rendered: RenderedEnvironment & { readonly capacity?: CapacityReport },
+  validator: StrictValidator,
+  checked?: CheckedObjects,
+): string[] {
+  const problems: string[] = [];
+  if (rendered.capacity && !rendered.capacity.fits) {
+    problems.push(`dist/${rendered.environment}: ${new CapacityError(rendered.capacity).message}`);
+  }
+  const where = (file: string) => `dist/${rendered.environment}/${file}`;
+  for (const { file, object, text } of rendered.objects) {
+    if (checked?.has(rendered.environment, text)) {
+      checked.add(rendered.environment, text);
+      continue;
+    }
+    const before = problems.length;
+    for (const problem of validator.validate(object)) {
+      problems.push(`${where(file)}: ${formatProblem(problem)}`);
+    }
+    for (const problem of checkConventions(object)) {
+      problems.push(`${where(file)}: ${describeObject(object)}: ${problem}`);
+    }
+    for (const problem of checkYamlReading(text, object)) {
+      problems.push(`${where(file)}: ${problem.path}: ${problem.message}`);
+    }
+    if (problems.length === before) checked?.add(rendered.environment, text);
+  }
+  return problems;
+}
+
+/**
+ * Synthesizes `dist/` atomically: every environment is built and validated in memory, then
+ * swapped in. On any error (configuration, a construct throwing, validation) nothing under
+ * `dist/` changes.
+ */
+export function synthesize(options: SynthesisOptions): SynthesisResult {
+  const configDir = options.configDir ?? path.join(options.projectRoot, 'config');
+  const outDir = options.outDir ?? path.join(options.projectRoot, 'dist');
+  const all = listEnvironments(configDir);
+  const requested = options.environments ?? all;
+  const configs = loadEnvironments(options.projectRoot, configDir, requested);
+
+  const environments = configs.map((config) =>
+    buildEnvironment(config, path.relative(options.projectRoot, path.join(configDir, `${config.environment}.yaml`))),
+  );
+  const problems = environments.flatMap((rendered) => checkEnvironment(rendered, options.validator, options.checked));
+  if (problems.length > 0) throw new SynthesisError(problems);
+
+  const trees = new Map(environments.map((rendered) => [rendered.environment, rendered.files] as const));
+  const stale =
+    options.environments === undefined && fs.existsSync(outDir)
+      ? fs
+          .readdirSync(outDir, { withFileTypes: true })
+          .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && !all.includes(entry.name))
+          .map((entry) => entry.name)
+      : [];
+  const changed = replaceFolders(outDir, trees, stale);
+  options.checked?.save();
+  return { environments, changed };
+}

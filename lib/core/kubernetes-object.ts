@@ -1,0 +1,31 @@
+/*
+ * Kubernetes objects as plain JSON, and what a workload asks of the cluster.
+ */
+
+/** A synthesized Kubernetes object, as plain JSON. */
+export interface KubernetesObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+  };
+  readonly [field: string]: unknown;
+}
+
+/** What one workload asks of the node pool, for the capacity check (validation/capacity.ts). */
+export interface WorkloadDemand {
+  readonly layer: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /** Requests of one pod, sidecar included: CPU in cores, memory in bytes. */
+  readonly cpu: number;
+  readonly memory: number;
+  /** Runs once per node (DaemonSet). */
+  readonly perNode?: boolean;
+}

@@ -1,0 +1,228 @@
+import { Construct } from 'constructs';
+import {
+  Cluster,
+  ClusterSpecBackupBarmanObjectStoreDataCompression,
+  ClusterSpecBackupBarmanObjectStoreWalCompression,
+  ClusterSpecManagedRolesEnsure,
+  ClusterSpecResourcesLimits,
+  ClusterSpecResourcesRequests,
+  Database,
+  DatabaseSpecDatabaseReclaimPolicy,
+  DatabaseSpecEnsure,
+  DatabaseSpecExtensionsEnsure,
+  ScheduledBackup,
+  ScheduledBackupSpecBackupOwnerReference,
+  ScheduledBackupSpecMethod,
+} from '../../../imports/cloudnative-pg-postgresql.cnpg.io';
+import { DATABASES } from '../../catalog/services';
+import type { EnvironmentConfig } from '../../config/load';
+import { CLOUDNATIVE_PG_NAMESPACE } from '../../platform/cloudnative-pg-operator';
+import { PostgresRelations, roleName, type InClusterPostgresProps, type SslMode } from './postgres-access';
+import { operatorParameters, pgHbaIsolation, sizingOf } from './postgres-config';
+import { PRIORITY_CLASS } from '../../platform/priority-classes';
+import { roleSecretId, SECRET_KEY } from '../secrets/secret-catalog';
+import { ServerAccess } from '../../mesh/server-access';
+import { NO_SIDECAR_LABEL } from '../../mesh/sidecar';
+
+export const CLOUDNATIVE_PG_IMAGE_REPOSITORY = 'ghcr.io/cloudnative-pg/postgresql';
+const PORT = 5432;
+/** The instance manager's status port, which the operator and the other instances call. */
+const STATUS_PORT = 8000;
+
+/** Instances when `postgres.instances` is not set: high availability where the cluster has zones to spread over. */
+export const DEFAULT_MULTI_ZONE_INSTANCES = 3;
+
+/**
+ * `postgres.instances` when omitted: a primary and two replicas, one per zone, on a cluster with
+ * more than one zone (one per node when there are fewer nodes); one instance otherwise.
+ */
+export function defaultInstances(cluster: Pick<EnvironmentConfig['cluster'], 'zones' | 'nodes'>): number {
+  return cluster.zones.length > 1 ? Math.min(DEFAULT_MULTI_ZONE_INSTANCES, cluster.nodes) : 1;
+}
+
+export interface CloudNativePostgresProps extends InClusterPostgresProps {
+  /** A primary and `instances - 1` streaming replicas. */
+  readonly instances: number;
+  /** Spread the instances over these zones (when more than one). */
+  readonly zones: readonly string[];
+  readonly backup?: EnvironmentConfig['postgres']['backup'];
+}
+
+/**
+ * PostgreSQL run by the CloudNativePG operator: a `Cluster` (a primary and streaming replicas
+ * with automated failover), the three databases and their roles declared as resources, and with
+ * an object store, WAL archiving and a ScheduledBackup. What the operator does not declare (the
+ * privileges on what the migrations create, CONNECT revoked from PUBLIC) the init Jobs set, in
+ * their privileges-only form (lib/data/postgres/database-init-job.ts). A Secret's new password reaches the
+ * roles without a restart: the operator reconciles managed roles when their Secrets change.
+ *
+ * The instances run outside the mesh: the operator (itself outside) calls each instance's
+ * status port and the instances replicate among themselves with their own certificates, which
+ * Istio STRICT mTLS would refuse. They are protected instead by the server's TLS (CloudNativePG
+ * issues it: clients use sslmode "require"), by pg_hba (each role only in its own database,
+ * TLS only) and by a NetworkPolicy that admits only the clients, the operator and the
+ * instances themselves.
+ */
+export class CloudNativePostgres extends PostgresRelations {
+  public readonly name: string;
+  /** The read-write Service that CloudNativePG keeps pointed at the primary. */
+  public readonly host: string;
+  public readonly port = PORT;
+  public readonly sslMode: SslMode = 'require';
+  public readonly cluster: Cluster;
+  public readonly access: ServerAccess;
+
+  constructor(scope: Construct, id: string, props: CloudNativePostgresProps) {
+    super(scope, id);
+    const name = props.name ?? 'postgres';
+    const { namespace, secrets } = props;
+    this.name = name;
+    this.host = `${name}-rw.${namespace}.svc`;
+    const labels = props.labelsFor({ name, component: 'database', version: props.version });
+    const podSelector = { 'cnpg.io/cluster': name };
+    const sizing = sizingOf(props);
+    const backup = props.backup;
+
+    this.cluster = new Cluster(this, 'Resource', {
+      metadata: { name, namespace, labels },
+      spec: {
+        instances: props.instances,
+        imageName: `${CLOUDNATIVE_PG_IMAGE_REPOSITORY}:${props.version}`,
+        // Pods carry the recommended labels too, and stay out of the mesh (see above).
+        inheritedMetadata: { labels: { ...labels, ...NO_SIDECAR_LABEL } },
+        enableSuperuserAccess: true,
+        superuserSecret: { name: secrets.use('postgres-superuser', namespace) },
+        bootstrap: {
+          initdb: {
+            database: 'orion',
+            owner: roleName('orion'),
+            secret: { name: secrets.use(roleSecretId('orion'), namespace) },
+            dataChecksums: true,
+            encoding: 'UTF8',
+          },
+        },
+        managed: {
+          roles: DATABASES.map((database) => ({
+            name: roleName(database),
+            ensure: ClusterSpecManagedRolesEnsure.PRESENT,
+            login: true,
+            superuser: false,
+            createdb: false,
+            createrole: false,
+            replication: false,
+            bypassrls: false,
+            inherit: true,
+            passwordSecret: { name: secrets.use(roleSecretId(database), namespace) },
+          })),
+        },
+        postgresql: {
+          parameters: operatorParameters(sizing),
+          sharedPreloadLibraries: ['pg_stat_statements'],
+          // CONNECT is granted to PUBLIC on a new database and Database resources cannot revoke
+          // it: pg_hba keeps each role in its own database, and the init Jobs revoke it.
+          pgHba: pgHbaIsolation('hostssl'),
+        },
+        priorityClassName: PRIORITY_CLASS.data,
+        storage: { size: props.storage.size, ...(props.storage.storageClass ? { storageClass: props.storage.storageClass } : {}) },
+        resources: {
+          requests: {
+            cpu: ClusterSpecResourcesRequests.fromString(props.resources.requests.cpu),
+            memory: ClusterSpecResourcesRequests.fromString(props.resources.requests.memory),
+          },
+          limits: {
+            ...(props.resources.limits?.cpu ? { cpu: ClusterSpecResourcesLimits.fromString(props.resources.limits.cpu) } : {}),
+            memory: ClusterSpecResourcesLimits.fromString(sizing.memory),
+          },
+        },
+        // One instance per node where possible (CloudNativePG's anti-affinity), and one per zone.
+        affinity: { enablePodAntiAffinity: true, topologyKey: 'kubernetes.io/hostname', podAntiAffinityType: 'preferred' },
+        ...(props.zones.length > 1 && props.instances > 1
+          ? {
+              topologySpreadConstraints: [
+                {
+                  maxSkew: 1,
+                  topologyKey: 'topology.kubernetes.io/zone',
+                  whenUnsatisfiable: 'DoNotSchedule',
+                  labelSelector: { matchLabels: podSelector },
+                },
+              ],
+            }
+          : {}),
+        ...(backup
+          ? {
+              backup: {
+                retentionPolicy: backup.retentionPolicy,
+                barmanObjectStore: {
+                  destinationPath: backup.destinationPath,
+                  ...(backup.endpointURL ? { endpointUrl: backup.endpointURL } : {}),
+                  s3Credentials:
+                    backup.credentials === 'iam-role'
+                      ? { inheritFromIamRole: true }
+                      : {
+                          accessKeyId: { name: secrets.use('postgres-backup', namespace), key: SECRET_KEY.accessKeyId },
+                          secretAccessKey: { name: secrets.use('postgres-backup', namespace), key: SECRET_KEY.secretAccessKey },
+                        },
+                  wal: { compression: ClusterSpecBackupBarmanObjectStoreWalCompression.GZIP },
+                  data: { compression: ClusterSpecBackupBarmanObjectStoreDataCompression.GZIP },
+                },
+              },
+            }
+          : {}),
+      },
+    });
+
+    for (const database of DATABASES) {
+      new Database(this, `Database-${database}`, {
+        metadata: { name: `${name}-${database}`, namespace, labels },
+        spec: {
+          cluster: { name },
+          name: database,
+          owner: roleName(database),
+          ensure: DatabaseSpecEnsure.PRESENT,
+          // Deleting the resource never drops the database.
+          databaseReclaimPolicy: DatabaseSpecDatabaseReclaimPolicy.RETAIN,
+          encoding: 'UTF8',
+          extensions: [{ name: 'pg_trgm', ensure: DatabaseSpecExtensionsEnsure.PRESENT, schema: 'public' }],
+        },
+      });
+    }
+
+    if (backup) {
+      new ScheduledBackup(this, 'ScheduledBackup', {
+        metadata: { name, namespace, labels },
+        spec: {
+          cluster: { name },
+          schedule: backup.schedule,
+          method: ScheduledBackupSpecMethod.BARMAN_OBJECT_STORE,
+          // A first backup right away, so that a new cluster is recoverable before the schedule.
+          immediate: true,
+          backupOwnerReference: ScheduledBackupSpecBackupOwnerReference.SELF,
+        },
+      });
+    }
+
+    // Out of the mesh: a NetworkPolicy only. Egress stays open: the instances talk to the API
+    // server and, with backups, to the object store.
+    this.access = new ServerAccess(this, 'Access', {
+      name,
+      namespace,
+      labels,
+      podSelector,
+      port: PORT,
+      mesh: props.mesh,
+      inMesh: false,
+      restrictEgress: false,
+    });
+    this.access.networkPolicy.allowIngress({ namespace: CLOUDNATIVE_PG_NAMESPACE }, [STATUS_PORT]);
+    this.access.networkPolicy.allowIngress({ namespace, podSelector }, [PORT, STATUS_PORT]);
+
+    this.relate({
+      host: this.host,
+      port: PORT,
+      sslMode: this.sslMode,
+      secrets,
+      admit: (client) => this.access.admit(client),
+      egress: this.access.egressRule('postgres'),
+    });
+  }
+}

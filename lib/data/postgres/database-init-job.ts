@@ -1,0 +1,182 @@
+import type { Mesh } from '../../mesh/identity';
+import { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import type { LabelsFor } from '../../core/labels';
+import type { DatabaseName } from '../../catalog/services';
+import { HashedJob } from '../../flux/hashed-job';
+import { databaseEnvPrefix, SUPERUSER_ENV_PREFIX, type PostgresServer } from './postgres-access';
+import { POSTGRES_USER } from './postgres';
+import type { PrefectSecrets } from '../secrets/secrets';
+
+/** Seconds the Job waits for the server (and, with an operator, for the database) to be there. */
+const WAIT_SECONDS = 300;
+/** Where the Job finds the external server's CA certificate. */
+const CA_DIR = '/etc/postgresql-ca';
+
+export interface DatabaseInitJobProps {
+  readonly postgres: PostgresServer;
+  readonly database: DatabaseName;
+  readonly namespace: string;
+  /** The image whose psql runs the script: the official `postgres` image. */
+  readonly image: string;
+  /** The version label of the Job's objects. */
+  readonly version: string;
+  readonly labelsFor: LabelsFor;
+  readonly mesh: Mesh;
+  /** For `secrets.revision`: a bump renames the Job, which runs again and sets the new passwords. */
+  readonly secrets: PrefectSecrets;
+  /**
+   * Create the login role and the database. Off where an operator declares them (CloudNativePG's
+   * managed roles and Database resources): the Job then waits for the database and sets only
+   * what the operator cannot, the privileges.
+   * @default true
+   */
+  readonly createDatabase?: boolean;
+  /**
+   * A Secret with the server's CA certificate under `ca.crt`, for sslmode verify-ca and
+   * verify-full against an external server.
+   * @default - the system CA bundle (verify-full only)
+   */
+  readonly caSecret?: string;
+}
+
+/**
+ * Creates one database, its login role and its extensions, idempotently, as the superuser:
+ * `CREATE … \gexec` guards, the role's password (re)set from its Secret on every run, the
+ * database owned by its role, CONNECT revoked from PUBLIC, pg_trgm, nothing granted on any other
+ * database, and the role's privileges on what the migrations create (see `initScript`). A
+ * hash-named Job (lib/flux/hashed-job.ts), "postgres-init-<database>-<hash>".
+ */
+export class DatabaseInitJob extends HashedJob {
+  constructor(scope: Construct, id: string, props: DatabaseInitJobProps) {
+    const { database, postgres } = props;
+    const baseName = `postgres-init-${database}`;
+    const sslMode = postgres.sslMode;
+    const verifies = sslMode === 'verify-ca' || sslMode === 'verify-full';
+    if (sslMode === 'verify-ca' && props.caSecret === undefined) {
+      throw new Error(`${baseName}: sslmode verify-ca needs the server's CA certificate (postgres.external.caSecret)`);
+    }
+    const extraEnv: k8s.EnvVar[] = verifies ? [{ name: 'PGSSLROOTCERT', value: props.caSecret ? `${CA_DIR}/ca.crt` : 'system' }] : [];
+
+    super(scope, id, {
+      baseName,
+      namespace: props.namespace,
+      labels: props.labelsFor({ name: baseName, component: 'database-init', version: props.version }),
+      mesh: props.mesh,
+      connect: (client) => {
+        postgres.grantSuperuser(client);
+        postgres.grantDatabase(client, database);
+      },
+      runAs: POSTGRES_USER,
+      podAnnotations: props.secrets.revisionAnnotation,
+      container: {
+        name: 'init',
+        image: props.image,
+        command: ['/bin/sh', '-c', initScript(database, { createDatabase: props.createDatabase ?? true })],
+        env: extraEnv,
+        resources: {
+          requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
+          limits: { memory: k8s.Quantity.fromString('128Mi') },
+        },
+        ...(props.caSecret ? { volumeMounts: [{ name: 'ca', mountPath: CA_DIR, readOnly: true }] } : {}),
+      },
+      volumes: props.caSecret
+        ? [{ name: 'ca', secret: { secretName: props.caSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } }]
+        : [],
+      // The script waits for the server itself; retries cover a server restarting meanwhile.
+      backoffLimit: 4,
+      activeDeadlineSeconds: WAIT_SECONDS * 3,
+    });
+  }
+}
+
+export interface InitScriptOptions {
+  /** @default true (see DatabaseInitJobProps.createDatabase) */
+  readonly createDatabase?: boolean;
+}
+
+/**
+ * The Job's script: POSIX sh and psql 15+ (`\getenv`), run with the environment that
+ * `grantSuperuser` and `grantDatabase` give the Job. Values reach SQL only through psql's
+ * quoting (`:'literal'`, `:"identifier"`), never through the shell.
+ *
+ * Privileges: the migration Jobs run as the superuser, and in PostgreSQL an object belongs to
+ * whoever creates it, not to the database's owner. So the superuser's default privileges in the
+ * database's `public` schema give the role what a service needs on every table, sequence and
+ * function the migrations create (and the same GRANTs cover those that exist already): data,
+ * never ownership. The role owning no table keeps Nebula's row-level security in force for it.
+ * Since PostgreSQL 15 the database's owner owns `public` (pg_database_owner), and a schema's
+ * owner may drop any table in it: the schema goes to the superuser instead.
+ */
+export function initScript(database: DatabaseName, options: InitScriptOptions = {}): string {
+  const createDatabase = options.createDatabase ?? true;
+  const db = databaseEnvPrefix(database);
+  const su = SUPERUSER_ENV_PREFIX;
+  const attempts = WAIT_SECONDS / 2;
+  const psql = 'psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1';
+  // Without an operator, the server answering is enough; with one, the database must exist too.
+  const ready = createDatabase ? 'pg_isready --quiet' : `${psql} --dbname="$${db}_NAME" --command='SELECT 1' >/dev/null 2>&1`;
+  const waitingFor = createDatabase
+    ? 'PostgreSQL at $PGHOST:$PGPORT did not accept connections'
+    : 'the operator did not create the database "$' + db + '_NAME" at $PGHOST:$PGPORT';
+  const creation = `\\getenv password ${db}_PASSWORD
+-- A superuser keeps the password below out of the server log, even if a statement fails. (A
+-- managed service's administrator may not change these; its log settings are its own.)
+SELECT 'SET log_statement = none', 'SET log_min_error_statement = panic' FROM pg_catalog.pg_roles WHERE rolname = current_user AND rolsuper
+\\gexec
+SET password_encryption = 'scram-sha-256';
+-- One login role per database, with no other power; its password follows the Secret.
+SELECT format('CREATE ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS', :'role') WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = :'role')
+\\gexec
+-- Powers added by hand are taken back (only a superuser can have added them, or remove them).
+SELECT format('ALTER ROLE %I WITH NOSUPERUSER NOREPLICATION NOBYPASSRLS', rolname) FROM pg_catalog.pg_roles WHERE rolname = :'role' AND (rolsuper OR rolreplication OR rolbypassrls)
+\\gexec
+ALTER ROLE :"role" WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT -1 PASSWORD :'password';
+-- An administrator that is not a superuser (a managed service's) must be able to act as the role
+-- to create a database owned by it.
+SELECT format('GRANT %I TO %I', :'role', current_user) WHERE NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) AND NOT pg_catalog.pg_has_role(current_user, :'role', 'USAGE')
+\\gexec
+SELECT format('CREATE DATABASE %I WITH OWNER = %I TEMPLATE = template0 ENCODING = %L', :'database', :'role', 'UTF8') WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = :'database')
+\\gexec
+ALTER DATABASE :"database" OWNER TO :"role";
+`;
+  return `set -eu
+${createDatabase ? `: "\${${db}_PASSWORD:?is empty: set the key password of the database's Secret}"\n` : ''}export PGHOST="$${su}_HOST" PGPORT="$${su}_PORT" PGUSER="$${su}_USER" PGPASSWORD="$${su}_PASSWORD" PGSSLMODE="$${su}_SSLMODE"
+export PGDATABASE=postgres PGCONNECT_TIMEOUT=10 PGAPPNAME=prefect-cdk8s-init PGOPTIONS='-c client_min_messages=warning'
+# The Job can start before the server accepts connections (first start, restart, DNS)${createDatabase ? '' : ' and before the operator has created the database'}.
+attempt=0
+until ${ready}; do
+  attempt=$((attempt + 1))
+  if [ "$attempt" -ge ${attempts} ]; then
+    echo "${waitingFor} within ${WAIT_SECONDS} s" >&2
+    exit 1
+  fi
+  sleep 2
+done
+${psql} --file=- <<'SQL'
+\\getenv database ${db}_NAME
+\\getenv role ${db}_USER
+${createDatabase ? creation : ''}-- Only the owner (and superusers) may connect; no other role gets anything here.
+REVOKE ALL ON DATABASE :"database" FROM PUBLIC;
+\\connect :"database"
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+-- The role must not own the schema its tables live in (a schema's owner may drop them).
+SELECT format('ALTER SCHEMA public OWNER TO %I', current_user) FROM pg_catalog.pg_namespace WHERE nspname = 'public' AND pg_catalog.pg_get_userbyid(nspowner) IN ('pg_database_owner', :'role')
+\\gexec
+GRANT USAGE ON SCHEMA public TO :"role";
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+-- What the migrations create (as this user: objects belong to their creator) is the role's to
+-- use, never to own, so that row-level security applies to it; and so is what exists already.
+ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"role";
+ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO :"role";
+ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT EXECUTE ON FUNCTIONS TO :"role";
+-- (An administrator that is not a superuser grants only on what it owns: a trusted extension's
+-- functions belong to the bootstrap superuser, and PUBLIC may execute them. No warning for those.)
+SET client_min_messages = error;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"role";
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO :"role";
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO :"role";
+SQL
+echo "database ${database}: ready (owner ${database}, pg_trgm, privileges on what the migrations create)"
+`;
+}

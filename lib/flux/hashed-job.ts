@@ -1,0 +1,132 @@
+import type { Mesh } from '../mesh/identity';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { contentHash } from '../core/content-hash';
+import { RecordingDataClient, toEnvVars, type DataClient } from '../data/data-client';
+import { FLUX_FORCE_REPLACE } from './annotations';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../core/pod-security';
+import { exemptions } from '../policy/exemption-annotations';
+import { selectorFor } from '../core/labels';
+import { sidecarAnnotations } from '../mesh/sidecar';
+import { WorkloadNetworkPolicy } from '../mesh/workload-network-policy';
+
+/**
+ * How a Job's pod completes under Istio STRICT mTLS. Chosen: a native sidecar (an init
+ * container that keeps running, which Kubernetes stops when the Job's container exits).
+ * The alternative, opting the pod out of the mesh and opening 5432 with a PERMISSIVE
+ * PeerAuthentication, would send `ALTER ROLE … PASSWORD` in clear text across the pod network
+ * and leave the server admitting connections that carry no identity; with the sidecar, the Job
+ * has its own mesh identity (its service account), which the server's AuthorizationPolicy
+ * allows like any other client. Needs Kubernetes 1.29+ (sidecar containers) and Istio 1.20+;
+ * Istio enables native sidecars by default where it can, and this annotation asks for them
+ * whatever the mesh-wide setting.
+ */
+export const NATIVE_SIDECAR_ANNOTATION = { 'sidecar.istio.io/nativeSidecar': 'true' } as const;
+
+/**
+ * Why the Job has no ttlSecondsAfterFinished, written on each Job as its policy exemption (the
+ * one place the policy suite and a reader find it).
+ */
+export const JOB_TTL_EXEMPTION =
+  'Flux re-applies dist/: a TTL would delete the finished Job and Flux would create and run it again. The name carries a hash of the pod template, so a changed Job is a new Job';
+
+export interface HashedJobProps {
+  /** The Job's name without the hash; the name of its ServiceAccount and NetworkPolicy. */
+  readonly baseName: string;
+  readonly namespace: string;
+  readonly labels: Record<string, string>;
+  readonly mesh: Mesh;
+  /**
+   * The relations that give the Job's container its environment and the Job its egress and its
+   * place in the servers' policies, e.g. `(client) => postgres.grantSuperuser(client)`.
+   */
+  readonly connect: (client: DataClient) => void;
+  /** The one container; the relations' variables come first in its `env`, then its own. */
+  readonly container: k8s.Container;
+  /** The user and group the pod runs as (non-root). */
+  readonly runAs: { readonly uid: number; readonly gid: number };
+  /** @default [] */
+  readonly volumes?: readonly k8s.Volume[];
+  /** @default [] */
+  readonly imagePullSecrets?: readonly k8s.LocalObjectReference[];
+  /**
+   * Pod-template annotations beyond the sidecar's; changing one renames the Job, so it runs again
+   * (e.g. `secrets.revision`).
+   * @default {}
+   */
+  readonly podAnnotations?: Readonly<Record<string, string>>;
+  readonly backoffLimit: number;
+  readonly activeDeadlineSeconds: number;
+}
+
+/**
+ * A run-once Job under GitOps: named after a hash of its whole
+ * pod template, so that Flux replaces it (force annotation) exactly when the template changes;
+ * no TTL, so that Flux does not recreate and rerun it once it has finished; a native sidecar so
+ * that it completes under STRICT mTLS with its own mesh identity; its own ServiceAccount and a
+ * NetworkPolicy that lets it reach only what its relations opened.
+ */
+export class HashedJob extends Construct {
+  public readonly baseName: string;
+  /** The Job's name: the base name and a hash of the whole pod template. */
+  public readonly jobName: string;
+  public readonly job: k8s.KubeJob;
+  public readonly client: RecordingDataClient;
+
+  constructor(scope: Construct, id: string, props: HashedJobProps) {
+    super(scope, id);
+    const { baseName, namespace, labels } = props;
+    this.baseName = baseName;
+    // The Job is a client like any service: the relations give it its environment, its egress
+    // and its place in the servers' policies.
+    this.client = new RecordingDataClient(baseName, namespace, selectorFor(labels), baseName);
+    props.connect(this.client);
+
+    const volumes = props.volumes ?? [];
+    const imagePullSecrets = props.imagePullSecrets ?? [];
+    const template: k8s.PodTemplateSpec = {
+      metadata: { labels, annotations: { ...sidecarAnnotations(0), ...NATIVE_SIDECAR_ANNOTATION, ...props.podAnnotations } },
+      spec: {
+        serviceAccountName: baseName,
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        restartPolicy: 'Never',
+        securityContext: restrictedPodSecurityContext(props.runAs),
+        ...(imagePullSecrets.length > 0 ? { imagePullSecrets: [...imagePullSecrets] } : {}),
+        containers: [
+          {
+            imagePullPolicy: 'IfNotPresent',
+            securityContext: restrictedContainerSecurityContext(props.runAs),
+            ...props.container,
+            env: [...toEnvVars(this.client.env), ...(props.container.env ?? [])],
+          },
+        ],
+        ...(volumes.length > 0 ? { volumes: [...volumes] } : {}),
+      },
+    };
+    this.jobName = `${baseName}-${contentHash(k8s.toJson_PodTemplateSpec(template), 10)}`;
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: baseName, namespace, labels },
+      automountServiceAccountToken: false,
+    });
+    this.job = new k8s.KubeJob(this, 'Resource', {
+      metadata: {
+        name: this.jobName,
+        namespace,
+        labels,
+        annotations: { ...FLUX_FORCE_REPLACE, ...exemptions({ 'job-ttl-seconds-after-finished': JOB_TTL_EXEMPTION }) },
+      },
+      spec: { backoffLimit: props.backoffLimit, activeDeadlineSeconds: props.activeDeadlineSeconds, template },
+    });
+
+    const policy = new WorkloadNetworkPolicy(this, 'NetworkPolicy', {
+      name: baseName,
+      namespace,
+      labels,
+      podSelector: this.client.selectorLabels,
+      mesh: props.mesh,
+    });
+    for (const rule of this.client.egress) policy.allowEgress(rule);
+  }
+}

@@ -1,0 +1,76 @@
+import { CERT_MANAGER_REQUESTS } from './cert-manager-releases';
+import { CLOUDNATIVE_PG_NAMESPACE, CLOUDNATIVE_PG_OPERATOR_REQUESTS } from './cloudnative-pg-operator';
+import { EXTERNAL_SECRETS_NAMESPACE, EXTERNAL_SECRETS_REQUESTS } from './external-secrets-operator';
+import type { WorkloadDemand } from '../core/kubernetes-object';
+import type { EnvironmentConfig } from '../config/load';
+import { parseQuantity } from '../core/quantity';
+
+/**
+ * Requests of the Istio control plane as its charts set them by default (istiod's
+ * `pilot.resources`, istio-cni's `cni.resources`), and istiod's default HPA range.
+ */
+export const ISTIO_REQUESTS = {
+  istiod: { cpu: '500m', memory: '2048Mi', minReplicas: 1, maxReplicas: 5 },
+  cni: { cpu: '100m', memory: '100Mi' },
+} as const;
+
+/**
+ * The pods that the platform layer's Helm releases run (they are not objects of `dist/`), for
+ * the capacity check (`CapacityInputs.platformWorkloads`). Only what this installation
+ * installs: nothing of a mesh or cert-manager the cluster brings itself; the CloudNativePG and
+ * external-secrets operators only with those providers.
+ */
+export function edgeControllerWorkloads(config: EnvironmentConfig): WorkloadDemand[] {
+  const { mesh, namespaces } = config;
+  const demand = (
+    namespace: string,
+    kind: string,
+    name: string,
+    requests: { cpu: string; memory: string },
+    minReplicas = 1,
+    maxReplicas = minReplicas,
+  ): WorkloadDemand => ({
+    layer: 'platform',
+    kind,
+    namespace,
+    name,
+    minReplicas,
+    maxReplicas,
+    cpu: parseQuantity(requests.cpu),
+    memory: parseQuantity(requests.memory),
+  });
+  const workloads: WorkloadDemand[] = [];
+  if (mesh.install) {
+    const { istiod, cni } = ISTIO_REQUESTS;
+    workloads.push(demand(namespaces.istio, 'Deployment', 'istiod', istiod, istiod.minReplicas, istiod.maxReplicas));
+    workloads.push({ ...demand(namespaces.istio, 'DaemonSet', 'istio-cni-node', cni), perNode: true });
+    // The gateway pod is the proxy itself: no sidecar on top.
+    workloads.push(
+      demand(
+        namespaces.ingress,
+        'Deployment',
+        'istio-ingressgateway',
+        mesh.gateway.resources.requests,
+        mesh.gateway.replicas,
+        mesh.gateway.maxReplicas,
+      ),
+    );
+  }
+  if (mesh.installCertManager) {
+    workloads.push(demand(namespaces.certManager, 'Deployment', 'cert-manager', CERT_MANAGER_REQUESTS.controller));
+    workloads.push(demand(namespaces.certManager, 'Deployment', 'cert-manager-webhook', CERT_MANAGER_REQUESTS.webhook));
+    workloads.push(demand(namespaces.certManager, 'Deployment', 'cert-manager-cainjector', CERT_MANAGER_REQUESTS.cainjector));
+  }
+  if (mesh.installTrustManager) {
+    workloads.push(demand(namespaces.certManager, 'Deployment', 'trust-manager', CERT_MANAGER_REQUESTS.trustManager));
+  }
+  if (config.postgres.provider === 'cloudnativepg') {
+    workloads.push(demand(CLOUDNATIVE_PG_NAMESPACE, 'Deployment', 'cloudnative-pg', CLOUDNATIVE_PG_OPERATOR_REQUESTS));
+  }
+  if (config.secrets.provider === 'external-secrets') {
+    for (const name of ['external-secrets', 'external-secrets-webhook', 'external-secrets-cert-controller']) {
+      workloads.push(demand(EXTERNAL_SECRETS_NAMESPACE, 'Deployment', name, EXTERNAL_SECRETS_REQUESTS));
+    }
+  }
+  return workloads;
+}

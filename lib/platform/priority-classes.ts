@@ -1,0 +1,51 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import type { LabelsFor } from '../core/labels';
+
+/**
+ * The installation's PriorityClasses, by tier; pods name them in `priorityClassName`. Under
+ * pressure the scheduler places the data tier first (evicting lower tiers if it must): a Prefect
+ * service without its database or Redis serves nothing, and the services in turn outrank the
+ * cluster's unprioritized pods (flow runs, batch work).
+ */
+export const PRIORITY_CLASS = {
+  /** PostgreSQL and Redis. */
+  data: 'prefect-data',
+  /** The Prefect services. */
+  services: 'prefect-services',
+} as const;
+
+/** Values well below the system classes (2,000,000,000 and up) and above the default 0. */
+const PRIORITY_VALUE: Readonly<Record<keyof typeof PRIORITY_CLASS, number>> = { data: 1_000_000, services: 100_000 };
+
+const DESCRIPTION: Readonly<Record<keyof typeof PRIORITY_CLASS, string>> = {
+  data: 'Prefect data tier (PostgreSQL, Redis): scheduled before, and may preempt, the Prefect services and unprioritized pods',
+  services: 'Prefect services: scheduled before, and may preempt, unprioritized pods; yield to the Prefect data tier',
+};
+
+export interface PrefectPriorityClassesProps {
+  readonly labelsFor: LabelsFor;
+}
+
+/** One cluster-scoped PriorityClass per tier (platform layer, so that they exist before any pod names one). */
+export class PrefectPriorityClasses extends Construct {
+  public readonly classes: Readonly<Record<keyof typeof PRIORITY_CLASS, k8s.KubePriorityClass>>;
+
+  constructor(scope: Construct, id: string, props: PrefectPriorityClassesProps) {
+    super(scope, id);
+    const tiers = Object.keys(PRIORITY_CLASS) as Array<keyof typeof PRIORITY_CLASS>;
+    this.classes = Object.fromEntries(
+      tiers.map((tier) => {
+        const name = PRIORITY_CLASS[tier];
+        const resource = new k8s.KubePriorityClass(this, tier, {
+          metadata: { name, labels: props.labelsFor({ name, component: 'scheduling' }) },
+          value: PRIORITY_VALUE[tier],
+          globalDefault: false,
+          preemptionPolicy: 'PreemptLowerPriority',
+          description: DESCRIPTION[tier],
+        });
+        return [tier, resource];
+      }),
+    ) as Record<keyof typeof PRIORITY_CLASS, k8s.KubePriorityClass>;
+  }
+}
