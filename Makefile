@@ -13,7 +13,7 @@ CDK8S := npx cdk8s --no-check-upgrade
 SOURCES := main.ts $(shell find lib imports -name '*.ts' 2>/dev/null) package-lock.json
 CRD_PREFIXES := istio cert-manager trust-manager flux-source flux-helm flux-kustomize external-secrets cloudnative-pg prometheus-operator
 
-.PHONY: synth test typecheck check-dist schema imports schemas bench diff clean deps
+.PHONY: synth test typecheck lint format check-dist schema imports schemas bench diff clean deps
 
 ## deps: install the locked npm dependencies when missing or stale
 deps: node_modules/.package-lock.json
@@ -35,11 +35,20 @@ schema: build/export-json-schema.js
 synth: build/main.js schema
 	@node build/main.js $(if $(ENV),--env $(ENV))
 
-## test: type check, then every test (real PostgreSQL and redis-server included)
+## test: format and lint check, type check, then every test (real PostgreSQL and redis-server included)
 test: node_modules/.package-lock.json
 	@scripts/ensure-test-servers.sh
+	npx biome ci --colors=off .
 	npx tsc -p .
 	npx vitest run $(VITEST_ARGS)
+
+## lint: the formatter's and the linter's verdict (Biome: formatting, recommended rules, no import cycle)
+lint: node_modules/.package-lock.json
+	npx biome ci --colors=off .
+
+## format: format the whole tree and apply the linter's safe fixes
+format: node_modules/.package-lock.json
+	npx biome check --write .
 
 typecheck: node_modules/.package-lock.json
 	npx tsc -p .

@@ -89,7 +89,7 @@ function walk(value: unknown, schema: Schema | undefined, where: string, report:
     else if (!result) report.violations.push(`${where}: ${message ?? rule} (${JSON.stringify(value)})`);
   }
   if (Array.isArray(value)) {
-    value.forEach((item, index) => walk(item, schema.items, `${where}[${index}]`, report));
+    for (const [index, item] of value.entries()) walk(item, schema.items, `${where}[${index}]`, report);
   } else if (typeof value === 'object') {
     for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
       const childSchema =

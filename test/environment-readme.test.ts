@@ -45,13 +45,16 @@ describe.each(ENVIRONMENTS)('dist/%s/README.md', (environment) => {
     );
     const read = new Set<string>();
     const visit = (node: unknown, namespace: string): void => {
-      if (Array.isArray(node)) return node.forEach((item) => visit(item, namespace));
+      if (Array.isArray(node)) {
+        for (const item of node) visit(item, namespace);
+        return;
+      }
       if (node === null || typeof node !== 'object') return;
       const record = node as Record<string, any>;
       if (record.secretKeyRef?.name) read.add(`${namespace}/${record.secretKeyRef.name}`);
       if (record.secret?.secretName) read.add(`${namespace}/${record.secret.secretName}`);
       if (Array.isArray(record.imagePullSecrets)) for (const secret of record.imagePullSecrets) read.add(`${namespace}/${secret.name}`);
-      Object.values(record).forEach((value) => visit(value, namespace));
+      for (const value of Object.values(record)) visit(value, namespace);
     };
     for (const { object } of rendered.objects)
       if (['Deployment', 'StatefulSet', 'Job'].includes(object.kind)) visit(object.spec, object.metadata.namespace as string);

@@ -66,7 +66,7 @@ describe('WorkloadNetworkPolicy', () => {
     const [spec] = chartWith(
       (chart) => new WorkloadNetworkPolicy(chart, 'Policy', { ...props, mesh: { ...mesh, istioNamespace: 'mesh', clusterDns } }),
     );
-    const [dnsRule, istiodRule] = spec?.egress as Spec[];
+    const [dnsRule, istiodRule] = (spec?.egress ?? []) as Spec[];
     expect(dnsRule?.to).toEqual([
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dns' } }, podSelector: { matchLabels: { app: 'coredns' } } },
       { ipBlock: { cidr: '169.254.20.10/32' } },
@@ -84,7 +84,7 @@ describe('WorkloadNetworkPolicy', () => {
       policy.allowEgressToCidr({ cidr: '0.0.0.0/0', except: ['10.0.0.0/8'], ports: [80, 443] });
       policy.allowEgressToCidr({ cidr: '198.51.100.0/24', ports: [8443] });
     });
-    expect((spec?.egress as Spec[]).slice(2)).toEqual([
+    expect(((spec?.egress ?? []) as Spec[]).slice(2)).toEqual([
       {
         to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }],
         ports: [

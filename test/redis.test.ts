@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_INSTANCES, type RedisName } from '../lib/catalog/services';
 import { RecordingDataClient } from '../lib/data/data-client';
 import type { KubernetesObject } from '../lib/output/render';
-import { DataChart } from '../lib/charts/data-chart';
+import type { DataChart } from '../lib/charts/data-chart';
 import { PrefectApp } from '../lib/app/prefect-app';
 import { build, findObject, loadEnvironment } from './helpers';
 import { containerEnvironment, expandKubernetes, freePort, run, Scratch, waitFor, type EnvVarJson } from './data-servers';

@@ -62,7 +62,7 @@ describe('the secrets scan finds', () => {
   });
 
   it('a random-looking literal in an environment variable named like a secret', () => {
-    const text = 'env:\n  - name: PREFECT_API_TOKEN\n    value: "' + RANDOM + '"\n';
+    const text = `env:\n  - name: PREFECT_API_TOKEN\n    value: "${RANDOM}"\n`;
     const findings = scanText('a.yaml', text);
     expect(findings.map((finding) => finding.kind)).toEqual(['high-entropy']);
     expect(findings[0]?.line).toBe(3);
@@ -111,6 +111,7 @@ describe('the secrets scan passes', () => {
       'existingSecret: REDIS_WORK_PASSWORD',
       'script: |',
       '  PGPASSWORD="$POSTGRES_SUPERUSER_PASSWORD" psql',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, the scanner's input
       '  export TOKEN="${TOKEN_FROM_FILE}"',
       '  requirepass $(cat /run/secrets/redis/password)',
     ].join('\n');

@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { DATABASES, REDIS_INSTANCES, type RedisName } from '../catalog/services';
 import { CloudNativePostgres, defaultInstances } from '../data/postgres/cloudnative-pg';
 import { DatabaseInitJob } from '../data/postgres/database-init-job';

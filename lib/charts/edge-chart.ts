@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { BackendTrafficPolicy } from '../edge/routes/backend-traffic-policy';
 import { CERT_MANAGER_SERVICE_ACCOUNT } from '../platform/cert-manager-releases';
 import { GatewayCertificate } from '../edge/tls/certificates';

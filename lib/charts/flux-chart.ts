@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { FluxLayer } from '../flux/flux-layer';
 import { APPLIED_LAYERS } from '../flux/layers';
 import { edgeLayerHealth } from './edge-chart';

@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config/load';
 import { type LabelsFor, recommendedLabels } from '../core/labels';
 import type { Layer } from '../flux/layers';

@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { DATABASES } from '../catalog/services';
 import { MigrationJob } from '../prefect/migration-job';
 import type { PostgresServer } from '../data/postgres/postgres-access';

@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { CertManagerReleases } from '../platform/cert-manager-releases';
 import { CloudNativePgOperator } from '../platform/cloudnative-pg-operator';
 import { ExternalSecretsOperator } from '../platform/external-secrets-operator';

@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import type { DatabaseName, RedisName } from '../catalog/services';
 import type { DataClient } from '../data/data-client';
 import { selectorLabels } from '../core/labels';

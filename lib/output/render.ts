@@ -57,7 +57,7 @@ export function renderEnvironment(
 export function fileName(object: KubernetesObject): string {
   const { name, namespace } = object.metadata;
   if (!name) throw new Error(`an object of kind ${object.kind} has no metadata.name: every object needs an explicit name`);
-  return [object.kind.toLowerCase(), namespace, name].filter(Boolean).join('.') + '.yaml';
+  return `${[object.kind.toLowerCase(), namespace, name].filter(Boolean).join('.')}.yaml`;
 }
 
 export function describeObject(object: { kind: string; metadata: { name: string; namespace?: string } }): string {

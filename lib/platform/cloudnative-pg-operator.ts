@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { OperatorRelease, type OperatorInstallProps } from './operator-release';
 
 /** Where the CloudNativePG operator runs; the database pods admit it (lib/data/postgres/cloudnative-pg.ts). */

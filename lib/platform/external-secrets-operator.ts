@@ -1,4 +1,4 @@
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { OperatorRelease, type OperatorInstallProps } from './operator-release';
 
 export const EXTERNAL_SECRETS_NAMESPACE = 'external-secrets';

@@ -1,4 +1,4 @@
-import { ApiObjectMetadata } from 'cdk8s';
+import type { ApiObjectMetadata } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { FLUX_PRUNE_DISABLED } from '../flux/annotations';

@@ -231,9 +231,9 @@ export function containersOf(template: PodTemplate, kinds: readonly ContainerKin
   for (const kind of kinds) {
     const list = template.spec[fields[kind]];
     if (!Array.isArray(list)) continue;
-    list.forEach((container: Container, index: number) =>
-      entries.push({ container, kind, path: `${template.specPath}.${fields[kind]}[${index}]` }),
-    );
+    for (const [index, container] of (list as Container[]).entries()) {
+      entries.push({ container, kind, path: `${template.specPath}.${fields[kind]}[${index}]` });
+    }
   }
   return entries;
 }
@@ -268,7 +268,7 @@ export function selectorMatches(selector: LabelSelector | undefined | null, labe
     if (labels[key] !== value) return false;
   }
   for (const requirement of selector.matchExpressions ?? []) {
-    const present = Object.prototype.hasOwnProperty.call(labels, requirement.key);
+    const present = Object.hasOwn(labels, requirement.key);
     const values = requirement.values ?? [];
     switch (requirement.operator) {
       case 'In':

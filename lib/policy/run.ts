@@ -196,7 +196,7 @@ export function runPolicy(inputs: readonly PolicyInput[], options: PolicyOptions
         }
         const annotation = annotations.get(entry)?.get(check.name);
         const fileExemption = usableExemptions.filter((exemption) => exemption.check === check.name && exemptionMatches(exemption, entry));
-        fileExemption.forEach((exemption) => usedExemptions.add(exemption));
+        for (const exemption of fileExemption) usedExemptions.add(exemption);
         if (annotation) annotation.used = true;
         const findings = messages.map((message) => ({
           check: check.name,

@@ -141,11 +141,13 @@ export function scanText(file: string, text: string): SecretFinding[] {
   const seen = new Set<string>();
   const report = (finding: SecretFinding) => {
     const key = `${finding.kind}|${finding.line}|${finding.message}`;
-    if (!seen.has(key)) findings.push(finding), seen.add(key);
+    if (seen.has(key)) return;
+    findings.push(finding);
+    seen.add(key);
   };
-  documents.forEach((document, index) =>
-    walk(document, documents.length > 1 ? `document ${index + 1}` : '', (finding) => report({ file, ...finding }), text),
-  );
+  for (const [index, document] of documents.entries()) {
+    walk(document, documents.length > 1 ? `document ${index + 1}` : '', (finding) => report({ file, ...finding }), text);
+  }
   return findings;
 }
 
@@ -159,7 +161,7 @@ type Report = (finding: Omit<SecretFinding, 'file'>) => void;
 function walk(node: unknown, where: string, report: Report, text: string): void {
   const at = (key: string | number) => (typeof key === 'number' ? `${where}[${key}]` : where ? `${where}.${key}` : key);
   if (Array.isArray(node)) {
-    node.forEach((item, index) => walk(item, at(index), report, text));
+    for (const [index, item] of node.entries()) walk(item, at(index), report, text);
     return;
   }
   if (node === null || typeof node !== 'object') {

@@ -112,7 +112,8 @@ export class SchemaPreparer {
 
   /** An embedded resource implicitly has apiVersion, kind and metadata (apiextensions semantics). */
   private addEmbeddedResourceFields(schema: SchemaObject): void {
-    const properties = isObject(schema.properties) ? schema.properties : (schema.properties = {});
+    if (!isObject(schema.properties)) schema.properties = {};
+    const properties = schema.properties as SchemaObject;
     properties.apiVersion ??= { type: 'string' };
     properties.kind ??= { type: 'string' };
     properties.metadata ??= this.rules.objectMetaRef ? { $ref: this.rules.objectMetaRef } : OPEN_OBJECT();
@@ -216,7 +217,8 @@ export function prepareQuantity(schema: unknown): void {
  * them), and its metadata is ObjectMeta whatever the CRD says (controller-gen writes `type: object`).
  */
 export function prepareCustomResourceRoot(schema: SchemaObject, objectMetaRef: string, preparer: SchemaPreparer): void {
-  const properties = isObject(schema.properties) ? schema.properties : (schema.properties = {});
+  if (!isObject(schema.properties)) schema.properties = {};
+  const properties = schema.properties as SchemaObject;
   properties.apiVersion ??= { type: 'string' };
   properties.kind ??= { type: 'string' };
   const crdMetadata = isObject(properties.metadata) ? properties.metadata : undefined;

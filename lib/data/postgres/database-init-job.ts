@@ -118,7 +118,7 @@ export function initScript(database: DatabaseName, options: InitScriptOptions = 
   const ready = createDatabase ? 'pg_isready --quiet' : `${psql} --dbname="$${db}_NAME" --command='SELECT 1' >/dev/null 2>&1`;
   const waitingFor = createDatabase
     ? 'PostgreSQL at $PGHOST:$PGPORT did not accept connections'
-    : 'the operator did not create the database "$' + db + '_NAME" at $PGHOST:$PGPORT';
+    : `the operator did not create the database "$${db}_NAME" at $PGHOST:$PGPORT`;
   const creation = `\\getenv password ${db}_PASSWORD
 -- A superuser keeps the password below out of the server log, even if a statement fails. (A
 -- managed service's administrator may not change these; its log settings are its own.)

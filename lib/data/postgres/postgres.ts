@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { contentHash } from '../../core/content-hash';
 import { exemptions, SINGLE_INSTANCE_REASON } from '../../policy/exemption-annotations';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../../core/pod-security';

@@ -1,6 +1,6 @@
 import type { Mesh } from '../../mesh/identity';
 import { k8s } from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import type { LabelsFor } from '../../core/labels';
 import type { RedisName } from '../../catalog/services';
 import { REDIS_MEMORY_HEADROOM, type Resources } from '../../config/schema';
