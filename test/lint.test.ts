@@ -16,7 +16,10 @@ describe('the linter', () => {
 
   it('fails on an import cycle made of type imports, and passes once it is broken', () => {
     fs.copyFileSync(path.join(PROJECT_ROOT, 'biome.json'), path.join(folder, 'biome.json'));
-    fs.writeFileSync(path.join(folder, 'biome.json'), fs.readFileSync(path.join(folder, 'biome.json'), 'utf8').replace('./node_modules/@biomejs', `${PROJECT_ROOT}/node_modules/@biomejs`));
+    fs.writeFileSync(
+      path.join(folder, 'biome.json'),
+      fs.readFileSync(path.join(folder, 'biome.json'), 'utf8').replace('./node_modules/@biomejs', `${PROJECT_ROOT}/node_modules/@biomejs`),
+    );
     fs.mkdirSync(path.join(folder, 'lib'));
     fs.writeFileSync(path.join(folder, 'lib', 'a.ts'), "import type { B } from './b';\n\nexport interface A {\n  readonly b: B;\n}\n");
     fs.writeFileSync(path.join(folder, 'lib', 'b.ts'), "import type { A } from './a';\n\nexport interface B {\n  readonly a?: A;\n}\n");
