@@ -201,10 +201,21 @@ describe('invalid configuration', () => {
     ]);
   });
 
-  it('fails on a bad source range', () => {
-    expect(problemsOf(variant({ loadBalancer: { sourceRanges: ['10.0.0.0/33'] } }))).toEqual([
-      'config/test.yaml: loadBalancer.sourceRanges[0]: expected a CIDR range such as "203.0.113.0/24", got "10.0.0.0/33"',
+  it('fails on a bad source range, IPv4 or IPv6, through the one CIDR parser', () => {
+    const expected = 'expected a CIDR range such as "203.0.113.0/24" or "2001:db8::/32"';
+    expect(
+      problemsOf(variant({ loadBalancer: { sourceRanges: ['10.0.0.0/33', '1:2:3:4:5:6:7:8:9/64', '12345::/64', '::/129'] } })),
+    ).toEqual([
+      `config/test.yaml: loadBalancer.sourceRanges[0]: ${expected}, got "10.0.0.0/33"`,
+      `config/test.yaml: loadBalancer.sourceRanges[1]: ${expected}, got "1:2:3:4:5:6:7:8:9/64"`,
+      `config/test.yaml: loadBalancer.sourceRanges[2]: ${expected}, got "12345::/64"`,
+      `config/test.yaml: loadBalancer.sourceRanges[3]: ${expected}, got "::/129"`,
     ]);
+  });
+
+  it('takes source ranges with host bits set, as Kubernetes does for loadBalancerSourceRanges', () => {
+    const config = parseConfig(variant({ loadBalancer: { sourceRanges: ['203.0.113.7/24', '2001:db8::1/64'] } }), FILE, 'test');
+    expect(config.loadBalancer.sourceRanges).toEqual(['203.0.113.7/24', '2001:db8::1/64']);
   });
 
   it('fails on the floating image tag "latest"', () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DATABASES, DEFAULT_CATALOG, REDIS_INSTANCES, SERVICE_TYPES } from '../catalog/services';
-import { isNetworkCidr, strictlyContains } from '../core/cidr';
+import { isNetworkCidr, parseCidr, strictlyContains } from '../core/cidr';
 import { formatBytes, isQuantity, parseQuantity } from '../core/quantity';
 import { SECRET_IDS, type NamedSecretId } from '../data/secrets/secret-catalog';
 
@@ -53,7 +53,10 @@ const imageTag = z
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { error: 'expected an image tag such as "2026.11.1"' })
   .refine((tag) => tag !== 'latest', { error: 'expected a pinned image tag, not "latest"' });
 
-const cidr = z.string().refine(isCidr, { error: 'expected a CIDR range such as "203.0.113.0/24"' });
+/** An address range (host bits may be set, as a Service's loadBalancerSourceRanges allow): the one CIDR parser of core/cidr.ts. */
+const cidr = z
+  .string()
+  .refine((value) => parseCidr(value) !== undefined, { error: 'expected a CIDR range such as "203.0.113.0/24" or "2001:db8::/32"' });
 
 /** A network range as a NetworkPolicy ipBlock takes it: no host bits set. */
 const networkCidr = z
@@ -827,13 +830,3 @@ export const configSchema = z
 export type ConfigInput = z.input<typeof configSchema>;
 /** The configuration with every default filled in. */
 export type ParsedConfig = z.output<typeof configSchema>;
-
-function isCidr(value: string): boolean {
-  const [address, prefix, ...rest] = value.split('/');
-  if (rest.length > 0 || prefix === undefined || !/^\d{1,3}$/.test(prefix)) return false;
-  const bits = Number(prefix);
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(address ?? '')) {
-    return bits <= 32 && (address ?? '').split('.').every((octet) => Number(octet) <= 255);
-  }
-  return /^[0-9a-fA-F:]+$/.test(address ?? '') && (address ?? '').includes(':') && bits <= 128;
-}
