@@ -247,8 +247,3 @@ export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
     resources: small,
   },
 ];
-
-/** The web services a route can point at, by name. */
-export function webServices(catalog: readonly ServiceDefinition[]): ServiceDefinition[] {
-  return catalog.filter((service) => service.type === 'web');
-}

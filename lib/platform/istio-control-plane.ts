@@ -59,15 +59,12 @@ export class IstioControlPlane extends Construct {
   public readonly base: FluxHelmRelease;
   public readonly istiod: FluxHelmRelease;
   public readonly cni: FluxHelmRelease;
-  public readonly version: string;
-  public readonly trustDomain: string;
   /** The IngressClass "istio", when requested. */
   public readonly ingressClass?: k8s.KubeIngressClass;
 
   constructor(scope: Construct, id: string, props: IstioControlPlaneProps) {
     super(scope, id);
-    this.version = props.version;
-    this.trustDomain = props.trustDomain ?? DEFAULT_TRUST_DOMAIN;
+    const trustDomain = props.trustDomain ?? DEFAULT_TRUST_DOMAIN;
     const global = props.platform ? { global: { platform: props.platform } } : {};
     const release = (releaseId: string, name: string, chart: string, values: Record<string, unknown>, dependsOn: FluxHelmRelease[]) =>
       new FluxHelmRelease(this, releaseId, {
@@ -98,7 +95,7 @@ export class IstioControlPlane extends Construct {
         ...global,
         pilot: { cni: { enabled: true } },
         meshConfig: {
-          trustDomain: this.trustDomain,
+          trustDomain,
           // cert-manager's HTTP-01 solver publishes each challenge as an Ingress of class
           // "istio"; istiod turns it into routes on the gateway with this `istio` label.
           ingressClass: ISTIO_INGRESS_CLASS,

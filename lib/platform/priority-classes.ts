@@ -29,23 +29,18 @@ export interface PrefectPriorityClassesProps {
 
 /** One cluster-scoped PriorityClass per tier (platform layer, so that they exist before any pod names one). */
 export class PrefectPriorityClasses extends Construct {
-  public readonly classes: Readonly<Record<keyof typeof PRIORITY_CLASS, k8s.KubePriorityClass>>;
-
   constructor(scope: Construct, id: string, props: PrefectPriorityClassesProps) {
     super(scope, id);
     const tiers = Object.keys(PRIORITY_CLASS) as Array<keyof typeof PRIORITY_CLASS>;
-    this.classes = Object.fromEntries(
-      tiers.map((tier) => {
-        const name = PRIORITY_CLASS[tier];
-        const resource = new k8s.KubePriorityClass(this, tier, {
-          metadata: { name, labels: props.labelsFor({ name, component: 'scheduling' }) },
-          value: PRIORITY_VALUE[tier],
-          globalDefault: false,
-          preemptionPolicy: 'PreemptLowerPriority',
-          description: DESCRIPTION[tier],
-        });
-        return [tier, resource];
-      }),
-    ) as Record<keyof typeof PRIORITY_CLASS, k8s.KubePriorityClass>;
+    for (const tier of tiers) {
+      const name = PRIORITY_CLASS[tier];
+      new k8s.KubePriorityClass(this, tier, {
+        metadata: { name, labels: props.labelsFor({ name, component: 'scheduling' }) },
+        value: PRIORITY_VALUE[tier],
+        globalDefault: false,
+        preemptionPolicy: 'PreemptLowerPriority',
+        description: DESCRIPTION[tier],
+      });
+    }
   }
 }

@@ -117,7 +117,6 @@ export class PrefectService extends Construct implements DataClient {
   public readonly callerPolicy?: AuthorizationPolicy;
 
   private readonly env = new Map<string, EnvValue>();
-  private readonly egress: EgressRule[] = [];
   private readonly callers = new Map<string, DataClient>();
 
   constructor(scope: Construct, id: string, props: PrefectServiceProps) {
@@ -384,11 +383,6 @@ export class PrefectService extends Construct implements DataClient {
     this.networkPolicy.allowIngress({ namespace: client.namespace, podSelector: client.selectorLabels }, [port]);
   }
 
-  /** The callers allowed with `allowFrom`, as "<namespace>/<name>", sorted. */
-  public get allowedCallers(): readonly string[] {
-    return [...this.callers.keys()].sort();
-  }
-
   public addEnv(name: string, value: EnvValue): void {
     if (this.env.has(name)) {
       throw new Error(`service ${this.name}: environment variable ${name} is set twice; each relation must use its own names`);
@@ -397,7 +391,6 @@ export class PrefectService extends Construct implements DataClient {
   }
 
   public addEgress(rule: EgressRule): void {
-    this.egress.push(rule);
     this.networkPolicy.allowEgress(rule);
   }
 
@@ -414,10 +407,6 @@ export class PrefectService extends Construct implements DataClient {
    */
   public get environment(): ReadonlyMap<string, EnvValue> {
     return new Map([...[...WRITABLE_HOME].filter(([name]) => !this.env.has(name)), ...this.env]);
-  }
-
-  public get egressRules(): readonly EgressRule[] {
-    return this.egress;
   }
 }
 
