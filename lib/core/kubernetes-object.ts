@@ -29,3 +29,14 @@ export interface WorkloadDemand {
   /** Runs once per node (DaemonSet). */
   readonly perNode?: boolean;
 }
+
+/** Where each workload kind keeps its pod template (the one list, for every check that reads pod templates). */
+export const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
+  Deployment: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+};

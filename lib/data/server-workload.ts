@@ -1,23 +1,11 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { Resources } from '../config/schema';
 import { FLUX_PRUNE_DISABLED } from '../flux/annotations';
 
 /*
  * What the in-cluster data servers (PostgreSQL's StatefulSet, the Redis instances) share: their
  * Services, their container resources, and the single-pod StatefulSet with a retained volume.
  */
-
-/** A container's requests and limits from the configuration's `resources` (a memory limit always). */
-export function toResourceRequirements(resources: Resources): k8s.ResourceRequirements {
-  return {
-    requests: { cpu: k8s.Quantity.fromString(resources.requests.cpu), memory: k8s.Quantity.fromString(resources.requests.memory) },
-    limits: {
-      ...(resources.limits?.cpu ? { cpu: k8s.Quantity.fromString(resources.limits.cpu) } : {}),
-      memory: k8s.Quantity.fromString(resources.limits?.memory ?? resources.requests.memory),
-    },
-  };
-}
 
 export interface ServerServicesProps {
   /** The client Service's name; the headless one is "<name>-headless". */

@@ -4,6 +4,7 @@
  * field is read defensively: a missing field is "unset", never an exception.
  */
 import { parseQuantity } from '../core/quantity';
+import { POD_TEMPLATE_PATHS } from '../core/kubernetes-object';
 
 /** A Kubernetes object as plain JSON (structurally the same as lib/output/render's KubernetesObject). */
 export interface PolicyObject {
@@ -141,17 +142,6 @@ export interface PodTemplate {
   /** Where the pod spec sits in the owner, for messages, e.g. "spec.template.spec". */
   readonly specPath: string;
 }
-
-/** Where the pod template sits in each kind that creates pods ("DeploymentLike" in kube-linter). */
-const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  ReplicationController: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
 
 /** Kinds whose spec.replicas kube-linter's and Polaris's replica checks read. */
 export const REPLICATED_KINDS: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet', 'ReplicaSet', 'ReplicationController']);

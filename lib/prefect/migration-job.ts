@@ -6,6 +6,7 @@ import { HashedJob } from '../flux/hashed-job';
 import { databaseEnvPrefix, SUPERUSER_ENV_PREFIX, type PostgresServer } from '../data/postgres/postgres-access';
 import { PREFECT_USER } from './prefect-service';
 import type { PrefectSecrets } from '../data/secrets/secrets';
+import { toResourceRequirements } from '../core/resources';
 
 /**
  * ASSUMPTION (not in Prefect's public docs): the server image migrates one database with
@@ -65,10 +66,7 @@ export class MigrationJob extends HashedJob {
         name: 'migrate',
         image: props.image,
         command: [...(props.command ?? [...DEFAULT_MIGRATION_COMMAND, database])],
-        resources: {
-          requests: { cpu: k8s.Quantity.fromString('250m'), memory: k8s.Quantity.fromString('512Mi') },
-          limits: { memory: k8s.Quantity.fromString('1Gi') },
-        },
+        resources: toResourceRequirements({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } }),
         volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
       },
       volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } }],

@@ -14,6 +14,7 @@ import { lazyList } from '../core/lazy-list';
 import { WorkloadNetworkPolicy } from '../mesh/workload-network-policy';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../core/pod-security';
 import { sidecarAnnotations } from '../mesh/sidecar';
+import { toResourceRequirements } from '../core/resources';
 
 /** ASSUMPTION: the customer-managed images run as a non-root user; this uid/gid is enforced. */
 export const PREFECT_USER = { uid: 10001, gid: 10001 } as const;
@@ -204,20 +205,7 @@ export class PrefectService extends Construct implements DataClient {
             ...(definition.args.length > 0 ? { args: [...definition.args] } : {}),
             env: Lazy.any({ produce: () => toEnvVars(this.environment) }),
             ...(port !== undefined ? { ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }] } : {}),
-            resources: {
-              requests: {
-                cpu: k8s.Quantity.fromString(definition.resources.requests.cpu),
-                memory: k8s.Quantity.fromString(definition.resources.requests.memory),
-              },
-              ...(definition.resources.limits
-                ? {
-                    limits: {
-                      ...(definition.resources.limits.cpu ? { cpu: k8s.Quantity.fromString(definition.resources.limits.cpu) } : {}),
-                      memory: k8s.Quantity.fromString(definition.resources.limits.memory),
-                    },
-                  }
-                : {}),
-            },
+            resources: toResourceRequirements(definition.resources),
             ...(definition.health
               ? {
                   // Startup allows a slow first start (migrations already ran in their layer).

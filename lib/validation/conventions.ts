@@ -1,15 +1,6 @@
 import { RECOMMENDED_LABEL_KEYS } from '../core/labels';
 import type { KubernetesObject } from '../output/render';
-
-/** Paths of the pod templates inside workload kinds. */
-const POD_TEMPLATE_PATHS: Record<string, readonly string[]> = {
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
+import { POD_TEMPLATE_PATHS } from '../core/kubernetes-object';
 
 /**
  * The project's own contract for every object: the recommended labels on the object and on its

@@ -1,5 +1,5 @@
 import type { Mesh } from '../../mesh/identity';
-import { k8s } from 'cdk8s-plus-28';
+import type { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { LabelsFor } from '../../core/labels';
 import type { DatabaseName } from '../../catalog/services';
@@ -7,6 +7,7 @@ import { HashedJob } from '../../flux/hashed-job';
 import { databaseEnvPrefix, SUPERUSER_ENV_PREFIX, type PostgresServer } from './postgres-access';
 import { POSTGRES_USER } from './postgres';
 import type { PrefectSecrets } from '../secrets/secrets';
+import { toResourceRequirements } from '../../core/resources';
 
 /** Seconds the Job waits for the server (and, with an operator, for the database) to be there. */
 const WAIT_SECONDS = 300;
@@ -74,10 +75,7 @@ export class DatabaseInitJob extends HashedJob {
         image: props.image,
         command: ['/bin/sh', '-c', initScript(database, { createDatabase: props.createDatabase ?? true })],
         env: extraEnv,
-        resources: {
-          requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
-          limits: { memory: k8s.Quantity.fromString('128Mi') },
-        },
+        resources: toResourceRequirements({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),
         ...(props.caSecret ? { volumeMounts: [{ name: 'ca', mountPath: CA_DIR, readOnly: true }] } : {}),
       },
       volumes: props.caSecret

@@ -10,7 +10,8 @@ import { formatBytes, parseQuantity } from '../../core/quantity';
 import { SECRET_KEY } from '../secrets/secret-catalog';
 import { selectorFor } from '../../core/labels';
 import { ServerAccess } from '../../mesh/server-access';
-import { retainedStatefulSetSpec, ServerServices, toResourceRequirements } from '../server-workload';
+import { toResourceRequirements } from '../../core/resources';
+import { retainedStatefulSetSpec, ServerServices } from '../server-workload';
 import { sidecarAnnotations } from '../../mesh/sidecar';
 
 /** The official image's `postgres` user. */

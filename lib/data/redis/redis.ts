@@ -15,7 +15,8 @@ import { redisSecretId, SECRET_KEY } from '../secrets/secret-catalog';
 import type { PrefectSecrets } from '../secrets/secrets';
 import { selectorFor } from '../../core/labels';
 import { ServerAccess } from '../../mesh/server-access';
-import { retainedStatefulSetSpec, ServerServices, toResourceRequirements } from '../server-workload';
+import { toResourceRequirements } from '../../core/resources';
+import { retainedStatefulSetSpec, ServerServices } from '../server-workload';
 import { sidecarAnnotations } from '../../mesh/sidecar';
 
 /** The official image's `redis` user. */
