@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isNetworkCidr, parseCidr, strictlyContains } from '../lib/core/cidr';
 import { NamespaceDefaultDeny } from '../lib/mesh/namespace-default-deny';
 import type { KubernetesObject } from '../lib/output/render';
+import { PrincipalAllowPolicy } from '../lib/mesh/principal-allow-policy';
 import { WorkloadNetworkPolicy } from '../lib/mesh/workload-network-policy';
 import { build, ENVIRONMENTS, findObject, loadEnvironment } from './helpers';
 
@@ -99,6 +100,26 @@ describe('WorkloadNetworkPolicy', () => {
   it('states open egress as a rule, so that a namespace default-deny does not close it', () => {
     const [spec] = chartWith((chart) => void new WorkloadNetworkPolicy(chart, 'Policy', { ...props, restrictEgress: false }));
     expect(spec).toMatchObject({ policyTypes: ['Ingress', 'Egress'], egress: [{}] });
+  });
+});
+
+describe('PrincipalAllowPolicy', () => {
+  it('allows nothing until a principal is allowed, then each once, sorted, on its one port', () => {
+    const policyProps = { name: 'db', namespace: 'data', labels: {}, podSelector: { app: 'db' }, port: 5432 };
+    const [empty] = chartWith((chart) => new PrincipalAllowPolicy(chart, 'Empty', policyProps));
+    expect(empty).toEqual({ action: 'ALLOW', selector: { matchLabels: { app: 'db' } }, rules: [] });
+    const [allowing] = chartWith((chart) => {
+      const policy = new PrincipalAllowPolicy(chart, 'Policy', policyProps);
+      policy.allow('cluster.local/ns/prefect/sa/server');
+      policy.allow('cluster.local/ns/prefect/sa/auth');
+      policy.allow('cluster.local/ns/prefect/sa/server');
+    });
+    expect(allowing?.rules).toEqual([
+      {
+        from: [{ source: { principals: ['cluster.local/ns/prefect/sa/auth', 'cluster.local/ns/prefect/sa/server'] } }],
+        to: [{ operation: { ports: ['5432'] } }],
+      },
+    ]);
   });
 });
 

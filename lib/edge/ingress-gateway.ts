@@ -6,11 +6,11 @@ import {
   type GatewaySpecServers,
   VirtualService,
 } from '../../imports/istio-networking.istio.io';
-import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../../imports/istio-security.istio.io';
 import { HostRoutes } from './routes/host-routes';
 import type { TlsTermination } from './load-balancer';
 import { DEFAULT_TRUST_DOMAIN, meshPrincipal } from '../mesh/identity';
 import { escapeRegex, type ResolvedRoute } from './routes/routes';
+import { PrincipalAllowPolicy } from '../mesh/principal-allow-policy';
 
 /** Where cert-manager's HTTP-01 solver answers Let's Encrypt (RFC 8555, section 8.3). */
 export const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
@@ -214,14 +214,13 @@ export class PrefectGateway extends Construct {
     const key = `${backend.namespace}/${name}`;
     if (this.allowed.has(key)) return;
     this.allowed.add(key);
-    new AuthorizationPolicy(this, `Allow-${backend.namespace}-${backend.name}`, {
-      metadata: { name, namespace: backend.namespace, labels: this.labelsFor(backend.name, 'authorization') },
-      spec: {
-        action: AuthorizationPolicySpecAction.ALLOW,
-        selector: { matchLabels: backend.selector },
-        rules: [{ from: [{ source: { principals: [this.principal] } }], to: [{ operation: { ports: [String(backend.port)] } }] }],
-      },
-    });
+    new PrincipalAllowPolicy(this, `Allow-${backend.namespace}-${backend.name}`, {
+      name,
+      namespace: backend.namespace,
+      labels: this.labelsFor(backend.name, 'authorization'),
+      podSelector: backend.selector,
+      port: backend.port,
+    }).allow(this.principal);
   }
 }
 

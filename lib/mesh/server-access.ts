@@ -1,13 +1,8 @@
 import type { Mesh } from './identity';
 import { Construct } from 'constructs';
-import {
-  AuthorizationPolicy,
-  AuthorizationPolicySpecAction,
-  type AuthorizationPolicySpecRules,
-} from '../../imports/istio-security.istio.io';
 import { principalOf, type DataClient, type EgressRule } from '../data/data-client';
-import { lazyList } from '../core/lazy-list';
 import { WorkloadNetworkPolicy } from './workload-network-policy';
+import { PrincipalAllowPolicy } from './principal-allow-policy';
 
 export interface ServerAccessProps {
   /** Names both policies, e.g. "postgres" or "redis-cache". */
@@ -36,17 +31,18 @@ export interface ServerAccessProps {
  */
 export class ServerAccess extends Construct {
   public readonly networkPolicy: WorkloadNetworkPolicy;
-  public readonly authorizationPolicy?: AuthorizationPolicy;
+  public readonly authorizationPolicy?: PrincipalAllowPolicy;
   public readonly port: number;
   private readonly namespace: string;
   private readonly podSelector: Record<string, string>;
-  private readonly admitted = new Map<string, DataClient>();
+  private readonly trustDomain: string;
 
   constructor(scope: Construct, id: string, props: ServerAccessProps) {
     super(scope, id);
     this.port = props.port;
     this.namespace = props.namespace;
     this.podSelector = props.podSelector;
+    this.trustDomain = props.mesh.trustDomain;
     this.networkPolicy = new WorkloadNetworkPolicy(this, 'NetworkPolicy', {
       name: props.name,
       namespace: props.namespace,
@@ -56,38 +52,24 @@ export class ServerAccess extends Construct {
       restrictEgress: props.restrictEgress,
     });
     if (props.inMesh ?? true) {
-      this.authorizationPolicy = new AuthorizationPolicy(this, 'AuthorizationPolicy', {
-        metadata: { name: props.name, namespace: props.namespace, labels: props.labels },
-        spec: {
-          selector: { matchLabels: props.podSelector },
-          action: AuthorizationPolicySpecAction.ALLOW,
-          // No client yet: no rule, and an ALLOW policy without rules allows nothing.
-          rules: lazyList<AuthorizationPolicySpecRules>(() => {
-            const principals = [
-              ...new Set([...this.admitted.values()].map((client) => principalOf(client, props.mesh.trustDomain))),
-            ].sort();
-            return principals.length === 0
-              ? []
-              : [{ from: [{ source: { principals } }], to: [{ operation: { ports: [String(props.port)] } }] }];
-          }),
-        },
+      this.authorizationPolicy = new PrincipalAllowPolicy(this, 'AuthorizationPolicy', {
+        name: props.name,
+        namespace: props.namespace,
+        labels: props.labels,
+        podSelector: props.podSelector,
+        port: props.port,
       });
     }
   }
 
   /** Admits `client`'s pods and mesh identity to the server's port. */
   public admit(client: DataClient): void {
-    this.admitted.set(`${client.namespace}/${client.name}`, client);
+    this.authorizationPolicy?.allow(principalOf(client, this.trustDomain));
     this.networkPolicy.allowIngress({ namespace: client.namespace, podSelector: client.selectorLabels }, [this.port]);
   }
 
   /** The rule a client's own NetworkPolicy needs to reach the server. */
   public egressRule(purpose: string): EgressRule {
     return { purpose, namespace: this.namespace, podSelector: this.podSelector, port: this.port };
-  }
-
-  /** The admitted clients, as "<namespace>/<name>", sorted. */
-  public get clients(): string[] {
-    return [...this.admitted.keys()].sort();
   }
 }

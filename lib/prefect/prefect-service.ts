@@ -2,19 +2,14 @@ import type { Mesh } from '../mesh/identity';
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import {
-  AuthorizationPolicy,
-  AuthorizationPolicySpecAction,
-  type AuthorizationPolicySpecRules,
-} from '../../imports/istio-security.istio.io';
 import type { ServiceDefinition } from '../catalog/services';
 import { principalOf, toEnvVars, type DataClient, type EgressRule, type EnvValue } from '../data/data-client';
 import { LABEL } from '../core/labels';
-import { lazyList } from '../core/lazy-list';
 import { WorkloadNetworkPolicy } from '../mesh/workload-network-policy';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../core/pod-security';
 import { sidecarAnnotations } from '../mesh/sidecar';
 import { toResourceRequirements } from '../core/resources';
+import { PrincipalAllowPolicy } from '../mesh/principal-allow-policy';
 
 /** ASSUMPTION: the customer-managed images run as a non-root user; this uid/gid is enforced. */
 export const PREFECT_USER = { uid: 10001, gid: 10001 } as const;
@@ -115,14 +110,15 @@ export class PrefectService extends Construct implements DataClient {
   public readonly disruptionBudget?: k8s.KubePodDisruptionBudget;
   public readonly networkPolicy: WorkloadNetworkPolicy;
   /** Web services: who inside the mesh may call the port (`<name>-from-prefect`). */
-  public readonly callerPolicy?: AuthorizationPolicy;
+  public readonly callerPolicy?: PrincipalAllowPolicy;
 
   private readonly env = new Map<string, EnvValue>();
-  private readonly callers = new Map<string, DataClient>();
+  private readonly trustDomain: string;
 
   constructor(scope: Construct, id: string, props: PrefectServiceProps) {
     super(scope, id);
     const { definition } = props;
+    this.trustDomain = props.mesh.trustDomain;
     if (definition.type === 'web' && (definition.port === undefined || definition.health === undefined)) {
       throw new Error(`service ${definition.name}: a web service needs a port and health paths`);
     }
@@ -334,21 +330,12 @@ export class PrefectService extends Construct implements DataClient {
     for (const destination of definition.egress ?? []) this.networkPolicy.allowEgressToCidr(destination);
 
     if (port !== undefined) {
-      this.callerPolicy = new AuthorizationPolicy(this, 'CallerPolicy', {
-        metadata: {
-          name: `${definition.name}-from-prefect`,
-          namespace: props.namespace,
-          labels: { ...props.labels, [LABEL.component]: 'authorization' },
-        },
-        spec: {
-          action: AuthorizationPolicySpecAction.ALLOW,
-          selector: { matchLabels: props.selectorLabels },
-          // No caller yet: no rule, and an ALLOW policy without rules allows nothing.
-          rules: lazyList<AuthorizationPolicySpecRules>(() => {
-            const principals = [...new Set([...this.callers.values()].map((client) => principalOf(client, props.mesh.trustDomain)))].sort();
-            return principals.length === 0 ? [] : [{ from: [{ source: { principals } }], to: [{ operation: { ports: [String(port)] } }] }];
-          }),
-        },
+      this.callerPolicy = new PrincipalAllowPolicy(this, 'CallerPolicy', {
+        name: `${definition.name}-from-prefect`,
+        namespace: props.namespace,
+        labels: { ...props.labels, [LABEL.component]: 'authorization' },
+        podSelector: props.selectorLabels,
+        port,
       });
     }
   }
@@ -366,7 +353,7 @@ export class PrefectService extends Construct implements DataClient {
         `service ${this.name}: only web services accept calls (type is ${this.definition.type}); ${client.name} cannot be allowed to call it`,
       );
     }
-    this.callers.set(`${client.namespace}/${client.name}`, client);
+    this.callerPolicy.allow(principalOf(client, this.trustDomain));
     client.addEgress({ purpose: `prefect-${this.name}`, namespace: this.namespace, podSelector: this.selectorLabels, port });
     this.networkPolicy.allowIngress({ namespace: client.namespace, podSelector: client.selectorLabels }, [port]);
   }
