@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { DatabaseName } from '../catalog/services';
 import { HashedJob } from '../flux/hashed-job';
-import { databaseEnvPrefix, SUPERUSER_ENV_PREFIX, type PostgresServer } from '../data/postgres/postgres-access';
+import { asyncpgUrl, databaseEnvPrefix, SUPERUSER_ENV_PREFIX, type PostgresServer } from '../data/postgres/postgres-access';
 import { PREFECT_USER } from './prefect-service';
 import type { PrefectSecrets } from '../data/secrets/secrets';
 import { toResourceRequirements } from '../core/resources';
@@ -53,11 +53,7 @@ export class MigrationJob extends HashedJob {
         // creates belong to the superuser (in PostgreSQL, to their creator, not to the database's
         // owner); the init Job's default privileges give the database's role what the services
         // need on them, without ownership, so row-level security applies to the role.
-        const su = SUPERUSER_ENV_PREFIX;
-        const tls = postgres.sslMode === 'disable' ? '' : `?ssl=${postgres.sslMode}`;
-        client.addEnv('MIGRATION_DATABASE_URL', {
-          value: `postgresql+asyncpg://$(${su}_USER):$(${su}_PASSWORD)@$(${su}_HOST):$(${su}_PORT)/$(${databaseEnvPrefix(database)}_NAME)${tls}`,
-        });
+        client.addEnv('MIGRATION_DATABASE_URL', { value: asyncpgUrl(SUPERUSER_ENV_PREFIX, databaseEnvPrefix(database), postgres.sslMode) });
       },
       runAs: PREFECT_USER,
       imagePullSecrets: props.secrets.imagePullSecrets(namespace),

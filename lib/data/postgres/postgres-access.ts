@@ -65,6 +65,18 @@ export function databaseEnvPrefix(database: DatabaseName): string {
 
 export const SUPERUSER_ENV_PREFIX = 'POSTGRES_SUPERUSER';
 
+/**
+ * The SQLAlchemy URL for asyncpg, composed in the pod from environment variables with `$(VAR)`
+ * expansion (`<credentials>_USER`, `_PASSWORD`, `_HOST`, `_PORT`, and `<database>_NAME`).
+ * asyncpg takes the libpq sslmode names as its `ssl` argument.
+ */
+export function asyncpgUrl(credentialsPrefix: string, databasePrefix: string, sslMode: SslMode): string {
+  const v = (prefix: string, suffix: string) => `$(${prefix}_${suffix})`;
+  const tls = sslMode === 'disable' ? '' : `?ssl=${sslMode}`;
+  const c = credentialsPrefix;
+  return `postgresql+asyncpg://${v(c, 'USER')}:${v(c, 'PASSWORD')}@${v(c, 'HOST')}:${v(c, 'PORT')}/${v(databasePrefix, 'NAME')}${tls}`;
+}
+
 export interface PostgresAccessProps extends ClientRelationProps {
   readonly sslMode: SslMode;
 }
@@ -78,17 +90,12 @@ export class PostgresAccess extends ClientRelation<PostgresAccessProps> {
   public grantDatabase(client: DataClient, database: DatabaseName): void {
     const { sslMode, secrets } = this.props;
     const prefix = databaseEnvPrefix(database);
-    const v = (suffix: string) => `$(${prefix}_${suffix})`;
     this.addAddress(client, prefix);
     client.addEnv(`${prefix}_NAME`, { value: database });
     client.addEnv(`${prefix}_USER`, { value: roleName(database) });
     client.addEnv(`${prefix}_PASSWORD`, { secretKeyRef: secrets.keyRef(roleSecretId(database), SECRET_KEY.password, client.namespace) });
     client.addEnv(`${prefix}_SSLMODE`, { value: sslMode });
-    // SQLAlchemy with asyncpg: asyncpg takes the libpq sslmode names as its `ssl` argument.
-    const tls = sslMode === 'disable' ? '' : `?ssl=${sslMode}`;
-    client.addEnv(`${prefix}_URL`, {
-      value: `postgresql+asyncpg://${v('USER')}:${v('PASSWORD')}@${v('HOST')}:${v('PORT')}/${v('NAME')}${tls}`,
-    });
+    client.addEnv(`${prefix}_URL`, { value: asyncpgUrl(prefix, prefix, sslMode) });
     this.connect(client);
   }
 
