@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
-import { configSchema, type ParsedConfig } from './schema';
+import { configSchema, type ParsedConfig, resolveHostnames } from './schema';
 
 /** The configuration of one environment, with every default and derived value filled in. */
 export interface EnvironmentConfig extends Omit<ParsedConfig, 'hostnames' | 'flux'> {
@@ -72,10 +72,7 @@ export function parseConfig(text: string, displayPath: string, expectedEnvironme
 function resolve(config: ParsedConfig): EnvironmentConfig {
   return {
     ...config,
-    hostnames: {
-      api: config.hostnames.api ?? `api.${config.domain}`,
-      app: config.hostnames.app ?? `app.${config.domain}`,
-    },
+    hostnames: resolveHostnames(config.domain, config.hostnames),
     flux: { ...config.flux, path: config.flux.path ?? `./dist/${config.environment}` },
   };
 }

@@ -3,6 +3,7 @@ import { DATABASES, DEFAULT_CATALOG, REDIS_INSTANCES, SERVICE_TYPES } from '../c
 import { isNetworkCidr, parseCidr, strictlyContains } from '../core/cidr';
 import { formatBytes, isQuantity, parseQuantity } from '../core/quantity';
 import { SECRET_IDS, type NamedSecretId } from '../data/secrets/secret-catalog';
+import { GO_DURATION } from '../core/duration';
 
 /*
  * The one schema for `config/<env>.yaml`. Every object is strict (an unknown key is an error, so
@@ -35,7 +36,7 @@ const objectName = z.string().refine(isDnsSubdomain, {
 const quantity = (example: string) => z.string().refine(isQuantity, { error: `expected a Kubernetes quantity such as "${example}"` });
 
 /** A Go duration as Flux and cert-manager read it, e.g. "10m", "1h30m", "2160h". */
-const duration = z.string().regex(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/, {
+const duration = z.string().regex(GO_DURATION, {
   error: 'expected a duration such as "10m" or "2160h"',
 });
 
@@ -471,8 +472,21 @@ const postgres = z
     }
   });
 
+/** The API and UI hostnames: `api.<domain>` and `app.<domain>` unless overridden. */
+export function resolveHostnames(
+  domain: string,
+  overrides: { readonly api?: string; readonly app?: string },
+): { api: string; app: string } {
+  return { api: overrides.api ?? `api.${domain}`, app: overrides.app ?? `app.${domain}` };
+}
+
 /** Redis needs memory beyond `maxmemory` for client buffers and copy-on-write during AOF rewrites. */
 export const REDIS_MEMORY_HEADROOM = 1.25;
+
+/** The smallest memory limit for a Redis whose maxmemory is `memory` (bytes), in whole MiB. */
+export function minimumRedisMemoryLimit(memory: number): number {
+  return Math.ceil((memory * REDIS_MEMORY_HEADROOM) / 2 ** 20) * 2 ** 20;
+}
 
 const redisInstance = (memory: string) =>
   z
@@ -510,9 +524,9 @@ const redisInstance = (memory: string) =>
       } else if (
         isQuantity(limit) &&
         isQuantity(instance.memory) &&
-        parseQuantity(limit) < parseQuantity(instance.memory) * REDIS_MEMORY_HEADROOM
+        parseQuantity(limit) < minimumRedisMemoryLimit(parseQuantity(instance.memory))
       ) {
-        const minimum = formatBytes(Math.ceil(parseQuantity(instance.memory) * REDIS_MEMORY_HEADROOM));
+        const minimum = formatBytes(minimumRedisMemoryLimit(parseQuantity(instance.memory)));
         context.addIssue({
           code: 'custom',
           path: ['resources', 'limits', 'memory'],
@@ -780,8 +794,7 @@ export const configSchema = z
         message: `expected at least mesh.gateway.replicas (${config.mesh.gateway.replicas})`,
       });
     }
-    const api = config.hostnames.api ?? `api.${config.domain}`;
-    const app = config.hostnames.app ?? `app.${config.domain}`;
+    const { api, app } = resolveHostnames(config.domain, config.hostnames);
     if (api === app) {
       context.addIssue({ code: 'custom', path: ['hostnames'], message: 'expected different hostnames for the API and the UI' });
     }

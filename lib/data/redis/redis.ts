@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { LabelsFor } from '../../core/labels';
 import type { RedisName } from '../../catalog/services';
-import { REDIS_MEMORY_HEADROOM, type Resources } from '../../config/schema';
+import { minimumRedisMemoryLimit, type Resources } from '../../config/schema';
 import { contentHash } from '../../core/content-hash';
 import { exemptions } from '../../policy/exemption-annotations';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../../core/pod-security';
@@ -78,10 +78,10 @@ export class Redis extends RedisRelations {
     const labels = props.labelsFor({ name, component: persistent ? 'queue' : 'cache', version });
     const selector = selectorFor(labels);
     const memory = parseQuantity(props.memory);
-    const sized = formatBytes(Math.ceil((memory * REDIS_MEMORY_HEADROOM) / 2 ** 20) * 2 ** 20);
+    const sized = formatBytes(minimumRedisMemoryLimit(memory));
     const resources = props.resources ?? { requests: { cpu: '1', memory: sized }, limits: { memory: sized } };
     const memoryLimit = resources.limits?.memory ?? resources.requests.memory;
-    if (parseQuantity(memoryLimit) < memory * REDIS_MEMORY_HEADROOM) {
+    if (parseQuantity(memoryLimit) < minimumRedisMemoryLimit(memory)) {
       throw new Error(
         `${name}: the memory limit ${memoryLimit} leaves too little headroom over maxmemory ${props.memory}; expected at least ${sized}`,
       );
