@@ -8,7 +8,7 @@ import { edgeControllerWorkloads } from '../lib/platform/controller-workloads';
 import { FluxLayer } from '../lib/flux/flux-layer';
 import { missingDns01Identity } from '../lib/edge/tls/issuers';
 import { IstioControlPlane } from '../lib/platform/istio-control-plane';
-import { gatewayExposure, LOAD_BALANCER_PRESETS, tlsTermination } from '../lib/edge/load-balancer';
+import { gatewayExposure, LOAD_BALANCER_PRESETS, type LoadBalancerSettings, tlsTermination } from '../lib/edge/load-balancer';
 import type { KubernetesObject, RenderedEnvironment } from '../lib/output/render';
 import { checkEnvironment } from '../lib/app/synthesize';
 import { buildVariant } from './config-variants';
@@ -775,22 +775,18 @@ describe('load balancer: exposure per mode and provider, directly', () => {
     for (const provider of ['gcp', 'azure', 'generic'] as const) expect(tlsTermination('l7', provider)).toBe('http-proxy');
   });
 
-  it('fails on what the schema also rejects, for callers that bypass it', () => {
-    expect(() => gatewayExposure({ ...settings, mode: 'l7', provider: 'aws' })).toThrow('expected loadBalancer.certificate');
-    expect(() => gatewayExposure({ ...settings, mode: 'l7', provider: 'generic' })).toThrow('expected loadBalancer.trustedProxies');
-    expect(() => gatewayExposure({ ...settings, mode: 'l7', provider: 'gcp', sourceRanges: ['10.0.0.0/8'] })).toThrow(
-      'restrict clients on your HTTP(S) proxy',
-    );
-    expect(() => gatewayExposure({ ...settings, mode: 'l7', provider: 'gcp', externalDnsHostnames: ['api.example.com'] })).toThrow(
-      'external-dns',
-    );
-    expect(() => gatewayExposure({ ...settings, mode: 'l4', provider: 'aws', trustedProxies: 1 })).toThrow('trustedProxies needs L7 mode');
-    expect(() => gatewayExposure({ ...settings, mode: 'l4', provider: 'aws', certificate: ACM_CERTIFICATE })).toThrow(
-      'certificate is only used',
-    );
-    expect(() => gatewayExposure({ ...settings, mode: 'l4', provider: 'gcp', serviceType: 'ClusterIP' })).toThrow(
-      'serviceType is only used',
-    );
+  it('fails on what the schema also rejects, for callers that bypass it, with the same rule and words', () => {
+    const fails = (overrides: Partial<LoadBalancerSettings>, field: string, words: string) =>
+      expect(() => gatewayExposure({ ...settings, ...overrides } as LoadBalancerSettings)).toThrow(
+        new RegExp(`^loadBalancer \\(mode \\w+, provider \\w+\\): ${field}: .*${words}`),
+      );
+    fails({ mode: 'l7', provider: 'aws' }, 'certificate', 'expected the ARN of the ACM certificate');
+    fails({ mode: 'l7', provider: 'generic' }, 'trustedProxies', 'expected the number of HTTP proxies');
+    fails({ mode: 'l7', provider: 'gcp', sourceRanges: ['10.0.0.0/8'] }, 'sourceRanges', 'restrict clients on your HTTP\\(S\\) proxy');
+    fails({ mode: 'l7', provider: 'gcp', externalDnsHostnames: ['api.example.com'] }, 'externalDns', 'let external-dns read the hostnames');
+    fails({ mode: 'l4', provider: 'aws', trustedProxies: 1 }, 'trustedProxies', 'expected only with loadBalancer.mode "l7"');
+    fails({ mode: 'l4', provider: 'aws', certificate: ACM_CERTIFICATE }, 'certificate', 'expected only with mode "l7" and provider "aws"');
+    fails({ mode: 'l4', provider: 'gcp', serviceType: 'ClusterIP' }, 'serviceType', 'expected only with mode "l7"');
   });
 
   it("lets the user's annotations win over the L7 preset", () => {

@@ -4,6 +4,7 @@ import { isNetworkCidr, parseCidr, strictlyContains } from '../core/cidr';
 import { formatBytes, isQuantity, parseQuantity } from '../core/quantity';
 import { SECRET_IDS, type NamedSecretId } from '../data/secrets/secret-catalog';
 import { GO_DURATION } from '../core/duration';
+import { loadBalancerProblems } from './load-balancer-rules';
 
 /*
  * The one schema for `config/<env>.yaml`. Every object is strict (an unknown key is an error, so
@@ -198,55 +199,7 @@ const loadBalancer = z
     serviceType: z.enum(['ClusterIP', 'NodePort']).optional(),
   })
   .superRefine((loadBalancer, context) => {
-    const { mode, provider } = loadBalancer;
-    const issue = (path: string, message: string) => context.addIssue({ code: 'custom', path: [path], message });
-    const nlbTls = mode === 'l7' && provider === 'aws';
-    const httpProxy = mode === 'l7' && provider !== 'aws';
-    if (loadBalancer.trustedProxies !== undefined && mode !== 'l7') {
-      issue('trustedProxies', 'expected only with loadBalancer.mode "l7" (an L4 load balancer adds no proxy hop)');
-    }
-    if (nlbTls && loadBalancer.certificate === undefined) {
-      issue(
-        'certificate',
-        'expected the ARN of the ACM certificate for both hostnames with mode "l7" and provider "aws" (the NLB\'s TLS listener ends TLS with it)',
-      );
-    }
-    if (!nlbTls && loadBalancer.certificate !== undefined) {
-      issue(
-        'certificate',
-        'expected only with mode "l7" and provider "aws" (in L4 mode the gateway holds the certificate; other L7 providers hold it on your HTTP(S) proxy)',
-      );
-    }
-    if (nlbTls && loadBalancer.trustedProxies !== undefined) {
-      issue(
-        'trustedProxies',
-        'expected none with mode "l7" and provider "aws": the NLB passes client addresses by PROXY protocol and appends no X-Forwarded-For hop, so trusting one would let clients forge their address',
-      );
-    }
-    if (httpProxy && provider === 'generic' && loadBalancer.trustedProxies === undefined) {
-      issue(
-        'trustedProxies',
-        'expected the number of HTTP proxies in front of the gateway that append X-Forwarded-For, with mode "l7" and provider "generic" (the proxy is yours, so its hops cannot be guessed)',
-      );
-    }
-    if (!httpProxy && loadBalancer.serviceType !== undefined) {
-      issue(
-        'serviceType',
-        'expected only with mode "l7" and provider "gcp", "azure" or "generic" (otherwise the gateway\'s Service is a LoadBalancer)',
-      );
-    }
-    if (httpProxy && loadBalancer.sourceRanges.length > 0) {
-      issue(
-        'sourceRanges',
-        `expected none with mode "l7" and provider "${provider}": the gateway's Service is not a load balancer; restrict clients on your HTTP(S) proxy (Cloud Armor, a WAF policy, firewall rules)`,
-      );
-    }
-    if (httpProxy && loadBalancer.externalDns) {
-      issue(
-        'externalDns',
-        `expected false with mode "l7" and provider "${provider}": the public address is your HTTP(S) proxy's; let external-dns read the hostnames from its Ingress or Gateway`,
-      );
-    }
+    for (const { field, message } of loadBalancerProblems(loadBalancer)) context.addIssue({ code: 'custom', path: [field], message });
   });
 
 const mesh = z.strictObject({

@@ -13,18 +13,16 @@
  * Ingress or a GKE Gateway, Azure Application Gateway) that forwards plain HTTP to the gateway.
  */
 
-export type LoadBalancerProvider = 'aws' | 'gcp' | 'azure' | 'generic';
-export type LoadBalancerMode = 'l4' | 'l7';
+import {
+  type LoadBalancerMode,
+  type LoadBalancerProvider,
+  loadBalancerProblems,
+  type TlsTermination,
+  tlsTermination,
+} from '../config/load-balancer-rules';
 
-/**
- * Where TLS ends, which decides the gateway's listeners:
- * - `gateway`: HTTPS on 443 with the certificate's Secret; 80 redirects to HTTPS.
- * - `load-balancer`: a TCP load balancer's TLS listener on 443 forwards the decrypted stream to
- *   the gateway's port 443, which serves plain HTTP; 80 passes through and the gateway redirects it.
- * - `http-proxy`: an HTTP(S) proxy in front redirects HTTP itself and forwards every request,
- *   as HTTP, to the gateway's port 80.
- */
-export type TlsTermination = 'gateway' | 'load-balancer' | 'http-proxy';
+export type { LoadBalancerMode, LoadBalancerProvider, TlsTermination } from '../config/load-balancer-rules';
+export { tlsTermination } from '../config/load-balancer-rules';
 
 /** The AWS Load Balancer Controller's annotation prefix. */
 const AWS = 'service.beta.kubernetes.io/aws-load-balancer';
@@ -149,11 +147,6 @@ export interface GatewayExposure {
   readonly trustedProxies: number;
 }
 
-export function tlsTermination(mode: LoadBalancerMode, provider: LoadBalancerProvider): TlsTermination {
-  if (mode === 'l4') return 'gateway';
-  return provider === 'aws' ? 'load-balancer' : 'http-proxy';
-}
-
 /**
  * The gateway's exposure for `settings`. Throws on the combinations that cannot work (the
  * configuration schema reports them first, naming the field).
@@ -166,16 +159,10 @@ export function gatewayExposure(settings: LoadBalancerSettings): GatewayExposure
     settings.externalDnsHostnames.length > 0
       ? { 'external-dns.alpha.kubernetes.io/hostname': settings.externalDnsHostnames.join(',') }
       : {};
-  if (termination !== 'load-balancer' && settings.certificate !== undefined) {
-    throw new Error(`${where}: certificate is only used by an AWS NLB in L7 mode; remove it`);
-  }
-  if (termination !== 'http-proxy' && settings.serviceType !== undefined) {
-    throw new Error(`${where}: serviceType is only used behind an HTTP(S) proxy (L7 on gcp, azure or generic); remove it`);
-  }
+  const [problem] = loadBalancerProblems({ ...settings, externalDns: settings.externalDnsHostnames.length > 0 });
+  if (problem !== undefined) throw new Error(`${where}: ${problem.field}: ${problem.message}`);
 
   if (termination === 'gateway') {
-    if (settings.trustedProxies !== undefined)
-      throw new Error(`${where}: trustedProxies needs L7 mode (an L4 load balancer adds no X-Forwarded-For hop)`);
     return {
       tlsTermination: termination,
       serviceType: 'LoadBalancer',
@@ -188,20 +175,10 @@ export function gatewayExposure(settings: LoadBalancerSettings): GatewayExposure
   }
 
   if (termination === 'load-balancer') {
-    if (settings.certificate === undefined) {
-      throw new Error(
-        `${where}: expected loadBalancer.certificate, the ARN of the ACM certificate for both hostnames that the NLB's TLS listener serves`,
-      );
-    }
-    if (settings.trustedProxies !== undefined) {
-      throw new Error(
-        `${where}: trustedProxies must not be set: the NLB passes client addresses by PROXY protocol and appends no X-Forwarded-For hop`,
-      );
-    }
     return {
       tlsTermination: termination,
       serviceType: 'LoadBalancer',
-      annotations: { ...nlbTlsAnnotations(settings.certificate), ...externalDns, ...settings.annotations },
+      annotations: { ...nlbTlsAnnotations(settings.certificate as string), ...externalDns, ...settings.annotations },
       externalTrafficPolicy: 'Local',
       sourceRanges: settings.sourceRanges,
       proxyProtocol: true,
@@ -209,20 +186,8 @@ export function gatewayExposure(settings: LoadBalancerSettings): GatewayExposure
     };
   }
 
-  const trustedProxies = settings.trustedProxies ?? DEFAULT_TRUSTED_PROXIES[provider];
-  if (trustedProxies === undefined) {
-    throw new Error(
-      `${where}: expected loadBalancer.trustedProxies, the number of HTTP proxies in front of the gateway that append X-Forwarded-For`,
-    );
-  }
-  if (settings.sourceRanges.length > 0) {
-    throw new Error(`${where}: sourceRanges need a LoadBalancer Service; restrict clients on your HTTP(S) proxy instead`);
-  }
-  if (settings.externalDnsHostnames.length > 0) {
-    throw new Error(
-      `${where}: external-dns must read the hostnames from your HTTP(S) proxy's Ingress or Gateway, not from the gateway's Service`,
-    );
-  }
+  // The rules above require trustedProxies where no default is known (generic).
+  const trustedProxies = (settings.trustedProxies ?? DEFAULT_TRUSTED_PROXIES[provider]) as number;
   return {
     tlsTermination: termination,
     serviceType: settings.serviceType ?? 'ClusterIP',
