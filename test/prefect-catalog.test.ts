@@ -32,7 +32,7 @@ type Spec = Record<string, any>;
 function synthPrefect(configText?: string) {
   const config = configText ? parseConfig(configText, 'config/prod.yaml', 'prod') : loadEnvironment('prod');
   const data = recordingData();
-  const chart = new PrefectChart(new App({ outdir: '.cdk8s.out' }), { config, data });
+  const chart = new PrefectChart(new App({ outdir: '.cdk8s.out' }), { config, catalog: resolveCatalog(config), data });
   const objects = chart.toJson() as KubernetesObject[];
   const find = (kind: string, name: string) => {
     const found = objects.filter((object) => object.kind === kind && object.metadata.name === name);

@@ -9,6 +9,7 @@ import { MigrationsChart } from '../charts/migrations-chart';
 import { PlatformChart } from '../charts/platform-chart';
 import { PrefectChart } from '../charts/prefect-chart';
 import { edgeControllerWorkloads } from '../platform/controller-workloads';
+import { resolveCatalog, type ResolvedService } from '../prefect/service-catalog';
 
 /** One environment's installation: one cdk8s `App`, one chart per Flux layer. */
 export class PrefectApp extends App {
@@ -16,16 +17,19 @@ export class PrefectApp extends App {
   public readonly edge: EdgeChart;
   public readonly data: DataChart;
   public readonly prefect: PrefectChart;
+  /** The service catalog with the configuration's overrides, resolved once for every layer. */
+  public readonly catalog: readonly ResolvedService[];
 
   constructor(public readonly config: EnvironmentConfig) {
     // Never synthesized by cdk8s itself (see lib/output): the outdir is not written to.
     super({ outdir: '.cdk8s.out' });
     const props = { config };
+    this.catalog = resolveCatalog(config);
     const platform = new PlatformChart(this, props);
-    this.edge = new EdgeChart(this, props);
-    this.data = new DataChart(this, props);
+    this.edge = new EdgeChart(this, { config, catalog: this.catalog });
+    this.data = new DataChart(this, { config, catalog: this.catalog });
     const migrations = new MigrationsChart(this, { config, postgres: this.data.postgres, secrets: this.data.secrets });
-    this.prefect = new PrefectChart(this, { config, data: this.data, trustBundle: this.edge.trustBundle });
+    this.prefect = new PrefectChart(this, { config, catalog: this.catalog, data: this.data, trustBundle: this.edge.trustBundle });
     this.layers = [platform, this.edge, this.data, migrations, this.prefect, new FluxChart(this, props)];
   }
 

@@ -11,7 +11,6 @@ import { checkYamlReading } from '../output/yaml-text';
 import { PrefectApp } from './prefect-app';
 import { describeMatch } from '../edge/routes/routes';
 import { kubectlCommands } from '../data/secrets/secrets';
-import { resolveCatalog } from '../prefect/service-catalog';
 import { checkConventions } from '../validation/conventions';
 import type { StrictValidator } from '../validation/strict-validator';
 import type { CheckedObjects } from '../validation/validation-caches';
@@ -143,7 +142,7 @@ function reviewerView(app: PrefectApp, rendered: RenderedEnvironment, capacity: 
         .filter(Boolean)
         .join(', '),
     })),
-    services: resolveCatalog(config).map((service) => ({
+    services: app.catalog.map((service) => ({
       name: service.name,
       type: service.type,
       replicas: service.replicas === service.maxReplicas ? String(service.replicas) : `${service.replicas}-${service.maxReplicas}`,

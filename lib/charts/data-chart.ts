@@ -10,8 +10,13 @@ import { connectionBudget } from '../data/postgres/postgres-config';
 import { Redis } from '../data/redis/redis';
 import type { RedisServer } from '../data/redis/redis-access';
 import { PrefectSecrets } from '../data/secrets/secrets';
-import { resolveCatalog } from '../prefect/service-catalog';
+import type { ResolvedService } from '../prefect/service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
+
+export interface DataChartProps extends LayerChartProps {
+  /** The environment's resolved service catalog: its connection pools size PostgreSQL. */
+  readonly catalog: readonly ResolvedService[];
+}
 
 /**
  * Layer 3: PostgreSQL (StatefulSet, CloudNativePG or external) with its databases, the three
@@ -28,7 +33,7 @@ export class DataChart extends LayerChart {
    */
   public readonly initJobs: readonly DatabaseInitJob[];
 
-  constructor(scope: Construct, props: LayerChartProps) {
+  constructor(scope: Construct, props: DataChartProps) {
     super(scope, 'data', props);
     const { namespaces, postgres, redis, cluster } = this.config;
     const labelsFor = this.labelsFor.bind(this);
@@ -40,7 +45,7 @@ export class DataChart extends LayerChart {
       labelsFor,
       imagePullSecret: this.config.prefect.image.pullSecret,
     });
-    const maxConnections = postgres.maxConnections ?? connectionBudget(resolveCatalog(this.config), postgres.pool);
+    const maxConnections = postgres.maxConnections ?? connectionBudget(props.catalog, postgres.pool);
     const common = { namespace, secrets: this.secrets, labelsFor };
 
     switch (postgres.provider) {

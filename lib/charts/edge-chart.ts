@@ -18,9 +18,14 @@ import {
 import { DEFAULT_TRUST_DOMAIN } from '../mesh/identity';
 import { MeshNamespacePolicy } from '../mesh/namespace-policy';
 import { configuredRoutes, resolveRoutes, routedBackends, type ResolvedRoute } from '../edge/routes/routes';
-import { resolveCatalog } from '../prefect/service-catalog';
+import type { ResolvedService } from '../prefect/service-catalog';
 import { BUNDLE_HEALTH_CHECK_EXPR, TrustBundle } from '../edge/tls/trust-bundle';
 import { LayerChart, type LayerChartProps } from './layer-chart';
+
+export interface EdgeChartProps extends LayerChartProps {
+  /** The environment's resolved service catalog: the routes' backends. */
+  readonly catalog: readonly ResolvedService[];
+}
 
 /** The TLS Secret of cert-manager's certificate, in the gateway's namespace. */
 export const GATEWAY_TLS_SECRET = 'prefect-tls';
@@ -59,12 +64,12 @@ export class EdgeChart extends LayerChart {
   /** With a private CA: the CA bundle that Prefect clients in the cluster must trust. */
   public readonly trustBundle?: TrustBundle;
 
-  constructor(scope: Construct, props: LayerChartProps) {
+  constructor(scope: Construct, props: EdgeChartProps) {
     super(scope, 'edge', props);
     const { config } = this;
     const { namespaces, hostnames, tls, loadBalancer, mesh } = config;
     const labels = (name: string, component: string) => this.labelsFor({ name, component });
-    this.routes = resolveRoutes(configuredRoutes(config.routes), resolveCatalog(config));
+    this.routes = resolveRoutes(configuredRoutes(config.routes), props.catalog);
 
     const termination = tlsTermination(loadBalancer.mode, loadBalancer.provider);
     let credentialName: string | undefined;

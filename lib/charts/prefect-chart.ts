@@ -5,7 +5,7 @@ import { selectorLabels } from '../core/labels';
 import { exemptions } from '../policy/exemption-annotations';
 import { PRIORITY_CLASS } from '../platform/priority-classes';
 import { PrefectService } from '../prefect/prefect-service';
-import { prefectImage, resolveCatalog, type ResolvedService } from '../prefect/service-catalog';
+import { prefectImage, type ResolvedService } from '../prefect/service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 /** What the data layer offers the services: relation methods that do all of the wiring. */
@@ -21,6 +21,8 @@ export interface DataServices {
 
 export interface PrefectChartProps extends LayerChartProps {
   readonly data: DataServices;
+  /** The environment's resolved service catalog: one PrefectService per entry. */
+  readonly catalog: readonly ResolvedService[];
   /** With a private CA: the bundle (public roots and the CA) that the services trust. */
   readonly trustBundle?: { readonly configMapName: string; readonly key: string };
 }
@@ -38,7 +40,7 @@ export class PrefectChart extends LayerChart {
     const data = props.data;
     const { config } = this;
     const namespace = config.namespaces.prefect;
-    const catalog = resolveCatalog(config);
+    const catalog = props.catalog;
 
     this.services = catalog.map((definition) => {
       const service = new PrefectService(this, definition.name, {
