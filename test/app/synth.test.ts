@@ -1,0 +1,105 @@
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { RECOMMENDED_LABEL_KEYS } from '../../lib/core/labels';
+import { APPLIED_LAYERS, LAYERS } from '../../lib/flux/layers';
+import type { RenderedEnvironment } from '../../lib/output/render';
+import { checkEnvironment } from '../../lib/app/synthesize';
+import { build, ENVIRONMENTS, findObject, objectsOfKind, PROJECT_ROOT, sharedValidator } from '../helpers';
+
+const rendered = new Map<string, RenderedEnvironment>(ENVIRONMENTS.map((environment) => [environment, build(environment)]));
+const env = (name: string) => rendered.get(name) as RenderedEnvironment;
+
+describe.each(ENVIRONMENTS)('%s', (environment) => {
+  it('matches its snapshot', async () => {
+    const text = [...env(environment).files].map(([file, content]) => `# ---- ${file}\n${content}`).join('');
+    await expect(text).toMatchFileSnapshot(path.join(PROJECT_ROOT, '__snapshots__', `${environment}.yaml`));
+  });
+
+  it('passes strict validation, the label contract and the YAML 1.1 reading check', () => {
+    expect(checkEnvironment(env(environment), sharedValidator())).toEqual([]);
+  });
+
+  it('is byte-for-byte deterministic', () => {
+    expect([...build(environment).files]).toEqual([...env(environment).files]);
+  });
+
+  it('writes one folder per layer, each with a kustomization listing exactly its files', () => {
+    const folders = new Set([...env(environment).files.keys()].filter((file) => file !== 'README.md').map((file) => file.split('/')[0]));
+    expect([...folders].sort()).toEqual([...LAYERS].sort());
+    for (const layer of LAYERS) {
+      const files = [...env(environment).files.keys()].filter(
+        (file) => file.startsWith(`${layer}/`) && file !== `${layer}/kustomization.yaml`,
+      );
+      const kustomization = env(environment).files.get(`${layer}/kustomization.yaml`) as string;
+      const listed = [...kustomization.matchAll(/^ {2}- (.+)$/gm)].map((match) => `${layer}/${match[1]}`);
+      expect(listed).toEqual(files.sort());
+    }
+  });
+
+  it('names every file after the kind, namespace and name of its one object', () => {
+    for (const { file, object } of env(environment).objects) {
+      const expected = [object.kind.toLowerCase(), object.metadata.namespace, object.metadata.name].filter(Boolean).join('.');
+      expect(file).toBe(`${file.split('/')[0]}/${expected}.yaml`);
+    }
+  });
+
+  it('puts the recommended labels on every object', () => {
+    for (const { object } of env(environment).objects) {
+      for (const key of RECOMMENDED_LABEL_KEYS)
+        expect(object.metadata.labels?.[key], `${object.kind} ${object.metadata.name} ${key}`).toBeTruthy();
+      expect(object.metadata.labels?.['app.kubernetes.io/instance']).toBe(`prefect-${environment}`);
+    }
+  });
+
+  it('never lets Flux prune a namespace', () => {
+    const namespaces = objectsOfKind(env(environment), 'Namespace');
+    expect(namespaces.length).toBeGreaterThan(0);
+    for (const namespace of namespaces) expect(namespace.metadata.annotations?.['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
+  });
+
+  it('chains the Flux Kustomizations in layer order, from the configured source', () => {
+    const kustomizations = APPLIED_LAYERS.map((layer) => findObject(env(environment), 'Kustomization', `prefect-${layer}`, 'flux-system'));
+    kustomizations.forEach((kustomization, index) => {
+      const spec = kustomization.spec as Record<string, unknown>;
+      expect(spec).toMatchObject({
+        path: `./dist/${environment}/${APPLIED_LAYERS[index]}`,
+        prune: true,
+        // The edge layer is ready once applied (and its health checks pass): see edgeLayerHealth.
+        wait: APPLIED_LAYERS[index] !== 'edge',
+        sourceRef: { kind: 'GitRepository', name: 'flux-system', namespace: 'flux-system' },
+      });
+      expect(spec.timeout).toMatch(/^\d+m$/);
+      expect(spec.retryInterval).toMatch(/^\d+m$/);
+      expect(spec.dependsOn).toEqual(
+        index === 0 ? undefined : [{ name: `prefect-${APPLIED_LAYERS[index - 1]}`, namespace: 'flux-system' }],
+      );
+    });
+  });
+});
+
+describe('determinism', () => {
+  it('builds the same bytes whatever the time zone and locale of the machine', () => {
+    const hashIn = (env: NodeJS.ProcessEnv) => {
+      const result = spawnSync('npx', ['tsx', 'test/print-build-hash.ts'], {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+      });
+      expect(result.stderr).toBe('');
+      return result.stdout.trim();
+    };
+    const utc = hashIn({ TZ: 'UTC', LANG: 'C', LC_ALL: 'C' });
+    expect(utc).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashIn({ TZ: 'Pacific/Chatham', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8' })).toBe(utc);
+  });
+});
+
+describe('namespaces', () => {
+  it('enforce Pod Security "restricted" where Prefect and its data run, with sidecar injection', () => {
+    for (const name of ['prefect', 'prefect-data']) {
+      const labels = findObject(env('prod'), 'Namespace', name).metadata.labels;
+      expect(labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted', 'istio-injection': 'enabled' });
+    }
+  });
+});

@@ -1,0 +1,395 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CATALOG, type ServiceDefinition } from '../../../lib/catalog/services';
+import { ACME_CHALLENGE_PATH, pathsNotUnder } from '../../../lib/edge/ingress-gateway';
+import type { RenderedEnvironment } from '../../../lib/output/render';
+import {
+  configuredRoutes,
+  covers,
+  DEFAULT_ROUTES,
+  regexLiteralPrefix,
+  resolveRoutes,
+  RouteTableError,
+  type RouteDefinition,
+} from '../../../lib/edge/routes/routes';
+import { buildVariant } from '../../config-variants';
+import { build, findObject } from '../../helpers';
+import { routeRequest } from './istio-routing';
+
+const API = 'api.prefect.example.com';
+const APP = 'app.prefect.example.com';
+const prod = build('prod');
+const staging = build('staging');
+
+const backend = (service: string) => `${service}.prefect.svc.cluster.local`;
+
+/** Where the prod gateway sends a request: "<route> -> <service>", or "404". */
+function resolve(rendered: RenderedEnvironment, host: string, path: string, gateway = 'istio-ingress/prefect'): string {
+  const decision = routeRequest(rendered, gateway, host, path);
+  if (decision.kind === 'not-found') return '404';
+  if (decision.kind === 'redirect') return `redirect ${decision.scheme} ${decision.code}`;
+  return `${decision.route} -> ${decision.host.split('.')[0]}`;
+}
+
+describe('routing through the generated VirtualServices', () => {
+  it.each([
+    // The API host.
+    [API, '/auth', 'auth -> auth'],
+    [API, '/auth/', 'auth -> auth'],
+    [API, '/auth/login?next=/', 'auth -> auth'],
+    [API, '/authz', '404'],
+    [API, '/Auth', '404'],
+    [API, '/api', 'nebula -> nebula'],
+    [API, '/api/', 'nebula -> nebula'],
+    [API, '/api/me', 'nebula -> nebula'],
+    [API, '/apifoo', '404'],
+    [API, '/API/me', '404'],
+    [API, '/', '404'],
+    [API, '/api/accounts/x', 'nebula -> nebula'],
+    [API, '/api/accounts/x/workspaces/y', 'nebula -> nebula'],
+    [API, '/api/accounts/x/workspaces/y/', 'server -> server'],
+    [API, '/api/accounts/x/workspaces/y/flows/filter', 'server -> server'],
+    [API, '/api/accounts/x/workspaces/y/flows/filter?limit=10', 'server -> server'],
+    [API, '/api/accounts/x/workspaces/y/events/in', 'events-websockets -> events'],
+    [API, '/api/accounts/x/workspaces/y/events/out', 'events-websockets -> events'],
+    [API, '/api/accounts/x/workspaces/y/events/in?token=t', 'events-websockets -> events'],
+    [API, '/api/accounts/x/workspaces/y/events/in/', 'events -> events'],
+    [API, '/api/accounts/x/workspaces/y/events', 'events -> events'],
+    [API, '/api/accounts/x/workspaces/y/events/filter', 'events -> events'],
+    [API, '/api/accounts/x/workspaces/y/eventsfoo', 'server -> server'],
+    [API, '/api/accounts/x/workspaces/y/EVENTS/in', 'server -> server'],
+    [API, '/api/accounts/x/z/workspaces/y/events/in', 'nebula -> nebula'],
+    [API, '/api/events/in', 'events-websockets -> events'],
+    [API, '/api/events/out', 'events-websockets -> events'],
+    [API, '/api/events/in/', 'nebula -> nebula'],
+    [API, '/api/events/inx', 'nebula -> nebula'],
+    [API.toUpperCase(), '/api/me', 'nebula -> nebula'],
+    // The UI host serves everything, the API's paths included.
+    [APP, '/', 'ui -> ui'],
+    [APP, '/flows/runs', 'ui -> ui'],
+    [APP, '/api/me', 'ui -> ui'],
+    // Any other host: nothing.
+    ['prefect.example.com', '/api/me', '404'],
+  ])('%s %s -> %s', (host, path, expected) => {
+    expect(resolve(prod, host, path)).toBe(expected);
+  });
+
+  it('routes to each backend on its catalog port', () => {
+    const decision = routeRequest(prod, 'istio-ingress/prefect', API, '/api/me');
+    expect(decision).toMatchObject({ kind: 'route', host: backend('nebula'), port: 8080, timeout: '60s', retries: 2 });
+  });
+
+  it('keeps websockets open: no timeout, no retries', () => {
+    const decision = routeRequest(prod, 'istio-ingress/prefect', API, '/api/events/in');
+    expect(decision).toMatchObject({ kind: 'route', host: backend('events'), port: 8080, retries: 0 });
+    expect(decision.kind === 'route' && decision.timeout).toBeUndefined();
+  });
+
+  it('serves one VirtualService per public host, on the main Gateway', () => {
+    for (const [name, host] of [
+      ['prefect-api', API],
+      ['prefect-app', APP],
+    ] as const) {
+      const vs = findObject(prod, 'VirtualService', name, 'istio-ingress');
+      expect(vs.spec).toMatchObject({ hosts: [host], gateways: ['istio-ingress/prefect'], exportTo: ['.'] });
+    }
+  });
+});
+
+describe('routing when TLS ends in front of the gateway', () => {
+  const certificate = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+  const nlb = buildVariant('prod', { loadBalancer: { mode: 'l7', certificate } });
+  const proxy = buildVariant('prod', { loadBalancer: { mode: 'l7', provider: 'gcp', externalDns: false, sourceRanges: [] } });
+  const samples: ReadonlyArray<readonly [string, string]> = [
+    [API, '/auth'],
+    [API, '/api/me'],
+    [API, '/apifoo'],
+    [API, '/api/accounts/x/workspaces/y/events/in'],
+    [API, '/api/accounts/x/workspaces/y/flows/filter'],
+    [APP, '/flows/runs'],
+  ];
+
+  it.each([
+    ['an NLB TLS listener', nlb],
+    ['an HTTP(S) proxy', proxy],
+  ])('routes every request as with TLS at the gateway, behind %s', (_, rendered) => {
+    for (const [host, path] of samples) expect(resolve(rendered, host, path), `${host}${path}`).toBe(resolve(prod, host, path));
+  });
+
+  it('redirects port 80 at the server behind an NLB, and has no port-80 Gateway behind an HTTP(S) proxy (the proxy redirects)', () => {
+    const http = findObject(nlb, 'Gateway', 'prefect-http-redirect', 'istio-ingress');
+    expect((http.spec as { servers: Array<{ port: { number: number }; tls?: unknown }> }).servers).toMatchObject([
+      { port: { number: 80 }, tls: { httpsRedirect: true } },
+    ]);
+    expect(proxy.objects.some(({ object }) => object.kind === 'Gateway' && object.metadata.name === 'prefect-http-redirect')).toBe(false);
+  });
+});
+
+describe('HTTP on port 80', () => {
+  const gateway = 'istio-ingress/prefect-http-redirect';
+
+  it('with ACME HTTP-01 redirects everything except the challenge path, which falls through to the solver', () => {
+    expect(resolve(staging, 'api.prefect.staging.example.com', '/api/me', gateway)).toBe('redirect https 301');
+    expect(resolve(staging, 'app.prefect.staging.example.com', '/', gateway)).toBe('redirect https 301');
+    expect(resolve(staging, 'app.prefect.staging.example.com', '/.well-known/acme-challenge', gateway)).toBe('redirect https 301');
+    expect(resolve(staging, 'app.prefect.staging.example.com', '/.well-known/security.txt', gateway)).toBe('redirect https 301');
+    expect(resolve(staging, 'api.prefect.staging.example.com', '/.well-known/acme-challenge/Zm9vYmFy', gateway)).toBe('404');
+    // The server itself must not redirect, or the challenge routes would be redirected too.
+    const http = findObject(staging, 'Gateway', 'prefect-http-redirect', 'istio-ingress');
+    expect((http.spec as { servers: Array<{ tls?: unknown }> }).servers[0]?.tls).toBeUndefined();
+  });
+
+  it('without HTTP-01 redirects at the server, with no VirtualService', () => {
+    const http = findObject(prod, 'Gateway', 'prefect-http-redirect', 'istio-ingress');
+    expect((http.spec as { servers: unknown[] }).servers).toEqual([
+      { name: 'http', port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: [`./${API}`, `./${APP}`], tls: { httpsRedirect: true } },
+    ]);
+    expect(prod.objects.some(({ object }) => object.kind === 'VirtualService' && object.metadata.name === 'prefect-http-redirect')).toBe(
+      false,
+    );
+  });
+
+  it('excludes exactly the paths under a prefix with pathsNotUnder', () => {
+    const regex = new RegExp(`^(?:${pathsNotUnder(ACME_CHALLENGE_PATH)})$`);
+    const under = ['/.well-known/acme-challenge/', '/.well-known/acme-challenge/abc', '/.well-known/acme-challenge/a/b'];
+    const outside = [
+      '/',
+      '/.',
+      '/.well-known',
+      '/.well-known/',
+      '/.well-known/acme-challenge',
+      '/.well-known/acme-challengeX/a',
+      '/.well-knownX/acme-challenge/a',
+      '/api',
+      '/x/.well-known/acme-challenge/a',
+      '/.well-known/ACME-challenge/a',
+    ];
+    for (const path of under) expect(regex.test(path), path).toBe(false);
+    for (const path of outside) expect(regex.test(path), path).toBe(true);
+    // A character class needs its special characters escaped.
+    const special = new RegExp(`^(?:${pathsNotUnder('/a-]^\\')})$`);
+    expect(special.test('/a-]^\\x')).toBe(false);
+    expect(special.test('/a-]^x')).toBe(true);
+    expect(pathsNotUnder(ACME_CHALLENGE_PATH).length).toBeLessThanOrEqual(1024);
+  });
+});
+
+describe('the route table', () => {
+  const table = (changes: (routes: RouteDefinition[]) => RouteDefinition[]) => changes(DEFAULT_ROUTES.map((route) => ({ ...route })));
+  const problems = (routes: readonly RouteDefinition[], catalog: readonly ServiceDefinition[] = DEFAULT_CATALOG): readonly string[] => {
+    try {
+      resolveRoutes(routes, catalog);
+    } catch (error) {
+      if (error instanceof RouteTableError) return error.problems;
+      throw error;
+    }
+    throw new Error('expected the route table to be rejected');
+  };
+  const withRoute = (name: string, change: Partial<RouteDefinition>) =>
+    table((routes) => routes.map((route) => (route.name === name ? { ...route, ...change } : route)));
+
+  it('accepts the default table and fills in the defaults', () => {
+    const routes = resolveRoutes(DEFAULT_ROUTES, DEFAULT_CATALOG);
+    expect(routes.map((route) => [route.name, route.backend.name, route.port, route.timeout ?? 'none', route.retries.attempts])).toEqual([
+      ['auth', 'auth', 8080, '30s', 2],
+      ['events-websockets', 'events', 8080, 'none', 0],
+      ['events', 'events', 8080, '60s', 2],
+      ['server', 'server', 8080, '60s', 2],
+      ['nebula', 'nebula', 8080, '60s', 2],
+      ['ui', 'ui', 8080, '30s', 2],
+    ]);
+  });
+
+  it('fails on an unknown backend', () => {
+    expect(problems(withRoute('auth', { backend: 'authz' }))).toContain(
+      'route "auth": backend "authz" is not a service of the catalog (web services: ui, auth, nebula, server, events)',
+    );
+  });
+
+  it('fails on a backend that is not a web service', () => {
+    expect(problems(withRoute('server', { backend: 'ladler' }))).toContain(
+      'route "server": backend "ladler" is a consumer service; only web services serve requests',
+    );
+  });
+
+  it('fails on an internal backend', () => {
+    const catalog = [
+      ...DEFAULT_CATALOG,
+      { ...(DEFAULT_CATALOG.find((s) => s.name === 'nebula') as ServiceDefinition), name: 'admin', host: 'internal' as const },
+    ];
+    const routes = [...DEFAULT_ROUTES, { name: 'admin', host: 'api' as const, match: [{ prefix: '/admin/' }], backend: 'admin' }];
+    expect(problems(routes, catalog)).toEqual([
+      'route "admin": backend "admin" is internal (catalog host: internal) and is never routed from outside',
+    ]);
+  });
+
+  it('fails on a backend of the other host', () => {
+    expect(problems(withRoute('ui', { backend: 'nebula' }))).toContain(
+      'route "ui": backend "nebula" serves the api host (catalog), but the route is on the app host',
+    );
+  });
+
+  it('fails on a port that is not the catalog port', () => {
+    expect(problems(withRoute('nebula', { port: 8000 }))).toEqual([
+      'route "nebula": port 8000 is not the port of "nebula" (8080 in the catalog)',
+    ]);
+  });
+
+  it('fails on a route shadowed by an earlier, more general prefix', () => {
+    const reordered = table((routes) => [
+      ...routes.filter((route) => route.name === 'nebula'),
+      ...routes.filter((route) => route.name !== 'nebula'),
+    ]);
+    const found = problems(reordered);
+    expect(found).toContain(
+      'route "server": regex "/api/accounts/[^/]+/workspaces/[^/]+/.*" can never match: route "nebula" (prefix "/api/"), listed before it, already catches every such request; put the more specific route first',
+    );
+    expect(found).toContain(
+      'route "events-websockets": exact "/api/events/in" can never match: route "nebula" (prefix "/api/"), listed before it, already catches every such request; put the more specific route first',
+    );
+  });
+
+  it('fails on an exact path that an earlier regex catches', () => {
+    const routes = table((list) => [
+      ...list,
+      {
+        name: 'events-legacy',
+        host: 'api',
+        match: [{ exact: '/api/accounts/a/workspaces/b/events/in' }],
+        backend: 'events',
+        websocket: true,
+      },
+    ]);
+    expect(problems(routes)).toEqual([
+      'route "events-legacy": exact "/api/accounts/a/workspaces/b/events/in" can never match: route "events-websockets" (regex "/api/accounts/[^/]+/workspaces/[^/]+/events/(in|out)"), listed before it, already catches every such request; put the more specific route first',
+    ]);
+  });
+
+  it('fails on a prefix that an earlier "<literal>.*" regex catches', () => {
+    const routes = table((list) => [{ name: 'catch-all', host: 'api', match: [{ regex: '/api/.*' }], backend: 'nebula' }, ...list]);
+    const found = problems(routes);
+    expect(found).toContain(
+      'route "nebula": prefix "/api/" can never match: route "catch-all" (regex "/api/.*"), listed before it, already catches every such request; put the more specific route first',
+    );
+    // `/api` itself is not caught by `/api/.*`: the exact condition stays reachable.
+    expect(found.some((problem) => problem.includes('exact "/api" can never match'))).toBe(false);
+  });
+
+  it('fails on a condition repeated within a route', () => {
+    expect(problems(withRoute('nebula', { match: [{ prefix: '/api/' }, { prefix: '/api/v2/' }] }))).toContain(
+      'route "nebula": prefix "/api/v2/" can never match: its own earlier prefix "/api/" already catches every such request; put the more specific route first',
+    );
+  });
+
+  it('does not call overlapping regexes shadowed when neither contains the other for certain', () => {
+    // `events` and `server` overlap (server's regex also matches event paths), but events comes first: fine.
+    expect(() => resolveRoutes(DEFAULT_ROUTES, DEFAULT_CATALOG)).not.toThrow();
+    expect(
+      covers({ regex: '/api/accounts/[^/]+/workspaces/[^/]+/.*' }, { regex: '/api/accounts/[^/]+/workspaces/[^/]+/events(/.*)?' }),
+    ).toBe(false);
+  });
+
+  it('fails on a public web service without a route', () => {
+    expect(problems(table((routes) => routes.filter((route) => route.name !== 'ui')))).toEqual([
+      'service "ui" (catalog host: app) has no route; add one, or mark it internal (prefect.services.ui.host: internal)',
+    ]);
+  });
+
+  it('fails on a websocket route to a backend without websockets', () => {
+    expect(problems(withRoute('nebula', { websocket: true }))).toContain(
+      'route "nebula": a websocket route, but backend "nebula" does not accept websockets (catalog websockets: false)',
+    );
+  });
+
+  it('fails on a websocket route with a timeout or retries', () => {
+    const found = problems(withRoute('events-websockets', { timeout: '30s', retries: { attempts: 2 } }));
+    expect(found).toContain(
+      'route "events-websockets": a websocket route cannot have a timeout (30s): it would cut long-lived connections; remove it or set "0s"',
+    );
+    expect(found).toContain('route "events-websockets": a websocket route cannot retry (attempts: 2); remove retries or set attempts: 0');
+  });
+
+  it('fails on a duplicate route name', () => {
+    const routes = table((list) => [...list, { name: 'auth', host: 'api', match: [{ prefix: '/oauth/' }], backend: 'auth' }]);
+    expect(problems(routes)).toEqual(['route "auth": the name is used twice; every route needs its own name']);
+  });
+
+  it('fails on a regex that RE2 cannot run or that does not compile', () => {
+    expect(problems(withRoute('server', { match: [{ regex: '/api/accounts/(?!x)[^/]+/.*' }] }))).toContain(
+      'route "server": regex "/api/accounts/(?!x)[^/]+/.*": RE2 (Istio) supports no lookaround and no backreferences',
+    );
+    expect(problems(withRoute('server', { match: [{ regex: '/api/accounts/([^/]+/.*' }] }))[0]).toMatch(
+      /^route "server": regex "\/api\/accounts\/\(\[\^\/\]\+\/\.\*": not a valid regular expression/,
+    );
+  });
+
+  it('fails on a path with a query string', () => {
+    expect(problems(withRoute('nebula', { match: [{ exact: '/api' }, { prefix: '/api/?x' }] }))).toContain(
+      'route "nebula": prefix "/api/?x": a path cannot contain "?", "#" or white space (Istio matches the path without the query string)',
+    );
+  });
+
+  it("fails on a timeout below Istio's minimum of 1ms", () => {
+    expect(problems(withRoute('nebula', { timeout: '500us' }))).toEqual(['route "nebula": timeout 500us is below Istio\'s minimum of 1ms']);
+  });
+
+  it('treats a timeout of 0s as none (Istio rejects a zero duration)', () => {
+    const [nebula] = resolveRoutes(withRoute('nebula', { timeout: '0s' }), DEFAULT_CATALOG).filter((route) => route.name === 'nebula');
+    expect(nebula?.timeout).toBeUndefined();
+  });
+
+  it('fails on an override of a route that does not exist', () => {
+    expect(() => configuredRoutes({ overrides: { orion: { timeout: '10s' } } })).toThrow(
+      'routes.overrides.orion: no route is named "orion" (routes: auth, events-websockets, events, server, nebula, ui)',
+    );
+  });
+
+  it('reads the literal prefix of a regex conservatively', () => {
+    expect(regexLiteralPrefix('/api/accounts/[^/]+/x')).toBe('/api/accounts/');
+    expect(regexLiteralPrefix('^/api/v1?/x')).toBe('/api/v');
+    expect(regexLiteralPrefix('/api/x+y')).toBe('/api/x');
+    expect(regexLiteralPrefix('/api\\.v1/.*')).toBe('/api.v1/');
+    expect(regexLiteralPrefix('/a|/b')).toBe('');
+    expect(regexLiteralPrefix('\\d+/x')).toBe('');
+  });
+});
+
+describe('the route table from the configuration', () => {
+  it('applies overrides by route name', () => {
+    const rendered = buildVariant('prod', {
+      routes: { overrides: { nebula: { timeout: '120s', retries: { attempts: 1, perTryTimeout: '40s' } } } },
+    });
+    expect(routeRequest(rendered, 'istio-ingress/prefect', API, '/api/me')).toMatchObject({ kind: 'route', timeout: '120s', retries: 1 });
+  });
+
+  it('replaces the whole table', () => {
+    const rendered = buildVariant('prod', {
+      routes: {
+        table: [
+          { name: 'api', host: 'api', match: [{ prefix: '/' }], backend: 'nebula' },
+          { name: 'ui', host: 'app', match: [{ prefix: '/' }], backend: 'ui' },
+        ],
+      },
+      prefect: { services: { auth: { host: 'internal' }, server: { host: 'internal' }, events: { host: 'internal' } } },
+    });
+    expect(resolve(rendered, API, '/auth')).toBe('api -> nebula');
+    // Only the routed services may be called by the gateway, and get a DestinationRule.
+    const allowed = rendered.objects
+      .filter(({ object }) => object.kind === 'AuthorizationPolicy' && object.metadata.name.endsWith('-from-ingress-gateway'))
+      .map(({ object }) => object.metadata.name);
+    expect(allowed.sort()).toEqual(['nebula-from-ingress-gateway', 'ui-from-ingress-gateway']);
+    const rules = rendered.objects.filter(({ object }) => object.kind === 'DestinationRule').map(({ object }) => object.metadata.name);
+    expect(rules.sort()).toEqual(['nebula', 'ui']);
+  });
+
+  it('fails synthesis with a message naming the route', () => {
+    expect(() => buildVariant('prod', { routes: { overrides: { ui: { backend: 'nebula' } } } })).toThrow(
+      'route "ui": backend "nebula" serves the api host (catalog), but the route is on the app host',
+    );
+  });
+
+  it('fails synthesis when a routed service is switched off', () => {
+    expect(() => buildVariant('prod', { prefect: { services: { events: { enabled: false } } } })).toThrow(
+      'route "events-websockets": backend "events" is not a service of the catalog (web services: ui, auth, nebula, server)',
+    );
+  });
+});

@@ -1,0 +1,115 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DATABASES } from '../../lib/catalog/services';
+import type { RenderedEnvironment } from '../../lib/output/render';
+import { build, buildFromText, PROJECT_ROOT } from '../helpers';
+
+type Spec = Record<string, any>;
+const jobs = (rendered: RenderedEnvironment) =>
+  rendered.objects.filter(({ layer, object }) => layer === 'migrations' && object.kind === 'Job').map(({ object }) => object);
+const prodText = fs.readFileSync(path.join(PROJECT_ROOT, 'config', 'prod.yaml'), 'utf8');
+
+describe('migration Jobs', () => {
+  const prod = build('prod');
+
+  it('migrate each database once, as the superuser, with the server image', () => {
+    expect(
+      jobs(prod)
+        .map((job) => job.metadata.name.replace(/-[0-9a-f]{10}$/, ''))
+        .sort(),
+    ).toEqual(DATABASES.map((database) => `migrate-${database}`));
+    for (const job of jobs(prod)) {
+      const database = job.metadata.name.split('-')[1] as string;
+      const pod = (job.spec as Spec).template.spec;
+      expect(pod.containers[0].image).toBe('registry.example.com/prefect/cloud/server:2026.11.1');
+      expect(pod.containers[0].command).toEqual(['prefect-cloud', 'migrate', database]);
+      expect(pod.imagePullSecrets).toEqual([{ name: 'prefect-registry' }]);
+      expect(pod.restartPolicy).toBe('Never');
+    }
+  });
+
+  it('are Jobs that Flux can re-apply: hash-named, force-replaced, kept without TTL, completing under mTLS', () => {
+    for (const job of jobs(prod)) {
+      expect(job.metadata.name).toMatch(/^migrate-[a-z]+-[0-9a-f]{10}$/);
+      expect(job.metadata.annotations?.['kustomize.toolkit.fluxcd.io/force']).toBe('enabled');
+      expect((job.spec as Spec).ttlSecondsAfterFinished).toBeUndefined();
+      expect(job.metadata.annotations?.['prefect-cdk8s.io/exempt.job-ttl-seconds-after-finished']).toMatch(/Flux/);
+      expect((job.spec as Spec).template.metadata.annotations['sidecar.istio.io/nativeSidecar']).toBe('true');
+    }
+  });
+
+  it('get a new name when the image changes, and keep it otherwise', () => {
+    const upgraded = buildFromText(prodText.replace('tag: "2026.11.1"', 'tag: "2026.12.0"'), 'prod');
+    const names = (rendered: RenderedEnvironment) =>
+      jobs(rendered)
+        .map((job) => job.metadata.name)
+        .sort();
+    expect(names(build('prod'))).toEqual(names(prod));
+    for (const [before, after] of names(prod).map((name, index) => [name, names(upgraded)[index]])) {
+      expect(after).not.toBe(before);
+      expect(after?.replace(/-[0-9a-f]{10}$/, '')).toBe(before?.replace(/-[0-9a-f]{10}$/, ''));
+    }
+  });
+
+  it('get a new name on a secrets.revision bump (they run again), and read the pull secret from the catalog', () => {
+    const bumped = buildFromText(
+      prodText.replace('secrets:\n  provider: existing\n', 'secrets:\n  provider: existing\n  revision: "2"\n'),
+      'prod',
+    );
+    const before = jobs(prod)
+      .map((job) => job.metadata.name)
+      .sort();
+    const after = jobs(bumped)
+      .map((job) => job.metadata.name)
+      .sort();
+    expect(after).toHaveLength(3);
+    for (const name of after) expect(before).not.toContain(name);
+    // The pull secret goes through the Secret catalog, so the data namespace's copy is listed for creation.
+    expect(prod.files.get('README.md')).toContain('kubectl --namespace prefect-data create secret docker-registry prefect-registry ');
+  });
+
+  it('take the configured command', () => {
+    const custom = buildFromText(
+      prodText.replace('  replicas: 2\n', '  replicas: 2\n  migrations:\n    command: [prefect-cloud, database, upgrade]\n'),
+      'prod',
+    );
+    const job = jobs(custom).find((object) => object.metadata.name.startsWith('migrate-orion-')) as unknown as { spec: Spec };
+    expect(job.spec.template.spec.containers[0].command).toEqual(['prefect-cloud', 'database', 'upgrade', 'orion']);
+  });
+});
+
+describe('image digests', () => {
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  const pinned = buildFromText(
+    prodText.replace('    pullSecret: prefect-registry\n', `    pullSecret: prefect-registry\n    digests:\n      server: "${digest}"\n`),
+    'prod',
+  );
+
+  it('pin the server image by content in the services and the migration Jobs, and leave the UI by tag', () => {
+    const images = pinned.objects
+      .filter(
+        ({ object }) =>
+          ['Deployment', 'StatefulSet', 'Job'].includes(object.kind) &&
+          (object.metadata.namespace === 'prefect' || object.metadata.name.startsWith('migrate-')),
+      )
+      .map(({ object }) => [object.metadata.name, (object.spec as Spec).template.spec.containers[0].image as string] as const);
+    expect(images.length).toBeGreaterThan(10);
+    for (const [name, image] of images) {
+      expect(image, name).toBe(
+        name === 'ui' ? 'registry.example.com/prefect/cloud/ui:2026.11.1' : `registry.example.com/prefect/cloud/server:2026.11.1@${digest}`,
+      );
+    }
+  });
+
+  it('fails on a digest that is not a sha256 digest', () => {
+    expect(() =>
+      buildFromText(
+        prodText.replace('    pullSecret: prefect-registry\n', '    pullSecret: prefect-registry\n    digests:\n      ui: "sha256:abc"\n'),
+        'prod',
+      ),
+    ).toThrow(
+      'config/prod.yaml: prefect.image.digests.ui: expected an image digest such as "sha256:" followed by 64 hex digits, got "sha256:abc"',
+    );
+  });
+});
