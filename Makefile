@@ -24,7 +24,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 build/main.js: $(SOURCES) node_modules/.package-lock.json
 	npx esbuild main.ts --bundle --platform=node --target=node20 --log-level=warning --outfile=$@
 
-build/export-json-schema.js: scripts/export-json-schema.ts lib/config/schema.ts lib/core/quantity.ts node_modules/.package-lock.json
+build/export-json-schema.js: scripts/export-json-schema.ts $(SOURCES) node_modules/.package-lock.json
 	npx esbuild scripts/export-json-schema.ts --bundle --platform=node --target=node20 --log-level=warning --outfile=$@
 
 ## schema: config/schema.json from the zod schema (editors complete and check config files with it)

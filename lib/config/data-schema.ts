@@ -1,0 +1,218 @@
+/*
+ * The data sections of the configuration: PostgreSQL, Redis and the Secrets they read.
+ */
+import { z } from 'zod';
+import { formatBytes, isQuantity, parseQuantity } from '../core/quantity';
+import { SECRET_IDS, type NamedSecretId } from '../data/secrets/secret-catalog';
+import { duration, hostname, objectName, quantity, resources } from './fields';
+
+/*
+ * ---- Data layer: PostgreSQL and Redis (lib/data/postgres/postgres.ts, lib/data/redis/redis.ts and their providers) ----
+ */
+
+export const externalPostgres = z
+  .strictObject({
+    host: hostname,
+    port: z.int().min(1).max(65535).default(5432),
+    sslMode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('verify-full'),
+    /**
+     * A Secret in the data namespace whose key `ca.crt` is the CA of the server's certificate (a
+     * managed service's bundle). The init Jobs verify the server with it. Omit to trust the system
+     * CA bundle (libpq `sslrootcert=system`, which works only with sslMode "verify-full").
+     */
+    caSecret: objectName.optional(),
+  })
+  .superRefine((external, context) => {
+    if (external.sslMode === 'verify-ca' && external.caSecret === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['caSecret'],
+        message: 'expected a CA Secret with sslMode "verify-ca" (the system CA bundle can only be used with "verify-full")',
+      });
+    }
+  });
+
+export const postgresBackup = z.strictObject({
+  /** Where base backups and WAL go: an S3 or S3-compatible URL. */
+  destinationPath: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/-]*)?$/, {
+    error: 'expected an S3 URL such as "s3://backups/prefect/prod"',
+  }),
+  /** An S3-compatible endpoint (MinIO, Ceph …); omit for AWS S3. */
+  endpointURL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: 'expected an http(s) URL such as "https://minio.example.com"' })
+    .optional(),
+  /** "secret": the Secret `postgres-backup` (lib/data/secrets/secret-catalog.ts); "iam-role": the pods' cloud identity (e.g. EKS Pod Identity). */
+  credentials: z.enum(['secret', 'iam-role']).default('secret'),
+  /** CloudNativePG's cron format: six fields, seconds first. */
+  schedule: z
+    .string()
+    .regex(/^\S+( \S+){5}$/, { error: 'expected a six-field cron expression (seconds first) such as "0 0 2 * * *"' })
+    .default('0 0 2 * * *'),
+  retentionPolicy: z
+    .string()
+    .regex(/^[1-9]\d*[dwm]$/, { error: 'expected a retention such as "30d", "4w" or "6m"' })
+    .default('30d'),
+});
+
+export const postgres = z
+  .strictObject({
+    provider: z.enum(['statefulset', 'cloudnativepg', 'external']).default('statefulset'),
+    /**
+     * The official `postgres` image tag: a full version. 15 or newer: the init Jobs read passwords
+     * with psql's `\getenv`. With "external", only the init Jobs' client uses it.
+     */
+    version: z
+      .string()
+      .regex(/^1[5-9]\.\d+$/, { error: 'expected a full PostgreSQL version 15 or newer, such as "17.6"' })
+      .default('17.6'),
+    storage: z
+      .strictObject({
+        size: quantity('100Gi').default('20Gi'),
+        /** Omit to use the cluster's default storage class. */
+        storageClass: objectName.optional(),
+      })
+      .prefault({}),
+    resources: resources.prefault({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } }),
+    /** Omit to size it for the Prefect services' connection pools (lib/data/postgres/postgres-config.ts). */
+    maxConnections: z.int().min(20, { error: 'expected at least 20 connections' }).max(5000).optional(),
+    /**
+     * The connections each Prefect process may open per database it uses, for sizing
+     * max_connections. ASSUMPTION: SQLAlchemy's defaults, a pool of 5 and up to 10 more under load.
+     */
+    pool: z
+      .strictObject({
+        size: z.int().min(1, { error: 'expected at least 1 connection' }).default(5),
+        maxOverflow: z.int().min(0).default(10),
+      })
+      .prefault({}),
+    /**
+     * CloudNativePG instances (1 primary + replicas). Omit for 3 on a cluster with more than one
+     * zone (one per node when there are fewer nodes), 1 otherwise.
+     */
+    instances: z.int().min(1, { error: 'expected at least 1 instance' }).optional(),
+    /** CloudNativePG: base backups and WAL archiving to an object store, and a ScheduledBackup. */
+    backup: postgresBackup.optional(),
+    external: externalPostgres.optional(),
+  })
+  .superRefine((postgres, context) => {
+    if (postgres.provider !== 'cloudnativepg' && postgres.instances !== undefined && postgres.instances !== 1) {
+      context.addIssue({
+        code: 'custom',
+        path: ['instances'],
+        message: 'expected 1 unless provider is "cloudnativepg" (the StatefulSet runs one server; CloudNativePG runs replicas)',
+      });
+    }
+    if (postgres.provider !== 'cloudnativepg' && postgres.backup !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['backup'],
+        message: 'expected only with provider "cloudnativepg" (back up other servers with their own tooling)',
+      });
+    }
+    if (postgres.provider !== 'external' && postgres.external !== undefined) {
+      context.addIssue({ code: 'custom', path: ['external'], message: 'expected only with provider "external"' });
+    }
+  });
+
+/** Redis needs memory beyond `maxmemory` for client buffers and copy-on-write during AOF rewrites. */
+export const REDIS_MEMORY_HEADROOM = 1.25;
+
+/** The smallest memory limit for a Redis whose maxmemory is `memory` (bytes), in whole MiB. */
+export function minimumRedisMemoryLimit(memory: number): number {
+  return Math.ceil((memory * REDIS_MEMORY_HEADROOM) / 2 ** 20) * 2 ** 20;
+}
+
+export const redisInstance = (memory: string) =>
+  z
+    .strictObject({
+      provider: z.enum(['in-cluster', 'external']).default('in-cluster'),
+      /**
+       * The official `redis` image tag: a full 7.x version (the ACL file and `enable-debug-command`
+       * need 7). Per instance, so that an upgrade can go one instance at a time.
+       */
+      version: z
+        .string()
+        .regex(/^7\.\d+\.\d+$/, { error: 'expected a full Redis 7 version such as "7.4.6"' })
+        .default('7.4.6'),
+      /** Memory for the data set: Redis's `maxmemory`. */
+      memory: quantity('2Gi').default(memory),
+      /** Omit for 1 CPU and `memory` × 1.25 as memory request and limit. */
+      resources: resources.optional(),
+      storage: z.strictObject({ size: quantity('10Gi').default('8Gi'), storageClass: objectName.optional() }).prefault({}),
+      external: z
+        .strictObject({ host: hostname, port: z.int().min(1).max(65535).default(6379), tls: z.boolean().default(true) })
+        .optional(),
+    })
+    .superRefine((instance, context) => {
+      if (instance.provider !== 'external' && instance.external !== undefined) {
+        context.addIssue({ code: 'custom', path: ['external'], message: 'expected only with provider "external"' });
+      }
+      if (instance.resources === undefined) return;
+      const limit = instance.resources.limits?.memory;
+      if (limit === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['resources', 'limits', 'memory'],
+          message: "expected a memory limit (Redis's maxmemory must fit under it)",
+        });
+      } else if (
+        isQuantity(limit) &&
+        isQuantity(instance.memory) &&
+        parseQuantity(limit) < minimumRedisMemoryLimit(parseQuantity(instance.memory))
+      ) {
+        const minimum = formatBytes(minimumRedisMemoryLimit(parseQuantity(instance.memory)));
+        context.addIssue({
+          code: 'custom',
+          path: ['resources', 'limits', 'memory'],
+          message: `expected at least ${minimum} (memory × ${REDIS_MEMORY_HEADROOM}: Redis needs headroom over maxmemory)`,
+        });
+      }
+    });
+
+export const redis = z.strictObject({
+  /** Defaults are Prefect's published minimums (1 CPU; 2, 2 and 4 GiB). */
+  cache: redisInstance('2Gi').prefault({}),
+  work: redisInstance('2Gi').prefault({}),
+  streams: redisInstance('4Gi').prefault({}),
+});
+
+/**
+ * The Kubernetes names of the Secrets (lib/data/secrets/secret-catalog.ts lists them and their keys); each
+ * defaults to "prefect-<id>".
+ */
+export const secretNames = z.strictObject(
+  Object.fromEntries(SECRET_IDS.map((id) => [id, objectName.optional()])) as Record<NamedSecretId, z.ZodOptional<typeof objectName>>,
+);
+
+/**
+ * Bump after changing a Secret's value: the init and migration Jobs get new names and run again
+ * (setting the roles' new passwords), and the pods that read Secrets at start restart
+ * (lib/data/secrets/secrets.ts, `secretsRevisionAnnotation`). Kubernetes restarts nothing when a Secret changes.
+ */
+export const REVISION_ERROR = 'expected a revision such as "2" (letters, digits, "-", "_" and ".")';
+export const secretsRevision = z
+  .union([z.int().min(0), z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/, { error: REVISION_ERROR })], { error: REVISION_ERROR })
+  .transform(String)
+  .default('1');
+
+export const secrets = z.discriminatedUnion(
+  'provider',
+  [
+    /** The user creates the Secrets (README: `kubectl create secret` lines, or SOPS). */
+    z.strictObject({ provider: z.literal('existing'), names: secretNames.optional(), revision: secretsRevision }),
+    z.strictObject({
+      provider: z.literal('external-secrets'),
+      store: z.strictObject({
+        kind: z.enum(['ClusterSecretStore', 'SecretStore']).default('ClusterSecretStore'),
+        name: objectName,
+      }),
+      refreshInterval: duration.default('1h'),
+      /** Prepended to every remote key (the Secret's id), e.g. "prefect/prod/". */
+      remoteKeyPrefix: z.string().default(''),
+      names: secretNames.optional(),
+      revision: secretsRevision,
+    }),
+  ],
+  { error: 'expected a secrets provider: "existing" or "external-secrets"' },
+);
