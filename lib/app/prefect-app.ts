@@ -29,7 +29,13 @@ export class PrefectApp extends App {
     this.edge = new EdgeChart(this, { config, catalog: this.catalog });
     this.data = new DataChart(this, { config, catalog: this.catalog });
     const migrations = new MigrationsChart(this, { config, postgres: this.data.postgres, secrets: this.data.secrets });
-    this.prefect = new PrefectChart(this, { config, catalog: this.catalog, data: this.data, trustBundle: this.edge.trustBundle });
+    this.prefect = new PrefectChart(this, {
+      config,
+      catalog: this.catalog,
+      data: this.data,
+      gateway: this.edge.gateway.client,
+      trustBundle: this.edge.trustBundle,
+    });
     this.layers = [platform, this.edge, this.data, migrations, this.prefect, new FluxChart(this, props)];
   }
 

@@ -54,7 +54,7 @@ export function edgeLayerHealth(config: EnvironmentConfig): LayerHealthChecks {
 /**
  * Layer 2: issuers, the gateway's certificate, the Istio Gateway, one VirtualService per
  * public hostname, and the mesh policies of the Prefect and data namespaces (mutual TLS only,
- * deny by default, the gateway allowed to the routed services).
+ * deny by default; the routed services let the gateway in themselves, in the prefect layer).
  */
 export class EdgeChart extends LayerChart {
   public readonly routes: readonly ResolvedRoute[];

@@ -23,6 +23,8 @@ export interface PrefectChartProps extends LayerChartProps {
   readonly data: DataServices;
   /** The environment's resolved service catalog: one PrefectService per entry. */
   readonly catalog: readonly ResolvedService[];
+  /** The ingress gateway, as a client of the routed web services. */
+  readonly gateway: DataClient;
   /** With a private CA: the bundle (public roots and the CA) that the services trust. */
   readonly trustBundle?: { readonly configMapName: string; readonly key: string };
 }
@@ -69,13 +71,10 @@ export class PrefectChart extends LayerChart {
     });
 
     // The services call each other's APIs (which service calls which is not published: every
-    // service may call every web service, by identity); the gateway reaches the routed ones (its
-    // AuthorizationPolicy is in `edge`).
+    // service may call every web service, by identity); the gateway's pods reach the routed ones.
     for (const web of this.services.filter((service) => service.definition.type === 'web')) {
       for (const client of this.services) web.allowFrom(client);
-      if (web.definition.host !== 'internal') {
-        web.allowIngress({ purpose: 'ingress-gateway', namespace: config.namespaces.ingress, port: web.definition.port as number });
-      }
+      if (web.definition.host !== 'internal') web.allowFrom(props.gateway);
     }
   }
 }

@@ -10,7 +10,7 @@ import { HostRoutes } from './routes/host-routes';
 import type { TlsTermination } from './load-balancer';
 import { DEFAULT_TRUST_DOMAIN, meshPrincipal } from '../mesh/identity';
 import { escapeRegex, type ResolvedRoute } from './routes/routes';
-import { PrincipalAllowPolicy } from '../mesh/principal-allow-policy';
+import type { DataClient } from '../data/data-client';
 
 /** Where cert-manager's HTTP-01 solver answers Let's Encrypt (RFC 8555, section 8.3). */
 export const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
@@ -79,7 +79,13 @@ export class PrefectGateway extends Construct {
   public readonly tlsTermination: TlsTermination;
   public readonly resource: Gateway;
   private readonly labelsFor: (name: string, component: string) => Record<string, string>;
-  private readonly allowed = new Set<string>();
+  /**
+   * The gateway as a client of the services it routes to: its pods (by the gateway's selector) and
+   * mesh identity, for the backends' `allowFrom`, which admits it in their NetworkPolicy and
+   * AuthorizationPolicy at once. Its own egress is not restricted (its namespace has no
+   * default-deny), so a relation adds nothing on its side.
+   */
+  public readonly client: DataClient;
 
   constructor(scope: Construct, id: string, props: PrefectGatewayProps) {
     super(scope, id);
@@ -101,7 +107,18 @@ export class PrefectGateway extends Construct {
     this.namespace = props.namespace;
     this.labelsFor = props.labelsFor;
     this.tlsTermination = termination;
-    this.principal = meshPrincipal(props.trustDomain ?? DEFAULT_TRUST_DOMAIN, props.namespace, props.serviceAccountName);
+    const trustDomain = props.trustDomain ?? DEFAULT_TRUST_DOMAIN;
+    this.principal = meshPrincipal(trustDomain, props.namespace, props.serviceAccountName);
+    this.client = {
+      name: 'ingress-gateway',
+      namespace: props.namespace,
+      selectorLabels: { ...props.selector },
+      serviceAccountName: props.serviceAccountName,
+      addEnv: () => {
+        throw new Error('the ingress gateway takes no environment variables from a relation');
+      },
+      addEgress: () => {},
+    };
     // `./host`: only VirtualServices in the Gateway's own namespace can claim these hostnames.
     const hosts = props.hostnames.map((hostname) => `./${hostname}`);
     const http = (tls?: GatewaySpecServers['tls']): GatewaySpecServers => ({
@@ -165,8 +182,8 @@ export class PrefectGateway extends Construct {
   }
 
   /**
-   * Routes `hostname` through this gateway with `routes` (all for that host, in order), and
-   * lets the gateway call each routed backend.
+   * Routes `hostname` through this gateway with `routes` (all for that host, in order). The
+   * backends let the gateway in themselves, with `allowFrom(gateway.client)`.
    */
   public addHost(
     id: string,
@@ -189,38 +206,7 @@ export class PrefectGateway extends Construct {
       ...(this.tlsTermination === 'load-balancer' ? { forwardedProto: 'https' as const } : {}),
       labels: this.labelsFor(props.name, 'ingress'),
     });
-    for (const route of props.routes) {
-      this.allowTo({
-        name: route.backend.name,
-        namespace: props.backendNamespace,
-        port: route.port,
-        selector: props.backendSelector(route.backend.name),
-      });
-    }
     return hostRoutes;
-  }
-
-  /**
-   * Lets the gateway's pods call `backend` on its port (and nothing else of it): an ALLOW
-   * AuthorizationPolicy on the backend's pods, for the gateway's mesh identity. Idempotent.
-   */
-  public allowTo(backend: {
-    readonly name: string;
-    readonly namespace: string;
-    readonly port: number;
-    readonly selector: Record<string, string>;
-  }): void {
-    const name = `${backend.name}-from-ingress-gateway`;
-    const key = `${backend.namespace}/${name}`;
-    if (this.allowed.has(key)) return;
-    this.allowed.add(key);
-    new PrincipalAllowPolicy(this, `Allow-${backend.namespace}-${backend.name}`, {
-      name,
-      namespace: backend.namespace,
-      labels: this.labelsFor(backend.name, 'authorization'),
-      podSelector: backend.selector,
-      port: backend.port,
-    }).allow(this.principal);
   }
 }
 

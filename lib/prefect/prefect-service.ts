@@ -109,7 +109,7 @@ export class PrefectService extends Construct implements DataClient {
   public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
   public readonly disruptionBudget?: k8s.KubePodDisruptionBudget;
   public readonly networkPolicy: WorkloadNetworkPolicy;
-  /** Web services: who inside the mesh may call the port (`<name>-from-prefect`). */
+  /** Web services: who inside the mesh may call the port (`<name>-callers`: the services, and the ingress gateway when routed). */
   public readonly callerPolicy?: PrincipalAllowPolicy;
 
   private readonly env = new Map<string, EnvValue>();
@@ -331,7 +331,7 @@ export class PrefectService extends Construct implements DataClient {
 
     if (port !== undefined) {
       this.callerPolicy = new PrincipalAllowPolicy(this, 'CallerPolicy', {
-        name: `${definition.name}-from-prefect`,
+        name: `${definition.name}-callers`,
         namespace: props.namespace,
         labels: { ...props.labels, [LABEL.component]: 'authorization' },
         podSelector: props.selectorLabels,

@@ -37,10 +37,7 @@ const COMMON: Pinned = {
     'Gateway istio-ingress/prefect-http-redirect',
     'VirtualService istio-ingress/prefect-api',
     'VirtualService istio-ingress/prefect-app',
-    ...['auth', 'events', 'nebula', 'server', 'ui'].flatMap((service) => [
-      `AuthorizationPolicy prefect/${service}-from-ingress-gateway`,
-      `DestinationRule prefect/${service}`,
-    ]),
+    ...['auth', 'events', 'nebula', 'server', 'ui'].map((service) => `DestinationRule prefect/${service}`),
     'PeerAuthentication prefect/default',
     'PeerAuthentication prefect-data/default',
     'AuthorizationPolicy prefect/deny-all',
@@ -102,7 +99,7 @@ const COMMON: Pinned = {
     ]),
     ...['ui', 'auth', 'nebula', 'server', 'events'].flatMap((service) => [
       `Service prefect/${service}`,
-      `AuthorizationPolicy prefect/${service}-from-prefect`,
+      `AuthorizationPolicy prefect/${service}-callers`,
     ]),
   ],
   flux: [

@@ -5,7 +5,7 @@ import { DEFAULT_CATALOG, type DatabaseName, type RedisName } from '../../lib/ca
 import { PrefectChart, type DataServices } from '../../lib/charts/prefect-chart';
 import { parseConfig } from '../../lib/config/load';
 import type { ServiceOverride } from '../../lib/config/schema';
-import type { DataClient } from '../../lib/data/data-client';
+import { type DataClient, RecordingDataClient } from '../../lib/data/data-client';
 import type { KubernetesObject, RenderedEnvironment } from '../../lib/output/render';
 import { resolveCatalog, type ResolvedService } from '../../lib/prefect/service-catalog';
 import { buildVariant, variantText } from '../config-variants';
@@ -32,7 +32,8 @@ type Spec = Record<string, any>;
 function synthPrefect(configText?: string) {
   const config = configText ? parseConfig(configText, 'config/prod.yaml', 'prod') : loadEnvironment('prod');
   const data = recordingData();
-  const chart = new PrefectChart(new App({ outdir: '.cdk8s.out' }), { config, catalog: resolveCatalog(config), data });
+  const gateway = new RecordingDataClient('ingress-gateway', 'istio-ingress', { istio: 'ingressgateway' }, 'istio-ingressgateway');
+  const chart = new PrefectChart(new App({ outdir: '.cdk8s.out' }), { config, catalog: resolveCatalog(config), data, gateway });
   const objects = chart.toJson() as KubernetesObject[];
   const find = (kind: string, name: string) => {
     const found = objects.filter((object) => object.kind === kind && object.metadata.name === name);
@@ -241,7 +242,7 @@ describe('a catalog entry overridden in every field', () => {
       expect(find('Service').spec.ports).toEqual([
         { name: 'http-work-pools', port: 9090, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' },
       ]);
-      expect(find('AuthorizationPolicy', 'work-pools-from-prefect').spec.rules[0].to).toEqual([{ operation: { ports: ['9090'] } }]);
+      expect(find('AuthorizationPolicy', 'work-pools-callers').spec.rules[0].to).toEqual([{ operation: { ports: ['9090'] } }]);
     },
     health: () => {
       expect(container.livenessProbe.httpGet.path).toBe('/livez');
@@ -255,11 +256,23 @@ describe('a catalog entry overridden in every field', () => {
         host: 'work-pools.prefect.svc.cluster.local',
         port: 9090,
       });
-      expect(find('AuthorizationPolicy', 'work-pools-from-ingress-gateway')).toBeDefined();
+      expect(find('AuthorizationPolicy', 'work-pools-callers').spec.rules[0].from[0].source.principals).toContain(
+        'cluster.local/ns/istio-ingress/sa/istio-ingressgateway',
+      );
       const fromGateway = (find('NetworkPolicy').spec.ingress as Spec[]).filter(
         (rule) => rule.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'] === 'istio-ingress',
       );
-      expect(fromGateway.map((rule) => rule.ports)).toEqual([[{ protocol: 'TCP', port: 9090 }]]);
+      expect(fromGateway).toEqual([
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-ingress' } },
+              podSelector: { matchLabels: { istio: 'ingressgateway' } },
+            },
+          ],
+          ports: [{ protocol: 'TCP', port: 9090 }],
+        },
+      ]);
     },
     websockets: () => {
       const pool = find('DestinationRule').spec.trafficPolicy.connectionPool;
@@ -300,7 +313,10 @@ describe('a catalog entry overridden in every field', () => {
   });
 
   it('routes nothing to the service that became internal', () => {
-    expect(() => findObject(rendered, 'AuthorizationPolicy', 'nebula-from-ingress-gateway', 'prefect')).toThrow('found 0');
+    const gateway = 'cluster.local/ns/istio-ingress/sa/istio-ingressgateway';
+    expect(
+      (findObject(rendered, 'AuthorizationPolicy', 'nebula-callers', 'prefect').spec as Spec).rules[0].from[0].source.principals,
+    ).not.toContain(gateway);
     expect(() => findObject(rendered, 'DestinationRule', 'nebula', 'prefect')).toThrow('found 0');
   });
 });
@@ -324,14 +340,14 @@ describe('a new web service with host internal', () => {
       .filter(({ object }) => object.kind === 'VirtualService')
       .map(({ object }) => JSON.stringify(object.spec));
     expect(virtualServices.filter((text) => text.includes('reports.prefect'))).toEqual([]);
-    expect(() => findObject(rendered, 'AuthorizationPolicy', 'reports-from-ingress-gateway', 'prefect')).toThrow('found 0');
     expect(() => findObject(rendered, 'DestinationRule', 'reports', 'prefect')).toThrow('found 0');
     const policy = findObject(rendered, 'NetworkPolicy', 'reports', 'prefect').spec as Spec;
     const peers = (policy.ingress as Spec[]).map((rule) => rule.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']);
     expect(new Set(peers)).toEqual(new Set(['prefect']));
-    const callers = (findObject(rendered, 'AuthorizationPolicy', 'reports-from-prefect', 'prefect').spec as Spec).rules[0].from[0].source
+    const callers = (findObject(rendered, 'AuthorizationPolicy', 'reports-callers', 'prefect').spec as Spec).rules[0].from[0].source
       .principals;
     expect(callers).toContain('cluster.local/ns/prefect/sa/nebula');
+    expect(callers).not.toContain('cluster.local/ns/istio-ingress/sa/istio-ingressgateway');
     expect(findObject(rendered, 'Service', 'reports', 'prefect')).toBeDefined();
   });
 
@@ -452,16 +468,22 @@ describe('Prefect services', () => {
 
   it('lets every service call every web service, by its pods and by its identity', () => {
     const web = catalog.filter((service) => service.type === 'web');
-    const principals = catalog.map((service) => `cluster.local/ns/prefect/sa/${service.name}`).sort();
+    // The routed services admit the ingress gateway too (all of the default web services are routed).
+    const principals = [
+      ...catalog.map((service) => `cluster.local/ns/prefect/sa/${service.name}`),
+      'cluster.local/ns/istio-ingress/sa/istio-ingressgateway',
+    ].sort();
     for (const service of web) {
-      const policy = find('AuthorizationPolicy', `${service.name}-from-prefect`);
+      const policy = find('AuthorizationPolicy', `${service.name}-callers`);
       expect(policy.metadata.labels?.['app.kubernetes.io/component']).toBe('authorization');
       expect(policy.spec).toEqual({
         action: 'ALLOW',
         selector: { matchLabels: { 'app.kubernetes.io/name': service.name, 'app.kubernetes.io/instance': 'prefect-prod' } },
         rules: [{ from: [{ source: { principals } }], to: [{ operation: { ports: [String(service.port)] } }] }],
       });
-      const fromServices = (find('NetworkPolicy', service.name).spec.ingress as Spec[]).filter((rule) => rule.from[0].podSelector);
+      const fromServices = (find('NetworkPolicy', service.name).spec.ingress as Spec[]).filter(
+        (rule) => rule.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'] === 'prefect',
+      );
       expect(fromServices.map((rule) => rule.from[0].podSelector.matchLabels['app.kubernetes.io/name']).sort()).toEqual(
         catalog.map((entry) => entry.name).sort(),
       );
@@ -479,7 +501,7 @@ describe('Prefect services', () => {
         .filter((object) => object.kind === 'AuthorizationPolicy')
         .map((object) => object.metadata.name)
         .sort(),
-    ).toEqual(web.map((service) => `${service.name}-from-prefect`).sort());
+    ).toEqual(web.map((service) => `${service.name}-callers`).sort());
   });
 
   it('fails to let a client call a service that serves no HTTP', () => {

@@ -373,10 +373,12 @@ describe('the route table from the configuration', () => {
     });
     expect(resolve(rendered, API, '/auth')).toBe('api -> nebula');
     // Only the routed services may be called by the gateway, and get a DestinationRule.
+    const gateway = 'cluster.local/ns/istio-ingress/sa/istio-ingressgateway';
     const allowed = rendered.objects
-      .filter(({ object }) => object.kind === 'AuthorizationPolicy' && object.metadata.name.endsWith('-from-ingress-gateway'))
+      .filter(({ object }) => object.kind === 'AuthorizationPolicy')
+      .filter(({ object }) => ((object.spec as any).rules ?? []).some((rule: any) => rule.from[0].source.principals.includes(gateway)))
       .map(({ object }) => object.metadata.name);
-    expect(allowed.sort()).toEqual(['nebula-from-ingress-gateway', 'ui-from-ingress-gateway']);
+    expect(allowed.sort()).toEqual(['nebula-callers', 'ui-callers']);
     const rules = rendered.objects.filter(({ object }) => object.kind === 'DestinationRule').map(({ object }) => object.metadata.name);
     expect(rules.sort()).toEqual(['nebula', 'ui']);
   });
