@@ -356,7 +356,7 @@ describe('Redis', () => {
 
   it('runs the cache as a Deployment without a volume, work and streams as StatefulSets with retained volumes', () => {
     const cache = findObject(prod, 'Deployment', 'redis-cache', NS);
-    expect(templateOf(cache).spec.volumes.find((volume) => volume.name === 'data')?.emptyDir).toBeDefined();
+    expect(templateOf(cache).spec.volumes.find((volume) => volume.name === 'data')?.emptyDir).toEqual({ sizeLimit: '64Mi' });
     for (const name of ['redis-work', 'redis-streams']) {
       const spec = findObject(prod, 'StatefulSet', name, NS).spec as Record<string, unknown>;
       expect(spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
@@ -547,8 +547,8 @@ describe('Secrets', () => {
     expect(references.length).toBeGreaterThan(0);
     for (const { name, key } of references) {
       const entry = Object.values(SECRET_CATALOG).find((definition) => `prefect-${definition.id}` === name);
-      expect(entry, `Secret ${name}`).toBeDefined();
-      if (key !== undefined) expect(entry?.keys, `Secret ${name} key ${key}`).toContain(key);
+      if (entry === undefined) throw new Error(`Secret ${name} is read but not in the secret catalog`);
+      if (key !== undefined) expect(entry.keys, `Secret ${name} key ${key}`).toContain(key);
     }
   });
 

@@ -512,8 +512,10 @@ describe('edge: TLS', () => {
         },
       },
     });
-    expect(findObject(rendered, 'IngressClass', 'istio')).toBeTruthy();
-    expect(findObject(rendered, 'VirtualService', 'prefect-http-redirect', 'istio-ingress')).toBeTruthy();
+    expect(findObject(rendered, 'IngressClass', 'istio').spec).toEqual({ controller: 'istio.io/ingress-controller' });
+    expect(spec(findObject(rendered, 'VirtualService', 'prefect-http-redirect', 'istio-ingress')).gateways).toEqual([
+      'istio-ingress/prefect-http-redirect',
+    ]);
   });
 
   it('letsencrypt-staging uses the staging directory and warns', () => {
@@ -824,7 +826,7 @@ describe('edge: bring your own mesh', () => {
 
   it("binds the Gateway to the user's gateway pods and namespace, and allows their identity", () => {
     expect(spec(findObject(byo, 'Gateway', 'prefect', 'gateways')).selector).toEqual({ app: 'gateway', istio: 'public' });
-    expect(findObject(byo, 'Certificate', 'prefect-tls', 'gateways')).toBeTruthy();
+    expect(spec(findObject(byo, 'Certificate', 'prefect-tls', 'gateways')).secretName).toBe('prefect-tls');
     expect(spec(findObject(byo, 'VirtualService', 'prefect-api', 'gateways')).gateways).toEqual(['gateways/prefect']);
     expect(spec(findObject(byo, 'AuthorizationPolicy', 'nebula-callers', 'prefect')).rules[0].from[0].source.principals).toContain(
       'cluster.local/ns/gateways/sa/istio-ingressgateway-service-account',
@@ -1180,7 +1182,7 @@ describe("platform: Istio's IngressClass belongs to the control plane construct"
 
   it('leaves the platform chart with only constructs as children', () => {
     const staging = committed.staging as RenderedEnvironment;
-    expect(findObject(staging, 'IngressClass', 'istio')).toBeTruthy();
+    expect(findObject(staging, 'IngressClass', 'istio').spec).toEqual({ controller: 'istio.io/ingress-controller' });
     expect(fs.readFileSync(path.join(PROJECT_ROOT, 'lib', 'charts', 'platform-chart.ts'), 'utf8')).not.toMatch(/new k8s\./);
   });
 });

@@ -1,14 +1,12 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DATABASES } from '../../lib/catalog/services';
 import type { RenderedEnvironment } from '../../lib/output/render';
-import { build, buildFromText, PROJECT_ROOT } from '../helpers';
+import { buildVariant } from '../config-variants';
+import { build } from '../helpers';
 
 type Spec = Record<string, any>;
 const jobs = (rendered: RenderedEnvironment) =>
   rendered.objects.filter(({ layer, object }) => layer === 'migrations' && object.kind === 'Job').map(({ object }) => object);
-const prodText = fs.readFileSync(path.join(PROJECT_ROOT, 'config', 'prod.yaml'), 'utf8');
 
 describe('migration Jobs', () => {
   const prod = build('prod');
@@ -40,7 +38,7 @@ describe('migration Jobs', () => {
   });
 
   it('get a new name when the image changes, and keep it otherwise', () => {
-    const upgraded = buildFromText(prodText.replace('tag: "2026.11.1"', 'tag: "2026.12.0"'), 'prod');
+    const upgraded = buildVariant('prod', { prefect: { image: { tag: '2026.12.0' } } });
     const names = (rendered: RenderedEnvironment) =>
       jobs(rendered)
         .map((job) => job.metadata.name)
@@ -53,10 +51,7 @@ describe('migration Jobs', () => {
   });
 
   it('get a new name on a secrets.revision bump (they run again), and read the pull secret from the catalog', () => {
-    const bumped = buildFromText(
-      prodText.replace('secrets:\n  provider: existing\n', 'secrets:\n  provider: existing\n  revision: "2"\n'),
-      'prod',
-    );
+    const bumped = buildVariant('prod', { secrets: { revision: '2' } });
     const before = jobs(prod)
       .map((job) => job.metadata.name)
       .sort();
@@ -70,10 +65,7 @@ describe('migration Jobs', () => {
   });
 
   it('take the configured command', () => {
-    const custom = buildFromText(
-      prodText.replace('  replicas: 2\n', '  replicas: 2\n  migrations:\n    command: [prefect-cloud, database, upgrade]\n'),
-      'prod',
-    );
+    const custom = buildVariant('prod', { prefect: { migrations: { command: ['prefect-cloud', 'database', 'upgrade'] } } });
     const job = jobs(custom).find((object) => object.metadata.name.startsWith('migrate-orion-')) as unknown as { spec: Spec };
     expect(job.spec.template.spec.containers[0].command).toEqual(['prefect-cloud', 'database', 'upgrade', 'orion']);
   });
@@ -81,10 +73,7 @@ describe('migration Jobs', () => {
 
 describe('image digests', () => {
   const digest = `sha256:${'ab'.repeat(32)}`;
-  const pinned = buildFromText(
-    prodText.replace('    pullSecret: prefect-registry\n', `    pullSecret: prefect-registry\n    digests:\n      server: "${digest}"\n`),
-    'prod',
-  );
+  const pinned = buildVariant('prod', { prefect: { image: { digests: { server: digest } } } });
 
   it('pin the server image by content in the services and the migration Jobs, and leave the UI by tag', () => {
     const images = pinned.objects
@@ -103,12 +92,7 @@ describe('image digests', () => {
   });
 
   it('fails on a digest that is not a sha256 digest', () => {
-    expect(() =>
-      buildFromText(
-        prodText.replace('    pullSecret: prefect-registry\n', '    pullSecret: prefect-registry\n    digests:\n      ui: "sha256:abc"\n'),
-        'prod',
-      ),
-    ).toThrow(
+    expect(() => buildVariant('prod', { prefect: { image: { digests: { ui: 'sha256:abc' } } } })).toThrow(
       'config/prod.yaml: prefect.image.digests.ui: expected an image digest such as "sha256:" followed by 64 hex digits, got "sha256:abc"',
     );
   });

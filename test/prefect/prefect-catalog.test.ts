@@ -9,7 +9,7 @@ import { type DataClient, RecordingDataClient } from '../../lib/data/data-client
 import type { KubernetesObject, RenderedEnvironment } from '../../lib/output/render';
 import { resolveCatalog, type ResolvedService } from '../../lib/prefect/service-catalog';
 import { buildVariant, variantText } from '../config-variants';
-import { findObject, loadEnvironment, PROJECT_ROOT } from '../helpers';
+import { findObject, loadEnvironment } from '../helpers';
 import { routeRequest } from '../edge/routes/istio-routing';
 
 /** A data layer that records the relations asked of it. */
@@ -44,7 +44,6 @@ function synthPrefect(configText?: string) {
   return { config, data, objects, find, none, chart };
 }
 
-const PROD_TEXT = `${require('node:fs').readFileSync(require('node:path').join(PROJECT_ROOT, 'config', 'prod.yaml'), 'utf8')}`;
 const API = 'api.prefect.example.com';
 const IPV4_PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'];
 const IPV6_PRIVATE = ['fc00::/7', 'fe80::/10'];
@@ -135,28 +134,29 @@ describe('the service catalog', () => {
   });
 
   it('takes overrides of fields, removes disabled services and adds new ones', () => {
-    const text = PROD_TEXT.replace(
-      '  replicas: 2\n',
-      `  replicas: 2
-  services:
-    nebula:
-      args: [serve, nebula, --workers, "4"]
-      replicas: 3
-      maxReplicas: 12
-      resources: { requests: { cpu: "1", memory: 2Gi }, limits: { memory: 3Gi } }
-      env: { PREFECT_LOGGING_LEVEL: DEBUG }
-    work-pools:
-      enabled: false
-    metrics-exporter:
-      type: background
-      image: server
-      command: [prefect-cloud]
-      args: [run, metrics-exporter]
-      databases: [orion]
-      redis: []
-      resources: { requests: { cpu: 100m, memory: 128Mi }, limits: { memory: 256Mi } }
-`,
-    );
+    const text = variantText('prod', {
+      prefect: {
+        services: {
+          nebula: {
+            args: ['serve', 'nebula', '--workers', '4'],
+            replicas: 3,
+            maxReplicas: 12,
+            resources: { requests: { cpu: '1', memory: '2Gi' }, limits: { memory: '3Gi' } },
+            env: { PREFECT_LOGGING_LEVEL: 'DEBUG' },
+          },
+          'work-pools': { enabled: false },
+          'metrics-exporter': {
+            type: 'background',
+            image: 'server',
+            command: ['prefect-cloud'],
+            args: ['run', 'metrics-exporter'],
+            databases: ['orion'],
+            redis: [],
+            resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+          },
+        },
+      },
+    });
     const { find, objects, data } = synthPrefect(text);
     const nebula = find('Deployment', 'nebula').spec;
     expect(nebula.replicas).toBeUndefined();
@@ -172,14 +172,14 @@ describe('the service catalog', () => {
   });
 
   it('fails on a new service without its type, image and the rest', () => {
-    const text = PROD_TEXT.replace('  replicas: 2\n', '  replicas: 2\n  services:\n    exporter:\n      args: [run]\n');
+    const text = variantText('prod', { prefect: { services: { exporter: { args: ['run'] } } } });
     expect(() => parseConfig(text, 'config/prod.yaml', 'prod')).toThrow(
       'config/prod.yaml: prefect.services.exporter.type: required: expected type for the new service "exporter" (it is not in the default catalog)',
     );
   });
 
   it('fails on a loop service with more than one replica', () => {
-    const text = PROD_TEXT.replace('  replicas: 2\n', '  replicas: 2\n  services:\n    triggers-proactive:\n      replicas: 2\n');
+    const text = variantText('prod', { prefect: { services: { 'triggers-proactive': { replicas: 2 } } } });
     expect(() => parseConfig(text, 'config/prod.yaml', 'prod')).toThrow(
       'config/prod.yaml: prefect.services.triggers-proactive.replicas: expected 1: a loop service runs exactly one replica, got number 2',
     );
@@ -230,7 +230,7 @@ describe('a catalog entry overridden in every field', () => {
     type: () => {
       // A web service: a Service, probes, an HPA and a PDB; the Deployment rolls without downtime.
       expect(find('Service').spec.ports).toHaveLength(1);
-      expect(container.readinessProbe).toBeDefined();
+      expect(container.readinessProbe.httpGet).toMatchObject({ port: 'http' });
       expect(find('PodDisruptionBudget').spec.maxUnavailable).toBe(1);
       expect(deployment.spec.strategy.type).toBe('RollingUpdate');
     },
@@ -348,7 +348,7 @@ describe('a new web service with host internal', () => {
       .principals;
     expect(callers).toContain('cluster.local/ns/prefect/sa/nebula');
     expect(callers).not.toContain('cluster.local/ns/istio-ingress/sa/istio-ingressgateway');
-    expect(findObject(rendered, 'Service', 'reports', 'prefect')).toBeDefined();
+    expect((findObject(rendered, 'Service', 'reports', 'prefect').spec as Spec).ports).toEqual([expect.objectContaining({ port: 8080 })]);
   });
 
   it('fails synthesis when it is public (host api) but no route leads to it', () => {
@@ -455,10 +455,7 @@ describe('Prefect services', () => {
         { name: 'PREFECT_HOME', value: '/tmp/prefect' },
       ]);
     }
-    const text = PROD_TEXT.replace(
-      '  replicas: 2\n',
-      '  replicas: 2\n  services:\n    ladler:\n      env: { PREFECT_HOME: /tmp/ladler }\n',
-    );
+    const text = variantText('prod', { prefect: { services: { ladler: { env: { PREFECT_HOME: '/tmp/ladler' } } } } });
     const env = containerOf(synthPrefect(text).find('Deployment', 'ladler')).env as Array<{ name: string; value?: string }>;
     expect(env.filter((entry) => entry.name.endsWith('HOME'))).toEqual([
       { name: 'HOME', value: '/tmp' },
