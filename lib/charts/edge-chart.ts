@@ -5,7 +5,7 @@ import { GatewayCertificate } from '../edge/tls/certificates';
 import type { EnvironmentConfig } from '../config/load';
 import type { LayerHealthChecks } from '../flux/flux-layer';
 import { PrefectGateway } from '../edge/ingress-gateway';
-import { INGRESS_GATEWAY_NAME } from '../platform/ingress-gateway-release';
+import { INGRESS_GATEWAY_NAME } from '../edge/ingress-gateway-release';
 import { ClusterIssuers, missingDns01Identity, solvesHttp01 } from '../edge/tls/issuers';
 import { selectorLabels } from '../core/labels';
 import {

@@ -2,7 +2,7 @@ import type { Construct } from 'constructs';
 import { CertManagerReleases } from '../platform/cert-manager-releases';
 import { CloudNativePgOperator } from '../platform/cloudnative-pg-operator';
 import { ExternalSecretsOperator } from '../platform/external-secrets-operator';
-import { INGRESS_GATEWAY_NAME, IngressGatewayRelease } from '../platform/ingress-gateway-release';
+import { INGRESS_GATEWAY_NAME, IngressGatewayRelease } from '../edge/ingress-gateway-release';
 import { solvesHttp01 } from '../edge/tls/issuers';
 import { IstioControlPlane } from '../platform/istio-control-plane';
 import { gatewayExposure } from '../edge/load-balancer';

@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import type { DatabaseName, RedisName } from '../catalog/services';
-import type { DataClient } from '../data/data-client';
+import type { DataClient } from '../core/data-client';
 import { selectorLabels } from '../core/labels';
 import { exemptions } from '../policy/exemption-annotations';
 import { PRIORITY_CLASS } from '../platform/priority-classes';

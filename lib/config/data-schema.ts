@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { formatBytes, isQuantity, parseQuantity } from '../core/quantity';
-import { SECRET_IDS, type NamedSecretId } from '../data/secrets/secret-catalog';
+import { SECRET_IDS, type NamedSecretId } from '../catalog/secrets';
 import { duration, hostname, objectName, quantity, resources } from './fields';
 
 /*
@@ -42,7 +42,7 @@ export const postgresBackup = z.strictObject({
     .string()
     .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: 'expected an http(s) URL such as "https://minio.example.com"' })
     .optional(),
-  /** "secret": the Secret `postgres-backup` (lib/data/secrets/secret-catalog.ts); "iam-role": the pods' cloud identity (e.g. EKS Pod Identity). */
+  /** "secret": the Secret `postgres-backup` (lib/catalog/secrets.ts); "iam-role": the pods' cloud identity (e.g. EKS Pod Identity). */
   credentials: z.enum(['secret', 'iam-role']).default('secret'),
   /** CloudNativePG's cron format: six fields, seconds first. */
   schedule: z
@@ -178,7 +178,7 @@ export const redis = z.strictObject({
 });
 
 /**
- * The Kubernetes names of the Secrets (lib/data/secrets/secret-catalog.ts lists them and their keys); each
+ * The Kubernetes names of the Secrets (lib/catalog/secrets.ts lists them and their keys); each
  * defaults to "prefect-<id>".
  */
 export const secretNames = z.strictObject(

@@ -1,4 +1,4 @@
-import type { DataClient, EgressRule } from './data-client';
+import type { DataClient, EgressRule } from '../core/data-client';
 import type { PrefectSecrets } from './secrets/secrets';
 
 /** Where a data server is and how a client is let in, whatever runs the server. */

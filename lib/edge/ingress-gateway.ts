@@ -10,7 +10,7 @@ import { HostRoutes } from './routes/host-routes';
 import type { TlsTermination } from './load-balancer';
 import { DEFAULT_TRUST_DOMAIN, meshPrincipal } from '../mesh/identity';
 import { escapeRegex, type ResolvedRoute } from './routes/routes';
-import type { DataClient } from '../data/data-client';
+import type { DataClient } from '../core/data-client';
 
 /** Where cert-manager's HTTP-01 solver answers Let's Encrypt (RFC 8555, section 8.3). */
 export const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';

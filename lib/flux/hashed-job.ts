@@ -2,7 +2,7 @@ import type { Mesh } from '../mesh/identity';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { contentHash } from '../core/content-hash';
-import { RecordingDataClient, toEnvVars, type DataClient } from '../data/data-client';
+import { RecordingDataClient, toEnvVars, type DataClient } from '../core/data-client';
 import { FLUX_FORCE_REPLACE } from './annotations';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../core/pod-security';
 import { exemptions } from '../policy/exemption-annotations';

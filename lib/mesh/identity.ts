@@ -35,3 +35,8 @@ export interface Mesh {
   readonly trustDomain: string;
   readonly clusterDns: ClusterDns;
 }
+
+/** The SPIFFE principal Istio gives a client's pods in `trustDomain`, as AuthorizationPolicy matches it. */
+export function principalOf(client: { readonly namespace: string; readonly serviceAccountName: string }, trustDomain: string): string {
+  return meshPrincipal(trustDomain, client.namespace, client.serviceAccountName);
+}

@@ -1,6 +1,7 @@
 import type { Mesh } from './identity';
 import { Construct } from 'constructs';
-import { principalOf, type DataClient, type EgressRule } from '../data/data-client';
+import type { DataClient, EgressRule } from '../core/data-client';
+import { principalOf } from './identity';
 import { WorkloadNetworkPolicy } from './workload-network-policy';
 import { PrincipalAllowPolicy } from './principal-allow-policy';
 

@@ -1,7 +1,7 @@
 import type { Mesh } from './identity';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { EgressRule } from '../data/data-client';
+import type { EgressRule } from '../core/data-client';
 import { lazyList } from '../core/lazy-list';
 
 /** Pods of one namespace (all of them when `podSelector` is omitted). */

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import { principalOf } from '../../lib/data/data-client';
+import { principalOf } from '../../lib/mesh/identity';
 import { edgeControllerWorkloads } from '../../lib/platform/controller-workloads';
 import { FluxLayer } from '../../lib/flux/flux-layer';
 import { missingDns01Identity } from '../../lib/edge/tls/issuers';

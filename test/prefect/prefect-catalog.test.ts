@@ -5,7 +5,7 @@ import { DEFAULT_CATALOG, type DatabaseName, type RedisName } from '../../lib/ca
 import { PrefectChart, type DataServices } from '../../lib/charts/prefect-chart';
 import { parseConfig } from '../../lib/config/load';
 import type { ServiceOverride } from '../../lib/config/schema';
-import { type DataClient, RecordingDataClient } from '../../lib/data/data-client';
+import { type DataClient, RecordingDataClient } from '../../lib/core/data-client';
 import type { KubernetesObject, RenderedEnvironment } from '../../lib/output/render';
 import { resolveCatalog, type ResolvedService } from '../../lib/prefect/service-catalog';
 import { buildVariant, variantText } from '../config-variants';

@@ -20,7 +20,7 @@ import { CLOUDNATIVE_PG_NAMESPACE } from '../../platform/cloudnative-pg-operator
 import { PostgresRelations, roleName, type InClusterPostgresProps, type SslMode } from './postgres-access';
 import { operatorParameters, pgHbaIsolation, sizingOf } from './postgres-config';
 import { PRIORITY_CLASS } from '../../platform/priority-classes';
-import { roleSecretId, SECRET_KEY } from '../secrets/secret-catalog';
+import { roleSecretId, SECRET_KEY } from '../../catalog/secrets';
 import { ServerAccess } from '../../mesh/server-access';
 import { NO_SIDECAR_LABEL } from '../../mesh/sidecar';
 

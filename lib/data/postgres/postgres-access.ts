@@ -4,8 +4,8 @@ import type { LabelsFor } from '../../core/labels';
 import type { DatabaseName } from '../../catalog/services';
 import { ClientRelation, type ClientRelationProps } from '../client-relation';
 import type { Resources } from '../../config/schema';
-import type { DataClient } from '../data-client';
-import { roleSecretId, SECRET_KEY } from '../secrets/secret-catalog';
+import type { DataClient } from '../../core/data-client';
+import { roleSecretId, SECRET_KEY } from '../../catalog/secrets';
 import type { PrefectSecrets } from '../secrets/secrets';
 
 export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';

@@ -7,7 +7,7 @@ import { PostgresRelations, type InClusterPostgresProps, type SslMode } from './
 import { postgresConfFiles, sizingOf } from './postgres-config';
 import { PRIORITY_CLASS } from '../../platform/priority-classes';
 import { formatBytes, parseQuantity } from '../../core/quantity';
-import { SECRET_KEY } from '../secrets/secret-catalog';
+import { SECRET_KEY } from '../../catalog/secrets';
 import { selectorFor } from '../../core/labels';
 import { ServerAccess } from '../../mesh/server-access';
 import { toResourceRequirements } from '../../core/resources';

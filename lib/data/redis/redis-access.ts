@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import type { RedisName } from '../../catalog/services';
 import { ClientRelation, type ClientRelationProps } from '../client-relation';
-import type { DataClient } from '../data-client';
-import { redisSecretId, SECRET_KEY } from '../secrets/secret-catalog';
+import type { DataClient } from '../../core/data-client';
+import { redisSecretId, SECRET_KEY } from '../../catalog/secrets';
 
 /** One of the three Redis instances, whatever runs it (in the cluster or a managed service). */
 export interface RedisServer {

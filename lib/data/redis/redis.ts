@@ -11,7 +11,7 @@ import { PRIORITY_CLASS } from '../../platform/priority-classes';
 import { formatBytes, parseQuantity } from '../../core/quantity';
 import { RedisRelations } from './redis-access';
 import { aclScript, pingScript, REDIS_PORT, redisConf } from './redis-config';
-import { redisSecretId, SECRET_KEY } from '../secrets/secret-catalog';
+import { redisSecretId, SECRET_KEY } from '../../catalog/secrets';
 import type { PrefectSecrets } from '../secrets/secrets';
 import { selectorFor } from '../../core/labels';
 import { ServerAccess } from '../../mesh/server-access';

@@ -10,7 +10,7 @@ import {
 import type { LabelsFor } from '../../core/labels';
 import type { EnvironmentConfig } from '../../config/load';
 import { lazyList } from '../../core/lazy-list';
-import { defaultSecretName, SECRET_CATALOG, type SecretId } from './secret-catalog';
+import { defaultSecretName, SECRET_CATALOG, type SecretId } from '../../catalog/secrets';
 
 export interface PrefectSecretsProps {
   readonly config: EnvironmentConfig['secrets'];
@@ -45,7 +45,7 @@ export interface SecretUse {
 
 /**
  * The installation's Secrets, referenced by name and never holding a value. Every reference goes
- * through here, so the names and keys come from one place (lib/data/secrets/secret-catalog.ts) and each use is
+ * through here, so the names and keys come from one place (lib/catalog/secrets.ts) and each use is
  * recorded: with `existing`, the uses are the Secrets the user must create (`kubectlCommands`);
  * with `external-secrets`, the first use of a Secret in a namespace emits its ExternalSecret
  * there, so a Secret reaches exactly the namespaces that read it.
@@ -92,7 +92,7 @@ export class PrefectSecrets extends Construct {
   public keyRef(id: SecretId, key: string, namespace: string): { readonly name: string; readonly key: string } {
     const definition = SECRET_CATALOG[id];
     if (!definition.keys.includes(key)) {
-      throw new Error(`Secret ${id} has no key "${key}"; its keys are ${definition.keys.join(', ')} (lib/data/secrets/secret-catalog.ts)`);
+      throw new Error(`Secret ${id} has no key "${key}"; its keys are ${definition.keys.join(', ')} (lib/catalog/secrets.ts)`);
     }
     return { name: this.record(id, namespace, [key]), key };
   }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_INSTANCES, type RedisName } from '../../../lib/catalog/services';
-import { RecordingDataClient } from '../../../lib/data/data-client';
+import { RecordingDataClient } from '../../../lib/core/data-client';
 import type { KubernetesObject } from '../../../lib/output/render';
 import type { DataChart } from '../../../lib/charts/data-chart';
 import { PrefectApp } from '../../../lib/app/prefect-app';

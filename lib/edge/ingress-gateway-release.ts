@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import type { Resources } from '../config/schema';
 import { FluxHelmRelease, type FluxHelmRepository } from '../flux/helm-release';
-import type { GatewayExposure } from '../edge/load-balancer';
+import type { GatewayExposure } from './load-balancer';
 
 /** The gateway release's name, which names its Deployment, Service and ServiceAccount too. */
 export const INGRESS_GATEWAY_NAME = 'istio-ingressgateway';

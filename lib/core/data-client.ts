@@ -1,5 +1,3 @@
-import { meshPrincipal } from '../mesh/identity';
-
 /*
  * What a data server (PostgreSQL, a Redis instance) needs to know about a workload that uses
  * it. Relation methods such as `postgres.grantDatabase(client, 'orion')` and
@@ -32,11 +30,6 @@ export interface DataClient {
   addEnv(name: string, value: EnvValue): void;
   /** Lets the client's pods reach a server; the client's NetworkPolicy includes it. */
   addEgress(rule: EgressRule): void;
-}
-
-/** The SPIFFE principal Istio gives a client's pods in `trustDomain`, as AuthorizationPolicy matches it. */
-export function principalOf(client: Pick<DataClient, 'namespace' | 'serviceAccountName'>, trustDomain: string): string {
-  return meshPrincipal(trustDomain, client.namespace, client.serviceAccountName);
 }
 
 /**

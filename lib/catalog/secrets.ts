@@ -1,4 +1,4 @@
-import { DATABASES, REDIS_INSTANCES, type DatabaseName, type RedisName } from '../../catalog/services';
+import { DATABASES, REDIS_INSTANCES, type DatabaseName, type RedisName } from './services';
 
 /*
  * Every Secret the installation reads, in one place: its id (the key in `secrets.names` and in
