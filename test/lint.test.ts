@@ -8,6 +8,51 @@ import { PROJECT_ROOT, run } from './helpers';
  * `make test` runs `biome ci` (formatter and linter) over the tree. This proves, with the
  * project's own configuration, that an import cycle fails it — type-only imports included.
  */
+/**
+ * The architecture, lowest first: a folder of lib/ imports only from its own folder and from
+ * folders below it (README › Layout). A new import that runs up fails here.
+ */
+const FOLDER_ORDER: Readonly<Record<string, number>> = {
+  core: 0,
+  catalog: 1,
+  config: 2,
+  mesh: 2,
+  policy: 2,
+  flux: 3,
+  platform: 4,
+  data: 5,
+  edge: 5,
+  prefect: 6,
+  charts: 7,
+  output: 8,
+  validation: 9,
+  app: 10,
+};
+
+describe('the import structure', () => {
+  const lib = path.join(PROJECT_ROOT, 'lib');
+  const sources = fs.readdirSync(lib, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
+
+  it('has no source file directly in lib/, and every folder in the order', () => {
+    expect(sources.filter((file) => !file.includes(path.sep))).toEqual([]);
+    expect([...new Set(sources.map((file) => file.split(path.sep)[0] as string))].sort()).toEqual(Object.keys(FOLDER_ORDER).sort());
+  });
+
+  it('imports only from the same folder or one below it, type imports included', () => {
+    const upward: string[] = [];
+    for (const file of sources) {
+      const from = file.split(path.sep)[0] as string;
+      for (const [, specifier] of fs.readFileSync(path.join(lib, file), 'utf8').matchAll(/from '(\.[^']+)'/g)) {
+        const target = path.relative(lib, path.resolve(lib, path.dirname(file), specifier as string));
+        if (target.startsWith('..')) continue; // imports/ (generated CRD classes)
+        const to = target.split(path.sep)[0] as string;
+        if (to !== from && (FOLDER_ORDER[to] as number) >= (FOLDER_ORDER[from] as number)) upward.push(`lib/${file} -> lib/${target}`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+});
+
 describe('the linter', () => {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'lint-'));
   afterAll(() => fs.rmSync(folder, { recursive: true, force: true }));
