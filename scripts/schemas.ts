@@ -38,7 +38,9 @@ async function download(): Promise<BundleSources> {
   const downloads = new Map<string, string>();
   for (const url of new Set(provenance.documents.map((document) => document.url))) {
     console.log(`downloading ${url}`);
-    const response = await fetch(url);
+    const response = await fetch(url).catch((error: unknown) => {
+      throw new Error(`${url}: ${error instanceof Error ? error.message : String(error)} (no ../shared here, and the download failed)`);
+    });
     if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
     downloads.set(url, await response.text());
   }
