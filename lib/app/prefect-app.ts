@@ -36,7 +36,14 @@ export class PrefectApp extends App {
       gateway: this.edge.gateway.client,
       trustBundle: this.edge.trustBundle,
     });
-    this.layers = [platform, this.edge, this.data, migrations, this.prefect, new FluxChart(this, props)];
+    this.layers = [
+      platform,
+      this.edge,
+      this.data,
+      migrations,
+      this.prefect,
+      new FluxChart(this, { config, readiness: { edge: this.edge.readiness } }),
+    ];
   }
 
   /** Pods that the platform layer's Helm releases run (not objects of dist/), for the capacity check. */

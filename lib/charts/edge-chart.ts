@@ -2,7 +2,6 @@ import type { Construct } from 'constructs';
 import { BackendTrafficPolicy } from '../edge/routes/backend-traffic-policy';
 import { CERT_MANAGER_SERVICE_ACCOUNT } from '../platform/cert-manager-releases';
 import { GatewayCertificate } from '../edge/tls/certificates';
-import type { EnvironmentConfig } from '../config/load';
 import type { LayerHealthChecks } from '../flux/flux-layer';
 import { PrefectGateway } from '../edge/ingress-gateway';
 import { INGRESS_GATEWAY_NAME } from '../edge/ingress-gateway-release';
@@ -34,24 +33,6 @@ export const GATEWAY_TLS_SECRET = 'prefect-tls';
 export const CA_BUNDLE_NAME = 'prefect-ca-bundle';
 
 /**
- * What the edge layer's Flux Kustomization waits for before the layers after it start. Not
- * every object: the gateway's Certificate waits on ACME (Let's Encrypt's rate limits, DNS
- * propagation), which must not hold back the data, migrations and services; nor do the
- * ClusterIssuers (their ACME account registration) or the Istio objects (they have no status).
- * Applying the layer still needs every CRD it uses, so the layers stay in CRD order. What the
- * services do need is the private CA's bundle, which they mount: in selfsigned mode the layer
- * waits until trust-manager has written it.
- */
-export function edgeLayerHealth(config: EnvironmentConfig): LayerHealthChecks {
-  const privateCa = config.loadBalancer.mode === 'l4' && config.tls.mode === 'selfsigned';
-  if (!privateCa) return { healthChecks: [] };
-  return {
-    healthChecks: [{ apiVersion: BUNDLE_HEALTH_CHECK_EXPR.apiVersion, kind: BUNDLE_HEALTH_CHECK_EXPR.kind, name: CA_BUNDLE_NAME }],
-    healthCheckExprs: [{ ...BUNDLE_HEALTH_CHECK_EXPR }],
-  };
-}
-
-/**
  * Layer 2: issuers, the gateway's certificate, the Istio Gateway, one VirtualService per
  * public hostname, and the mesh policies of the Prefect and data namespaces (mutual TLS only,
  * deny by default; the routed services let the gateway in themselves, in the prefect layer).
@@ -63,6 +44,17 @@ export class EdgeChart extends LayerChart {
   public readonly certificate?: GatewayCertificate;
   /** With a private CA: the CA bundle that Prefect clients in the cluster must trust. */
   public readonly trustBundle?: TrustBundle;
+  /**
+   * What this layer's Flux Kustomization waits for before the layers after it start, from what
+   * the chart created. Not
+   * every object: the gateway's Certificate waits on ACME (Let's Encrypt's rate limits, DNS
+   * propagation), which must not hold back the data, migrations and services; nor do the
+   * ClusterIssuers (their ACME account registration) or the Istio objects (they have no status).
+   * Applying the layer still needs every CRD it uses, so the layers stay in CRD order. What the
+   * services do need is the private CA's bundle, which they mount: in selfsigned mode the layer
+   * waits until trust-manager has written it.
+   */
+  public readonly readiness: LayerHealthChecks;
 
   constructor(scope: Construct, props: EdgeChartProps) {
     super(scope, 'edge', props);
@@ -134,14 +126,9 @@ export class EdgeChart extends LayerChart {
         if (missing) this.warn(missing);
       }
     }
-    // The Flux layer waits for what edgeLayerHealth names: it must be what this chart created.
-    const expected = edgeLayerHealth(config).healthChecks.map((check) => `${check.kind}/${check.name}`);
-    const created = this.trustBundle ? [`${this.trustBundle.healthCheck.kind}/${this.trustBundle.healthCheck.name}`] : [];
-    if (expected.join() !== created.join()) {
-      throw new Error(
-        `EdgeChart: the edge layer's health checks (${expected.join(', ') || 'none'}) do not match the objects created (${created.join(', ') || 'none'})`,
-      );
-    }
+    this.readiness = this.trustBundle
+      ? { healthChecks: [{ ...this.trustBundle.healthCheck }], healthCheckExprs: [{ ...BUNDLE_HEALTH_CHECK_EXPR }] }
+      : { healthChecks: [] };
 
     const acmeHttp01 = solvesHttp01(config);
     this.gateway = new PrefectGateway(this, 'Gateway', {

@@ -1,8 +1,14 @@
 import type { Construct } from 'constructs';
 import { FluxLayer } from '../flux/flux-layer';
 import { APPLIED_LAYERS } from '../flux/layers';
-import { edgeLayerHealth } from './edge-chart';
+import type { LayerHealthChecks } from '../flux/flux-layer';
+import type { AppliedLayer } from '../flux/layers';
 import { LayerChart, type LayerChartProps } from './layer-chart';
+
+export interface FluxChartProps extends LayerChartProps {
+  /** What a layer's Kustomization waits for, where not every object (`wait`), as its chart says. */
+  readonly readiness?: Partial<Record<AppliedLayer, LayerHealthChecks>>;
+}
 
 /**
  * Layer 6: one Flux `Kustomization` per layer, chained with `dependsOn`. The cluster's bootstrap
@@ -11,7 +17,7 @@ import { LayerChart, type LayerChartProps } from './layer-chart';
 export class FluxChart extends LayerChart {
   public readonly layers: readonly FluxLayer[];
 
-  constructor(scope: Construct, props: LayerChartProps) {
+  constructor(scope: Construct, props: FluxChartProps) {
     super(scope, 'flux', props);
     const { flux } = this.config;
     const layers: FluxLayer[] = [];
@@ -29,8 +35,8 @@ export class FluxChart extends LayerChart {
           timeout: flux.timeout,
           prune: flux.prune,
           after: layers[layers.length - 1],
-          // The edge layer does not wait for its Certificate (ACME may take long); see edgeLayerHealth.
-          ...(layer === 'edge' ? { readiness: edgeLayerHealth(this.config) } : {}),
+          // A layer given its own readiness (edge: not its Certificate, ACME may take long) waits for that alone.
+          ...(props.readiness?.[layer] ? { readiness: props.readiness[layer] } : {}),
         }),
       );
     }

@@ -5,6 +5,9 @@
  */
 export const APPLIED_LAYERS = ['platform', 'edge', 'data', 'migrations', 'prefect'] as const;
 
+/** A layer that a Flux Kustomization of the `flux` layer applies. */
+export type AppliedLayer = (typeof APPLIED_LAYERS)[number];
+
 /** `flux` holds the Kustomizations above; the cluster's bootstrap points at it. */
 export const LAYERS = [...APPLIED_LAYERS, 'flux'] as const;
 export type Layer = (typeof LAYERS)[number];

@@ -65,7 +65,7 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
       expect(spec).toMatchObject({
         path: `./dist/${environment}/${APPLIED_LAYERS[index]}`,
         prune: true,
-        // The edge layer is ready once applied (and its health checks pass): see edgeLayerHealth.
+        // The edge layer is ready once applied (and its health checks pass): see EdgeChart.readiness.
         wait: APPLIED_LAYERS[index] !== 'edge',
         sourceRef: { kind: 'GitRepository', name: 'flux-system', namespace: 'flux-system' },
       });
