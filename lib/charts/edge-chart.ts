@@ -45,14 +45,13 @@ export class EdgeChart extends LayerChart {
   /** With a private CA: the CA bundle that Prefect clients in the cluster must trust. */
   public readonly trustBundle?: TrustBundle;
   /**
-   * What this layer's Flux Kustomization waits for before the layers after it start, from what
-   * the chart created. Not
-   * every object: the gateway's Certificate waits on ACME (Let's Encrypt's rate limits, DNS
-   * propagation), which must not hold back the data, migrations and services; nor do the
-   * ClusterIssuers (their ACME account registration) or the Istio objects (they have no status).
-   * Applying the layer still needs every CRD it uses, so the layers stay in CRD order. What the
-   * services do need is the private CA's bundle, which they mount: in selfsigned mode the layer
-   * waits until trust-manager has written it.
+   * What this layer's Flux Kustomization waits for before the layers after it start, derived
+   * from what the chart created. Not every object: the gateway's Certificate waits on ACME (Let's
+   * Encrypt's rate limits, DNS propagation), which must not hold back the data, migrations and
+   * services; nor do the ClusterIssuers (their ACME account registration) or the Istio objects
+   * (they have no status). Applying the layer still needs every CRD it uses, so the layers stay in
+   * CRD order. What the services do need is the private CA's bundle, which they mount: with a
+   * private CA the layer waits until trust-manager has written it.
    */
   public readonly readiness: LayerHealthChecks;
 
