@@ -182,6 +182,14 @@ describe('the schema bundle', () => {
     }
   });
 
+  it('bundles the CRD files that `make imports` imports, no more and no fewer', () => {
+    const prefixes = /^CRD_PREFIXES := (.+)$/m
+      .exec(fs.readFileSync(path.join(projectRoot, 'Makefile'), 'utf8'))?.[1]
+      ?.trim()
+      .split(/\s+/);
+    expect(IMPORTED_CRD_FILES.map((file) => file.replace(/\.yaml$/, '')).sort()).toEqual([...(prefixes ?? [])].sort());
+  });
+
   it.runIf(fs.existsSync(SHARED_SOURCES))('is what `make schemas` generates from ../shared', () => {
     const read = (local: string) => ({ local, text: fs.readFileSync(path.join(SHARED_SOURCES, local), 'utf8') });
     const files = buildSchemaBundle({
