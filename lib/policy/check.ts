@@ -18,6 +18,13 @@ export interface PolicyCheck {
   readonly evaluate: (object: PolicyObject, context: CheckContext) => string[];
 }
 
+/** The check-making function of one origin: `const check = checksOf('polaris')`. */
+export function checksOf(
+  origin: CheckOrigin,
+): (name: string, description: string, appliesTo: PolicyCheck['appliesTo'], evaluate: PolicyCheck['evaluate']) => PolicyCheck {
+  return (name, description, appliesTo, evaluate) => ({ name, origin, description, appliesTo, evaluate });
+}
+
 /**
  * All objects of one environment, with the lookups that cross-object checks need (services and
  * pods, network policies and pods, budgets, autoscalers and service accounts).

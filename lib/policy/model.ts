@@ -321,3 +321,8 @@ export function describe(object: PolicyObject): string {
   const namespace = object.metadata?.namespace;
   return `${object.kind} ${namespace ? `${namespace}/` : ''}${object.metadata?.name ?? '<unnamed>'}`;
 }
+
+/** The pod template of an object the check applies to (checks run only on kinds with pods). */
+export function template(object: PolicyObject): PodTemplate {
+  return podTemplateOf(object) as PodTemplate;
+}

@@ -4,12 +4,7 @@
  * resources, with the helpers that walk a pod's containers. The object checks and the registry
  * of every kube-linter check are in kube-linter.ts.
  */
-import { containersOf, podTemplateOf, quantityValue, type Container, type PodTemplate, type PolicyObject, type Probe } from '../model';
-
-/** The pod template of a kind with pods (the checks run only on those). */
-export function template(object: PolicyObject): PodTemplate {
-  return podTemplateOf(object) as PodTemplate;
-}
+import { containersOf, quantityValue, template, type Container, type PolicyObject, type Probe } from '../model';
 
 /** Runs `check` on every init and regular container ("PerContainerCheck"). */
 export function perContainer(object: PolicyObject, check: (container: Container) => string[]): string[] {

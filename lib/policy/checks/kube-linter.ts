@@ -6,7 +6,7 @@
  * kube-linter's "DeploymentLike" objects are the kinds with a pod template (see model.ts); its
  * "all containers" are init and regular containers.
  */
-import type { CheckContext, PolicyCheck } from '../check';
+import { checksOf, type CheckContext, type PolicyCheck } from '../check';
 import {
   asArray,
   asRecord,
@@ -22,6 +22,7 @@ import {
   type LabelSelector,
   type PodTemplate,
   type PolicyObject,
+  template,
 } from '../model';
 import {
   dockerSock,
@@ -44,7 +45,6 @@ import {
   sensitiveHostMounts,
   sshPort,
   startupPort,
-  template,
   unsafeSysctls,
   unsetCpuRequirements,
   unsetMemoryRequirements,
@@ -272,14 +272,7 @@ const workloadsAndServices = (object: PolicyObject) => hasPods(object) || isServ
 const replicated = (object: PolicyObject) => hasPods(object) && REPLICATED_KINDS.has(object.kind);
 const everything = () => true;
 
-function check(
-  name: string,
-  description: string,
-  appliesTo: (object: PolicyObject) => boolean,
-  evaluate: PolicyCheck['evaluate'],
-): PolicyCheck {
-  return { name, origin: 'kube-linter', description, appliesTo, evaluate };
-}
+const check = checksOf('kube-linter');
 
 /** kube-linter's default checks, then the opt-in ones this project adds. */
 export const KUBE_LINTER_CHECKS: readonly PolicyCheck[] = [

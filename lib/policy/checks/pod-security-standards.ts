@@ -7,21 +7,8 @@
  * Only what the manifest says is checked: containers that the cluster injects (Istio's
  * istio-proxy and istio-init) are not in the manifest and are not invented here.
  */
-import type { PolicyCheck } from '../check';
-import {
-  containersOf,
-  EVERY_CONTAINER,
-  hasPods,
-  podTemplateOf,
-  type Container,
-  type PodTemplate,
-  type PolicyObject,
-  type SecurityContext,
-} from '../model';
-
-function template(object: PolicyObject): PodTemplate {
-  return podTemplateOf(object) as PodTemplate;
-}
+import { checksOf, type PolicyCheck } from '../check';
+import { containersOf, EVERY_CONTAINER, hasPods, type Container, type PolicyObject, type SecurityContext, template } from '../model';
 
 function everyContainer(object: PolicyObject): Array<{ container: Container; path: string }> {
   return containersOf(template(object), EVERY_CONTAINER);
@@ -247,9 +234,10 @@ export function pssBaselineSysctls(object: PolicyObject): string[] {
     .map((sysctl) => `${specPath}.securityContext.sysctls: ${sysctl.name} is not a safe sysctl`);
 }
 
-function check(name: string, description: string, evaluate: PolicyCheck['evaluate']): PolicyCheck {
-  return { name, origin: 'pod-security-standards', description, appliesTo: hasPods, evaluate };
-}
+const checkOf = checksOf('pod-security-standards');
+/** Pod Security Standards controls apply to every object with pods. */
+const check = (name: string, description: string, evaluate: PolicyCheck['evaluate']): PolicyCheck =>
+  checkOf(name, description, hasPods, evaluate);
 
 export const POD_SECURITY_CHECKS: readonly PolicyCheck[] = [
   check('pss-restricted-host-namespaces', 'pod shares a host namespace', pssRestrictedHostNamespaces),

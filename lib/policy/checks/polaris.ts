@@ -7,7 +7,7 @@
  * Polaris's container checks cover init containers unless the check excludes them
  * (`containers.exclude: [initContainer]`); its controllers are every kind with a pod template.
  */
-import type { CheckContext, PolicyCheck } from '../check';
+import { checksOf, type CheckContext, type PolicyCheck } from '../check';
 import {
   asRecord,
   containersOf,
@@ -15,21 +15,16 @@ import {
   intOrPercent,
   isCoreKind,
   JOB_KINDS,
-  podTemplateOf,
   quantityValue,
   selectorMatches,
   hasPods,
   type Container,
   type ContainerKind,
   type LabelSelector,
-  type PodTemplate,
   type PolicyObject,
   type SecurityContext,
+  template,
 } from '../model';
-
-function template(object: PolicyObject): PodTemplate {
-  return podTemplateOf(object) as PodTemplate;
-}
 
 function perContainer(
   object: PolicyObject,
@@ -330,14 +325,7 @@ const deployments = (object: PolicyObject) => isCoreKind(object, 'apps', 'Deploy
 const pdbs = (object: PolicyObject) => isCoreKind(object, 'policy', 'PodDisruptionBudget');
 const hpas = (object: PolicyObject) => isCoreKind(object, 'autoscaling', 'HorizontalPodAutoscaler');
 
-function check(
-  name: string,
-  description: string,
-  appliesTo: (object: PolicyObject) => boolean,
-  evaluate: PolicyCheck['evaluate'],
-): PolicyCheck {
-  return { name, origin: 'polaris', description, appliesTo, evaluate };
-}
+const check = checksOf('polaris');
 
 export const POLARIS_CHECKS: readonly PolicyCheck[] = [
   check('deploymentMissingReplicas', 'Deployment runs fewer than 2 replicas', deployments, deploymentMissingReplicas),

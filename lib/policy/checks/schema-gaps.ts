@@ -4,7 +4,7 @@
  * meaning): enum values, names that must be unique within a pod, restart policies per kind.
  * These are this project's own checks.
  */
-import type { PolicyCheck } from '../check';
+import { checksOf, type PolicyCheck } from '../check';
 import {
   asArray,
   asRecord,
@@ -15,14 +15,10 @@ import {
   isCoreKind,
   JOB_KINDS,
   podTemplateOf,
-  type PodTemplate,
   type PolicyObject,
   type Probe,
+  template,
 } from '../model';
-
-function template(object: PolicyObject): PodTemplate {
-  return podTemplateOf(object) as PodTemplate;
-}
 
 const IMAGE_PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'];
 
@@ -213,14 +209,7 @@ export function validEnumValues(object: PolicyObject): string[] {
     .map(({ path, value, allowed }) => `${path} is ${JSON.stringify(value)}; expected one of ${allowed.join(', ')}`);
 }
 
-function check(
-  name: string,
-  description: string,
-  appliesTo: (object: PolicyObject) => boolean,
-  evaluate: PolicyCheck['evaluate'],
-): PolicyCheck {
-  return { name, origin: 'prefect-cdk8s', description, appliesTo, evaluate };
-}
+const check = checksOf('prefect-cdk8s');
 
 const withEnums = (object: PolicyObject) => hasPods(object) || enumRulesFor(object).length > 0;
 
