@@ -10,7 +10,7 @@ import { duration, hostname, objectName, quantity, resources } from './fields';
  * ---- Data layer: PostgreSQL and Redis (lib/data/postgres/postgres.ts, lib/data/redis/redis.ts and their providers) ----
  */
 
-export const externalPostgres = z
+const externalPostgres = z
   .strictObject({
     host: hostname,
     port: z.int().min(1).max(65535).default(5432),
@@ -32,7 +32,7 @@ export const externalPostgres = z
     }
   });
 
-export const postgresBackup = z.strictObject({
+const postgresBackup = z.strictObject({
   /** Where base backups and WAL go: an S3 or S3-compatible URL. */
   destinationPath: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/-]*)?$/, {
     error: 'expected an S3 URL such as "s3://backups/prefect/prod"',
@@ -123,7 +123,7 @@ export function minimumRedisMemoryLimit(memory: number): number {
   return Math.ceil((memory * REDIS_MEMORY_HEADROOM) / 2 ** 20) * 2 ** 20;
 }
 
-export const redisInstance = (memory: string) =>
+const redisInstance = (memory: string) =>
   z
     .strictObject({
       provider: z.enum(['in-cluster', 'external']).default('in-cluster'),
@@ -190,8 +190,8 @@ export const secretNames = z.strictObject(
  * (setting the roles' new passwords), and the pods that read Secrets at start restart
  * (lib/data/secrets/secrets.ts, `secretsRevisionAnnotation`). Kubernetes restarts nothing when a Secret changes.
  */
-export const REVISION_ERROR = 'expected a revision such as "2" (letters, digits, "-", "_" and ".")';
-export const secretsRevision = z
+const REVISION_ERROR = 'expected a revision such as "2" (letters, digits, "-", "_" and ".")';
+const secretsRevision = z
   .union([z.int().min(0), z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/, { error: REVISION_ERROR })], { error: REVISION_ERROR })
   .transform(String)
   .default('1');

@@ -77,7 +77,7 @@ export const tls = z.discriminatedUnion(
 );
 
 /** An ACM certificate's ARN, as the AWS Load Balancer Controller's `ssl-cert` annotation takes it. */
-export const acmCertificateArn = z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, {
+const acmCertificateArn = z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, {
   error: 'expected the ARN of an ACM certificate such as "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-…"',
 });
 
@@ -175,7 +175,7 @@ export const mesh = z.strictObject({
 });
 
 /** One path condition of a route, as Istio matches it (case-sensitive, query string ignored). */
-export const routeMatch = z.union(
+const routeMatch = z.union(
   [
     z.strictObject({ prefix: z.string().startsWith('/', { error: 'expected a path starting with "/"' }) }),
     z.strictObject({ exact: z.string().startsWith('/', { error: 'expected a path starting with "/"' }) }),
@@ -184,7 +184,7 @@ export const routeMatch = z.union(
   { error: 'expected one of {prefix: "/..."}, {exact: "/..."} or {regex: "..."}' },
 );
 
-export const routeRetries = z.strictObject({
+const routeRetries = z.strictObject({
   /** 0 switches retries off. */
   attempts: z.int().min(0).max(10),
   perTryTimeout: duration.optional(),
@@ -197,7 +197,7 @@ export const routeRetries = z.strictObject({
     .optional(),
 });
 
-export const routeSettings = {
+const routeSettings = {
   /** The request timeout; "0s" switches it off (long-lived connections). */
   timeout: duration.optional(),
   retries: routeRetries.optional(),

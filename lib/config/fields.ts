@@ -7,9 +7,9 @@ import { isNetworkCidr, parseCidr } from '../core/cidr';
 import { isQuantity } from '../core/quantity';
 import { GO_DURATION } from '../core/duration';
 
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export function isDnsSubdomain(value: string): boolean {
+function isDnsSubdomain(value: string): boolean {
   return value.length <= 253 && value.split('.').every((label) => label.length <= 63 && DNS_LABEL.test(label));
 }
 

@@ -7,7 +7,7 @@ import { isNetworkCidr, strictlyContains } from '../core/cidr';
 import { dnsLabel, imageTag, networkCidr, objectName, resources } from './fields';
 
 /** Outbound TCP to a range outside the cluster (lib/catalog/services.ts, EgressDestination). */
-export const egressDestination = z
+const egressDestination = z
   .strictObject({
     cidr: networkCidr,
     /** Omit for the cluster's private ranges inside `cidr` (cluster.privateRanges); [] for none. */
@@ -30,7 +30,7 @@ export const egressDestination = z
  * Overrides of one catalog entry (lib/catalog/services.ts), or a whole new service. Every field of the
  * catalog can be overridden; `enabled: false` removes a default service.
  */
-export const serviceOverride = z.strictObject({
+const serviceOverride = z.strictObject({
   enabled: z.boolean().optional(),
   type: z.enum(SERVICE_TYPES).optional(),
   image: z.enum(['server', 'ui']).optional(),

@@ -65,7 +65,7 @@ export const KUBERNETES_DOCUMENTS: readonly string[] = [
 const KUBECTL_VALIDATE =
   'https://raw.githubusercontent.com/kubernetes-sigs/kubectl-validate/a97ccfaca20b164819afdae780392496f6ed6bbd/pkg/openapiclient/builtins';
 
-export function kubernetesDocumentUrl(label: string, file: string): string {
+function kubernetesDocumentUrl(label: string, file: string): string {
   // api__v1_openapi.json → api/v1.json; apis__apps__v1_openapi.json → apis/apps/v1.json
   return `${KUBECTL_VALIDATE}/${label}/${file
     .replace(/_openapi\.json$/, '')
@@ -88,7 +88,7 @@ export interface BundleSources {
 export type BundleFiles = Map<string, string>;
 
 /** sha256 of the canonical JSON (keys sorted) of a value: independent of YAML layout and comments. */
-export function canonicalSha256(value: unknown): string {
+function canonicalSha256(value: unknown): string {
   const canonical = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(canonical);
     if (isObject(v))
@@ -183,7 +183,7 @@ function parseCrds({ local, text }: SourceText): ParsedCrd[] {
  * file. Helm templates are not YAML: the same repository's `deploy/crds/` holds the same spec
  * (the shared crds/SOURCES.md says so for cert-manager and trust-manager).
  */
-export function crdOrigins({ local, text }: SourceText, crds: readonly ParsedCrd[]): string[] {
+function crdOrigins({ local, text }: SourceText, crds: readonly ParsedCrd[]): string[] {
   const lines = [...text.matchAll(/^#\s+([\w.-]+\/[\w.-]+) @ (\S+) : (\S+)\s*$/gm)].map(([, repository, tag, file]) => {
     const plain = (file as string).replace(/^deploy\/charts\/[\w-]+\/templates\/crd-/, 'deploy/crds/');
     return `https://raw.githubusercontent.com/${repository}/${tag}/${plain}`;

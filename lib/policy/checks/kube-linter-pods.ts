@@ -12,12 +12,12 @@ export function perContainer(object: PolicyObject, check: (container: Container)
 }
 
 /** Runs `check` on every regular container ("PerNonInitContainerCheck"). */
-export function perNonInitContainer(object: PolicyObject, check: (container: Container) => string[]): string[] {
+function perNonInitContainer(object: PolicyObject, check: (container: Container) => string[]): string[] {
   return containersOf(template(object), ['container']).flatMap(({ container }) => check(container));
 }
 
 /** Messages for every container that mounts a host path matching `patterns`. */
-export function hostPathMounts(object: PolicyObject, patterns: readonly RegExp[]): string[] {
+function hostPathMounts(object: PolicyObject, patterns: readonly RegExp[]): string[] {
   const pod = template(object);
   const messages: string[] = [];
   for (const volume of pod.spec.volumes ?? []) {
