@@ -13,7 +13,7 @@ CDK8S := npx cdk8s --no-check-upgrade
 SOURCES := main.ts $(shell find lib imports -name '*.ts' 2>/dev/null) package-lock.json
 CRD_PREFIXES := istio cert-manager trust-manager flux-source flux-helm flux-kustomize external-secrets cloudnative-pg prometheus-operator
 
-.PHONY: synth test typecheck lint format check-dist schema imports schemas bench diff clean deps
+.PHONY: synth test tools typecheck lint format check-dist schema imports schemas bench diff clean deps
 
 ## deps: install the locked npm dependencies when missing or stale
 deps: node_modules/.package-lock.json
@@ -35,8 +35,12 @@ schema: build/export-json-schema.js
 synth: build/main.js schema
 	@node build/main.js $(if $(ENV),--env $(ENV))
 
-## test: format and lint check, type check, then every test (real PostgreSQL and redis-server included)
-test: node_modules/.package-lock.json
+## tools: build the real tools the tests run (kube-apiserver, etcd, kubectl, kubeconform) into .tools/go/bin
+tools:
+	@scripts/install-tools.sh
+
+## test: format and lint check, type check, then every test (real PostgreSQL, redis-server, kube-apiserver included)
+test: node_modules/.package-lock.json tools
 	@scripts/ensure-test-servers.sh
 	npx biome ci --colors=off .
 	npx tsc -p .

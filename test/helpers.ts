@@ -50,6 +50,16 @@ export function objectsOfKind(rendered: RenderedEnvironment, kind: string): Kube
   return rendered.objects.map(({ object }) => object).filter((object) => object.kind === kind);
 }
 
+/** The files of a rendered environment, written to a new temporary folder as dist/<env>/ would hold them. */
+export function writeRendered(rendered: RenderedEnvironment): string {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'prefect-cdk8s-rendered-'));
+  for (const [file, content] of rendered.files) {
+    fs.mkdirSync(path.dirname(path.join(folder, file)), { recursive: true });
+    fs.writeFileSync(path.join(folder, file), content);
+  }
+  return folder;
+}
+
 /** A throwaway copy of the project (sources, config, dist and git history), sharing node_modules. */
 export function copyProject(): string {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'prefect-cdk8s-'));

@@ -47,6 +47,14 @@ export function recommendedLabels(environment: string, props: LabelProps): Recor
   };
 }
 
+/**
+ * The recommended labels but the version: for what the API server never updates, such as a
+ * StatefulSet's volumeClaimTemplates (a version there would make every upgrade an immutable change).
+ */
+export function unversionedLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([key]) => key !== LABEL.version));
+}
+
 /** The stable subset used in selectors: never the version, which changes on upgrade. */
 export function selectorLabels(environment: string, name: string): Record<string, string> {
   return { [LABEL.name]: name, [LABEL.instance]: instanceName(environment) };

@@ -8,6 +8,7 @@ import { EMITTED_KUBERNETES_KINDS } from './emitted-kinds';
 import {
   type CrdBundleKind,
   type CrdBundleVersion,
+  CLUSTER_CRDS_FILE,
   CRDS_FILE,
   KUBERNETES_VERSIONS,
   type KubernetesBundle,
@@ -198,9 +199,29 @@ function crdOrigins({ local, text }: SourceText, crds: readonly ParsedCrd[]): st
   });
 }
 
-function buildCrds(files: readonly SourceText[]): { crds: Record<string, CrdBundleKind>; documents: UpstreamDocument[] } {
+/**
+ * A CustomResourceDefinition as the charts install it, for the tests' API server: the upstream
+ * spec whole (defaults, CEL rules, subresources, conversion) but for the schemas' descriptions.
+ */
+function clusterCrd(crd: ParsedCrd): Record<string, unknown> {
+  const spec = structuredClone(crd.spec);
+  for (const version of Array.isArray(spec.versions) ? spec.versions : []) {
+    const validation = isObject(version) && isObject(version.schema) ? version.schema.openAPIV3Schema : undefined;
+    forEachSubschema(validation, (subschema) => {
+      if (typeof subschema.description === 'string') delete subschema.description;
+    });
+  }
+  return { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: crd.name }, spec };
+}
+
+function buildCrds(files: readonly SourceText[]): {
+  crds: Record<string, CrdBundleKind>;
+  clusterCrds: Record<string, unknown>[];
+  documents: UpstreamDocument[];
+} {
   const objectMetaRef = `${kubernetesDocumentId(KUBERNETES_VERSIONS[0] as string)}${COMPONENTS_PREFIX}${OBJECT_META_COMPONENT}`;
   const crds: Record<string, CrdBundleKind> = {};
+  const clusterCrds: Record<string, unknown>[] = [];
   const byUrl = new Map<string, { local: string; crds: Array<{ name: string; specSha256: string }> }>();
   for (const file of files) {
     const source = `crd:${file.local.slice(file.local.lastIndexOf('/') + 1)}`;
@@ -211,6 +232,7 @@ function buildCrds(files: readonly SourceText[]): { crds: Record<string, CrdBund
       const entry = byUrl.get(url) ?? { local: file.local, crds: [] };
       entry.crds.push({ name: crd.name, specSha256: canonicalSha256(crd.spec) });
       byUrl.set(url, entry);
+      clusterCrds.push(clusterCrd(crd));
 
       const preparer = new SchemaPreparer({ crd: true, objectMetaRef });
       const versions: Record<string, CrdBundleVersion> = {};
@@ -226,7 +248,7 @@ function buildCrds(files: readonly SourceText[]): { crds: Record<string, CrdBund
     });
   }
   const documents = [...byUrl].map(([url, { local, crds: taken }]) => ({ local, url, crds: taken }));
-  return { crds: Object.fromEntries(Object.entries(crds).sort(([a], [b]) => (a < b ? -1 : 1))), documents };
+  return { crds: Object.fromEntries(Object.entries(crds).sort(([a], [b]) => (a < b ? -1 : 1))), clusterCrds, documents };
 }
 
 const PROVENANCE_NOTE =
@@ -253,9 +275,10 @@ export function buildSchemaBundle(sources: BundleSources): BundleFiles {
   const missing = IMPORTED_CRD_FILES.filter((name) => !sources.crds.some((source) => source.local === `crds/${name}`));
   if (missing.length > 0) fail(`crds/${missing[0]}`, 'missing from the schema sources');
   const ordered = IMPORTED_CRD_FILES.map((name) => sources.crds.find((source) => source.local === `crds/${name}`) as SourceText);
-  const { crds, documents: crdDocuments } = buildCrds(ordered);
+  const { crds, clusterCrds, documents: crdDocuments } = buildCrds(ordered);
   documents.push(...crdDocuments);
   files.set(CRDS_FILE, stringifyBundleFile({ crds }));
+  files.set(CLUSTER_CRDS_FILE, `[\n${clusterCrds.map((crd) => JSON.stringify(crd)).join(',\n')}\n]\n`);
 
   const checksums = Object.fromEntries([...files].map(([name, text]) => [name, sha256(text)]));
   const provenance: Provenance = { note: PROVENANCE_NOTE, documents, files: checksums };

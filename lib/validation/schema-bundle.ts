@@ -5,6 +5,8 @@
  *   schemas/kubernetes-<version>.json  the kinds of that Kubernetes version, and the strictified
  *                                      component schemas that the emitted kinds reach
  *   schemas/crds.json                  every served version of every imported CRD, strictified
+ *   schemas/cluster-crds.json          the imported CRDs as manifests (descriptions removed), for
+ *                                      the API server of the tests
  *   schemas/provenance.json            the upstream documents (pinned URLs, sha256) and the
  *                                      sha256 of each bundle file
  *
@@ -21,6 +23,8 @@ export const KUBERNETES_VERSIONS: readonly string[] = ['1.33', '1.35'];
 export const BUNDLE_FOLDER = 'schemas';
 export const PROVENANCE_FILE = 'provenance.json';
 export const CRDS_FILE = 'crds.json';
+/** The imported CRDs as manifests, for the tests' API server (synthesis does not read it). */
+export const CLUSTER_CRDS_FILE = 'cluster-crds.json';
 
 export function kubernetesBundleFile(label: string): string {
   return `kubernetes-${label}.json`;
@@ -85,8 +89,12 @@ export function sha256(text: string | Buffer): string {
 
 const REPAIR = 'restore it with `git checkout -- schemas/` or regenerate it with `make schemas`';
 
-/** Reads and checks the bundle under `<projectRoot>/schemas/`. */
-export function loadSchemaBundle(projectRoot: string): SchemaBundle {
+/** Reads bundle files, each checked against its sha256 in the provenance. */
+function bundleReader(projectRoot: string): {
+  provenanceText: string;
+  checked: (file: string) => unknown;
+  relative: (file: string) => string;
+} {
   const folder = path.join(projectRoot, BUNDLE_FOLDER);
   const relative = (file: string) => path.join(BUNDLE_FOLDER, file);
   const read = (file: string): string => {
@@ -117,6 +125,12 @@ export function loadSchemaBundle(projectRoot: string): SchemaBundle {
     }
     return parse(file, text);
   };
+  return { provenanceText, checked, relative };
+}
+
+/** Reads and checks the bundle under `<projectRoot>/schemas/`. */
+export function loadSchemaBundle(projectRoot: string): SchemaBundle {
+  const { provenanceText, checked, relative } = bundleReader(projectRoot);
   const kubernetes = KUBERNETES_VERSIONS.map((label) => {
     const file = kubernetesBundleFile(label);
     const content = checked(file) as Partial<KubernetesBundle>;
@@ -128,6 +142,14 @@ export function loadSchemaBundle(projectRoot: string): SchemaBundle {
   const crds = checked(CRDS_FILE) as { crds?: Record<string, CrdBundleKind> };
   if (typeof crds.crds !== 'object' || crds.crds === null) throw new SchemaBundleError(`${relative(CRDS_FILE)}: has no "crds"; ${REPAIR}`);
   return { id: sha256(provenanceText), kubernetes, crds: crds.crds };
+}
+
+/** The imported CRDs as manifests (`schemas/cluster-crds.json`), checked like the rest of the bundle. */
+export function loadClusterCrds(projectRoot: string): Record<string, unknown>[] {
+  const { checked, relative } = bundleReader(projectRoot);
+  const crds = checked(CLUSTER_CRDS_FILE);
+  if (!Array.isArray(crds)) throw new SchemaBundleError(`${relative(CLUSTER_CRDS_FILE)}: not a list of CRDs; ${REPAIR}`);
+  return crds as Record<string, unknown>[];
 }
 
 /**

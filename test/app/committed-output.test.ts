@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listFiles } from '../../lib/output/atomic-tree';
 import { listEnvironments, synthesize } from '../../lib/app/synthesize';
 import { PROJECT_ROOT, sharedValidator } from '../helpers';
+import { toolPath } from '../real-tools/tools';
 
 const DIST = path.join(PROJECT_ROOT, 'dist');
 
@@ -38,7 +39,7 @@ describe('the committed output', () => {
   );
 
   it.each(folders)('builds with `kubectl kustomize`: dist/%s', (folder) => {
-    const built = execFileSync('kubectl', ['kustomize', path.join(DIST, folder)], { encoding: 'utf8' });
+    const built = execFileSync(toolPath('kubectl'), ['kustomize', path.join(DIST, folder)], { encoding: 'utf8' });
     const documents = yaml.loadAll(built).filter(Boolean) as Array<{ kind: string; metadata: { name: string } }>;
     const files = fs.readdirSync(path.join(DIST, folder)).filter((file) => file !== 'kustomization.yaml');
     expect(documents).toHaveLength(files.length);

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +12,8 @@ import { PrefectApp } from '../../lib/app/prefect-app';
 import { checkEnvironment } from '../../lib/app/synthesize';
 import { SECRET_CATALOG } from '../../lib/catalog/secrets';
 import { buildVariant, variantText } from '../config-variants';
-import { findObject, objectsOfKind, sharedValidator } from '../helpers';
+import { findObject, objectsOfKind, sharedValidator, writeRendered } from '../helpers';
+import { toolPath } from '../real-tools/tools';
 import { secretReferences } from '../secret-references';
 
 /*
@@ -39,14 +39,12 @@ function client(name: string): RecordingDataClient {
 /** Strict schemas, the label contract, the YAML reading check, and `kubectl kustomize` of each layer. */
 function expectValid(rendered: RenderedEnvironment): void {
   expect(checkEnvironment(rendered, sharedValidator())).toEqual([]);
-  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'prefect-variant-'));
+  const folder = writeRendered(rendered);
   try {
-    for (const [file, content] of rendered.files) {
-      fs.mkdirSync(path.dirname(path.join(folder, file)), { recursive: true });
-      fs.writeFileSync(path.join(folder, file), content);
-    }
     for (const layer of ['platform', 'data']) {
-      const built = yaml.loadAll(execFileSync('kubectl', ['kustomize', path.join(folder, layer)], { encoding: 'utf8' })).filter(Boolean);
+      const built = yaml
+        .loadAll(execFileSync(toolPath('kubectl'), ['kustomize', path.join(folder, layer)], { encoding: 'utf8' }))
+        .filter(Boolean);
       expect(built).toHaveLength(rendered.objects.filter((object) => object.layer === layer).length);
     }
   } finally {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The real tools the tests run: kube-apiserver and kubectl (with kustomize), etcd, kubeconform.
+# Each is built from the Go module of its own under tools/go/<name>/, whose go.mod pins the
+# version and whose go.sum pins the checksums, into .tools/go/bin/ (ignored). A build is reused
+# while its module files and the Go version are unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "Go is required to build the tools the tests run (kube-apiserver, etcd, kubectl, kubeconform)." >&2
+  echo "Install Go 1.24 or later (https://go.dev/doc/install, or: sudo apt-get install -y golang), then run make test again." >&2
+  exit 1
+fi
+
+BIN=$PWD/.tools/go/bin
+mkdir -p "$BIN"
+go_version=$(go env GOVERSION)
+
+for module in tools/go/*/; do
+  name=$(basename "$module")
+  stamp="$BIN/.$name.stamp"
+  want=$(cat "$module/go.mod" "$module/go.sum" | sha256sum | cut -d' ' -f1)-$go_version
+  # The `tool` lines of its go.mod; a binary is named after its package (etcd's package path ends
+  # in a major version, /v3: its binary is named after the module's folder).
+  tools=$(cd "$module" && go mod edit -json | tr -d '\n ' | grep -o '"Tool":\[[^]]*\]' | grep -o '"Path":"[^"]*"' | cut -d'"' -f4)
+  binaries=()
+  for tool in $tools; do
+    binary=$(basename "$tool")
+    [[ $binary =~ ^v[0-9]+$ ]] && binary=$name
+    binaries+=("$binary")
+  done
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && (cd "$BIN" && ls "${binaries[@]}" >/dev/null 2>&1); then
+    continue
+  fi
+  ldflags="-s -w"
+  if [ "$name" = kubernetes ]; then
+    # The version the binaries report (`kubectl version`, the API server's /version).
+    version=$(cd "$module" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+    minor=${version#v1.}
+    ldflags+=" -X k8s.io/component-base/version.gitVersion=$version"
+    ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*}"
+  fi
+  echo "building ${binaries[*]} (tools/go/$name) into .tools/go/bin: the first time takes minutes"
+  set -- $tools
+  for binary in "${binaries[@]}"; do
+    (cd "$module" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$ldflags" -o "$BIN/$binary" "$1")
+    shift
+  done
+  echo "$want" >"$stamp"
+done

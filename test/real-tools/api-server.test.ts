@@ -1,0 +1,274 @@
+/*
+ * dist/ on a real kube-apiserver (test/real-tools/api-server.ts): every environment, layer by
+ * layer in Flux's order, as kustomize-controller applies it (kustomize build, then server-side
+ * apply in its stages); every pod template admitted as a Pod under Pod Security; and an
+ * upgrade: changed syntheses dry-run over the applied committed output. Each kind of fault the
+ * server catches and the strict validator cannot (immutable fields, CEL rules, admission, the
+ * API server's own validation) is planted once to prove the run fails on it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as yaml from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POD_TEMPLATE_PATHS } from '../../lib/core/kubernetes-object';
+import { APPLIED_LAYERS } from '../../lib/flux/layers';
+import type { RenderedEnvironment } from '../../lib/output/render';
+import { loadClusterCrds } from '../../lib/validation/schema-bundle';
+import { buildVariant } from '../config-variants';
+import { ENVIRONMENTS, PROJECT_ROOT, writeRendered } from '../helpers';
+import { ApiServer } from './api-server';
+import { type Result, runTool } from './tools';
+
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+/** The flux layer first (bootstrap applies it), then the layers in the order of their dependsOn. */
+const FLUX_ORDER = ['flux', ...APPLIED_LAYERS] as const;
+const FIELD_MANAGER = '--field-manager=kustomize-controller';
+/** What kustomize-controller applies before the rest of a layer (fluxcd/pkg ssa: ApplyAllStaged). */
+const DEFINITION_KINDS = new Set(['CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+
+let server: ApiServer;
+
+/** What a command printed, for a failure message. */
+function output(result: Result): string {
+  return `exit ${result.status}\n${result.stderr}${result.stdout}`.trim();
+}
+
+async function kustomize(folder: string): Promise<Manifest[]> {
+  const built = await runTool('kubectl', ['kustomize', folder]);
+  if (built.status !== 0) throw new Error(`kubectl kustomize ${folder}: ${output(built)}`);
+  return yaml.loadAll(built.stdout).filter(Boolean) as Manifest[];
+}
+
+function list(items: readonly unknown[]): string {
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+}
+
+function apply(items: readonly unknown[], options: { dryRun: boolean }): Promise<Result> {
+  return server.kubectl(['apply', '--server-side', FIELD_MANAGER, ...(options.dryRun ? ['--dry-run=server'] : []), '-f', '-'], list(items));
+}
+
+/** A Pod per workload, from its pod template, in the workload's namespace. */
+function podsOf(objects: readonly Manifest[]): Manifest[] {
+  return objects.flatMap((object) => {
+    const templatePath = POD_TEMPLATE_PATHS[object.kind];
+    if (templatePath === undefined) return [];
+    const template = templatePath.reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], object) as {
+      metadata?: { labels?: Record<string, string> };
+      spec: unknown;
+    };
+    const spec = structuredClone(template.spec) as { volumes?: unknown[] };
+    // The StatefulSet controller's part: a volume per claim template, bound to the pod's claim.
+    const claims =
+      (object.spec as { volumeClaimTemplates?: Array<{ metadata: { name: string } }> } | undefined)?.volumeClaimTemplates ?? [];
+    if (object.kind === 'StatefulSet' && claims.length > 0) {
+      spec.volumes = [
+        ...(spec.volumes ?? []),
+        ...claims.map(({ metadata: { name } }) => ({ name, persistentVolumeClaim: { claimName: `${name}-${object.metadata.name}-0` } })),
+      ];
+    }
+    return [
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: `${object.metadata.name}-admission`,
+          namespace: object.metadata.namespace ?? 'default',
+          labels: template.metadata?.labels,
+        },
+        spec,
+      },
+    ];
+  });
+}
+
+async function committedLayers(environment: string): Promise<Map<string, Manifest[]>> {
+  const layers = new Map<string, Manifest[]>();
+  for (const layer of FLUX_ORDER) layers.set(layer, await kustomize(path.join(PROJECT_ROOT, 'dist', environment, layer)));
+  return layers;
+}
+
+/** Removes what an environment applied, but its namespaces (which no controller would finalize here). */
+async function removeApplied(layers: ReadonlyMap<string, readonly Manifest[]>): Promise<void> {
+  const objects = [...layers.values()].flat().filter((object) => object.kind !== 'Namespace');
+  const removed = await server.kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], list(objects));
+  if (removed.status !== 0) throw new Error(`cleaning up: ${output(removed)}`);
+}
+
+beforeAll(async () => {
+  server = await ApiServer.start();
+  // The CRDs the platform layer's charts install (the upstream files imports/ come from).
+  const crds = await server.kubectl(['apply', '--server-side', '-f', '-'], list(loadClusterCrds(PROJECT_ROOT)));
+  if (crds.status !== 0) throw new Error(`installing the CRDs: ${output(crds)}`);
+  const established = await server.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=120s']);
+  if (established.status !== 0) throw new Error(`waiting for the CRDs: ${output(established)}`);
+  // Flux's own namespace, which bootstrap creates.
+  const namespace = await server.kubectl(['create', 'namespace', 'flux-system']);
+  if (namespace.status !== 0) throw new Error(`creating flux-system: ${output(namespace)}`);
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe.each(ENVIRONMENTS)('dist/%s on a real kube-apiserver', (environment) => {
+  let layers: Map<string, Manifest[]>;
+  beforeAll(async () => {
+    layers = await committedLayers(environment);
+  });
+  afterAll(async () => {
+    if (layers !== undefined) await removeApplied(layers);
+  });
+
+  it.each(FLUX_ORDER)('the %s layer applies with server-side apply, without a warning', async (layer) => {
+    const objects = layers.get(layer) as Manifest[];
+    expect(objects.length).toBeGreaterThan(0);
+    // As kustomize-controller stages them: Namespaces, CRDs and cluster roles first.
+    const definitions = objects.filter((object) => DEFINITION_KINDS.has(object.kind));
+    const rest = objects.filter((object) => !DEFINITION_KINDS.has(object.kind));
+    for (const stage of [definitions, rest].filter((objects) => objects.length > 0)) {
+      const applied = await apply(stage, { dryRun: false });
+      expect(applied.status, output(applied)).toBe(0);
+      // Pod Security's warn mode, deprecated APIs and the like print warnings on stderr.
+      expect(applied.stderr).toBe('');
+      expect(applied.stdout.trim().split('\n')).toHaveLength(stage.length);
+    }
+  });
+
+  it('runs every workload in a namespace that enforces Pod Security "restricted", and each pod template is admitted there', async () => {
+    const objects = [...layers.values()].flat();
+    const pods = podsOf(objects);
+    expect(pods.length).toBeGreaterThan(0);
+    const namespaces = await server.kubectl(['get', 'namespaces', '-o', 'json']);
+    const levels = new Map(
+      (JSON.parse(namespaces.stdout) as { items: Manifest[] }).items.map((namespace) => [
+        namespace.metadata.name,
+        namespace.metadata.labels?.['pod-security.kubernetes.io/enforce'],
+      ]),
+    );
+    for (const pod of pods) expect(levels.get(pod.metadata.namespace as string), pod.metadata.name).toBe('restricted');
+    const created = await server.kubectl(['create', '--dry-run=server', '-f', '-'], list(pods));
+    expect(created.status, output(created)).toBe(0);
+    expect(created.stderr).toBe('');
+  });
+});
+
+describe('an upgrade of dist/prod on a real kube-apiserver', () => {
+  let committed: Map<string, Manifest[]>;
+  beforeAll(async () => {
+    committed = await committedLayers('prod');
+    for (const layer of FLUX_ORDER) {
+      const applied = await apply(committed.get(layer) as Manifest[], { dryRun: false });
+      if (applied.status !== 0) throw new Error(`applying the committed ${layer} layer: ${output(applied)}`);
+    }
+  });
+  afterAll(async () => {
+    if (committed !== undefined) await removeApplied(committed);
+  });
+
+  /** A server-side dry run of every layer of `rendered` over what is applied. */
+  async function dryRunOver(rendered: RenderedEnvironment): Promise<Result> {
+    const folder = writeRendered(rendered);
+    try {
+      const objects: Manifest[] = [];
+      for (const layer of FLUX_ORDER) objects.push(...(await kustomize(path.join(folder, layer))));
+      return await apply(objects, { dryRun: true });
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  }
+
+  it.each([
+    ['a Prefect image tag bump', { prefect: { image: { tag: '2026.12.1' } } }],
+    ['a PostgreSQL version bump', { postgres: { version: '17.7' } }],
+    ['a Redis version bump (streams, a StatefulSet with storage)', { redis: { streams: { version: '7.4.7' } } }],
+  ])('%s applies over the committed output', async (_change, changes) => {
+    const result = await dryRunOver(buildVariant('prod', changes));
+    expect(result.status, output(result)).toBe(0);
+    expect(result.stderr).toBe('');
+  });
+
+  it('refuses a planted change to an immutable field (a StatefulSet selector)', async () => {
+    const statefulSet = (committed.get('data') as Manifest[]).find((object) => object.kind === 'StatefulSet') as Manifest;
+    const changed = structuredClone(statefulSet) as Manifest & {
+      spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> } } };
+    };
+    changed.spec.selector.matchLabels.planted = 'yes';
+    changed.spec.template.metadata.labels.planted = 'yes';
+    const result = await apply([changed], { dryRun: true });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(
+      /StatefulSet "[^"]+" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas'/,
+    );
+  });
+
+  it('refuses a planted change to a Job template (immutable once created)', async () => {
+    const job = (committed.get('data') as Manifest[]).find((object) => object.kind === 'Job') as Manifest;
+    const changed = structuredClone(job) as Manifest & { spec: { template: { spec: { containers: Array<{ image: string }> } } } };
+    for (const container of changed.spec.template.spec.containers) container.image = `${container.image}-planted`;
+    const result = await apply([changed], { dryRun: true });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/field is immutable/);
+  });
+});
+
+describe('faults only a real API server sees, planted', () => {
+  beforeAll(async () => {
+    // The service account controller's part: a "default" ServiceAccount in the namespaces used.
+    const accounts = ['prefect', 'default'].map((namespace) => ({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'default', namespace },
+    }));
+    const created = await apply(accounts, { dryRun: false });
+    if (created.status !== 0) throw new Error(`creating default service accounts: ${output(created)}`);
+  });
+
+  const istiod = () => fs.readFileSync(path.join(PROJECT_ROOT, 'dist', 'prod', 'platform', 'helmrelease.flux-system.istiod.yaml'), 'utf8');
+
+  it('a CEL rule of a CRD (HelmRelease: either chart or chartRef)', async () => {
+    const release = yaml.load(istiod()) as Manifest & { spec: Record<string, unknown> };
+    release.spec.chartRef = { kind: 'OCIRepository', name: 'istiod' };
+    const result = await apply([release], { dryRun: true });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('either chart or chartRef must be set');
+  });
+
+  it('Pod Security "restricted" in a namespace that enforces it (a privileged container)', async () => {
+    const result = await server.kubectl(
+      ['create', '--dry-run=server', '-f', '-'],
+      list([
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'planted', namespace: 'prefect' },
+          spec: { containers: [{ name: 'main', image: 'busybox:1.37', securityContext: { privileged: true } }] },
+        },
+      ]),
+    );
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('violates PodSecurity "restricted:latest"');
+  });
+
+  it('what the OpenAPI schema cannot say (two containers of one name)', async () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'planted', namespace: 'default' },
+      spec: {
+        containers: [
+          { name: 'main', image: 'busybox:1.37' },
+          { name: 'main', image: 'busybox:1.37' },
+        ],
+      },
+    };
+    const result = await server.kubectl(['create', '--dry-run=server', '-f', '-'], list([pod]));
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/spec\.containers\[1\]\.name: Duplicate value: "main"/);
+  });
+});
