@@ -1,11 +1,11 @@
 import { hasPods, isCoreKind, podTemplateOf, type PodTemplate, type PolicyObject } from './model';
 
 /** Where a check comes from; its name is the upstream one. */
-export type CheckOrigin = 'kube-linter' | 'polaris' | 'pod-security-standards' | 'prefect-cdk8s';
+export type CheckOrigin = 'kube-linter' | 'polaris';
 
 /**
- * One policy check. `name` is the upstream check's name (kube-linter, Polaris) or the Pod Security
- * Standards control, so a finding can be looked up in the upstream documentation.
+ * One policy check. `name` is the upstream check's name (kube-linter, Polaris), so a finding can
+ * be looked up in the upstream documentation.
  */
 export interface PolicyCheck {
   readonly name: string;

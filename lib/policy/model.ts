@@ -208,8 +208,7 @@ export interface ContainerEntry {
 }
 
 /**
- * The containers of a pod. kube-linter's "all containers" are init and regular containers;
- * the Pod Security Standards also cover ephemeral containers.
+ * The containers of a pod. kube-linter's "all containers" are init and regular containers.
  */
 export function containersOf(template: PodTemplate, kinds: readonly ContainerKind[] = ['initContainer', 'container']): ContainerEntry[] {
   const entries: ContainerEntry[] = [];
@@ -227,9 +226,6 @@ export function containersOf(template: PodTemplate, kinds: readonly ContainerKin
   }
   return entries;
 }
-
-/** Every container, init and ephemeral ones included (what the Pod Security Standards read). */
-export const EVERY_CONTAINER: readonly ContainerKind[] = ['initContainer', 'container', 'ephemeralContainer'];
 
 export function dig(value: unknown, path: readonly string[]): unknown {
   let node = value;

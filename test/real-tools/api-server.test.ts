@@ -34,6 +34,9 @@ const DEFINITION_KINDS = new Set(['CustomResourceDefinition', 'Namespace', 'Clus
 
 let server: ApiServer;
 
+type Pod = any;
+const first = (spec: Pod) => spec.containers[0];
+
 /** What a command printed, for a failure message. */
 function output(result: Result): string {
   return `exit ${result.status}\n${result.stderr}${result.stdout}`.trim();
@@ -239,36 +242,140 @@ describe('faults only a real API server sees, planted', () => {
     expect(result.stderr).toContain('either chart or chartRef must be set');
   });
 
-  it('Pod Security "restricted" in a namespace that enforces it (a privileged container)', async () => {
-    const result = await server.kubectl(
-      ['create', '--dry-run=server', '-f', '-'],
-      list([
-        {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: 'planted', namespace: 'prefect' },
-          spec: { containers: [{ name: 'main', image: 'busybox:1.37', securityContext: { privileged: true } }] },
-        },
-      ]),
-    );
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain('violates PodSecurity "restricted:latest"');
+  /** A compliant pod: the prod ui's pod template, under the namespace's default ServiceAccount and no priority class. */
+  function compliantPod(): Manifest & { spec: Pod } {
+    const deployment = yaml.load(
+      fs.readFileSync(path.join(PROJECT_ROOT, 'dist', 'prod', 'prefect', 'deployment.prefect.ui.yaml'), 'utf8'),
+    ) as {
+      spec: { template: { spec: Pod } };
+    };
+    const spec = structuredClone(deployment.spec.template.spec);
+    spec.serviceAccountName = 'default';
+    delete spec.priorityClassName; // removed with the rest of prod above
+    return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'planted', namespace: 'prefect' }, spec };
+  }
+
+  async function create(object: unknown): Promise<Result> {
+    return server.kubectl(['create', '--dry-run=server', '-f', '-'], list([object]));
+  }
+
+  it('admits the compliant pod the cases below start from', async () => {
+    const result = await create(compliantPod());
+    expect(result.status, output(result)).toBe(0);
+    expect(result.stderr).toBe('');
   });
 
-  it('what the OpenAPI schema cannot say (two containers of one name)', async () => {
-    const pod = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'planted', namespace: 'default' },
-      spec: {
-        containers: [
-          { name: 'main', image: 'busybox:1.37' },
-          { name: 'main', image: 'busybox:1.37' },
-        ],
+  /** Pod Security's refusal, naming `control` among the violated controls. */
+  const restricted = (control: string) => new RegExp(`violates PodSecurity "restricted:latest": .*${control}`);
+  it.each<[string, (spec: Pod) => void, RegExp]>([
+    // Pod Security "restricted" (and the baseline controls it includes), by the admission plugin.
+    ['hostNetwork', (spec) => (spec.hostNetwork = true), restricted('host namespaces')],
+    [
+      'a privileged container',
+      (spec) => Object.assign(first(spec).securityContext, { privileged: true, allowPrivilegeEscalation: true }),
+      restricted('privileged \\(container "ui" must not set securityContext.privileged=true\\)'),
+    ],
+    [
+      'a hostPath volume',
+      (spec) => spec.volumes.push({ name: 'host', hostPath: { path: '/data' } }),
+      restricted('restricted volume types \\(volume "host" uses restricted volume type "hostPath"\\)'),
+    ],
+    ['a host port', (spec) => (first(spec).ports[0].hostPort = 8080), restricted('hostPort')],
+    [
+      'an NFS volume',
+      (spec) => spec.volumes.push({ name: 'shared', nfs: { server: 'nfs.example.com', path: '/exports' } }),
+      restricted('restricted volume types'),
+    ],
+    [
+      'allowPrivilegeEscalation unset',
+      (spec) => delete first(spec).securityContext.allowPrivilegeEscalation,
+      restricted('allowPrivilegeEscalation != false'),
+    ],
+    [
+      'runAsNonRoot set nowhere',
+      (spec) => {
+        delete spec.securityContext.runAsNonRoot;
+        delete first(spec).securityContext.runAsNonRoot;
       },
-    };
-    const result = await server.kubectl(['create', '--dry-run=server', '-f', '-'], list([pod]));
+      restricted('runAsNonRoot != true'),
+    ],
+    ['uid 0', (spec) => (first(spec).securityContext.runAsUser = 0), restricted('runAsUser=0')],
+    [
+      'seccomp Unconfined',
+      (spec) => {
+        spec.securityContext.seccompProfile = { type: 'Unconfined' };
+        delete first(spec).securityContext.seccompProfile;
+      },
+      restricted('seccompProfile'),
+    ],
+    [
+      'an added capability',
+      (spec) => (first(spec).securityContext.capabilities.add = ['SYS_TIME']),
+      restricted('unrestricted capabilities'),
+    ],
+    [
+      'capabilities not dropping ALL',
+      (spec) => (first(spec).securityContext.capabilities = { drop: ['NET_RAW'] }),
+      restricted('unrestricted capabilities'),
+    ],
+    [
+      'AppArmor Unconfined',
+      (spec) => (first(spec).securityContext.appArmorProfile = { type: 'Unconfined' }),
+      restricted('forbidden AppArmor profile'),
+    ],
+    ['SELinux type spc_t', (spec) => (first(spec).securityContext.seLinuxOptions = { type: 'spc_t' }), restricted('seLinuxOptions')],
+    [
+      'an unsafe sysctl',
+      (spec) => (spec.securityContext.sysctls = [{ name: 'kernel.msgmax', value: '65536' }]),
+      restricted('forbidden sysctls'),
+    ],
+    // What the OpenAPI documents cannot say, by the API server's validation.
+    ['imagePullPolicy Sometimes', (spec) => (first(spec).imagePullPolicy = 'Sometimes'), /imagePullPolicy: Unsupported value: "Sometimes"/],
+    [
+      'an init container named like the main one',
+      (spec) => (spec.initContainers = [structuredClone(first(spec))]),
+      /Duplicate value: "ui"/,
+    ],
+    ['protocol HTTP on a container port', (spec) => (first(spec).ports[0].protocol = 'HTTP'), /protocol: Unsupported value: "HTTP"/],
+    ['dnsPolicy Sometimes', (spec) => (spec.dnsPolicy = 'Sometimes'), /dnsPolicy: Unsupported value: "Sometimes"/],
+  ])('refuses a pod with %s', async (_case, edit, expected) => {
+    const pod = compliantPod();
+    edit(pod.spec);
+    const result = await create(pod);
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toMatch(/spec\.containers\[1\]\.name: Duplicate value: "main"/);
+    expect(result.stderr).toMatch(expected);
+  });
+
+  it('refuses a Deployment whose pods would not restart, and a Job without a restart policy', async () => {
+    const deployment = yaml.load(
+      fs.readFileSync(path.join(PROJECT_ROOT, 'dist', 'prod', 'prefect', 'deployment.prefect.ui.yaml'), 'utf8'),
+    ) as Manifest & {
+      spec: { template: { spec: Pod } };
+    };
+    deployment.spec.template.spec.restartPolicy = 'Never';
+    const refused = await create(deployment);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/spec\.template\.spec\.restartPolicy: Unsupported value: "Never"/);
+    const job = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'planted', namespace: 'prefect' },
+      spec: { template: { spec: { containers: [{ name: 'main', image: 'busybox:1.37' }] } } },
+    };
+    const noPolicy = await create(job);
+    expect(noPolicy.status).not.toBe(0);
+    expect(noPolicy.stderr).toMatch(/spec\.template\.spec\.restartPolicy: Required value/);
+  });
+
+  it('refuses a Service of type Internal', async () => {
+    const service = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'planted', namespace: 'prefect' },
+      spec: { type: 'Internal', ports: [{ port: 80 }] },
+    };
+    const result = await create(service);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/spec\.type: Unsupported value: "Internal"/);
   });
 });

@@ -1,16 +1,9 @@
 import type { PolicyCheck } from '../check';
 import { KUBE_LINTER_CHECKS } from './kube-linter';
-import { POD_SECURITY_CHECKS } from './pod-security-standards';
 import { POLARIS_CHECKS } from './polaris';
-import { SCHEMA_GAP_CHECKS } from './schema-gaps';
 
 /** Every check of the policy suite, in report order. */
-export const POLICY_CHECKS: readonly PolicyCheck[] = [
-  ...KUBE_LINTER_CHECKS,
-  ...POLARIS_CHECKS,
-  ...POD_SECURITY_CHECKS,
-  ...SCHEMA_GAP_CHECKS,
-];
+export const POLICY_CHECKS: readonly PolicyCheck[] = [...KUBE_LINTER_CHECKS, ...POLARIS_CHECKS];
 
 const BY_NAME = new Map(POLICY_CHECKS.map((check) => [check.name, check] as const));
 if (BY_NAME.size !== POLICY_CHECKS.length) throw new Error('two policy checks share a name');
@@ -19,4 +12,4 @@ export function findCheck(name: string): PolicyCheck | undefined {
   return BY_NAME.get(name);
 }
 
-export { KUBE_LINTER_CHECKS, POD_SECURITY_CHECKS, POLARIS_CHECKS, SCHEMA_GAP_CHECKS };
+export { KUBE_LINTER_CHECKS, POLARIS_CHECKS };

@@ -60,7 +60,7 @@ const isAll = (capability: string) => /^all$/i.test(capability);
 
 /**
  * drop-net-raw-capability: NET_RAW (or ALL) must be dropped and not added. As upstream, a
- * container without `securityContext.capabilities` is not flagged (pss-restricted-capabilities is).
+ * container without `securityContext.capabilities` is not flagged (Pod Security admission refuses it: test/real-tools/api-server.test.ts).
  */
 export function dropNetRawCapability(object: PolicyObject): string[] {
   return perContainer(object, (container) => {
