@@ -84,19 +84,25 @@ function exemptionsFor(
   service: ResolvedService,
   environment: string,
 ): { workload: Record<string, string>; autoscaler: Record<string, string> } {
-  const workload: Record<string, string> = {};
-  const autoscaler: Record<string, string> = {};
+  let workload = {};
+  let autoscaler = {};
   if (service.type !== 'web') {
     const reason = `a ${service.type} service serves no HTTP and Prefect documents no health command for it; Kubernetes restarts the container when its process exits`;
-    for (const check of ['no-liveness-probe', 'no-readiness-probe', 'livenessProbeMissing', 'readinessProbeMissing'])
-      workload[check] = reason;
+    workload = exemptions({
+      kubeLinter: { 'no-liveness-probe': reason, 'no-readiness-probe': reason },
+      polaris: { livenessProbeMissing: reason, readinessProbeMissing: reason },
+    });
   }
   // The Deployment carries no replica count (its HPA owns it; deploymentMissingReplicas accepts
   // that), so a single replica shows only on the HPA.
   if (service.type !== 'loop' && service.replicas < 2) {
-    autoscaler.hpaMinAvailability = `one replica in ${environment} by configuration (prefect.replicas): a single-node environment has no second node to spread to`;
+    autoscaler = exemptions({
+      polaris: {
+        hpaMinAvailability: `one replica in ${environment} by configuration (prefect.replicas): a single-node environment has no second node to spread to`,
+      },
+    });
   }
-  return { workload: exemptions(workload), autoscaler: exemptions(autoscaler) };
+  return { workload, autoscaler };
 }
 
 function componentOf(service: ResolvedService): string {

@@ -5,7 +5,7 @@ import { contentHash } from '../core/content-hash';
 import { RecordingDataClient, toEnvVars, type DataClient } from '../core/data-client';
 import { FLUX_FORCE_REPLACE } from './annotations';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../core/pod-security';
-import { exemptions } from '../policy/exemption-annotations';
+import { exemptions, JOB_PROBE_REASON } from '../policy/exemption-annotations';
 import { selectorFor } from '../core/labels';
 import { sidecarAnnotations } from '../mesh/sidecar';
 import { WorkloadNetworkPolicy } from '../mesh/workload-network-policy';
@@ -115,7 +115,16 @@ export class HashedJob extends Construct {
         name: this.jobName,
         namespace,
         labels,
-        annotations: { ...FLUX_FORCE_REPLACE, ...exemptions({ 'job-ttl-seconds-after-finished': JOB_TTL_EXEMPTION }) },
+        annotations: {
+          ...FLUX_FORCE_REPLACE,
+          ...exemptions({
+            kubeLinter: {
+              'job-ttl-seconds-after-finished': JOB_TTL_EXEMPTION,
+              'no-liveness-probe': JOB_PROBE_REASON,
+              'no-readiness-probe': JOB_PROBE_REASON,
+            },
+          }),
+        },
       },
       spec: { backoffLimit: props.backoffLimit, activeDeadlineSeconds: props.activeDeadlineSeconds, template },
     });

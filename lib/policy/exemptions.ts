@@ -1,15 +1,29 @@
 /*
- * The policy suite's exemptions: the one file where a check is waived for chosen objects, each
- * entry with its reason. The other way to exempt an object is an annotation on the object itself:
+ * The policy suite's exemptions. An object is exempted by the tool's own annotation, as the real
+ * kube-linter and Polaris read them (so that either tool, run over dist/, agrees):
  *
  *   metadata.annotations:
- *     prefect-cdk8s.io/exempt.<check-name>: "<reason, at least 10 characters>"
+ *     ignore-check.kube-linter.io/<check>: "<reason, at least 10 characters>"
+ *     polaris.fairwinds.com/<check>-exempt: "true"
  *
- * Both are verified on every run: a reason shorter than MINIMUM_REASON_LENGTH, an unknown check
- * name, or an exemption that waives nothing (stale) fails the run.
+ * Polaris reads only "true", so its reason stays beside the annotation in the code that sets it
+ * (exemption-annotations.ts). A second way, for objects this project does not generate, is an
+ * entry in EXEMPTIONS below. Both are verified on every run: a missing reason, an unknown check,
+ * a check of the other tool, or an exemption that waives nothing (stale) fails the run.
  */
-export const EXEMPTION_ANNOTATION_PREFIX = 'prefect-cdk8s.io/exempt.';
+export const KUBE_LINTER_EXEMPTION_PREFIX = 'ignore-check.kube-linter.io/';
+export const POLARIS_EXEMPTION_PREFIX = 'polaris.fairwinds.com/';
+export const POLARIS_EXEMPTION_SUFFIX = '-exempt';
 export const MINIMUM_REASON_LENGTH = 10;
+
+/** The exemption an annotation expresses, if it is one of the tools' exemption annotations. */
+export function exemptionAnnotation(key: string): { readonly tool: 'kube-linter' | 'polaris'; readonly check: string } | undefined {
+  if (key.startsWith(KUBE_LINTER_EXEMPTION_PREFIX)) return { tool: 'kube-linter', check: key.slice(KUBE_LINTER_EXEMPTION_PREFIX.length) };
+  if (key.startsWith(POLARIS_EXEMPTION_PREFIX) && key.endsWith(POLARIS_EXEMPTION_SUFFIX)) {
+    return { tool: 'polaris', check: key.slice(POLARIS_EXEMPTION_PREFIX.length, -POLARIS_EXEMPTION_SUFFIX.length) };
+  }
+  return undefined;
+}
 
 export interface Exemption {
   /** The check's name, exactly as the report prints it. */
@@ -40,22 +54,8 @@ export interface DisabledCheck {
   readonly reason: string;
 }
 
-/*
- * Jobs under GitOps keep no TTL: each Job says why in its own
- * annotation (lib/flux/hashed-job.ts, JOB_TTL_EXEMPTION), the one place for that reason.
- */
-const JOB_PROBE_REASON =
-  'a Job runs to completion and serves nothing: a liveness or readiness probe has no meaning there (Polaris excludes Jobs from its probe checks for the same reason)';
-
-export const EXEMPTIONS: readonly Exemption[] = [
-  // Loop services (one replica, never two at once) need none: they run as a StatefulSet of one,
-  // which deploymentMissingReplicas and missingPodDisruptionBudget do not cover (Deployments
-  // only, as upstream), and no-anti-affinity and the HPA checks apply only to 2+ replicas or to
-  // an autoscaler. Autoscaled Deployments carry no replica count and pass
-  // deploymentMissingReplicas by their HPA (checks/polaris.ts).
-  { check: 'no-liveness-probe', kind: 'Job', reason: JOB_PROBE_REASON },
-  { check: 'no-readiness-probe', kind: 'Job', reason: JOB_PROBE_REASON },
-];
+/** None today: every object exempted is generated here, and carries its exemptions itself. */
+export const EXEMPTIONS: readonly Exemption[] = [];
 
 export const DISABLED_CHECKS: readonly DisabledCheck[] = [
   {

@@ -5,14 +5,7 @@
  */
 import { CheckContext, type CheckOrigin, type PolicyCheck } from './check';
 import { findCheck, POLICY_CHECKS } from './checks/index';
-import {
-  DISABLED_CHECKS,
-  EXEMPTION_ANNOTATION_PREFIX,
-  EXEMPTIONS,
-  MINIMUM_REASON_LENGTH,
-  type DisabledCheck,
-  type Exemption,
-} from './exemptions';
+import { DISABLED_CHECKS, EXEMPTIONS, exemptionAnnotation, MINIMUM_REASON_LENGTH, type DisabledCheck, type Exemption } from './exemptions';
 import { describe, podTemplateOf, type PolicyObject } from './model';
 
 /** One environment's objects, each with the file it came from when there is one. */
@@ -47,7 +40,7 @@ export interface Finding {
 }
 
 export interface ExemptedFinding extends Finding {
-  /** `annotation` or `exemptions file`. */
+  /** `annotation <key>` or `exemptions file`. */
   readonly exemptedBy: string;
   readonly reason: string;
 }
@@ -162,21 +155,32 @@ export function runPolicy(inputs: readonly PolicyInput[], options: PolicyOptions
     const context = new CheckContext(located.map(({ object }) => object));
 
     // Annotation exemptions: verified up front, marked used when they waive a failure.
-    const annotations = new Map<Located, Map<string, { reason: string; used: boolean }>>();
+    const annotations = new Map<Located, Map<string, { key: string; reason: string; used: boolean }>>();
     for (const entry of located) {
-      const own = new Map<string, { reason: string; used: boolean }>();
-      for (const [key, reason] of Object.entries(entry.object.metadata.annotations ?? {})) {
-        if (!key.startsWith(EXEMPTION_ANNOTATION_PREFIX)) continue;
-        const name = key.slice(EXEMPTION_ANNOTATION_PREFIX.length);
-        if (!known(name)) problems.push(`${entry.where}: annotation ${key} names no check of the suite`);
-        else if (!validReason(reason))
+      const own = new Map<string, { key: string; reason: string; used: boolean }>();
+      for (const [key, value] of Object.entries(entry.object.metadata.annotations ?? {})) {
+        const exemption = exemptionAnnotation(key);
+        if (exemption === undefined) continue;
+        const check = checks.find((candidate) => candidate.name === exemption.check) ?? findCheck(exemption.check);
+        if (check === undefined || check.origin !== exemption.tool)
+          problems.push(`${entry.where}: annotation ${key} names no ${exemption.tool} check of the suite`);
+        else if (exemption.tool === 'polaris' && value !== 'true')
+          problems.push(
+            `${entry.where}: annotation ${key} is ${JSON.stringify(value)}; Polaris reads only "true" — the exemption is ignored`,
+          );
+        else if (exemption.tool === 'kube-linter' && !validReason(value))
           problems.push(
             `${entry.where}: annotation ${key} has no reason (at least ${MINIMUM_REASON_LENGTH} characters) — the exemption is ignored`,
           );
-        else own.set(name, { reason, used: false });
+        else
+          own.set(exemption.check, {
+            key,
+            reason: exemption.tool === 'polaris' ? 'the reason is beside it in the code' : value,
+            used: false,
+          });
       }
       for (const key of Object.keys(podTemplateOf(entry.object)?.annotations ?? {})) {
-        if (key.startsWith(EXEMPTION_ANNOTATION_PREFIX))
+        if (exemptionAnnotation(key) !== undefined)
           problems.push(
             `${entry.where}: annotation ${key} is on the pod template; exemptions belong in the object's own metadata.annotations`,
           );
@@ -208,7 +212,7 @@ export function runPolicy(inputs: readonly PolicyInput[], options: PolicyOptions
         }));
         if (annotation || fileExemption.length > 0) {
           row.exempted++;
-          const exemptedBy = annotation ? 'annotation' : 'exemptions file';
+          const exemptedBy = annotation ? `annotation ${annotation.key}` : 'exemptions file';
           const reason = annotation ? annotation.reason : (fileExemption[0] as Exemption).reason;
           exempted.push(...findings.map((finding) => ({ ...finding, exemptedBy, reason })));
         } else {
@@ -219,7 +223,7 @@ export function runPolicy(inputs: readonly PolicyInput[], options: PolicyOptions
     }
 
     for (const [entry, own] of annotations) {
-      for (const [name, { used }] of own) {
+      for (const [name, { key, used }] of own) {
         if (used) continue;
         const check = checks.find((candidate) => candidate.name === name);
         const why = disabled.has(name)
@@ -229,9 +233,7 @@ export function runPolicy(inputs: readonly PolicyInput[], options: PolicyOptions
             : !check.appliesTo(entry.object)
               ? `the check does not apply to a ${entry.object.kind}`
               : 'the object passes the check';
-        problems.push(
-          `${entry.where}: annotation ${EXEMPTION_ANNOTATION_PREFIX}${name} waives nothing (${why}): remove the stale exemption`,
-        );
+        problems.push(`${entry.where}: annotation ${key} waives nothing (${why}): remove the stale exemption`);
       }
     }
   }

@@ -277,7 +277,7 @@ describe('init Jobs', () => {
       const spec = job.spec as Record<string, unknown>;
       expect(job.metadata.annotations?.['kustomize.toolkit.fluxcd.io/force']).toBe('enabled');
       expect(spec.ttlSecondsAfterFinished).toBeUndefined();
-      expect(job.metadata.annotations?.['prefect-cdk8s.io/exempt.job-ttl-seconds-after-finished']).toMatch(/Flux/);
+      expect(job.metadata.annotations?.['ignore-check.kube-linter.io/job-ttl-seconds-after-finished']).toMatch(/Flux/);
       const template = templateOf(job);
       expect(template.metadata.annotations?.['sidecar.istio.io/nativeSidecar']).toBe('true');
       // In the mesh: no opt-out, so the server sees the Job's own identity.

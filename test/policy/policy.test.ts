@@ -1,7 +1,10 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { POLICY_CHECKS } from '../../lib/policy/checks/index';
-import { DISABLED_CHECKS, EXEMPTION_ANNOTATION_PREFIX, EXEMPTIONS, type Exemption } from '../../lib/policy/exemptions';
+import { DISABLED_CHECKS, EXEMPTIONS, type Exemption } from '../../lib/policy/exemptions';
+
+const POLARIS_EXEMPT = 'polaris.fairwinds.com/deploymentMissingReplicas-exempt';
+const KUBE_LINTER_EXEMPT = 'ignore-check.kube-linter.io/no-liveness-probe';
 import { listDistEnvironments, loadDistEnvironment } from '../../lib/policy/load';
 import type { PolicyObject } from '../../lib/policy/model';
 import { formatReport, runCheck, runPolicy, type PolicyInput } from '../../lib/policy/run';
@@ -502,51 +505,62 @@ describe('exemptions', () => {
     expect(formatReport(report)).toContain('deploymentMissingReplicas: fixture: Deployment app/web: Only one replica is scheduled');
   });
 
-  it('an annotation with a reason exempts the object', () => {
-    const report = runPolicy(
+  it("the tool's own annotation exempts the object", () => {
+    const report = runPolicy(input(annotate(noReplicas(), { [POLARIS_EXEMPT]: 'true' })), { exemptions: [] });
+    expect(report.ok, formatReport(report)).toBe(true);
+    expect(report.exempted.map((finding) => [finding.check, finding.exemptedBy])).toEqual([
+      ['deploymentMissingReplicas', `annotation ${POLARIS_EXEMPT}`],
+    ]);
+    expect(report.rows.find((row) => row.check === 'deploymentMissingReplicas')).toMatchObject({ passed: 0, exempted: 1, failed: 0 });
+    const noProbe = withContainer((container) => delete container.livenessProbe);
+    const linted = runPolicy(
       input(
-        annotate(noReplicas(), { [`${EXEMPTION_ANNOTATION_PREFIX}deploymentMissingReplicas`]: 'a singleton by design, see the runbook' }),
+        annotate(noProbe, {
+          [KUBE_LINTER_EXEMPT]: 'a probe would restart it mid-batch, see the runbook',
+          'polaris.fairwinds.com/livenessProbeMissing-exempt': 'true',
+        }),
       ),
       { exemptions: [] },
     );
-    expect(report.ok, formatReport(report)).toBe(true);
-    expect(report.exempted.map((finding) => [finding.check, finding.exemptedBy])).toEqual([['deploymentMissingReplicas', 'annotation']]);
-    expect(report.rows.find((row) => row.check === 'deploymentMissingReplicas')).toMatchObject({ passed: 0, exempted: 1, failed: 0 });
+    expect(linted.ok, formatReport(linted)).toBe(true);
+    expect(linted.exempted.map((finding) => finding.reason)).toContain('a probe would restart it mid-batch, see the runbook');
   });
 
-  it('fails an annotation without a (real) reason, and the violation still fails', () => {
-    for (const reason of ['', 'because', '         x']) {
-      const report = runPolicy(input(annotate(noReplicas(), { [`${EXEMPTION_ANNOTATION_PREFIX}deploymentMissingReplicas`]: reason })), {
-        exemptions: [],
-      });
+  it('fails a Polaris annotation other than "true" (Polaris ignores it), and the violation still fails', () => {
+    for (const value of ['yes', 'True', 'a singleton by design']) {
+      const report = runPolicy(input(annotate(noReplicas(), { [POLARIS_EXEMPT]: value })), { exemptions: [] });
       expect(report.ok).toBe(false);
       expect(report.failures).toHaveLength(1);
-      expect(report.exemptionProblems.join('\n')).toMatch(/deploymentMissingReplicas has no reason/);
+      expect(report.exemptionProblems.join('\n')).toMatch(/Polaris reads only "true"/);
     }
   });
 
-  it('fails a stale annotation (the object passes the check) and one naming no check', () => {
-    const stale = runPolicy(
-      input(annotate(application(), { [`${EXEMPTION_ANNOTATION_PREFIX}deploymentMissingReplicas`]: 'this used to run a single replica' })),
-      { exemptions: [] },
-    );
+  it('fails a kube-linter annotation without a (real) reason, and the violation still fails', () => {
+    const noProbe = withContainer((container) => delete container.livenessProbe);
+    for (const reason of ['', 'because', '         x']) {
+      const report = runPolicy(input(annotate(noProbe, { [KUBE_LINTER_EXEMPT]: reason })), { exemptions: [] });
+      expect(report.ok).toBe(false);
+      expect(report.failures.map((failure) => failure.check)).toContain('no-liveness-probe');
+      expect(report.exemptionProblems.join('\n')).toMatch(/no-liveness-probe has no reason/);
+    }
+  });
+
+  it('fails a stale annotation (the object passes the check), one naming no check, and one naming the other tool', () => {
+    const stale = runPolicy(input(annotate(application(), { [POLARIS_EXEMPT]: 'true' })), { exemptions: [] });
     expect(stale.ok).toBe(false);
     expect(stale.exemptionProblems.join('\n')).toMatch(/waives nothing \(the object passes the check\)/);
-    const unknown = runPolicy(
-      input(annotate(application(), { [`${EXEMPTION_ANNOTATION_PREFIX}deploymentMissingReplica`]: 'a typo in the check name' })),
+    const unknown = runPolicy(input(annotate(application(), { 'polaris.fairwinds.com/deploymentMissingReplica-exempt': 'true' })), {
+      exemptions: [],
+    });
+    expect(unknown.exemptionProblems.join('\n')).toMatch(/names no polaris check of the suite/);
+    const otherTool = runPolicy(
+      input(annotate(noReplicas(), { 'ignore-check.kube-linter.io/deploymentMissingReplicas': 'a singleton by design, see the runbook' })),
       { exemptions: [] },
     );
-    expect(unknown.exemptionProblems.join('\n')).toMatch(/names no check of the suite/);
+    expect(otherTool.exemptionProblems.join('\n')).toMatch(/names no kube-linter check of the suite/);
+    expect(otherTool.failures).toHaveLength(1);
     const wrongKind = runPolicy(
-      input(
-        edited(
-          application(),
-          'Service',
-          'web',
-          (service) =>
-            (service.metadata.annotations = { [`${EXEMPTION_ANNOTATION_PREFIX}deploymentMissingReplicas`]: 'services have no replicas' }),
-        ),
-      ),
+      input(edited(application(), 'Service', 'web', (service) => (service.metadata.annotations = { [POLARIS_EXEMPT]: 'true' }))),
       { exemptions: [] },
     );
     expect(wrongKind.exemptionProblems.join('\n')).toMatch(/the check does not apply to a Service/);
@@ -559,7 +573,7 @@ describe('exemptions', () => {
       'web',
       (object) =>
         (object.spec.template.metadata.annotations = {
-          [`${EXEMPTION_ANNOTATION_PREFIX}deploymentMissingReplicas`]: 'a singleton by design',
+          [POLARIS_EXEMPT]: 'true',
         }),
     );
     const report = runPolicy(input(objects), { exemptions: [] });
@@ -638,12 +652,14 @@ describe('exemptions', () => {
       metadata: { name: 'scheduler', namespace: NAMESPACE },
       spec: { podSelector: { matchLabels: { app: 'scheduler' } }, policyTypes: ['Ingress', 'Egress'] },
     };
-    // The TTL's exemption is the Job's own annotation (lib/flux/hashed-job.ts); the probes' is the file's.
+    // The Job's exemptions are its own annotations, as lib/flux/hashed-job.ts writes them.
     const migrate = edited(applicationWithJob(), 'Job', 'migrate', (object) => {
       delete object.spec.ttlSecondsAfterFinished;
       object.metadata.annotations = {
         ...object.metadata.annotations,
-        'prefect-cdk8s.io/exempt.job-ttl-seconds-after-finished': 'kept for Flux: a TTL would rerun it',
+        'ignore-check.kube-linter.io/job-ttl-seconds-after-finished': 'kept for Flux: a TTL would rerun it',
+        'ignore-check.kube-linter.io/no-liveness-probe': 'a Job runs to completion and serves nothing',
+        'ignore-check.kube-linter.io/no-readiness-probe': 'a Job runs to completion and serves nothing',
       };
     });
     const report = runPolicy(input([...migrate, ...statefulSet, headless as PolicyObject, policy as PolicyObject]));

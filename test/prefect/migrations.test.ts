@@ -32,7 +32,7 @@ describe('migration Jobs', () => {
       expect(job.metadata.name).toMatch(/^migrate-[a-z]+-[0-9a-f]{10}$/);
       expect(job.metadata.annotations?.['kustomize.toolkit.fluxcd.io/force']).toBe('enabled');
       expect((job.spec as Spec).ttlSecondsAfterFinished).toBeUndefined();
-      expect(job.metadata.annotations?.['prefect-cdk8s.io/exempt.job-ttl-seconds-after-finished']).toMatch(/Flux/);
+      expect(job.metadata.annotations?.['ignore-check.kube-linter.io/job-ttl-seconds-after-finished']).toMatch(/Flux/);
       expect((job.spec as Spec).template.metadata.annotations['sidecar.istio.io/nativeSidecar']).toBe('true');
     }
   });

@@ -98,7 +98,7 @@ export class Postgres extends PostgresRelations {
         name,
         namespace,
         labels,
-        annotations: exemptions({ topologySpreadConstraint: SINGLE_INSTANCE_REASON }),
+        annotations: exemptions({ polaris: { topologySpreadConstraint: SINGLE_INSTANCE_REASON } }),
       },
       spec: retainedStatefulSetSpec({
         serviceName: services.headlessName,

@@ -200,15 +200,17 @@ export class Redis extends RedisRelations {
       namespace,
       labels,
       annotations: exemptions({
-        topologySpreadConstraint: singleInstance,
-        // Polaris asks Deployments (not StatefulSets) for replicas and a budget.
-        ...(persistent
-          ? {}
-          : {
-              deploymentMissingReplicas: singleInstance,
-              missingPodDisruptionBudget:
-                'a budget for a single pod either protects nothing or blocks every node drain; the cache is rebuilt from the database after a restart',
-            }),
+        polaris: {
+          topologySpreadConstraint: singleInstance,
+          // Polaris asks Deployments (not StatefulSets) for replicas and a budget.
+          ...(persistent
+            ? {}
+            : {
+                deploymentMissingReplicas: singleInstance,
+                missingPodDisruptionBudget:
+                  'a budget for a single pod either protects nothing or blocks every node drain; the cache is rebuilt from the database after a restart',
+              }),
+        },
       }),
     };
     this.workload = persistent
