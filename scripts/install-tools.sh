@@ -43,7 +43,7 @@ for module in tools/go/*/; do
   echo "building ${binaries[*]} (tools/go/$name) into .tools/go/bin: the first time takes minutes"
   set -- $tools
   for binary in "${binaries[@]}"; do
-    (cd "$module" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$ldflags" -o "$BIN/$binary" "$1")
+    (cd "$module" && go build -mod=readonly -trimpath -ldflags "$ldflags" -o "$BIN/$binary" "$1")
     shift
   done
   echo "$want" >"$stamp"
