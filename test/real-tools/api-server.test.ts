@@ -220,6 +220,85 @@ describe('an upgrade of dist/prod on a real kube-apiserver', () => {
   });
 });
 
+/** An example ACM certificate (the account id is AWS's documentation example). */
+const ACM_CERTIFICATE = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+
+describe('the providers and modes the committed environments do not use, on a real kube-apiserver', () => {
+  it.each<[string, string, Record<string, unknown> | Record<string, unknown>[]]>([
+    [
+      'CloudNativePG with backups',
+      'prod',
+      {
+        postgres: {
+          provider: 'cloudnativepg',
+          instances: 3,
+          backup: { destinationPath: 's3://prefect-backups/prod', endpointURL: 'https://s3.us-east-1.amazonaws.com' },
+        },
+      },
+    ],
+    [
+      'external PostgreSQL and Redis',
+      'dev',
+      {
+        postgres: { provider: 'external', external: { host: 'prefect.abc123.us-east-1.rds.amazonaws.com', sslMode: 'verify-full' } },
+        redis: {
+          cache: { provider: 'external', external: { host: 'cache.abc123.use1.cache.amazonaws.com' }, resources: null },
+          work: { provider: 'external', external: { host: 'work.example.com', port: 6380, tls: false }, resources: null },
+        },
+      },
+    ],
+    ['External Secrets', 'dev', { secrets: { provider: 'external-secrets', store: { name: 'vault' }, remoteKeyPrefix: 'prefect/dev/' } }],
+    ['an L7 load balancer (AWS)', 'prod', { loadBalancer: { mode: 'l7', certificate: ACM_CERTIFICATE } }],
+    [
+      'an L7 load balancer behind a NodePort (Azure)',
+      'prod',
+      { loadBalancer: { mode: 'l7', provider: 'azure', serviceType: 'NodePort', externalDns: false, sourceRanges: [] } },
+    ],
+    ['an existing TLS Secret', 'prod', [{ tls: null }, { tls: { mode: 'existing', secretName: 'prefect-wildcard' } }]],
+    [
+      "Let's Encrypt over HTTP-01",
+      'prod',
+      [{ tls: null }, { tls: { mode: 'letsencrypt', email: 'platform@example.com', solver: { type: 'http01' } } }],
+    ],
+    [
+      'a mesh of your own',
+      'staging',
+      {
+        mesh: {
+          install: false,
+          installCertManager: false,
+          installTrustManager: false,
+          gatewaySelector: { app: 'gateway', istio: 'public' },
+          gatewayServiceAccount: 'istio-ingressgateway-service-account',
+        },
+        namespaces: { ingress: 'gateways' },
+      },
+    ],
+  ])('%s (%s) passes a server-side dry run', async (_variant, environment, changes) => {
+    const folder = writeRendered(buildVariant(environment, changes));
+    try {
+      const objects: Manifest[] = [];
+      for (const layer of FLUX_ORDER) objects.push(...(await kustomize(path.join(folder, layer))));
+      // Namespaces as kustomize-controller creates them first, and those the configuration says
+      // exist already (a mesh of your own brings its gateway's namespace).
+      const namespaces = new Set(objects.flatMap((object) => (object.metadata.namespace ? [object.metadata.namespace] : [])));
+      const created = objects.filter((object) => object.kind === 'Namespace');
+      for (const name of created.map((object) => object.metadata.name)) namespaces.delete(name);
+      const existing = [...namespaces].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
+      const defined = await apply([...created, ...existing], { dryRun: false });
+      expect(defined.status, output(defined)).toBe(0);
+      const result = await apply(
+        objects.filter((object) => !DEFINITION_KINDS.has(object.kind)),
+        { dryRun: true },
+      );
+      expect(result.status, output(result)).toBe(0);
+      expect(result.stderr).toBe('');
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('faults only a real API server sees, planted', () => {
   beforeAll(async () => {
     // The service account controller's part: a "default" ServiceAccount in the namespaces used.
