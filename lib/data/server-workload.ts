@@ -74,7 +74,11 @@ export function retainedStatefulSetSpec(props: RetainedStatefulSetProps): k8s.St
     replicas: 1,
     revisionHistoryLimit: 5,
     selector: { matchLabels: props.selector },
-    podManagementPolicy: 'OrderedReady',
+    // Parallel, not OrderedReady: with one pod the order is moot, and OrderedReady waits for a
+    // crash-looping pod to become ready before replacing it, so a fix in Git would not heal a
+    // bad change (Kubernetes "Forced rollback", kubernetes#67250). The update still deletes the
+    // old pod before it creates the new one. Immutable: the same as the loop services.
+    podManagementPolicy: 'Parallel',
     updateStrategy: { type: 'RollingUpdate' },
     persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
     template: props.template,

@@ -108,14 +108,21 @@ describe('PostgreSQL (StatefulSet)', () => {
     expect(template.spec.volumes.find((volume) => volume.name === 'shm')?.emptyDir?.medium).toBe('Memory');
   });
 
+  it('replaces a crash-looping pod (Parallel: OrderedReady waits for it to become ready first)', () => {
+    expect(spec.podManagementPolicy).toBe('Parallel');
+  });
+
   it('claims the configured volume, keeps it when the StatefulSet goes, and Flux never prunes it', () => {
     expect(spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
     const claims = spec.volumeClaimTemplates as Array<{
-      metadata: { name: string; annotations: Record<string, string> };
+      metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> };
       spec: Record<string, unknown>;
     }>;
     expect(claims).toHaveLength(1);
     expect(claims[0]?.metadata.annotations['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
+    // Immutable: a version there would make every version bump a refused update.
+    expect(Object.keys(claims[0]?.metadata.labels ?? {})).toContain('app.kubernetes.io/name');
+    expect(Object.keys(claims[0]?.metadata.labels ?? {})).not.toContain('app.kubernetes.io/version');
     expect(claims[0]?.spec).toMatchObject({
       accessModes: ['ReadWriteOnce'],
       storageClassName: 'gp3',
@@ -360,6 +367,7 @@ describe('Redis', () => {
     for (const name of ['redis-work', 'redis-streams']) {
       const spec = findObject(prod, 'StatefulSet', name, NS).spec as Record<string, unknown>;
       expect(spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+      expect(spec.podManagementPolicy).toBe('Parallel');
       expect(spec.serviceName).toBe(`${name}-headless`);
       const claim = (
         spec.volumeClaimTemplates as Array<{ metadata: { annotations: Record<string, string> }; spec: Record<string, unknown> }>
