@@ -43,7 +43,6 @@ export abstract class LayerChart extends Chart {
     if (!this.warnings.includes(message)) this.warnings.push(message);
   }
 
-  /** The recommended labels for an object of this installation. */
-  public readonly labelsFor: LabelsFor = (props) =>
-    recommendedLabels(this.config.environment, { ...props, version: props.version ?? this.config.prefect.image.tag });
+  /** The stable recommended labels for an object of this installation (a workload adds its version). */
+  public readonly labelsFor: LabelsFor = (props) => recommendedLabels(this.config.environment, props);
 }

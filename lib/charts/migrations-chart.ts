@@ -34,6 +34,7 @@ export class MigrationsChart extends LayerChart {
           secrets: props.secrets,
           command: overrides.command ? [...overrides.command, database] : undefined,
           labels: this.labelsFor({ name: `migrate-${database}`, component: 'migration' }),
+          version: config.prefect.image.tag,
           mesh: this.mesh,
         }),
     );

@@ -80,7 +80,7 @@ export class PlatformChart extends LayerChart {
   /** Flux HelmReleases of the mesh and certificate controllers, each switchable off. */
   private addEdgeControllers(): void {
     const { namespaces, mesh, flux, loadBalancer, hostnames, cluster } = this.config;
-    const release = (name: string, version: string) => this.labelsFor({ name, component: 'controller', version });
+    const release = (name: string) => this.labelsFor({ name, component: 'controller' });
     if (mesh.install) {
       const gatewayName = INGRESS_GATEWAY_NAME;
       const controlPlane = new IstioControlPlane(this, 'IstioControlPlane', {
@@ -95,7 +95,7 @@ export class PlatformChart extends LayerChart {
         // them on the gateway below (meshConfig.ingressSelector).
         ingressClass: solvesHttp01(this.config),
         trustDomain: mesh.trustDomain,
-        labelsFor: (name) => release(name, mesh.versions.istio),
+        labelsFor: release,
       });
       new IngressGatewayRelease(this, 'IngressGateway', {
         name: gatewayName,
@@ -104,7 +104,7 @@ export class PlatformChart extends LayerChart {
         repository: controlPlane.repository,
         version: mesh.versions.istio,
         dependsOn: [controlPlane.cni],
-        labels: release(gatewayName, mesh.versions.istio),
+        labels: release(gatewayName),
         selector: mesh.gatewaySelector,
         serviceAccountName: mesh.gatewayServiceAccount,
         replicas: mesh.gateway.replicas,

@@ -54,6 +54,7 @@ export class PrefectChart extends LayerChart {
         podAnnotations: data.secrets.revisionAnnotation,
         priorityClassName: PRIORITY_CLASS.services,
         labels: this.labelsFor({ name: definition.name, component: componentOf(definition) }),
+        version: config.prefect.image.tag,
         selectorLabels: selectorLabels(config.environment, definition.name),
         replicas: definition.replicas,
         maxReplicas: definition.maxReplicas,

@@ -1,5 +1,8 @@
 /**
- * The recommended labels (`app.kubernetes.io/*`) that every object and every pod template carries.
+ * The recommended labels (`app.kubernetes.io/*`): every object and every pod template carries the
+ * stable ones; the version only the workloads of that version (their pods' labels, claim
+ * templates and every other object stay the same across an upgrade, so a version bump touches
+ * only what it upgrades and no field the API server will not update).
  * https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/
  */
 export const PART_OF = 'prefect';
@@ -14,22 +17,27 @@ export const LABEL = {
   managedBy: 'app.kubernetes.io/managed-by',
 } as const;
 
-export const RECOMMENDED_LABEL_KEYS: readonly string[] = Object.values(LABEL);
+/** The labels every object and pod template carries: all recommended ones but the version. */
+export const STABLE_LABEL_KEYS: readonly string[] = Object.values(LABEL).filter((key) => key !== LABEL.version);
+
+/**
+ * The kinds that carry the version label: what runs a versioned image or chart. Their pod
+ * templates do not (see above).
+ */
+export const VERSIONED_KINDS: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'HelmRelease', 'Cluster']);
 
 export interface LabelProps {
   /** What runs: "nebula", "postgres", "istio-ingress". */
   readonly name: string;
   /** Its role in the installation: "api", "database", "namespace", "gitops". */
   readonly component: string;
-  /** The version of what runs (image tag or chart version). */
-  readonly version: string;
 }
 
 /**
- * The recommended labels of one installation, for an object that runs `name` in role
- * `component`; the version defaults to the Prefect release. Charts give it to their constructs.
+ * The stable recommended labels of one installation, for an object that runs `name` in role
+ * `component`. Charts give it to their constructs; a workload adds its version (withVersion).
  */
-export type LabelsFor = (props: Omit<LabelProps, 'version'> & { readonly version?: string }) => Record<string, string>;
+export type LabelsFor = (props: LabelProps) => Record<string, string>;
 
 /** The installation's instance name, e.g. "prefect-prod". */
 export function instanceName(environment: string): string {
@@ -42,17 +50,13 @@ export function recommendedLabels(environment: string, props: LabelProps): Recor
     [LABEL.instance]: instanceName(environment),
     [LABEL.component]: props.component,
     [LABEL.partOf]: PART_OF,
-    [LABEL.version]: props.version,
     [LABEL.managedBy]: MANAGED_BY,
   };
 }
 
-/**
- * The recommended labels but the version: for what the API server never updates, such as a
- * StatefulSet's volumeClaimTemplates (a version there would make every upgrade an immutable change).
- */
-export function unversionedLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(labels).filter(([key]) => key !== LABEL.version));
+/** A workload's labels: the stable ones and the version of what it runs (image tag or chart version). */
+export function withVersion(labels: Readonly<Record<string, string>>, version: string): Record<string, string> {
+  return { ...labels, [LABEL.version]: version };
 }
 
 /** The stable subset used in selectors: never the version, which changes on upgrade. */

@@ -1,6 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { unversionedLabels } from '../core/labels';
 import { FLUX_PRUNE_DISABLED } from '../flux/annotations';
 
 /*
@@ -84,7 +83,7 @@ export function retainedStatefulSetSpec(props: RetainedStatefulSetProps): k8s.St
     template: props.template,
     volumeClaimTemplates: [
       {
-        metadata: { name: 'data', labels: unversionedLabels(props.labels), annotations: { ...FLUX_PRUNE_DISABLED } },
+        metadata: { name: 'data', labels: props.labels, annotations: { ...FLUX_PRUNE_DISABLED } },
         spec: {
           accessModes: ['ReadWriteOnce'],
           ...(props.storage.storageClass ? { storageClassName: props.storage.storageClass } : {}),

@@ -6,7 +6,7 @@ import { RecordingDataClient, toEnvVars, type DataClient } from '../core/data-cl
 import { FLUX_FORCE_REPLACE } from './annotations';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../core/pod-security';
 import { exemptions, JOB_PROBE_REASON } from '../policy/exemption-annotations';
-import { selectorFor } from '../core/labels';
+import { selectorFor, withVersion } from '../core/labels';
 import { sidecarAnnotations } from '../mesh/sidecar';
 import { WorkloadNetworkPolicy } from '../mesh/workload-network-policy';
 
@@ -34,7 +34,10 @@ export interface HashedJobProps {
   /** The Job's name without the hash; the name of its ServiceAccount and NetworkPolicy. */
   readonly baseName: string;
   readonly namespace: string;
+  /** The stable labels (the Job adds `version`; its pods and other objects do not). */
   readonly labels: Record<string, string>;
+  /** The version of what the Job runs: its image's tag. */
+  readonly version: string;
   readonly mesh: Mesh;
   /**
    * The relations that give the Job's container its environment and the Job its egress and its
@@ -114,7 +117,7 @@ export class HashedJob extends Construct {
       metadata: {
         name: this.jobName,
         namespace,
-        labels,
+        labels: withVersion(labels, props.version),
         annotations: {
           ...FLUX_FORCE_REPLACE,
           ...exemptions({

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { withVersion } from '../core/labels';
 import {
   HelmRelease,
   HelmReleaseSpecChartSpecSourceRefKind,
@@ -82,7 +83,7 @@ export class FluxHelmRelease extends Construct {
     this.namespace = props.namespace;
     const dependsOn = (props.dependsOn ?? []).map((release) => ({ name: release.name, namespace: release.namespace }));
     this.resource = new HelmRelease(this, 'Resource', {
-      metadata: { name: props.name, namespace: props.namespace, labels: props.labels },
+      metadata: { name: props.name, namespace: props.namespace, labels: withVersion(props.labels, props.version) },
       spec: {
         interval: props.interval ?? '10m',
         timeout: props.timeout ?? '10m',

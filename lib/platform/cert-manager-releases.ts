@@ -39,8 +39,8 @@ export interface CertManagerReleasesProps {
    * @default - none
    */
   readonly podLabels?: Readonly<Record<string, string>>;
-  /** Recommended labels for an object named `name` at `version`. */
-  readonly labelsFor: (name: string, version: string) => Record<string, string>;
+  /** Recommended labels for an object named `name` (a HelmRelease adds its chart's version). */
+  readonly labelsFor: (name: string) => Record<string, string>;
 }
 
 /**
@@ -67,7 +67,7 @@ export class CertManagerReleases extends Construct {
     this.repository = new FluxHelmRepository(this, 'Repository', {
       name: 'jetstack',
       namespace: props.fluxNamespace,
-      labels: props.labelsFor('jetstack', props.certManagerVersion ?? (props.trustManagerVersion as string)),
+      labels: props.labelsFor('jetstack'),
       url: JETSTACK_CHART_REPOSITORY,
     });
     if (props.certManagerVersion !== undefined) {
@@ -75,7 +75,7 @@ export class CertManagerReleases extends Construct {
         name: 'cert-manager',
         namespace: props.fluxNamespace,
         targetNamespace: props.namespace,
-        labels: props.labelsFor('cert-manager', props.certManagerVersion),
+        labels: props.labelsFor('cert-manager'),
         repository: this.repository,
         chart: 'cert-manager',
         version: props.certManagerVersion,
@@ -103,7 +103,7 @@ export class CertManagerReleases extends Construct {
         name: 'trust-manager',
         namespace: props.fluxNamespace,
         targetNamespace: props.namespace,
-        labels: props.labelsFor('trust-manager', props.trustManagerVersion),
+        labels: props.labelsFor('trust-manager'),
         repository: this.repository,
         chart: 'trust-manager',
         version: props.trustManagerVersion,

@@ -31,7 +31,7 @@ export class OperatorRelease extends Construct {
 
   constructor(scope: Construct, id: string, props: OperatorReleaseProps) {
     super(scope, id);
-    const labels = props.labelsFor({ name: props.name, component: 'operator', version: props.version });
+    const labels = props.labelsFor({ name: props.name, component: 'operator' });
     new PrefectNamespace(this, 'Namespace', {
       name: props.namespace,
       labels: props.labelsFor({ name: props.namespace, component: 'namespace' }),

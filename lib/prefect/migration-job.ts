@@ -29,6 +29,8 @@ export interface MigrationJobProps {
   /** @default DEFAULT_MIGRATION_COMMAND followed by the database's name */
   readonly command?: readonly string[];
   readonly labels: Record<string, string>;
+  /** The Prefect release the image runs. */
+  readonly version: string;
   readonly mesh: Mesh;
 }
 
@@ -45,6 +47,7 @@ export class MigrationJob extends HashedJob {
       baseName: `migrate-${database}`,
       namespace,
       labels: props.labels,
+      version: props.version,
       mesh: props.mesh,
       connect: (client) => {
         postgres.grantSuperuser(client);

@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import type { ServiceDefinition } from '../catalog/services';
 import { toEnvVars, type DataClient, type EgressRule, type EnvValue } from '../core/data-client';
 import { principalOf } from '../mesh/identity';
-import { LABEL } from '../core/labels';
+import { LABEL, withVersion } from '../core/labels';
 import { WorkloadNetworkPolicy } from '../mesh/workload-network-policy';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../core/pod-security';
 import { sidecarAnnotations } from '../mesh/sidecar';
@@ -41,8 +41,10 @@ export interface PrefectServiceProps {
    * @default - the cluster's default priority
    */
   readonly priorityClassName?: string;
-  /** The recommended labels of the service's objects and pods. */
+  /** The stable recommended labels of the service's objects and pods (the workload adds `version`). */
   readonly labels: Record<string, string>;
+  /** The Prefect release the image runs: the workload's version label. */
+  readonly version: string;
   /** The labels that select the service's pods (a stable subset of `labels`). */
   readonly selectorLabels: Record<string, string>;
   /** The HPA's minimum (loop services: always 1, and no HPA). */
@@ -136,6 +138,7 @@ export class PrefectService extends Construct implements DataClient {
     this.serviceAccountName = definition.name;
     const singleton = definition.type === 'loop';
     const metadata = { name: definition.name, namespace: props.namespace, labels: props.labels };
+    const workloadMetadata = { ...metadata, labels: withVersion(props.labels, props.version) };
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
 
@@ -244,7 +247,7 @@ export class PrefectService extends Construct implements DataClient {
       });
       this.workloadKind = 'StatefulSet';
       this.workload = new k8s.KubeStatefulSet(this, 'StatefulSet', {
-        metadata: withAnnotations(metadata, props.exemptions?.workload),
+        metadata: withAnnotations(workloadMetadata, props.exemptions?.workload),
         spec: {
           // Exactly one, and at most one: the replacement of pod 0 is created only once the old
           // pod 0 is gone from the API (terminated, or deleted with its lost node).
@@ -264,7 +267,7 @@ export class PrefectService extends Construct implements DataClient {
     } else {
       this.workloadKind = 'Deployment';
       this.workload = new k8s.KubeDeployment(this, 'Deployment', {
-        metadata: withAnnotations(metadata, props.exemptions?.workload),
+        metadata: withAnnotations(workloadMetadata, props.exemptions?.workload),
         spec: {
           // No `replicas`: the HPA owns the count. Flux re-applies what the manifest says on every
           // reconcile, so a replica count here would scale the Deployment back to it each time

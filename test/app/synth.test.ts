@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { RECOMMENDED_LABEL_KEYS } from '../../lib/core/labels';
+import { LABEL, STABLE_LABEL_KEYS, VERSIONED_KINDS } from '../../lib/core/labels';
 import { APPLIED_LAYERS, LAYERS } from '../../lib/flux/layers';
 import type { RenderedEnvironment } from '../../lib/output/render';
 import { checkEnvironment } from '../../lib/app/synthesize';
@@ -44,11 +44,14 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
     }
   });
 
-  it('puts the recommended labels on every object', () => {
+  it('puts the stable recommended labels on every object, and the version on the workloads only', () => {
     for (const { object } of env(environment).objects) {
-      for (const key of RECOMMENDED_LABEL_KEYS)
+      for (const key of STABLE_LABEL_KEYS)
         expect(object.metadata.labels?.[key], `${object.kind} ${object.metadata.name} ${key}`).toMatch(/\S/);
       expect(object.metadata.labels?.['app.kubernetes.io/instance']).toBe(`prefect-${environment}`);
+      const version = object.metadata.labels?.[LABEL.version];
+      if (VERSIONED_KINDS.has(object.kind)) expect(version, `${object.kind} ${object.metadata.name}`).toMatch(/^v?\d+\.\d+/);
+      else expect(version, `${object.kind} ${object.metadata.name}`).toBeUndefined();
     }
   });
 

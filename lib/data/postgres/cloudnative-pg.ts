@@ -15,6 +15,7 @@ import {
   ScheduledBackupSpecMethod,
 } from '../../../imports/cloudnative-pg-postgresql.cnpg.io';
 import { DATABASES } from '../../catalog/services';
+import { withVersion } from '../../core/labels';
 import type { EnvironmentConfig } from '../../config/load';
 import { CLOUDNATIVE_PG_NAMESPACE } from '../../platform/cloudnative-pg-operator';
 import { PostgresRelations, roleName, type InClusterPostgresProps, type SslMode } from './postgres-access';
@@ -78,13 +79,13 @@ export class CloudNativePostgres extends PostgresRelations {
     const { namespace, secrets } = props;
     this.name = name;
     this.host = `${name}-rw.${namespace}.svc`;
-    const labels = props.labelsFor({ name, component: 'database', version: props.version });
+    const labels = props.labelsFor({ name, component: 'database' });
     const podSelector = { 'cnpg.io/cluster': name };
     const sizing = sizingOf(props);
     const backup = props.backup;
 
     this.cluster = new Cluster(this, 'Resource', {
-      metadata: { name, namespace, labels },
+      metadata: { name, namespace, labels: withVersion(labels, props.version) },
       spec: {
         instances: props.instances,
         imageName: `${CLOUDNATIVE_PG_IMAGE_REPOSITORY}:${props.version}`,

@@ -62,7 +62,8 @@ export class DatabaseInitJob extends HashedJob {
     super(scope, id, {
       baseName,
       namespace: props.namespace,
-      labels: props.labelsFor({ name: baseName, component: 'database-init', version: props.version }),
+      labels: props.labelsFor({ name: baseName, component: 'database-init' }),
+      version: props.version,
       mesh: props.mesh,
       connect: (client) => {
         postgres.grantSuperuser(client);

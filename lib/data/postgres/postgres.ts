@@ -8,7 +8,7 @@ import { postgresConfFiles, sizingOf } from './postgres-config';
 import { PRIORITY_CLASS } from '../../platform/priority-classes';
 import { formatBytes, parseQuantity } from '../../core/quantity';
 import { SECRET_KEY } from '../../catalog/secrets';
-import { selectorFor } from '../../core/labels';
+import { selectorFor, withVersion } from '../../core/labels';
 import { ServerAccess } from '../../mesh/server-access';
 import { toResourceRequirements } from '../../core/resources';
 import { retainedStatefulSetSpec, ServerServices } from '../server-workload';
@@ -63,7 +63,7 @@ export class Postgres extends PostgresRelations {
     this.name = name;
     this.host = `${name}.${namespace}.svc`;
     this.image = `${POSTGRES_IMAGE_REPOSITORY}:${version}`;
-    const labels = props.labelsFor({ name, component: 'database', version });
+    const labels = props.labelsFor({ name, component: 'database' });
     const selector = selectorFor(labels);
     const sizing = sizingOf(props);
     const { mountPath, pgdata } = dataPaths(version);
@@ -97,7 +97,7 @@ export class Postgres extends PostgresRelations {
       metadata: {
         name,
         namespace,
-        labels,
+        labels: withVersion(labels, version),
         annotations: exemptions({ polaris: { topologySpreadConstraint: SINGLE_INSTANCE_REASON } }),
       },
       spec: retainedStatefulSetSpec({

@@ -13,7 +13,7 @@ import { RedisRelations } from './redis-access';
 import { aclScript, pingScript, REDIS_PORT, redisConf } from './redis-config';
 import { redisSecretId, SECRET_KEY } from '../../catalog/secrets';
 import type { PrefectSecrets } from '../secrets/secrets';
-import { selectorFor } from '../../core/labels';
+import { selectorFor, withVersion } from '../../core/labels';
 import { ServerAccess } from '../../mesh/server-access';
 import { toResourceRequirements } from '../../core/resources';
 import { retainedStatefulSetSpec, ServerServices } from '../server-workload';
@@ -75,7 +75,7 @@ export class Redis extends RedisRelations {
     this.name = name;
     this.host = `${name}.${namespace}.svc`;
     this.image = `${REDIS_IMAGE_REPOSITORY}:${version}`;
-    const labels = props.labelsFor({ name, component: persistent ? 'queue' : 'cache', version });
+    const labels = props.labelsFor({ name, component: persistent ? 'queue' : 'cache' });
     const selector = selectorFor(labels);
     const memory = parseQuantity(props.memory);
     const sized = formatBytes(minimumRedisMemoryLimit(memory));
@@ -198,7 +198,7 @@ export class Redis extends RedisRelations {
     const metadata = {
       name,
       namespace,
-      labels,
+      labels: withVersion(labels, version),
       annotations: exemptions({
         polaris: {
           topologySpreadConstraint: singleInstance,

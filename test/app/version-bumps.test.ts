@@ -1,0 +1,66 @@
+/*
+ * A version bump touches only what it upgrades: the version label is on the workloads of that
+ * version alone, never on their pods' labels, claim templates or any other object (the API
+ * server test dry-runs the same bumps over the applied committed output).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RenderedEnvironment } from '../../lib/output/render';
+import { buildVariant } from '../config-variants';
+import { PROJECT_ROOT } from '../helpers';
+
+const DIST = path.join(PROJECT_ROOT, 'dist', 'prod');
+
+/** `~ file` (changed), `+ file` (new) and `- file` (gone) against the committed dist/prod. */
+function changes(rendered: RenderedEnvironment): string[] {
+  const committed = new Set(fs.readdirSync(DIST, { recursive: true, encoding: 'utf8' }).filter((file) => /\.(yaml|md)$/.test(file)));
+  const result: string[] = [];
+  for (const [file, text] of rendered.files) {
+    if (!committed.has(file)) result.push(`+ ${file}`);
+    else if (fs.readFileSync(path.join(DIST, file), 'utf8') !== text) result.push(`~ ${file}`);
+    committed.delete(file);
+  }
+  for (const file of committed) result.push(`- ${file}`);
+  return result.sort();
+}
+
+/** The committed files of `layer` whose name starts with `prefix`. */
+function committedFiles(layer: string, prefix: string): string[] {
+  return fs
+    .readdirSync(path.join(DIST, layer))
+    .filter((file) => file.startsWith(prefix))
+    .map((file) => `${layer}/${file}`);
+}
+
+/** A hash-named Job replaced: the committed one gone, one of the same base name added. */
+function replacedJobs(result: readonly string[], layer: string, prefix: string): string[] {
+  const gone = committedFiles(layer, prefix).map((file) => `- ${file}`);
+  const added = result.filter((line) => line.startsWith(`+ ${layer}/${prefix}`));
+  expect(added).toHaveLength(gone.length);
+  return [...gone, ...added, `~ ${layer}/kustomization.yaml`];
+}
+
+describe('a version bump of prod touches only what it upgrades', () => {
+  it('a Prefect release: the Prefect workloads, and the migration Jobs replaced', () => {
+    const result = changes(buildVariant('prod', { prefect: { image: { tag: '2026.12.1' } } }));
+    const workloads = [...committedFiles('prefect', 'deployment.'), ...committedFiles('prefect', 'statefulset.')].map(
+      (file) => `~ ${file}`,
+    );
+    expect(workloads.length).toBeGreaterThan(5);
+    expect(result).toEqual([...workloads, ...replacedJobs(result, 'migrations', 'job.prefect-data.migrate-')].sort());
+  });
+
+  it('a PostgreSQL version: its StatefulSet, and the init Jobs replaced', () => {
+    const result = changes(buildVariant('prod', { postgres: { version: '17.7' } }));
+    expect(result).toEqual(
+      ['~ data/statefulset.prefect-data.postgres.yaml', ...replacedJobs(result, 'data', 'job.prefect-data.postgres-init-')].sort(),
+    );
+  });
+
+  it('a Redis version: that instance only', () => {
+    expect(changes(buildVariant('prod', { redis: { streams: { version: '7.4.7' } } }))).toEqual([
+      '~ data/statefulset.prefect-data.redis-streams.yaml',
+    ]);
+  });
+});
