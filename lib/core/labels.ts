@@ -24,7 +24,15 @@ export const STABLE_LABEL_KEYS: readonly string[] = Object.values(LABEL).filter(
  * The kinds that carry the version label: what runs a versioned image or chart. Their pod
  * templates do not (see above).
  */
-export const VERSIONED_KINDS: ReadonlySet<string> = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'HelmRelease', 'Cluster']);
+export const VERSIONED_KINDS: ReadonlySet<string> = new Set([
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+  'HelmRelease',
+  'Cluster',
+]);
 
 export interface LabelProps {
   /** What runs: "nebula", "postgres", "istio-ingress". */

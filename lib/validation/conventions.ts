@@ -16,7 +16,9 @@ export function checkConventions(object: KubernetesObject): string[] {
   if (versioned && !object.metadata.labels?.[LABEL.version]) objectMissing.push(LABEL.version);
   if (objectMissing.length > 0) problems.push(`metadata.labels: missing ${objectMissing.join(', ')}`);
   if (!versioned && object.metadata.labels?.[LABEL.version] !== undefined) {
-    problems.push(`metadata.labels: ${LABEL.version} belongs only on workloads (${[...VERSIONED_KINDS].join(', ')}), not on a ${object.kind}`);
+    problems.push(
+      `metadata.labels: ${LABEL.version} belongs only on workloads (${[...VERSIONED_KINDS].join(', ')}), not on a ${object.kind}`,
+    );
   }
   const templatePath = POD_TEMPLATE_PATHS[object.kind];
   if (templatePath) {
@@ -26,7 +28,9 @@ export function checkConventions(object: KubernetesObject): string[] {
     const templateMissing = missing(template?.metadata?.labels);
     if (templateMissing.length > 0) problems.push(`${templatePath.join('.')}.metadata.labels: missing ${templateMissing.join(', ')}`);
     if (template?.metadata?.labels?.[LABEL.version] !== undefined) {
-      problems.push(`${templatePath.join('.')}.metadata.labels: ${LABEL.version} belongs on the workload, not on its pods (a version bump must not change the pods' labels)`);
+      problems.push(
+        `${templatePath.join('.')}.metadata.labels: ${LABEL.version} belongs on the workload, not on its pods (a version bump must not change the pods' labels)`,
+      );
     }
   }
   return problems;
