@@ -35,7 +35,7 @@ schema: build/export-json-schema.js
 synth: build/main.js schema
 	@node build/main.js $(if $(ENV),--env $(ENV))
 
-## tools: build the real tools the tests run (kube-apiserver, etcd, kubectl, kubeconform) into .tools/go/bin
+## tools: build the real tools the tests run (kube-apiserver, etcd, kubectl, kubeconform, actionlint) into .tools/go/bin
 tools:
 	@scripts/install-tools.sh
 

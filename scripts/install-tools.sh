@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The real tools the tests run: kube-apiserver and kubectl (with kustomize), etcd, kubeconform.
+# The real tools the tests run: kube-apiserver and kubectl (with kustomize), etcd, kubeconform,
+# actionlint.
 # Each is built from the Go module of its own under tools/go/<name>/, whose go.mod pins the
 # version and whose go.sum pins the checksums, into .tools/go/bin/ (ignored). A build is reused
 # while its module files and the Go version are unchanged.

@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../helpers';
 /** Where scripts/install-tools.sh builds the real tools (tools/go/<module>/go.mod pins each). */
 export const TOOLS_BIN = path.join(PROJECT_ROOT, '.tools', 'go', 'bin');
 
-export type Tool = 'kube-apiserver' | 'etcd' | 'kubectl' | 'kubeconform';
+export type Tool = 'kube-apiserver' | 'etcd' | 'kubectl' | 'kubeconform' | 'actionlint';
 
 /** The path of a real tool; throws, saying how to build it, when it is not built. */
 export function toolPath(tool: Tool): string {
