@@ -33,7 +33,7 @@ schema: build/export-json-schema.js
 
 ## synth: dist/<env>/ for every config/<env>.yaml (or ENV=name), atomically
 synth: build/main.js schema
-	@node build/main.js $(if $(ENV),--env $(ENV))
+	@node build/main.js $(if $(ENV),--env $(ENV)) $(if $(filter 1,$(ALLOW_IMMUTABLE_CHANGES)),--allow-immutable-changes)
 
 ## tools: build the real tools the tests run (kube-apiserver, etcd, kubectl, kubeconform, actionlint) into .tools/go/bin
 tools:

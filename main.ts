@@ -11,7 +11,9 @@ import { FileCheckedObjects, FileValidatorStore } from './lib/validation/validat
 /*
  * Synthesizes dist/<env>/ from config/<env>.yaml, atomically.
  *
- *   main [--env NAME]...   all environments when no --env is given
+ *   main [--env NAME]... [--allow-immutable-changes]
+ *     all environments when no --env is given; --allow-immutable-changes (or
+ *     ALLOW_IMMUTABLE_CHANGES=1) writes a change to a field the API server will not update
  *
  * Exit status: 0 written (or already up to date), 2 invalid configuration, 1 any other failure.
  * On failure nothing under dist/ changes.
@@ -25,19 +27,28 @@ function projectRoot(): string {
   }
 }
 
-function parseArguments(argv: readonly string[]): string[] | undefined {
+interface Arguments {
+  readonly environments?: string[];
+  readonly allowImmutableChanges: boolean;
+}
+
+function parseArguments(argv: readonly string[]): Arguments {
   const environments: string[] = [];
+  // The cdk8s CLI passes no arguments: the same switch as an environment variable.
+  let allowImmutableChanges = process.env.ALLOW_IMMUTABLE_CHANGES === '1';
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index] as string;
-    if (argument === '--env' && argv[index + 1]) {
+    if (argument === '--allow-immutable-changes') {
+      allowImmutableChanges = true;
+    } else if (argument === '--env' && argv[index + 1]) {
       environments.push(...(argv[++index] as string).split(',').filter(Boolean));
     } else if (argument.startsWith('--env=')) {
       environments.push(...argument.slice('--env='.length).split(',').filter(Boolean));
     } else {
-      throw new ConfigError([`unknown argument ${JSON.stringify(argument)}; usage: main [--env NAME]...`]);
+      throw new ConfigError([`unknown argument ${JSON.stringify(argument)}; usage: main [--env NAME]... [--allow-immutable-changes]`]);
     }
   }
-  return environments.length > 0 ? environments : undefined;
+  return { environments: environments.length > 0 ? environments : undefined, allowImmutableChanges };
 }
 
 /**
@@ -79,10 +90,16 @@ function main(): number {
   try {
     const root = projectRoot();
     cliOutdir = cdk8sCliOutdir(root);
-    const environments = parseArguments(process.argv.slice(2));
+    const { environments, allowImmutableChanges } = parseArguments(process.argv.slice(2));
     const bundle = loadSchemaBundle(root);
     const validator = new StrictValidator(bundle, { store: new FileValidatorStore(root, bundle.id) });
-    const result = synthesize({ projectRoot: root, environments, validator, checked: checkedObjects(root, bundle.id) });
+    const result = synthesize({
+      projectRoot: root,
+      environments,
+      validator,
+      checked: checkedObjects(root, bundle.id),
+      allowImmutableChanges,
+    });
     if (cliOutdir) writeCdk8sCliOutput(cliOutdir, result.environments);
     for (const environment of result.environments) {
       const perLayer = new Map<string, number>();

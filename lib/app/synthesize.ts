@@ -1,17 +1,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as yaml from 'js-yaml';
 import { REDIS_INSTANCES } from '../catalog/services';
 import { CapacityError, capacityReport, formatCapacity, workloadDemands, type CapacityReport } from '../validation/capacity';
 import { ConfigError, loadConfigFile, type EnvironmentConfig } from '../config/load';
 import { LAYERS } from '../flux/layers';
 import { environmentReadme, type ReviewerViewInput } from '../output/environment-readme';
 import { replaceFolders } from '../output/atomic-tree';
-import { describeObject, renderEnvironment, type RenderedEnvironment } from '../output/render';
+import { describeObject, type KubernetesObject, renderEnvironment, type RenderedEnvironment } from '../output/render';
 import { checkYamlReading } from '../output/yaml-text';
 import { PrefectApp } from './prefect-app';
 import { describeMatch } from '../edge/routes/routes';
 import { kubectlCommands } from '../data/secrets/secrets';
 import { checkConventions } from '../validation/conventions';
+import { immutableChangeSteps, immutableChanges } from '../validation/immutable-fields';
 import type { StrictValidator } from '../validation/strict-validator';
 import type { CheckedObjects } from '../validation/validation-caches';
 import { formatProblem } from '../validation/strict-validator';
@@ -43,6 +45,11 @@ export interface SynthesisOptions {
    * schemas: they are not checked again. @default none: every object is checked
    */
   readonly checked?: CheckedObjects;
+  /**
+   * Write a change to a field the API server will not update (see immutableChanges) instead of
+   * refusing it. @default false
+   */
+  readonly allowImmutableChanges?: boolean;
 }
 
 export interface SynthesisResult {
@@ -188,6 +195,41 @@ export function checkEnvironment(
   return problems;
 }
 
+const MAX_SHOWN = 160;
+
+function shown(value: unknown): string {
+  const text = value === undefined ? '(absent)' : JSON.stringify(value);
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
+}
+
+/** The objects whose committed version in `outDir` has a field the new one changes and the API server will not update. */
+function refusedUpdates(rendered: RenderedEnvironment, outDir: string, projectRoot: string): string[] {
+  const problems: string[] = [];
+  for (const { file, object, text } of rendered.objects) {
+    const committedFile = path.join(outDir, rendered.environment, file);
+    let committedText: string;
+    try {
+      committedText = fs.readFileSync(committedFile, 'utf8');
+    } catch {
+      continue; // a new object
+    }
+    if (committedText.endsWith(text)) continue;
+    let committed: unknown;
+    try {
+      committed = yaml.load(committedText);
+    } catch {
+      continue; // not ours to judge: it is replaced whole
+    }
+    if (committed === null || typeof committed !== 'object') continue;
+    for (const change of immutableChanges(committed as KubernetesObject, object)) {
+      problems.push(
+        `${path.relative(projectRoot, committedFile)}: ${describeObject(object)}: ${change.field} changes (${change.path}: ${shown(change.before)} → ${shown(change.after)}), which the API server refuses to update, so Flux's apply would fail. To roll it out, write it with --allow-immutable-changes (make synth ALLOW_IMMUTABLE_CHANGES=1); once it is committed, ${immutableChangeSteps(object)}`,
+      );
+    }
+  }
+  return problems;
+}
+
 /**
  * Synthesizes `dist/` atomically: every environment is built and validated in memory, then
  * swapped in. On any error (configuration, a construct throwing, validation) nothing under
@@ -205,6 +247,10 @@ export function synthesize(options: SynthesisOptions): SynthesisResult {
   );
   const problems = environments.flatMap((rendered) => checkEnvironment(rendered, options.validator, options.checked));
   if (problems.length > 0) throw new SynthesisError(problems);
+  if (!options.allowImmutableChanges) {
+    const refused = environments.flatMap((rendered) => refusedUpdates(rendered, outDir, options.projectRoot));
+    if (refused.length > 0) throw new SynthesisError(refused);
+  }
 
   const trees = new Map(environments.map((rendered) => [rendered.environment, rendered.files] as const));
   const stale =

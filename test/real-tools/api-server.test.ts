@@ -12,7 +12,8 @@ import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POD_TEMPLATE_PATHS } from '../../lib/core/kubernetes-object';
 import { APPLIED_LAYERS } from '../../lib/flux/layers';
-import type { RenderedEnvironment } from '../../lib/output/render';
+import type { KubernetesObject, RenderedEnvironment } from '../../lib/output/render';
+import { immutableChanges } from '../../lib/validation/immutable-fields';
 import { loadClusterCrds } from '../../lib/validation/schema-bundle';
 import { buildVariant } from '../config-variants';
 import { ENVIRONMENTS, PROJECT_ROOT, writeRendered } from '../helpers';
@@ -194,6 +195,60 @@ describe('an upgrade of dist/prod on a real kube-apiserver', () => {
     const result = await dryRunOver(buildVariant('prod', changes));
     expect(result.status, output(result)).toBe(0);
     expect(result.stderr).toBe('');
+  });
+
+  // The synthesis guard (lib/validation/immutable-fields.ts) must refuse exactly what the API
+  // server refuses: each case is applied to both.
+  it.each<[string, string, string, (object: Pod) => void, boolean]>([
+    [
+      'a StatefulSet storage class',
+      'data',
+      'StatefulSet/postgres',
+      (o) => (o.spec.volumeClaimTemplates[0].spec.storageClassName = 'io2'),
+      true,
+    ],
+    [
+      'a StatefulSet volume size',
+      'data',
+      'StatefulSet/postgres',
+      (o) => (o.spec.volumeClaimTemplates[0].spec.resources.requests.storage = '200Gi'),
+      true,
+    ],
+    ['a StatefulSet pod management policy', 'data', 'StatefulSet/postgres', (o) => (o.spec.podManagementPolicy = 'OrderedReady'), true],
+    [
+      'a StatefulSet image and update strategy',
+      'data',
+      'StatefulSet/postgres',
+      (o) => {
+        o.spec.template.spec.containers[0].image = 'postgres:17.7';
+        o.spec.updateStrategy = { type: 'OnDelete' };
+      },
+      false,
+    ],
+    [
+      'a Deployment selector',
+      'prefect',
+      'Deployment/ui',
+      (o) => {
+        o.spec.selector.matchLabels.planted = 'yes';
+        o.spec.template.metadata.labels.planted = 'yes';
+      },
+      true,
+    ],
+    ['a Deployment image', 'prefect', 'Deployment/ui', (o) => (o.spec.template.spec.containers[0].image = 'ui:next'), false],
+    ['a Service made headless', 'data', 'Service/postgres', (o) => (o.spec.clusterIP = 'None'), true],
+    // Server-side apply keeps a field that the applied configuration drops: the Service stays headless.
+    ['a headless Service whose clusterIP is dropped', 'data', 'Service/postgres-headless', (o) => delete o.spec.clusterIP, false],
+    ['a priority class value', 'platform', 'PriorityClass/prefect-data', (o) => (o.value += 1), true],
+  ])('the synthesis guard and the API server agree on %s', async (_case, layer, id, edit, refused) => {
+    const object = (committed.get(layer) as Manifest[]).find(
+      (candidate) => `${candidate.kind}/${candidate.metadata.name}` === id,
+    ) as Manifest;
+    const changed = structuredClone(object) as Pod;
+    edit(changed);
+    const result = await apply([changed], { dryRun: true });
+    expect(result.status !== 0, output(result)).toBe(refused);
+    expect(immutableChanges(object as unknown as KubernetesObject, changed).length > 0).toBe(refused);
   });
 
   it('refuses a planted change to an immutable field (a StatefulSet selector)', async () => {
