@@ -36,4 +36,39 @@ describe('make diff', () => {
     expect(result.stdout).toContain('~ prod: Namespace prefect (dist/prod/platform/namespace.prefect.yaml)');
     expect(result.stdout).toContain('    metadata.labels.pod-security.kubernetes.io/enforce: "restricted" -> "baseline"');
   });
+
+  it('compares named lists by name, shows a replaced hash-named Job as one change, marks a refused update, and includes the READMEs', () => {
+    const dist = path.join(project, 'dist', 'prod');
+    const edit = (file: string, from: string | RegExp, to: string) => {
+      const text = fs.readFileSync(path.join(dist, file), 'utf8');
+      const next = text.replace(from, to);
+      expect(next).not.toBe(text);
+      fs.writeFileSync(path.join(dist, file), next);
+    };
+    // A variable of one container, found by name although the list is a list.
+    edit('prefect/deployment.prefect.ui.yaml', /(- name: CLOUD_API_URL\n\s+value: )\S+/, '$1https://api.changed.example.com');
+    // A storage class: the API server refuses it on update.
+    edit('data/statefulset.prefect-data.postgres.yaml', 'storageClassName: gp3', 'storageClassName: io2');
+    // A migration Job renamed by its new hash.
+    const job = fs.readdirSync(path.join(dist, 'migrations')).find((file) => file.startsWith('job.prefect-data.migrate-orion-')) as string;
+    const renamed = job.replace(/-[0-9a-f]{10}\.yaml$/, '-0123456789.yaml');
+    fs.renameSync(path.join(dist, 'migrations', job), path.join(dist, 'migrations', renamed));
+    edit(`migrations/${renamed}`, /name: migrate-orion-[0-9a-f]{10}/, 'name: migrate-orion-0123456789');
+    edit('README.md', /^# .*$/m, '# prod, changed');
+
+    const result = run('npx', ['tsx', 'scripts/dist-diff.ts'], project);
+    expect(result.status, result.stderr).toBe(0);
+    const out = result.stdout;
+    expect(out).toMatch(
+      /spec\.template\.spec\.containers\[name=ui\]\.env\[name=CLOUD_API_URL\]\.value: "https:\/\/api\.prefect\.example\.com" -> "https:\/\/api\.changed\.example\.com"/,
+    );
+    expect(out).toContain('~ prod: StatefulSet prefect-data/postgres (dist/prod/data/statefulset.prefect-data.postgres.yaml)');
+    expect(out).toContain('  ! spec.volumeClaimTemplates: the API server refuses to update it');
+    expect(out).toContain(
+      `~ prod: Job prefect-data/migrate-orion-0123456789 (dist/prod/migrations/${renamed}, replaced by a new hash-named Job (was ${job}))`,
+    );
+    expect(out).not.toContain(`- prod: Job prefect-data/migrate-orion`);
+    expect(out).toContain('~ dist/prod/README.md');
+    expect(out).toContain('    +# prod, changed');
+  });
 });
