@@ -111,19 +111,31 @@ export function buildEnvironment(config: EnvironmentConfig, configFile: string):
   return { ...rendered, files: sorted, capacity };
 }
 
-/** The Secrets this environment reads, and how to create them (they never live in dist/). */
+/**
+ * The Secrets this environment reads that the user creates, and how (they never live in dist/):
+ * the namespaces they go into first, since on an empty cluster Flux has not created them yet.
+ */
 function secretsToCreate(app: PrefectApp): ReviewerViewInput['secrets'] {
   const { config } = app;
-  if (config.secrets.provider === 'external-secrets') {
-    return {
-      intro: `External Secrets reads them from the ${config.secrets.store.kind} \`${config.secrets.store.name}\` (remote keys \`${config.secrets.remoteKeyPrefix}<id>\`, one property per key); none is created by hand.`,
-      commands: [],
-    };
-  }
+  const { secrets } = config;
+  const own = [...app.edge.requiredSecrets, ...app.data.requiredSecrets];
+  const catalog = secrets.provider === 'external-secrets' ? [] : app.data.secrets.all;
+  const namespaces = [...new Set([...own, ...catalog].map((secret) => secret.namespace))].sort();
+  const intro =
+    secrets.provider === 'external-secrets'
+      ? `External Secrets reads the installation's own Secrets from the ${secrets.store.kind} \`${secrets.store.name}\` (remote keys \`${secrets.remoteKeyPrefix}<id>\`, one property per key).${own.length > 0 ? ' Create the others below by hand (values never go into Git), the namespaces first.' : ' None is created by hand.'}`
+      : 'Create them before Flux reconciles the layers that read them (values never go into Git), the namespaces first: on an empty cluster Flux has not created them yet, and adopts them when it does. Passwords go into connection URLs as they are: keep them URL-safe, as `openssl rand -hex 32` is.';
+  if (namespaces.length === 0) return { intro, commands: [] };
   return {
-    intro:
-      'Create them before the first reconciliation (values never go into Git). Passwords go into connection URLs as they are: keep them URL-safe, as `openssl rand -hex 32` is.',
-    commands: kubectlCommands(app.data.secrets.all, { registry: config.prefect.image.registry }),
+    intro,
+    commands: [
+      '# the namespaces the Secrets go into',
+      ...namespaces.map(
+        (namespace) => `kubectl create namespace ${namespace} --dry-run=client --output=yaml | kubectl apply --server-side --filename=-`,
+      ),
+      ...own.flatMap((secret) => [`# ${secret.purpose}`, secret.command]),
+      ...kubectlCommands(catalog, { registry: config.prefect.image.registry }),
+    ],
   };
 }
 

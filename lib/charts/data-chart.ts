@@ -1,3 +1,4 @@
+import type { RequiredSecret } from '../core/required-secret';
 import type { Construct } from 'constructs';
 import { DATABASES, REDIS_INSTANCES, type RedisName } from '../catalog/services';
 import { CloudNativePostgres, defaultInstances } from '../data/postgres/cloudnative-pg';
@@ -32,6 +33,8 @@ export class DataChart extends LayerChart {
    * the databases and roles itself, the privileges only.
    */
   public readonly initJobs: readonly DatabaseInitJob[];
+  /** The Secrets of this layer that the user creates beside the catalog's: an external server's CA. */
+  public readonly requiredSecrets: readonly RequiredSecret[];
 
   constructor(scope: Construct, props: DataChartProps) {
     super(scope, 'data', props);
@@ -88,6 +91,17 @@ export class DataChart extends LayerChart {
     // One Job per database. CloudNativePG declares the databases and roles, not privileges (its
     // Database resource has none, and bootstrap SQL runs once, in one database, before the
     // roles exist): there the Job waits for the database and sets the privileges only.
+    const caSecret = postgres.provider === 'external' ? postgres.external?.caSecret : undefined;
+    this.requiredSecrets = caSecret
+      ? [
+          {
+            namespace,
+            name: caSecret,
+            purpose: `the CA certificate of the external PostgreSQL server ${postgres.external?.host}, under ca.crt (postgres.external.caSecret)`,
+            command: `kubectl --namespace ${namespace} create secret generic ${caSecret} --from-file=ca.crt=<CA certificate file>`,
+          },
+        ]
+      : [];
     this.initJobs = DATABASES.map(
       (database) =>
         new DatabaseInitJob(this, `Init-${database}`, {

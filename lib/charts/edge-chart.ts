@@ -5,7 +5,8 @@ import { GatewayCertificate } from '../edge/tls/certificates';
 import type { LayerHealthChecks } from '../flux/flux-layer';
 import { PrefectGateway } from '../edge/ingress-gateway';
 import { INGRESS_GATEWAY_NAME } from '../edge/ingress-gateway-release';
-import { ClusterIssuers, missingDns01Identity, solvesHttp01 } from '../edge/tls/issuers';
+import { ClusterIssuers, dns01Secrets, missingDns01Identity, solvesHttp01 } from '../edge/tls/issuers';
+import type { RequiredSecret } from '../core/required-secret';
 import { selectorLabels } from '../core/labels';
 import {
   DEFAULT_TRUSTED_PROXIES,
@@ -54,6 +55,8 @@ export class EdgeChart extends LayerChart {
    * private CA the layer waits until trust-manager has written it.
    */
   public readonly readiness: LayerHealthChecks;
+  /** The Secrets of this layer that the user creates: an existing TLS certificate, a DNS-01 solver's key. */
+  public readonly requiredSecrets: readonly RequiredSecret[];
 
   constructor(scope: Construct, props: EdgeChartProps) {
     super(scope, 'edge', props);
@@ -64,6 +67,7 @@ export class EdgeChart extends LayerChart {
 
     const termination = tlsTermination(loadBalancer.mode, loadBalancer.provider);
     let credentialName: string | undefined;
+    const required: RequiredSecret[] = [];
     if (termination === 'load-balancer') {
       this.warn(
         `loadBalancer.mode is l7 with provider aws: the NLB ends TLS with the ACM certificate ${loadBalancer.certificate}, ` +
@@ -83,7 +87,14 @@ export class EdgeChart extends LayerChart {
       );
     } else if (tls.mode === 'existing') {
       credentialName = tls.secretName;
+      required.push({
+        namespace: namespaces.ingress,
+        name: tls.secretName,
+        purpose: `the gateway's TLS certificate for ${hostnames.api} and ${hostnames.app}, with its chain (tls.mode existing)`,
+        command: `kubectl --namespace ${namespaces.ingress} create secret tls ${tls.secretName} --cert=<certificate chain file> --key=<private key file>`,
+      });
     } else {
+      if (tls.mode !== 'selfsigned') required.push(...dns01Secrets(tls.solver, namespaces.certManager));
       this.issuers = new ClusterIssuers(this, 'Issuers', {
         tls,
         certManagerNamespace: namespaces.certManager,
@@ -125,6 +136,7 @@ export class EdgeChart extends LayerChart {
         if (missing) this.warn(missing);
       }
     }
+    this.requiredSecrets = required;
     this.readiness = this.trustBundle
       ? { healthChecks: [{ ...this.trustBundle.healthCheck }], healthCheckExprs: [{ ...BUNDLE_HEALTH_CHECK_EXPR }] }
       : { healthChecks: [] };

@@ -373,7 +373,8 @@ describe('External Secrets', () => {
     const readme = buildVariant('dev', {
       secrets: { provider: 'external-secrets', store: { name: 'vault' }, remoteKeyPrefix: 'prefect/dev/' },
     }).files.get('README.md') as string;
-    expect(readme).toContain('none is created by hand');
+    expect(readme).toContain('None is created by hand.');
+    expect(readme).not.toMatch(/^kubectl /m);
     expect(readme).not.toMatch(/kubectl --namespace \S+ create secret/);
   });
 

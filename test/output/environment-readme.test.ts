@@ -1,5 +1,7 @@
 import { JSDOM } from 'jsdom';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { RenderedEnvironment } from '../../lib/output/render';
+import { buildVariant } from '../config-variants';
 import { build, ENVIRONMENTS } from '../helpers';
 
 /** Mermaid's own parser: it needs a DOM, which jsdom provides. */
@@ -72,4 +74,117 @@ describe.each(ENVIRONMENTS)('dist/%s/README.md', (environment) => {
 
 it('fails to parse a broken diagram (the check can fail)', async () => {
   await expect(parse('flowchart LR\n  a["unclosed --> b')).rejects.toThrow(/Parse error/);
+});
+
+/**
+ * Every Secret an object of `rendered` reads, as `namespace/name`, less those the installation
+ * produces itself (a Certificate's Secret, an ExternalSecret's target, an ACME account key).
+ */
+function secretsRead(rendered: RenderedEnvironment): { read: Set<string>; produced: Set<string> } {
+  const read = new Set<string>();
+  const produced = new Set<string>();
+  const walk = (node: unknown, namespace: string, parentKey: string): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item, namespace, parentKey);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const record = node as Record<string, any>;
+    if (
+      parentKey === 'secretKeyRef' ||
+      parentKey === 'secretRef' ||
+      (parentKey.endsWith('SecretRef') && parentKey !== 'privateKeySecretRef')
+    ) {
+      if (typeof record.name === 'string') read.add(`${namespace}/${record.name}`);
+    }
+    if (parentKey === 'secret' && typeof record.secretName === 'string') read.add(`${namespace}/${record.secretName}`);
+    if (parentKey === 'tls' && typeof record.credentialName === 'string') read.add(`${namespace}/${record.credentialName}`);
+    if (parentKey === 'imagePullSecrets' && typeof record.name === 'string') read.add(`${namespace}/${record.name}`);
+    for (const [key, value] of Object.entries(record)) walk(value, namespace, key);
+  };
+  for (const { object } of rendered.objects) {
+    // A ClusterIssuer reads its Secrets in cert-manager's namespace (its cluster resource namespace).
+    const namespace = object.metadata.namespace ?? (object.kind === 'ClusterIssuer' ? 'cert-manager' : '');
+    const spec = object.spec as Record<string, any> | undefined;
+    if (object.kind === 'Certificate') produced.add(`${namespace}/${spec?.secretName}`);
+    if (object.kind === 'ExternalSecret') produced.add(`${namespace}/${spec?.target?.name ?? object.metadata.name}`);
+    if (object.kind === 'ClusterIssuer' && spec?.ca) {
+      produced.add(`${namespace}/${spec.ca.secretName}`); // the CA Certificate's
+      continue;
+    }
+    walk(object.spec, namespace, '');
+  }
+  return { read, produced };
+}
+
+describe('the Secrets section, on an empty cluster', () => {
+  it.each<[string, string, Record<string, unknown> | Record<string, unknown>[]]>([
+    ...ENVIRONMENTS.map((environment) => [`dist/${environment}`, environment, {}] as [string, string, Record<string, unknown>]),
+    ['an existing TLS Secret', 'prod', [{ tls: null }, { tls: { mode: 'existing', secretName: 'prefect-wildcard' } }]],
+    [
+      'DNS-01 on Cloudflare',
+      'prod',
+      [
+        { tls: null },
+        {
+          tls: {
+            mode: 'letsencrypt',
+            email: 'a@example.com',
+            solver: { type: 'dns01', provider: { name: 'cloudflare', apiTokenSecret: { name: 'cloudflare-token', key: 'api-token' } } },
+          },
+        },
+      ],
+    ],
+    [
+      'DNS-01 on Route 53 with a key',
+      'prod',
+      [
+        { tls: null },
+        {
+          tls: {
+            mode: 'letsencrypt',
+            email: 'a@example.com',
+            solver: {
+              type: 'dns01',
+              provider: {
+                name: 'route53',
+                region: 'us-east-1',
+                accessKeySecret: { name: 'route53-key', accessKeyIdKey: 'id', secretAccessKeyKey: 'secret' },
+              },
+            },
+          },
+        },
+      ],
+    ],
+    [
+      'an external PostgreSQL with its CA',
+      'dev',
+      { postgres: { provider: 'external', external: { host: 'db.example.com', sslMode: 'verify-ca', caSecret: 'db-ca' } } },
+    ],
+    ['External Secrets', 'dev', { secrets: { provider: 'external-secrets', store: { name: 'vault' }, remoteKeyPrefix: 'prefect/dev/' } }],
+  ])('%s: creates every Secret read that nothing in the installation produces, each after its namespace', (_case, environment, changes) => {
+    const rendered = Object.keys(changes).length === 0 && !Array.isArray(changes) ? build(environment) : buildVariant(environment, changes);
+    const readme = rendered.files.get('README.md') as string;
+    const lines = readme.split('\n');
+    const namespaceLine = new Map(
+      lines.flatMap((line, index) => {
+        const match = /^kubectl create namespace (\S+) /.exec(line);
+        return match ? [[match[1] as string, index] as const] : [];
+      }),
+    );
+    const created = new Map<string, number>(
+      lines.flatMap((line, index) => {
+        const match = /^kubectl --namespace (\S+) create secret \S+ (\S+)/.exec(line);
+        return match ? [[`${match[1]}/${match[2]}`, index] as const] : [];
+      }),
+    );
+    const { read, produced } = secretsRead(rendered);
+    expect(read.size).toBeGreaterThan(0);
+    const toCreate = [...read].filter((secret) => !produced.has(secret));
+    expect(toCreate.filter((secret) => !created.has(secret))).toEqual([]);
+    for (const [secret, index] of created) {
+      const namespace = secret.slice(0, secret.indexOf('/'));
+      expect(namespaceLine.get(namespace), `namespace of ${secret}`).toBeLessThan(index);
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import type { RequiredSecret } from '../../core/required-secret';
 import { Construct } from 'constructs';
 import {
   Certificate,
@@ -19,6 +20,55 @@ export function solvesHttp01(config: Pick<EnvironmentConfig, 'tls' | 'loadBalanc
   return (
     config.loadBalancer.mode === 'l4' && (tls.mode === 'letsencrypt' || tls.mode === 'letsencrypt-staging') && tls.solver.type === 'http01'
   );
+}
+
+/**
+ * The key Secret a DNS-01 solver reads, if it takes one: in cert-manager's namespace, where a
+ * ClusterIssuer reads its Secrets.
+ */
+export function dns01Secrets(solver: AcmeTls['solver'], certManagerNamespace: string): RequiredSecret[] {
+  if (solver.type !== 'dns01') return [];
+  const { provider } = solver;
+  const create = (name: string, values: string) => `kubectl --namespace ${certManagerNamespace} create secret generic ${name} ${values}`;
+  switch (provider.name) {
+    case 'route53':
+      if (!provider.accessKeySecret) return [];
+      return [
+        {
+          namespace: certManagerNamespace,
+          name: provider.accessKeySecret.name,
+          purpose: 'the AWS access key of the Route 53 DNS-01 solver (tls.solver.provider.accessKeySecret)',
+          command: create(
+            provider.accessKeySecret.name,
+            `--from-literal=${provider.accessKeySecret.accessKeyIdKey}=<access key id> --from-literal=${provider.accessKeySecret.secretAccessKeyKey}="$AWS_SECRET_ACCESS_KEY"`,
+          ),
+        },
+      ];
+    case 'cloudDNS':
+      if (!provider.serviceAccountSecret) return [];
+      return [
+        {
+          namespace: certManagerNamespace,
+          name: provider.serviceAccountSecret.name,
+          purpose: 'the Google service account key of the Cloud DNS DNS-01 solver (tls.solver.provider.serviceAccountSecret)',
+          command: create(
+            provider.serviceAccountSecret.name,
+            `--from-file=${provider.serviceAccountSecret.key}=<service account key file>`,
+          ),
+        },
+      ];
+    case 'cloudflare':
+      return [
+        {
+          namespace: certManagerNamespace,
+          name: provider.apiTokenSecret.name,
+          purpose: 'the Cloudflare API token of the DNS-01 solver (tls.solver.provider.apiTokenSecret)',
+          command: create(provider.apiTokenSecret.name, `--from-literal=${provider.apiTokenSecret.key}="$CLOUDFLARE_API_TOKEN"`),
+        },
+      ];
+    case 'azureDNS':
+      return []; // Azure Workload Identity: no key Secret
+  }
 }
 
 /** The cloud identity of the cert-manager controller (config `mesh.certManager`). */
