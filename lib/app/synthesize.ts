@@ -235,7 +235,7 @@ function refusedUpdates(rendered: RenderedEnvironment, outDir: string, projectRo
     if (committed === null || typeof committed !== 'object') continue;
     for (const change of immutableChanges(committed as KubernetesObject, object)) {
       problems.push(
-        `${path.relative(projectRoot, committedFile)}: ${describeObject(object)}: ${change.field} changes (${change.path}: ${shown(change.before)} → ${shown(change.after)}), which the API server refuses to update, so Flux's apply would fail. To roll it out, write it with --allow-immutable-changes (make synth ALLOW_IMMUTABLE_CHANGES=1); once it is committed, ${immutableChangeSteps(object)}`,
+        `${path.relative(projectRoot, committedFile)}: ${describeObject(object)}: ${change.field} changes (${change.path}: ${shown(change.before)} → ${shown(change.after)}), which the API server refuses to update, so Flux's apply would fail. To roll it out, write it with --allow-immutable-changes (make synth ALLOW_IMMUTABLE_CHANGES=1); once it is committed, ${immutableChangeSteps(object, change)}`,
       );
     }
   }

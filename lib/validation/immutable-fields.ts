@@ -118,10 +118,18 @@ export function immutableChanges(before: KubernetesObject, after: KubernetesObje
 }
 
 /** What to do about a refused change: the manual steps, for the message. */
-export function immutableChangeSteps(object: KubernetesObject): string {
+export function immutableChangeSteps(object: KubernetesObject, change: ImmutableChange): string {
   const { kind, metadata } = object;
   const namespace = metadata.namespace ? `-n ${metadata.namespace} ` : '';
   const resource = kind.toLowerCase();
+  const grown = /^spec\.volumeClaimTemplates\[(\d+)\]\.spec\.resources\.requests\.storage$/.exec(change.path);
+  if (kind === 'StatefulSet' && grown) {
+    // A template only shapes claims still to be created: the existing claim is resized itself.
+    const templates = (object.spec as { volumeClaimTemplates?: Array<{ metadata?: { name?: string } }> }).volumeClaimTemplates ?? [];
+    const claim = `${templates[Number(grown[1])]?.metadata?.name ?? 'data'}-${metadata.name}-0`;
+    const patch = JSON.stringify({ spec: { resources: { requests: { storage: change.after } } } });
+    return `grow the existing claim itself first (\`kubectl ${namespace}patch pvc ${claim} --patch '${patch}'\`, for each replica's claim; its StorageClass must allow volume expansion), then delete the StatefulSet without its pods (\`kubectl ${namespace}delete ${resource} ${metadata.name} --cascade=orphan\`) and Flux recreates it over them`;
+  }
   if (kind === 'StatefulSet' || kind === 'Deployment') {
     return `delete the ${kind} without its pods (\`kubectl ${namespace}delete ${resource} ${metadata.name} --cascade=orphan\`: the pods and their volume claims stay) and Flux recreates it over them`;
   }

@@ -168,6 +168,26 @@ describe('synthesis with a refused change', () => {
     }
   });
 
+  it('tells how to grow a volume: the claim itself, then the StatefulSet recreated over it', () => {
+    const outDir = withCommitted((o) => (o.spec.volumeClaimTemplates[0].spec.resources.requests.storage = '50Gi'));
+    try {
+      let error: unknown;
+      try {
+        synthesize({ projectRoot: PROJECT_ROOT, outDir, environments: ['prod'], validator: sharedValidator() });
+      } catch (caught) {
+        error = caught;
+      }
+      const [problem] = (error as SynthesisError).problems;
+      expect(problem).toContain('spec.volumeClaimTemplates[0].spec.resources.requests.storage: "50Gi" → "100Gi"');
+      expect(problem).toContain(
+        `kubectl -n prefect-data patch pvc data-postgres-0 --patch '{"spec":{"resources":{"requests":{"storage":"100Gi"}}}}'`,
+      );
+      expect(problem).toContain('its StorageClass must allow volume expansion');
+    } finally {
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+
   it('writes it when allowed', () => {
     const outDir = withCommitted((o) => (o.spec.podManagementPolicy = 'OrderedReady'));
     try {
