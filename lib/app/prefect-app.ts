@@ -42,7 +42,7 @@ export class PrefectApp extends App {
       this.data,
       migrations,
       this.prefect,
-      new FluxChart(this, { config, readiness: { edge: this.edge.readiness } }),
+      new FluxChart(this, { config, readiness: { edge: this.edge.readiness }, timeouts: { migrations: migrations.layerTimeout } }),
     ];
   }
 

@@ -8,6 +8,8 @@ import { LayerChart, type LayerChartProps } from './layer-chart';
 export interface FluxChartProps extends LayerChartProps {
   /** What a layer's Kustomization waits for, where not every object (`wait`), as its chart says. */
   readonly readiness?: Partial<Record<AppliedLayer, LayerHealthChecks>>;
+  /** Layers that need more time than flux.timeout (migrations: their deadlines). */
+  readonly timeouts?: Partial<Record<AppliedLayer, string>>;
 }
 
 /**
@@ -32,7 +34,7 @@ export class FluxChart extends LayerChart {
           sourceRef: flux.sourceRef,
           interval: flux.interval,
           retryInterval: flux.retryInterval,
-          timeout: flux.timeout,
+          timeout: props.timeouts?.[layer] ?? flux.timeout,
           prune: flux.prune,
           after: layers[layers.length - 1],
           // A layer given its own readiness (edge: not its Certificate, ACME may take long) waits for that alone.

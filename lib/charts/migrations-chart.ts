@@ -1,5 +1,6 @@
 import type { Construct } from 'constructs';
 import { DATABASES } from '../catalog/services';
+import { durationMilliseconds } from '../core/duration';
 import { MigrationJob } from '../prefect/migration-job';
 import type { PostgresServer } from '../data/postgres/postgres-access';
 import type { PrefectSecrets } from '../data/secrets/secrets';
@@ -17,13 +18,20 @@ export interface MigrationsChartProps extends LayerChartProps {
  * `data` (the databases exist) and before `prefect`, so the services roll out only onto
  * migrated databases.
  */
+/** What Flux allows beyond the longest migration: scheduling the pods, pulling the image, observing the end. */
+const LAYER_TIMEOUT_MARGIN_SECONDS = 600;
+
 export class MigrationsChart extends LayerChart {
   public readonly jobs: readonly MigrationJob[];
+  /** The layer's Flux timeout: the longest migration's deadline and a margin, never below flux.timeout. */
+  public readonly layerTimeout: string;
 
   constructor(scope: Construct, props: MigrationsChartProps) {
     super(scope, 'migrations', props);
     const { config } = this;
     const overrides = config.prefect.migrations;
+    const deadlineSeconds = (database: (typeof DATABASES)[number]) =>
+      Math.ceil((durationMilliseconds(overrides.deadlines[database]) as number) / 1000);
     this.jobs = DATABASES.map(
       (database) =>
         new MigrationJob(this, database, {
@@ -35,8 +43,12 @@ export class MigrationsChart extends LayerChart {
           command: overrides.command ? [...overrides.command, database] : undefined,
           labels: this.labelsFor({ name: `migrate-${database}`, component: 'migration' }),
           version: config.prefect.image.tag,
+          deadlineSeconds: deadlineSeconds(database),
           mesh: this.mesh,
         }),
     );
+    const longest = Math.max(...DATABASES.map(deadlineSeconds)) + LAYER_TIMEOUT_MARGIN_SECONDS;
+    const general = Math.ceil((durationMilliseconds(config.flux.timeout) as number) / 1000);
+    this.layerTimeout = `${Math.ceil(Math.max(longest, general) / 60)}m`;
   }
 }

@@ -4,7 +4,11 @@
 import { z } from 'zod';
 import { DATABASES, REDIS_INSTANCES, SERVICE_TYPES } from '../catalog/services';
 import { isNetworkCidr, strictlyContains } from '../core/cidr';
-import { dnsLabel, imageTag, networkCidr, objectName, resources } from './fields';
+import { dnsLabel, duration, imageTag, networkCidr, objectName, resources } from './fields';
+import { durationMilliseconds } from '../core/duration';
+
+/** The default deadline of each database's migration: room for Prefect's 30-minute-plus migrations. */
+export const MIGRATION_DEADLINE = '1h';
 
 /** Outbound TCP to a range outside the cluster (lib/catalog/services.ts, EgressDestination). */
 const egressDestination = z
@@ -89,6 +93,23 @@ export const prefect = z.strictObject({
     .strictObject({
       /** The command, followed by the database's name. ASSUMPTION: `prefect-cloud migrate`. */
       command: z.array(z.string().min(1)).min(1).optional(),
+      /**
+       * How long each database's migration may run (its Job's activeDeadlineSeconds, retries
+       * included); the migrations layer's Flux timeout follows the longest. Prefect says some
+       * migrations of a large database take 30 minutes and more.
+       */
+      deadlines: z
+        .strictObject(
+          Object.fromEntries(
+            DATABASES.map((database) => [
+              database,
+              duration
+                .refine((value) => (durationMilliseconds(value) ?? 0) >= 60_000, { error: 'expected at least one minute, such as "1h"' })
+                .default(MIGRATION_DEADLINE),
+            ]),
+          ) as Record<(typeof DATABASES)[number], z.ZodDefault<z.ZodString>>,
+        )
+        .prefault({}),
     })
     .prefault({}),
   /** Caps every scalable service's HPA maximum (small clusters). */

@@ -31,6 +31,8 @@ export interface MigrationJobProps {
   readonly labels: Record<string, string>;
   /** The Prefect release the image runs. */
   readonly version: string;
+  /** How long the migration may run, retries included (the Job's activeDeadlineSeconds). */
+  readonly deadlineSeconds: number;
   readonly mesh: Mesh;
 }
 
@@ -72,7 +74,7 @@ export class MigrationJob extends HashedJob {
       // Retries cover a server restart; a failing migration stops the layer (Flux `wait`), so
       // the services never roll out onto a half-migrated database.
       backoffLimit: 3,
-      activeDeadlineSeconds: 1800,
+      activeDeadlineSeconds: props.deadlineSeconds,
     });
   }
 }

@@ -97,3 +97,40 @@ describe('image digests', () => {
     );
   });
 });
+
+describe('migration deadlines', () => {
+  const migrationsLayer = (rendered: RenderedEnvironment) =>
+    rendered.objects.find(({ object }) => object.kind === 'Kustomization' && object.metadata.name === 'prefect-migrations')?.object
+      .spec as Spec;
+  const deadlines = (rendered: RenderedEnvironment) =>
+    Object.fromEntries(jobs(rendered).map((job) => [job.metadata.name.split('-')[1], (job.spec as Spec).activeDeadlineSeconds]));
+
+  it('allow an hour per database by default, and the layer waits for the longest and a margin', () => {
+    const prod = build('prod');
+    expect(deadlines(prod)).toEqual({ events: 3600, nebula: 3600, orion: 3600 });
+    expect(migrationsLayer(prod).timeout).toBe('70m');
+  });
+
+  it('follow the configuration per database, and the layer timeout follows the longest', () => {
+    const rendered = buildVariant('prod', { prefect: { migrations: { deadlines: { orion: '2h30m', events: '20m' } } } });
+    expect(deadlines(rendered)).toEqual({ events: 1200, nebula: 3600, orion: 9000 });
+    expect(migrationsLayer(rendered).timeout).toBe('160m');
+  });
+
+  it('never give the layer less than flux.timeout', () => {
+    const rendered = buildVariant('prod', [
+      { prefect: { migrations: { deadlines: { events: '5m', nebula: '5m', orion: '5m' } } } },
+      { flux: { timeout: '30m' } },
+    ]);
+    expect(migrationsLayer(rendered).timeout).toBe('30m');
+  });
+
+  it('refuse a deadline under a minute, naming the field', () => {
+    expect(() => buildVariant('prod', { prefect: { migrations: { deadlines: { orion: '30s' } } } })).toThrow(
+      'prefect.migrations.deadlines.orion: expected at least one minute, such as "1h"',
+    );
+    expect(() => buildVariant('prod', { prefect: { migrations: { deadlines: { orin: '1h' } } } })).toThrow(
+      /prefect\.migrations\.deadlines\.orin/,
+    );
+  });
+});
