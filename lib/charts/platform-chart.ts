@@ -4,6 +4,7 @@ import { CloudNativePgOperator } from '../platform/cloudnative-pg-operator';
 import { ExternalSecretsOperator } from '../platform/external-secrets-operator';
 import { INGRESS_GATEWAY_NAME, IngressGatewayRelease } from '../edge/ingress-gateway-release';
 import { solvesHttp01 } from '../edge/tls/issuers';
+import { istiodReplicas } from '../platform/controller-workloads';
 import { IstioControlPlane } from '../platform/istio-control-plane';
 import { gatewayExposure } from '../edge/load-balancer';
 import { PrefectNamespace } from '../platform/namespace';
@@ -96,6 +97,7 @@ export class PlatformChart extends LayerChart {
         ingressClass: solvesHttp01(this.config),
         trustDomain: mesh.trustDomain,
         labelsFor: release,
+        istiodReplicas: istiodReplicas(this.config),
       });
       new IngressGatewayRelease(this, 'IngressGateway', {
         name: gatewayName,

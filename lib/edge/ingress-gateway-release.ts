@@ -1,3 +1,4 @@
+import { PRIORITY_CLASS } from '../platform/priority-classes';
 import { Construct } from 'constructs';
 import type { Resources } from '../config/schema';
 import { FluxHelmRelease, type FluxHelmRepository } from '../flux/helm-release';
@@ -93,6 +94,8 @@ function gatewayValues(props: IngressGatewayReleaseProps): Record<string, unknow
     // The chart turns `app` and `istio` into its selector labels and adds the rest to the pods.
     labels: props.selector,
     serviceAccount: { create: true, name: props.serviceAccountName },
+    // Above the data tier and the services: every external request passes through it.
+    priorityClassName: PRIORITY_CLASS.platform,
     replicaCount: props.replicas,
     autoscaling: autoscale
       ? { enabled: true, minReplicas: props.replicas, maxReplicas: props.maxReplicas, targetCPUUtilizationPercentage: 80 }

@@ -1,3 +1,4 @@
+import { PRIORITY_CLASS } from './priority-classes';
 import { Construct } from 'constructs';
 import { FluxHelmRelease, FluxHelmRepository } from '../flux/helm-release';
 
@@ -84,7 +85,7 @@ export class CertManagerReleases extends Construct {
           crds: { enabled: true, keep: true },
           // Leader election in cert-manager's own namespace, not kube-system (managed clusters
           // often forbid writes there).
-          global: { leaderElection: { namespace: props.namespace } },
+          global: { leaderElection: { namespace: props.namespace }, priorityClassName: PRIORITY_CLASS.platform },
           resources: { requests: { ...CERT_MANAGER_REQUESTS.controller } },
           webhook: { resources: { requests: { ...CERT_MANAGER_REQUESTS.webhook } } },
           cainjector: { resources: { requests: { ...CERT_MANAGER_REQUESTS.cainjector } } },
@@ -111,6 +112,7 @@ export class CertManagerReleases extends Construct {
           crds: { enabled: true },
           // Bundle sources of kind Secret are read from this namespace: the private CA is there.
           app: { trust: { namespace: props.namespace } },
+          priorityClassName: PRIORITY_CLASS.platform,
           resources: { requests: { ...CERT_MANAGER_REQUESTS.trustManager } },
         },
         dependsOn: this.certManager ? [this.certManager] : [],

@@ -10,9 +10,18 @@ import { parseQuantity } from '../core/quantity';
  * `pilot.resources`, istio-cni's `cni.resources`), and istiod's default HPA range.
  */
 export const ISTIO_REQUESTS = {
-  istiod: { cpu: '500m', memory: '2048Mi', minReplicas: 1, maxReplicas: 5 },
+  istiod: { cpu: '500m', memory: '2048Mi', maxReplicas: 5 },
   cni: { cpu: '100m', memory: '100Mi' },
 } as const;
+
+/**
+ * istiod's replicas (its autoscaler's minimum): two wherever a second node exists, so that a
+ * drain or a lost node leaves one to answer the injection webhook, which fails closed (no pod
+ * starts in the mesh namespaces without it); the chart adds a PodDisruptionBudget from two on.
+ */
+export function istiodReplicas(config: EnvironmentConfig): number {
+  return config.cluster.nodes > 1 ? 2 : 1;
+}
 
 /**
  * The pods that the platform layer's Helm releases run (they are not objects of `dist/`), for
@@ -42,7 +51,7 @@ export function edgeControllerWorkloads(config: EnvironmentConfig): WorkloadDema
   const workloads: WorkloadDemand[] = [];
   if (mesh.install) {
     const { istiod, cni } = ISTIO_REQUESTS;
-    workloads.push(demand(namespaces.istio, 'Deployment', 'istiod', istiod, istiod.minReplicas, istiod.maxReplicas));
+    workloads.push(demand(namespaces.istio, 'Deployment', 'istiod', istiod, istiodReplicas(config), istiod.maxReplicas));
     workloads.push({ ...demand(namespaces.istio, 'DaemonSet', 'istio-cni-node', cni), perNode: true });
     // The gateway pod is the proxy itself: no sidecar on top.
     workloads.push(

@@ -1,3 +1,4 @@
+import { PRIORITY_CLASS } from './priority-classes';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { FluxHelmRelease, FluxHelmRepository } from '../flux/helm-release';
@@ -42,6 +43,8 @@ export interface IstioControlPlaneProps {
   readonly trustDomain?: string;
   /** Recommended labels for an object named `name`. */
   readonly labelsFor: (name: string) => Record<string, string>;
+  /** istiod's replicas: its autoscaler's minimum (the chart adds a PodDisruptionBudget from two on). */
+  readonly istiodReplicas: number;
 }
 
 /**
@@ -92,8 +95,9 @@ export class IstioControlPlane extends Construct {
       'istiod',
       'istiod',
       {
-        ...global,
-        pilot: { cni: { enabled: true } },
+        // Above the data tier and the services: while istiod is gone, no pod starts in the mesh.
+        global: { ...global.global, priorityClassName: PRIORITY_CLASS.platform },
+        pilot: { cni: { enabled: true }, autoscaleMin: props.istiodReplicas, replicaCount: props.istiodReplicas },
         meshConfig: {
           trustDomain,
           // cert-manager's HTTP-01 solver publishes each challenge as an Ingress of class

@@ -4,11 +4,15 @@ import type { LabelsFor } from '../core/labels';
 
 /**
  * The installation's PriorityClasses, by tier; pods name them in `priorityClassName`. Under
- * pressure the scheduler places the data tier first (evicting lower tiers if it must): a Prefect
- * service without its database or Redis serves nothing, and the services in turn outrank the
- * cluster's unprioritized pods (flow runs, batch work).
+ * pressure the scheduler places the control plane first (istiod, whose injection webhook fails
+ * closed: while it is gone no pod starts in the mesh namespaces; the ingress gateway;
+ * cert-manager and trust-manager), then the data tier (a Prefect service without its database
+ * or Redis serves nothing), and the services in turn outrank the cluster's unprioritized pods
+ * (flow runs, batch work).
  */
 export const PRIORITY_CLASS = {
+  /** istiod, the ingress gateway, cert-manager, trust-manager (through their charts' values). */
+  platform: 'prefect-platform',
   /** PostgreSQL and Redis. */
   data: 'prefect-data',
   /** The Prefect services. */
@@ -16,9 +20,15 @@ export const PRIORITY_CLASS = {
 } as const;
 
 /** Values well below the system classes (2,000,000,000 and up) and above the default 0. */
-const PRIORITY_VALUE: Readonly<Record<keyof typeof PRIORITY_CLASS, number>> = { data: 1_000_000, services: 100_000 };
+const PRIORITY_VALUE: Readonly<Record<keyof typeof PRIORITY_CLASS, number>> = {
+  platform: 2_000_000,
+  data: 1_000_000,
+  services: 100_000,
+};
 
 const DESCRIPTION: Readonly<Record<keyof typeof PRIORITY_CLASS, string>> = {
+  platform:
+    'Prefect control plane (istiod, the ingress gateway, cert-manager, trust-manager): scheduled before, and may preempt, the Prefect data tier and services',
   data: 'Prefect data tier (PostgreSQL, Redis): scheduled before, and may preempt, the Prefect services and unprioritized pods',
   services: 'Prefect services: scheduled before, and may preempt, unprioritized pods; yield to the Prefect data tier',
 };

@@ -27,7 +27,8 @@ const COMMON: Pinned = {
     'HelmRelease flux-system/istio-ingressgateway',
     'HelmRelease flux-system/cert-manager',
     'HelmRelease flux-system/trust-manager',
-    // Scheduling tiers: the data tier before the services (lib/platform/priority-classes.ts).
+    // Scheduling tiers: the control plane, then the data tier, then the services (lib/platform/priority-classes.ts).
+    'PriorityClass -/prefect-platform',
     'PriorityClass -/prefect-data',
     'PriorityClass -/prefect-services',
   ],

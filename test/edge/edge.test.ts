@@ -204,11 +204,12 @@ describe('platform: Flux installs the controllers', () => {
   });
 
   it('uses the Istio CNI agent, since the Prefect namespaces forbid istio-init', () => {
-    expect(values(prod, 'istiod').pilot).toEqual({ cni: { enabled: true } });
-    expect(values(prod, 'istiod').global).toBeUndefined();
+    expect(values(prod, 'istiod').pilot).toEqual({ cni: { enabled: true }, autoscaleMin: 2, replicaCount: 2 });
+    expect(values(prod, 'istiod').global).toEqual({ priorityClassName: 'prefect-platform' });
     const gke = variants['platform profile gke'] as RenderedEnvironment;
-    for (const release of ['istio-base', 'istiod', 'istio-cni', 'istio-ingressgateway'])
+    for (const release of ['istio-base', 'istio-cni', 'istio-ingressgateway'])
       expect(values(gke, release).global, release).toEqual({ platform: 'gke' });
+    expect(values(gke, 'istiod').global).toEqual({ platform: 'gke', priorityClassName: 'prefect-platform' });
   });
 
   it("installs cert-manager with its CRDs and trust-manager reading the CA from cert-manager's namespace", () => {
@@ -262,7 +263,7 @@ describe('platform: what the controllers ask of the cluster', () => {
         workload.perNode ?? false,
       ]),
     ).toEqual([
-      ['istio-system', 'istiod', 1, 5, 0.5, 2048 * 2 ** 20, false],
+      ['istio-system', 'istiod', 2, 5, 0.5, 2048 * 2 ** 20, false],
       ['istio-system', 'istio-cni-node', 1, 1, 0.1, 100 * 2 ** 20, true],
       ['istio-ingress', 'istio-ingressgateway', 3, 6, 0.5, 512 * 2 ** 20, false],
       ['cert-manager', 'cert-manager', 1, 1, 0.05, 128 * 2 ** 20, false],
@@ -388,6 +389,7 @@ describe('platform: the ingress gateway', () => {
       'resources',
       'service',
       'podAnnotations',
+      'priorityClassName',
     ];
     for (const rendered of [
       prod,
@@ -1158,6 +1160,7 @@ describe("platform: Istio's IngressClass belongs to the control plane construct"
       ingressGatewayService: 'istio-ingressgateway',
       ...(ingressClass === undefined ? {} : { ingressClass }),
       labelsFor: (name) => ({ 'app.kubernetes.io/name': name }),
+      istiodReplicas: 1,
     });
     return { plane, manifest: chart.toJson() as Spec[] };
   };
@@ -1204,5 +1207,30 @@ describe('the CEL rule check itself', () => {
     expect(checkCrdRules(twoCredentials).violations).toEqual([
       expect.stringContaining('only one of credentialName or credentialNames can be set'),
     ]);
+  });
+});
+
+describe('platform: the control plane before the data tier and the services', () => {
+  const release = (rendered: RenderedEnvironment, name: string) =>
+    (findObject(rendered, 'HelmRelease', name, 'flux-system').spec as Record<string, any>).values;
+
+  it.each(['dev', 'staging', 'prod'])(
+    '%s: istiod, the gateway, cert-manager and trust-manager run at prefect-platform, above the data tier',
+    (environment) => {
+      const rendered = build(environment);
+      const value = (name: string) => findObject(rendered, 'PriorityClass', name).value as number;
+      expect(value('prefect-platform')).toBeGreaterThan(value('prefect-data'));
+      expect(value('prefect-data')).toBeGreaterThan(value('prefect-services'));
+      expect(release(rendered, 'istiod').global.priorityClassName).toBe('prefect-platform');
+      expect(release(rendered, 'istio-ingressgateway').priorityClassName).toBe('prefect-platform');
+      expect(release(rendered, 'cert-manager').global.priorityClassName).toBe('prefect-platform');
+      expect(release(rendered, 'trust-manager').priorityClassName).toBe('prefect-platform');
+    },
+  );
+
+  it('runs two istiod replicas (and so the PodDisruptionBudget of the chart) where a second node exists, one on a single node', () => {
+    expect(release(build('prod'), 'istiod').pilot).toMatchObject({ autoscaleMin: 2, replicaCount: 2 });
+    expect(release(build('staging'), 'istiod').pilot).toMatchObject({ autoscaleMin: 2, replicaCount: 2 });
+    expect(release(build('dev'), 'istiod').pilot).toMatchObject({ autoscaleMin: 1, replicaCount: 1 });
   });
 });
