@@ -32,6 +32,44 @@ export function variantText(environment: string, changes: Changes | readonly Cha
   );
 }
 
+/** An example ACM certificate (the account id is AWS's documentation example). */
+export const ACM_CERTIFICATE = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+
+/** Configuration changes that several suites build on: the providers and modes no committed environment uses. */
+export const VARIANTS = {
+  /** prod with CloudNativePG, three instances and backups. */
+  cloudnativePg: {
+    postgres: {
+      provider: 'cloudnativepg',
+      instances: 3,
+      backup: { destinationPath: 's3://prefect-backups/prod', endpointURL: 'https://s3.us-east-1.amazonaws.com' },
+    },
+  },
+  /** dev with an external PostgreSQL and two external Redis instances. */
+  externalData: {
+    postgres: { provider: 'external', external: { host: 'prefect.abc123.us-east-1.rds.amazonaws.com', sslMode: 'verify-full' } },
+    redis: {
+      cache: { provider: 'external', external: { host: 'cache.abc123.use1.cache.amazonaws.com' }, resources: null },
+      work: { provider: 'external', external: { host: 'work.example.com', port: 6380, tls: false }, resources: null },
+    },
+  },
+  /** dev with External Secrets reading a Vault store. */
+  externalSecrets: { secrets: { provider: 'external-secrets', store: { name: 'vault' }, remoteKeyPrefix: 'prefect/dev/' } },
+  /** A TLS Secret of the user's instead of an issuer. */
+  existingTls: [{ tls: null }, { tls: { mode: 'existing', secretName: 'prefect-wildcard' } }],
+  /** staging on a mesh of the user's: no Istio, cert-manager or trust-manager installed. */
+  ownMesh: {
+    mesh: {
+      install: false,
+      installCertManager: false,
+      installTrustManager: false,
+      gatewaySelector: { app: 'gateway', istio: 'public' },
+      gatewayServiceAccount: 'istio-ingressgateway-service-account',
+    },
+    namespaces: { ingress: 'gateways' },
+  },
+} satisfies Record<string, Changes | readonly Changes[]>;
+
 /** Builds a variant of a committed environment in memory. */
 export function buildVariant(environment: string, changes: Changes | readonly Changes[]): RenderedEnvironment {
   return buildFromText(variantText(environment, changes), environment);

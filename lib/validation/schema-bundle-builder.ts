@@ -28,6 +28,7 @@ import {
   prepareCustomResourceRoot,
   prepareQuantity,
   QUANTITY_COMPONENT,
+  reachableComponents,
   type SchemaObject,
   SchemaPreparer,
 } from './schema-preparation';
@@ -134,19 +135,7 @@ function buildKubernetes(label: string, documents: readonly SourceText[]): Kuber
 
   // Only what the emitted kinds (and custom resources' ObjectMeta) reach.
   const roots = EMITTED_KUBERNETES_KINDS.filter((key) => key in kinds).map((key) => kinds[key] as string);
-  const reached = new Set<string>();
-  const pending = [...roots, OBJECT_META_COMPONENT];
-  while (pending.length > 0) {
-    const name = pending.pop() as string;
-    if (reached.has(name)) continue;
-    const schema = schemas[name];
-    if (schema === undefined) fail(`kubernetes ${label}`, `no component ${name}`);
-    reached.add(name);
-    forEachSubschema(schema, (subschema) => {
-      const ref = subschema.$ref;
-      if (typeof ref === 'string' && ref.startsWith(COMPONENTS_PREFIX)) pending.push(ref.slice(COMPONENTS_PREFIX.length));
-    });
-  }
+  const reached = reachableComponents([...roots, OBJECT_META_COMPONENT], schemas, `kubernetes ${label}`);
   const sortedKinds = Object.fromEntries(Object.entries(kinds).sort(([a], [b]) => (a < b ? -1 : 1)));
   const bundled = Object.fromEntries([...reached].sort().map((name) => [name, schemas[name] as SchemaObject]));
   return { label, kinds: sortedKinds, schemas: bundled };

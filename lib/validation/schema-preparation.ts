@@ -247,3 +247,28 @@ export function forEachSubschema(schema: unknown, visit: (subschema: SchemaObjec
   }
   forEachSubschema(schema.not, visit);
 }
+
+/**
+ * The names of the components that `roots` reach through `#/components/schemas/…` references,
+ * the named roots included. Throws `<context>: no component <name>` for a reference to none.
+ */
+export function reachableComponents(
+  roots: readonly string[],
+  components: Readonly<Record<string, SchemaObject>>,
+  context: string,
+): Set<string> {
+  const reached = new Set<string>();
+  const pending = [...roots];
+  while (pending.length > 0) {
+    const name = pending.pop() as string;
+    if (reached.has(name)) continue;
+    const schema = components[name];
+    if (schema === undefined) throw new Error(`${context}: no component ${name}`);
+    reached.add(name);
+    forEachSubschema(schema, (subschema) => {
+      const ref = subschema.$ref;
+      if (typeof ref === 'string' && ref.startsWith(COMPONENTS_PREFIX)) pending.push(ref.slice(COMPONENTS_PREFIX.length));
+    });
+  }
+  return reached;
+}

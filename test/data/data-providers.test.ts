@@ -11,7 +11,7 @@ import { renderEnvironment, type KubernetesObject, type RenderedEnvironment } fr
 import { PrefectApp } from '../../lib/app/prefect-app';
 import { checkEnvironment } from '../../lib/app/synthesize';
 import { SECRET_CATALOG } from '../../lib/catalog/secrets';
-import { buildVariant, variantText } from '../config-variants';
+import { buildVariant, VARIANTS, variantText } from '../config-variants';
 import { findObject, objectsOfKind, sharedValidator, writeRendered } from '../helpers';
 import { toolPath } from '../real-tools/tools';
 import { secretReferences } from '../secret-references';
@@ -59,13 +59,7 @@ const names = (rendered: RenderedEnvironment, layer: string) =>
     .map(({ object }) => `${object.kind} ${object.metadata.namespace ?? '-'}/${object.metadata.name}`);
 
 describe('CloudNativePG', () => {
-  const { data, render } = variant('prod', {
-    postgres: {
-      provider: 'cloudnativepg',
-      instances: 3,
-      backup: { destinationPath: 's3://prefect-backups/prod', endpointURL: 'https://s3.us-east-1.amazonaws.com' },
-    },
-  });
+  const { data, render } = variant('prod', VARIANTS.cloudnativePg);
   const orion = client('server');
   data.postgres.grantDatabase(orion, 'orion');
   const rendered = render();
@@ -217,13 +211,7 @@ describe('CloudNativePG', () => {
 });
 
 describe('external PostgreSQL and Redis', () => {
-  const { data, render } = variant('dev', {
-    postgres: { provider: 'external', external: { host: 'prefect.abc123.us-east-1.rds.amazonaws.com', sslMode: 'verify-full' } },
-    redis: {
-      cache: { provider: 'external', external: { host: 'cache.abc123.use1.cache.amazonaws.com' }, resources: null },
-      work: { provider: 'external', external: { host: 'work.example.com', port: 6380, tls: false }, resources: null },
-    },
-  });
+  const { data, render } = variant('dev', VARIANTS.externalData);
   const server = client('server');
   data.postgres.grantDatabase(server, 'orion');
   data.redis.cache.allowFrom(server);
@@ -304,9 +292,7 @@ describe('external PostgreSQL and Redis', () => {
 });
 
 describe('External Secrets', () => {
-  const { data, render } = variant('dev', {
-    secrets: { provider: 'external-secrets', store: { name: 'vault' }, remoteKeyPrefix: 'prefect/dev/' },
-  });
+  const { data, render } = variant('dev', VARIANTS.externalSecrets);
   data.postgres.grantDatabase(client('nebula'), 'nebula');
   data.redis.cache.allowFrom(client('nebula'));
   const rendered = render();
@@ -370,9 +356,7 @@ describe('External Secrets', () => {
       });
     }
     // Nothing is left to create by hand.
-    const readme = buildVariant('dev', {
-      secrets: { provider: 'external-secrets', store: { name: 'vault' }, remoteKeyPrefix: 'prefect/dev/' },
-    }).files.get('README.md') as string;
+    const readme = buildVariant('dev', VARIANTS.externalSecrets).files.get('README.md') as string;
     expect(readme).toContain('None is created by hand.');
     expect(readme).not.toMatch(/^kubectl /m);
     expect(readme).not.toMatch(/kubectl --namespace \S+ create secret/);

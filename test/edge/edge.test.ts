@@ -11,7 +11,7 @@ import { IstioControlPlane } from '../../lib/platform/istio-control-plane';
 import { gatewayExposure, LOAD_BALANCER_PRESETS, type LoadBalancerSettings, tlsTermination } from '../../lib/edge/load-balancer';
 import type { KubernetesObject, RenderedEnvironment } from '../../lib/output/render';
 import { checkEnvironment } from '../../lib/app/synthesize';
-import { buildVariant } from '../config-variants';
+import { ACM_CERTIFICATE, buildVariant, VARIANTS } from '../config-variants';
 import { checkCrdRules } from '../crd-rules';
 import { build, ENVIRONMENTS, findObject, loadEnvironment, objectsOfKind, PROJECT_ROOT, sharedValidator } from '../helpers';
 
@@ -41,8 +41,6 @@ const letsencrypt = (solverConfig: Record<string, unknown>) => [
   { tls: null },
   { tls: { mode: 'letsencrypt', email: 'platform@example.com', solver: solverConfig } },
 ];
-/** An example ACM certificate (the account id is AWS's documentation example). */
-const ACM_CERTIFICATE = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
 /** cert-manager's cloud identity in the prod variants: the committed IRSA role, replaced. */
 const certManagerIdentity = (identity: Record<string, unknown>) => [{ mesh: { certManager: null } }, { mesh: { certManager: identity } }];
 
@@ -112,7 +110,7 @@ const variants: Record<string, RenderedEnvironment> = {
     }),
     { mesh: { certManager: null } },
   ]),
-  existing: buildVariant('prod', [{ tls: null }, { tls: { mode: 'existing', secretName: 'prefect-wildcard' } }]),
+  existing: buildVariant('prod', VARIANTS.existingTls),
   'gcp preset': buildVariant('prod', { loadBalancer: { provider: 'gcp' } }),
   'azure preset': buildVariant('prod', { loadBalancer: { provider: 'azure' } }),
   'generic preset with user annotations': buildVariant('dev', {
@@ -126,16 +124,7 @@ const variants: Record<string, RenderedEnvironment> = {
   'l7 generic': buildVariant('dev', { loadBalancer: { mode: 'l7', trustedProxies: 1 } }),
   'l7 aws with HTTP-01 configured': buildVariant('staging', { loadBalancer: { mode: 'l7', certificate: ACM_CERTIFICATE } }),
   'trust domain': buildVariant('prod', { mesh: { trustDomain: 'prod.prefect.example.com' } }),
-  'bring your own mesh': buildVariant('staging', {
-    mesh: {
-      install: false,
-      installCertManager: false,
-      installTrustManager: false,
-      gatewaySelector: { app: 'gateway', istio: 'public' },
-      gatewayServiceAccount: 'istio-ingressgateway-service-account',
-    },
-    namespaces: { ingress: 'gateways' },
-  }),
+  'bring your own mesh': buildVariant('staging', VARIANTS.ownMesh),
   'platform profile gke': buildVariant('prod', { mesh: { platform: 'gke' } }),
   'long hostname': buildVariant('dev', { hostnames: { api: `${'a'.repeat(60)}.example.com` } }),
 };

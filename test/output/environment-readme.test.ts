@@ -1,7 +1,7 @@
 import { JSDOM } from 'jsdom';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RenderedEnvironment } from '../../lib/output/render';
-import { buildVariant } from '../config-variants';
+import { buildVariant, VARIANTS } from '../config-variants';
 import { build, ENVIRONMENTS } from '../helpers';
 
 /** Mermaid's own parser: it needs a DOM, which jsdom provides. */
@@ -39,29 +39,6 @@ describe.each(ENVIRONMENTS)('dist/%s/README.md', (environment) => {
     expect(diagram).toContain('svc_server --> db_orion');
     expect(diagram).toContain('svc_events --> redis_streams');
     expect(diagram).not.toContain('svc_ui --> db_');
-  });
-
-  it('says how to create every Secret that a pod reads, in its namespace', () => {
-    const created = new Set(
-      [...readme.matchAll(/^kubectl --namespace (\S+) create secret \S+ (\S+)/gm)].map((match) => `${match[1]}/${match[2]}`),
-    );
-    const read = new Set<string>();
-    const visit = (node: unknown, namespace: string): void => {
-      if (Array.isArray(node)) {
-        for (const item of node) visit(item, namespace);
-        return;
-      }
-      if (node === null || typeof node !== 'object') return;
-      const record = node as Record<string, any>;
-      if (record.secretKeyRef?.name) read.add(`${namespace}/${record.secretKeyRef.name}`);
-      if (record.secret?.secretName) read.add(`${namespace}/${record.secret.secretName}`);
-      if (Array.isArray(record.imagePullSecrets)) for (const secret of record.imagePullSecrets) read.add(`${namespace}/${secret.name}`);
-      for (const value of Object.values(record)) visit(value, namespace);
-    };
-    for (const { object } of rendered.objects)
-      if (['Deployment', 'StatefulSet', 'Job'].includes(object.kind)) visit(object.spec, object.metadata.namespace as string);
-    expect(read.size).toBeGreaterThan(0);
-    expect([...read].filter((secret) => !created.has(secret))).toEqual([]);
   });
 
   it('lists the routes, the capacity summary and the object count per layer', () => {
@@ -120,7 +97,7 @@ function secretsRead(rendered: RenderedEnvironment): { read: Set<string>; produc
 describe('the Secrets section, on an empty cluster', () => {
   it.each<[string, string, Record<string, unknown> | Record<string, unknown>[]]>([
     ...ENVIRONMENTS.map((environment) => [`dist/${environment}`, environment, {}] as [string, string, Record<string, unknown>]),
-    ['an existing TLS Secret', 'prod', [{ tls: null }, { tls: { mode: 'existing', secretName: 'prefect-wildcard' } }]],
+    ['an existing TLS Secret', 'prod', VARIANTS.existingTls],
     [
       'DNS-01 on Cloudflare',
       'prod',
@@ -161,7 +138,7 @@ describe('the Secrets section, on an empty cluster', () => {
       'dev',
       { postgres: { provider: 'external', external: { host: 'db.example.com', sslMode: 'verify-ca', caSecret: 'db-ca' } } },
     ],
-    ['External Secrets', 'dev', { secrets: { provider: 'external-secrets', store: { name: 'vault' }, remoteKeyPrefix: 'prefect/dev/' } }],
+    ['External Secrets', 'dev', VARIANTS.externalSecrets],
   ])('%s: creates every Secret read that nothing in the installation produces, each after its namespace', (_case, environment, changes) => {
     const rendered = Object.keys(changes).length === 0 && !Array.isArray(changes) ? build(environment) : buildVariant(environment, changes);
     const readme = rendered.files.get('README.md') as string;

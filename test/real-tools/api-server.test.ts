@@ -15,7 +15,7 @@ import { APPLIED_LAYERS } from '../../lib/flux/layers';
 import type { KubernetesObject, RenderedEnvironment } from '../../lib/output/render';
 import { immutableChanges } from '../../lib/validation/immutable-fields';
 import { loadClusterCrds } from '../../lib/validation/schema-bundle';
-import { buildVariant } from '../config-variants';
+import { ACM_CERTIFICATE, buildVariant, VARIANTS } from '../config-variants';
 import { ENVIRONMENTS, PROJECT_ROOT, writeRendered } from '../helpers';
 import { ApiServer } from './api-server';
 import { type Result, runTool } from './tools';
@@ -275,60 +275,24 @@ describe('an upgrade of dist/prod on a real kube-apiserver', () => {
   });
 });
 
-/** An example ACM certificate (the account id is AWS's documentation example). */
-const ACM_CERTIFICATE = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
-
 describe('the providers and modes the committed environments do not use, on a real kube-apiserver', () => {
-  it.each<[string, string, Record<string, unknown> | Record<string, unknown>[]]>([
-    [
-      'CloudNativePG with backups',
-      'prod',
-      {
-        postgres: {
-          provider: 'cloudnativepg',
-          instances: 3,
-          backup: { destinationPath: 's3://prefect-backups/prod', endpointURL: 'https://s3.us-east-1.amazonaws.com' },
-        },
-      },
-    ],
-    [
-      'external PostgreSQL and Redis',
-      'dev',
-      {
-        postgres: { provider: 'external', external: { host: 'prefect.abc123.us-east-1.rds.amazonaws.com', sslMode: 'verify-full' } },
-        redis: {
-          cache: { provider: 'external', external: { host: 'cache.abc123.use1.cache.amazonaws.com' }, resources: null },
-          work: { provider: 'external', external: { host: 'work.example.com', port: 6380, tls: false }, resources: null },
-        },
-      },
-    ],
-    ['External Secrets', 'dev', { secrets: { provider: 'external-secrets', store: { name: 'vault' }, remoteKeyPrefix: 'prefect/dev/' } }],
+  it.each<[string, string, Record<string, unknown> | readonly Record<string, unknown>[]]>([
+    ['CloudNativePG with backups', 'prod', VARIANTS.cloudnativePg],
+    ['external PostgreSQL and Redis', 'dev', VARIANTS.externalData],
+    ['External Secrets', 'dev', VARIANTS.externalSecrets],
     ['an L7 load balancer (AWS)', 'prod', { loadBalancer: { mode: 'l7', certificate: ACM_CERTIFICATE } }],
     [
       'an L7 load balancer behind a NodePort (Azure)',
       'prod',
       { loadBalancer: { mode: 'l7', provider: 'azure', serviceType: 'NodePort', externalDns: false, sourceRanges: [] } },
     ],
-    ['an existing TLS Secret', 'prod', [{ tls: null }, { tls: { mode: 'existing', secretName: 'prefect-wildcard' } }]],
+    ['an existing TLS Secret', 'prod', VARIANTS.existingTls],
     [
       "Let's Encrypt over HTTP-01",
       'prod',
       [{ tls: null }, { tls: { mode: 'letsencrypt', email: 'platform@example.com', solver: { type: 'http01' } } }],
     ],
-    [
-      'a mesh of your own',
-      'staging',
-      {
-        mesh: {
-          install: false,
-          installCertManager: false,
-          installTrustManager: false,
-          gatewaySelector: { app: 'gateway', istio: 'public' },
-          gatewayServiceAccount: 'istio-ingressgateway-service-account',
-        },
-        namespaces: { ingress: 'gateways' },
-      },
-    ],
+    ['a mesh of your own', 'staging', VARIANTS.ownMesh],
   ])('%s (%s) passes a server-side dry run', async (_variant, environment, changes) => {
     const folder = writeRendered(buildVariant(environment, changes));
     try {

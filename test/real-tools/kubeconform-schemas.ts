@@ -7,7 +7,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SchemaBundle } from '../../lib/validation/schema-bundle';
-import { COMPONENTS_PREFIX, forEachSubschema, kubernetesDocumentId, type SchemaObject } from '../../lib/validation/schema-preparation';
+import {
+  COMPONENTS_PREFIX,
+  forEachSubschema,
+  kubernetesDocumentId,
+  reachableComponents,
+  type SchemaObject,
+} from '../../lib/validation/schema-preparation';
 
 /** kubeconform's -schema-location for a folder written by writeKubeconformSchemas. */
 export function schemaLocation(root: string): string {
@@ -28,22 +34,14 @@ function rebase(schema: unknown, from: string): void {
   });
 }
 
-/** The component schemas that `roots` reach through `#/components/schemas/` references. */
-function reachable(roots: readonly unknown[], components: Readonly<Record<string, SchemaObject>>): Record<string, SchemaObject> {
-  const reached: Record<string, SchemaObject> = {};
-  const visit = (schema: unknown) =>
-    forEachSubschema(schema, (subschema) => {
-      const ref = subschema.$ref;
-      if (typeof ref !== 'string' || !ref.startsWith(COMPONENTS_PREFIX)) return;
-      const name = ref.slice(COMPONENTS_PREFIX.length);
-      if (name in reached) return;
-      const component = components[name];
-      if (component === undefined) throw new Error(`the schema bundle has no component ${name}`);
-      reached[name] = component;
-      visit(component);
-    });
-  for (const root of roots) visit(root);
-  return reached;
+/** The components a schema refers to directly. */
+function referencedComponents(schema: SchemaObject): string[] {
+  const names: string[] = [];
+  forEachSubschema(schema, (subschema) => {
+    if (typeof subschema.$ref === 'string' && subschema.$ref.startsWith(COMPONENTS_PREFIX))
+      names.push(subschema.$ref.slice(COMPONENTS_PREFIX.length));
+  });
+  return names;
 }
 
 function writeSchema(file: string, schema: SchemaObject, components: Readonly<Record<string, SchemaObject>>): void {
@@ -51,7 +49,12 @@ function writeSchema(file: string, schema: SchemaObject, components: Readonly<Re
   const document = {
     $schema: 'http://json-schema.org/draft-07/schema#',
     ...schema,
-    components: { schemas: reachable([schema], components) },
+    // The components the schema refers to, and those they reach.
+    components: {
+      schemas: Object.fromEntries(
+        [...reachableComponents(referencedComponents(schema), components, file)].map((name) => [name, components[name] as SchemaObject]),
+      ),
+    },
   };
   fs.writeFileSync(file, JSON.stringify(document));
 }
