@@ -28,7 +28,12 @@ export class PrefectApp extends App {
     const platform = new PlatformChart(this, props);
     this.edge = new EdgeChart(this, { config, catalog: this.catalog });
     this.data = new DataChart(this, { config, catalog: this.catalog });
-    const migrations = new MigrationsChart(this, { config, postgres: this.data.postgres, secrets: this.data.secrets });
+    const migrations = new MigrationsChart(this, {
+      config,
+      postgres: this.data.postgres,
+      secrets: this.data.secrets,
+      redis: this.data.redis,
+    });
     this.prefect = new PrefectChart(this, {
       config,
       catalog: this.catalog,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
-import { REDIS_INSTANCES } from '../catalog/services';
+import { REDIS_INSTANCES, redisInstanceFor } from '../catalog/services';
 import { CapacityError, capacityReport, formatCapacity, workloadDemands, type CapacityReport } from '../validation/capacity';
 import { ConfigError, loadConfigFile, type EnvironmentConfig } from '../config/load';
 import { LAYERS } from '../flux/layers';
@@ -166,7 +166,8 @@ function reviewerView(app: PrefectApp, rendered: RenderedEnvironment, capacity: 
       type: service.type,
       replicas: service.replicas === service.maxReplicas ? String(service.replicas) : `${service.replicas}-${service.maxReplicas}`,
       databases: service.databases,
-      redis: service.redis,
+      // The instances, whatever role a service uses them in (redis.roles).
+      redis: [...new Set(service.redis.map((role) => redisInstanceFor(config.redis.roles, role)))],
     })),
     postgres: config.postgres.provider,
     redis: Object.fromEntries(REDIS_INSTANCES.map((name) => [name, config.redis[name].provider])),

@@ -33,7 +33,8 @@ export const SECRET_KEY = {
 } as const;
 
 export interface SecretDefinition {
-  readonly id: SecretId;
+  /** The catalog's id; for a Secret the configuration names itself, its name. */
+  readonly id: SecretId | string;
   /** `kubernetes.io/basic-auth` where CloudNativePG requires it (roles, superuser). */
   readonly type: 'kubernetes.io/basic-auth' | 'kubernetes.io/dockerconfigjson' | 'Opaque';
   readonly keys: readonly string[];

@@ -15,6 +15,22 @@ export const REDIS_INSTANCES = ['cache', 'work', 'streams'] as const;
 export type RedisName = (typeof REDIS_INSTANCES)[number];
 
 /**
+ * What a service uses Redis for: one of the three instances by its role, or a role that lives on
+ * one of them (`redis.roles`). Prefect names the concurrency-leases role beside the cache for the
+ * orion migration (upgrade-guide, "Upgrade from 0.8.x"); which instance holds it, it leaves open.
+ */
+export const REDIS_ROLES = [...REDIS_INSTANCES, 'concurrency-leases'] as const;
+export type RedisRole = (typeof REDIS_ROLES)[number];
+/** The roles that are not instances of their own, and where they live by default. */
+export const SHARED_REDIS_ROLES = { 'concurrency-leases': 'work' } as const satisfies Record<string, RedisName>;
+export type SharedRedisRole = keyof typeof SHARED_REDIS_ROLES;
+
+/** The instance that holds `role`: its own, or the one `redis.roles` names. */
+export function redisInstanceFor(roles: Readonly<Record<SharedRedisRole, RedisName>>, role: RedisRole): RedisName {
+  return role in roles ? roles[role as SharedRedisRole] : (role as RedisName);
+}
+
+/**
  * web: stateless HTTP, routed and scalable; background and consumer: scalable workers driven by
  * Redis; loop: a singleton that must never run twice at once.
  */
@@ -66,7 +82,7 @@ export interface ServiceDefinition {
   /** Long-lived websocket connections (events in/out). */
   readonly websockets?: boolean;
   readonly databases: readonly DatabaseName[];
-  readonly redis: readonly RedisName[];
+  readonly redis: readonly RedisRole[];
   /** Replicas at the HPA minimum; `prefect.replicas` raises scalable services to at least that. */
   readonly replicas: number;
   readonly maxReplicas: number;
@@ -151,7 +167,9 @@ export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
     health: apiHealth,
     host: 'api',
     databases: ['orion'],
-    redis: ['cache', 'work'],
+    // ASSUMPTION: the API holds tag-based concurrency limits as leases in Redis since the January
+    // 2026 release (upgrade-guide); the docs name the role for its migration only.
+    redis: ['cache', 'work', 'concurrency-leases'],
     replicas: 1,
     maxReplicas: 10,
     resources: medium,
@@ -179,7 +197,7 @@ export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
     command: SERVER_COMMAND,
     args: ['run', 'server-background'],
     databases: ['orion'],
-    redis: ['work'],
+    redis: ['work', 'concurrency-leases'],
     replicas: 1,
     maxReplicas: 6,
     resources: medium,

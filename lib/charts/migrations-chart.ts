@@ -3,14 +3,19 @@ import { DATABASES } from '../catalog/services';
 import { durationMilliseconds } from '../core/duration';
 import { MigrationJob } from '../prefect/migration-job';
 import type { PostgresServer } from '../data/postgres/postgres-access';
+import type { RedisServer } from '../data/redis/redis-access';
+import { redisInstanceFor, type RedisName } from '../catalog/services';
+import { toEnvVars } from '../core/data-client';
 import type { PrefectSecrets } from '../data/secrets/secrets';
 import { prefectImage } from '../prefect/service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
 export interface MigrationsChartProps extends LayerChartProps {
   readonly postgres: PostgresServer;
-  /** The installation's Secrets (the image pull secret, `secrets.revision`). */
+  /** The installation's Secrets (the image pull secret, `secrets.revision`, configured Secrets). */
   readonly secrets: PrefectSecrets;
+  /** The Redis instances, for the roles a migration uses (MIGRATION_REDIS). */
+  readonly redis: Readonly<Record<RedisName, RedisServer>>;
 }
 
 /**
@@ -30,6 +35,17 @@ export class MigrationsChart extends LayerChart {
     super(scope, 'migrations', props);
     const { config } = this;
     const overrides = config.prefect.migrations;
+    const namespace = config.namespaces.data;
+    const env = toEnvVars(
+      new Map(
+        Object.entries(overrides.env ?? {}).map(([name, setting]) => [
+          name,
+          typeof setting === 'string'
+            ? { value: setting }
+            : { secretKeyRef: props.secrets.configuredKeyRef(setting.secret, setting.key, namespace, `prefect.migrations.env.${name}`) },
+        ]),
+      ),
+    );
     const deadlineSeconds = (database: (typeof DATABASES)[number]) =>
       Math.ceil((durationMilliseconds(overrides.deadlines[database]) as number) / 1000);
     this.jobs = DATABASES.map(
@@ -37,10 +53,12 @@ export class MigrationsChart extends LayerChart {
         new MigrationJob(this, database, {
           postgres: props.postgres,
           database,
-          namespace: config.namespaces.data,
+          namespace,
           image: prefectImage(config, 'server'),
           secrets: props.secrets,
-          command: overrides.command ? [...overrides.command, database] : undefined,
+          steps: overrides.commands?.[database],
+          redis: { servers: props.redis, instanceFor: (role) => redisInstanceFor(config.redis.roles, role) },
+          env,
           labels: this.labelsFor({ name: `migrate-${database}`, component: 'migration' }),
           version: config.prefect.image.tag,
           deadlineSeconds: deadlineSeconds(database),

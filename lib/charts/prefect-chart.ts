@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import type { DatabaseName, RedisName } from '../catalog/services';
+import { redisInstanceFor, type DatabaseName, type RedisName, type RedisRole } from '../catalog/services';
 import type { DataClient } from '../core/data-client';
 import { selectorLabels } from '../core/labels';
 import { exemptions } from '../policy/exemption-annotations';
@@ -11,11 +11,13 @@ import { LayerChart, type LayerChartProps } from './layer-chart';
 /** What the data layer offers the services: relation methods that do all of the wiring. */
 export interface DataServices {
   readonly postgres: { grantDatabase(client: DataClient, database: DatabaseName): void };
-  readonly redis: Readonly<Record<RedisName, { allowFrom(client: DataClient): void }>>;
+  readonly redis: Readonly<Record<RedisName, { allowFrom(client: DataClient, role?: RedisRole): void }>>;
   /** The Secrets' names and uses: image pull secrets, and the revision that restarts readers. */
   readonly secrets: {
     imagePullSecrets(namespace: string): Array<{ readonly name: string }>;
     readonly revisionAnnotation: Record<string, string>;
+    /** A key of a Secret the configuration names (an environment variable's value). */
+    configuredKeyRef(name: string, key: string, namespace: string, purpose: string): { readonly name: string; readonly key: string };
   };
 }
 
@@ -66,8 +68,22 @@ export class PrefectChart extends LayerChart {
       service.addEnv('CLOUD_API_URL', { value: `https://${config.hostnames.api}` });
       service.addEnv('CLOUD_UI_URL', { value: `https://${config.hostnames.app}` });
       for (const database of definition.databases) data.postgres.grantDatabase(service, database);
-      for (const instance of definition.redis) data.redis[instance].allowFrom(service);
-      for (const [name, value] of Object.entries(definition.env)) service.addEnv(name, { value });
+      for (const role of definition.redis) data.redis[redisInstanceFor(config.redis.roles, role)].allowFrom(service, role);
+      for (const [name, setting] of Object.entries(definition.env)) {
+        service.addEnv(
+          name,
+          typeof setting === 'string'
+            ? { value: setting }
+            : {
+                secretKeyRef: data.secrets.configuredKeyRef(
+                  setting.secret,
+                  setting.key,
+                  namespace,
+                  `prefect.services.${definition.name}.env.${name}`,
+                ),
+              },
+        );
+      }
       return service;
     });
 

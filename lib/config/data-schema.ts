@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { formatBytes, isQuantity, parseQuantity } from '../core/quantity';
 import { SECRET_IDS, type NamedSecretId } from '../catalog/secrets';
+import { SHARED_REDIS_ROLES } from '../catalog/services';
 import { duration, hostname, objectName, quantity, resources } from './fields';
 
 /*
@@ -175,6 +176,17 @@ export const redis = z.strictObject({
   cache: redisInstance('2Gi').prefault({}),
   work: redisInstance('2Gi').prefault({}),
   streams: redisInstance('4Gi').prefault({}),
+  /**
+   * Which instance holds each role that has none of its own. Concurrency leases must survive and
+   * never be evicted: "work" (persistent, noeviction) by default; never "cache" (LRU eviction).
+   */
+  roles: z
+    .strictObject({
+      'concurrency-leases': z
+        .enum(['work', 'streams'], { error: 'expected "work" or "streams" (the cache evicts keys, and a lease must not vanish)' })
+        .default(SHARED_REDIS_ROLES['concurrency-leases']),
+    })
+    .prefault({}),
 });
 
 /**

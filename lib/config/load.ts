@@ -109,6 +109,8 @@ function formatIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): strin
       return [`${at(issue.path)}${issue.message}, got ${describe(value)}`];
     default:
       if (issue.path.length > 0 && value === undefined) return [`${at(issue.path)}required: ${issue.message}`];
+      // A value that may be a secret is never echoed.
+      if ((issue as { params?: { redact?: boolean } }).params?.redact) return [`${at(issue.path)}${issue.message}`];
       return [`${at(issue.path)}${issue.message}${value !== null && typeof value === 'object' ? '' : `, got ${describe(value)}`}`];
   }
 }

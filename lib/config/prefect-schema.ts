@@ -2,7 +2,7 @@
  * The Prefect section of the configuration: the image, the catalog overrides, outbound traffic.
  */
 import { z } from 'zod';
-import { DATABASES, REDIS_INSTANCES, SERVICE_TYPES } from '../catalog/services';
+import { DATABASES, REDIS_ROLES, SERVICE_TYPES } from '../catalog/services';
 import { isNetworkCidr, strictlyContains } from '../core/cidr';
 import { dnsLabel, duration, imageTag, networkCidr, objectName, resources } from './fields';
 import { durationMilliseconds } from '../core/duration';
@@ -30,6 +30,83 @@ const egressDestination = z
     });
   });
 
+/** A key of a Secret in the namespace of the pod that reads it: `{ secret: <name>, key: <key> }`. */
+export const secretKeyReference = z.strictObject({
+  secret: objectName,
+  key: z
+    .string()
+    .regex(/^[-._a-zA-Z0-9]{1,253}$/, { error: 'expected a Secret key: letters, digits, "-", "_" and ".", such as "client-secret"' }),
+});
+export type SecretKeyReference = z.infer<typeof secretKeyReference>;
+
+/** Words of a variable's name (split at "_") that mark its value as secret. */
+const SECRET_WORD = /^(PASSWORD|PASSWD|PASS|PWD|SECRET|SECRETS|TOKEN|TOKENS|KEY|KEYS|APIKEY|CREDENTIAL|CREDENTIALS|PRIVATE)$/;
+/** Last words that name something about a secret rather than the secret: `…_KEY_FILE`, `…_TOKEN_TTL_SECONDS`. */
+const NOT_THE_SECRET = new Set([
+  'FILE',
+  'PATH',
+  'DIR',
+  'URL',
+  'URI',
+  'ENDPOINT',
+  'SECONDS',
+  'MINUTES',
+  'HOURS',
+  'TTL',
+  'EXPIRY',
+  'EXPIRATION',
+  'LENGTH',
+  'SIZE',
+  'NAME',
+  'ID',
+  'ENABLED',
+  'HEADER',
+  'PREFIX',
+  'ALGORITHM',
+  'TYPE',
+]);
+/** A URL that carries a password: `scheme://user:password@host`. */
+const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]+@/i;
+
+/** Whether an environment variable's name says its value is secret (a password, token, key …). */
+export function looksSecret(name: string): boolean {
+  const words = name.toUpperCase().split(/_+/).filter(Boolean);
+  if (NOT_THE_SECRET.has(words.at(-1) ?? '')) return false;
+  return words.some((word) => SECRET_WORD.test(word));
+}
+
+/**
+ * Environment variables: a literal string, or a Secret's key (rendered as `valueFrom.secretKeyRef`,
+ * or with secrets.provider "external-secrets" an ExternalSecret of that name). A literal under a
+ * name that looks secret is refused, without printing it: it would be committed to Git.
+ */
+export const environmentVariables = z
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name such as "PREFECT_LOGGING_LEVEL"' }),
+    z.union([z.string(), secretKeyReference], {
+      error: 'expected a string, or a Secret key as { secret: <Secret name>, key: <key> }',
+    }),
+  )
+  .superRefine((variables, context) => {
+    for (const [name, value] of Object.entries(variables)) {
+      if (typeof value !== 'string') continue;
+      const reason = looksSecret(name)
+        ? 'the name says the value is secret'
+        : URL_WITH_PASSWORD.test(value)
+          ? 'the value is a URL with a password in it'
+          : undefined;
+      if (reason) {
+        context.addIssue({
+          code: 'custom',
+          path: [name],
+          params: { redact: true },
+          message: `${reason}, and a literal would be committed to Git (the value is not shown); reference a Secret instead: ${name}: { secret: <Secret name>, key: <key> }`,
+        });
+      }
+    }
+  });
+export type EnvironmentVariables = z.infer<typeof environmentVariables>;
+
 /**
  * Overrides of one catalog entry (lib/catalog/services.ts), or a whole new service. Every field of the
  * catalog can be overridden; `enabled: false` removes a default service.
@@ -45,16 +122,11 @@ const serviceOverride = z.strictObject({
   host: z.enum(['api', 'app', 'internal']).optional(),
   websockets: z.boolean().optional(),
   databases: z.array(z.enum(DATABASES)).optional(),
-  redis: z.array(z.enum(REDIS_INSTANCES)).optional(),
+  redis: z.array(z.enum(REDIS_ROLES)).optional(),
   replicas: z.int().min(1, { error: 'expected at least 1 replica' }).optional(),
   maxReplicas: z.int().min(1, { error: 'expected at least 1 replica' }).optional(),
   resources: resources.optional(),
-  env: z
-    .record(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name such as "PREFECT_LOGGING_LEVEL"' }),
-      z.string(),
-    )
-    .optional(),
+  env: environmentVariables.optional(),
   /** Replaces the entry's list; [] closes the service's way out of the cluster. */
   egress: z.array(egressDestination).optional(),
 });
@@ -91,8 +163,25 @@ export const prefect = z.strictObject({
   /** The schema-migration Jobs (one per database, in the migrations layer). */
   migrations: z
     .strictObject({
-      /** The command, followed by the database's name. ASSUMPTION: `prefect-cloud migrate`. */
-      command: z.array(z.string().min(1)).min(1).optional(),
+      /**
+       * Each database's migration commands, run in order in one pod (lib/prefect/migration-job.ts,
+       * DEFAULT_MIGRATION_STEPS); a database left out keeps its defaults.
+       */
+      commands: z
+        .strictObject(
+          Object.fromEntries(
+            DATABASES.map((database) => [
+              database,
+              z
+                .array(z.array(z.string().min(1)).min(1, { error: 'expected a command such as [prefect-cloud, admin, database, upgrade]' }))
+                .min(1, { error: 'expected at least one command' })
+                .optional(),
+            ]),
+          ) as Record<(typeof DATABASES)[number], z.ZodOptional<z.ZodArray<z.ZodArray<z.ZodString>>>>,
+        )
+        .optional(),
+      /** Extra environment of every migration step (the Jobs run in the data namespace, as do the Secrets they read). */
+      env: environmentVariables.optional(),
       /**
        * How long each database's migration may run (its Job's activeDeadlineSeconds, retries
        * included); the migrations layer's Flux timeout follows the longest. Prefect says some

@@ -44,8 +44,14 @@ export interface HashedJobProps {
    * place in the servers' policies, e.g. `(client) => postgres.grantSuperuser(client)`.
    */
   readonly connect: (client: DataClient) => void;
-  /** The one container; the relations' variables come first in its `env`, then its own. */
+  /** The main container; the relations' variables come first in its `env`, then its own. */
   readonly container: k8s.Container;
+  /**
+   * Containers that run to completion, one after the other, before `container` starts (earlier
+   * steps of the same task); each gets the relations' variables like the main container.
+   * @default []
+   */
+  readonly initContainers?: readonly k8s.Container[];
   /** The user and group the pod runs as (non-root). */
   readonly runAs: { readonly uid: number; readonly gid: number };
   /** @default [] */
@@ -86,6 +92,13 @@ export class HashedJob extends Construct {
     props.connect(this.client);
 
     const volumes = props.volumes ?? [];
+    const initContainers = props.initContainers ?? [];
+    const withRelations = (container: k8s.Container): k8s.Container => ({
+      imagePullPolicy: 'IfNotPresent',
+      securityContext: restrictedContainerSecurityContext(props.runAs),
+      ...container,
+      env: [...toEnvVars(this.client.env), ...(container.env ?? [])],
+    });
     const imagePullSecrets = props.imagePullSecrets ?? [];
     const template: k8s.PodTemplateSpec = {
       metadata: { labels, annotations: { ...sidecarAnnotations(0), ...NATIVE_SIDECAR_ANNOTATION, ...props.podAnnotations } },
@@ -96,14 +109,8 @@ export class HashedJob extends Construct {
         restartPolicy: 'Never',
         securityContext: restrictedPodSecurityContext(props.runAs),
         ...(imagePullSecrets.length > 0 ? { imagePullSecrets: [...imagePullSecrets] } : {}),
-        containers: [
-          {
-            imagePullPolicy: 'IfNotPresent',
-            securityContext: restrictedContainerSecurityContext(props.runAs),
-            ...props.container,
-            env: [...toEnvVars(this.client.env), ...(props.container.env ?? [])],
-          },
-        ],
+        ...(initContainers.length > 0 ? { initContainers: initContainers.map(withRelations) } : {}),
+        containers: [withRelations(props.container)],
         ...(volumes.length > 0 ? { volumes: [...volumes] } : {}),
       },
     };

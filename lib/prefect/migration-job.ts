@@ -1,19 +1,50 @@
 import type { Mesh } from '../mesh/identity';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import type { DatabaseName } from '../catalog/services';
+import type { DatabaseName, RedisName, RedisRole } from '../catalog/services';
+import type { DataClient } from '../core/data-client';
 import { HashedJob } from '../flux/hashed-job';
 import { asyncpgUrl, databaseEnvPrefix, SUPERUSER_ENV_PREFIX, type PostgresServer } from '../data/postgres/postgres-access';
 import { PREFECT_USER } from './prefect-service';
 import type { PrefectSecrets } from '../data/secrets/secrets';
 import { toResourceRequirements } from '../core/resources';
 
+/** The commands that migrate one database, run one after the other in the Job's pod. */
+export type MigrationSteps = readonly (readonly string[])[];
+
 /**
- * ASSUMPTION (not in Prefect's public docs): the server image migrates one database with
- * `prefect-cloud migrate <database>`, reading MIGRATION_DATABASE_URL. Check it against the
- * release in use; `prefect.migrations` can override the command.
+ * The migration commands of each database, in order; `prefect.migrations.commands` overrides them.
+ * The subcommand `upgrade` (Alembic's verb, as in the open-source `prefect server database
+ * upgrade`) and the events command are ASSUMPTIONS: the docs name the command groups only.
  */
-export const DEFAULT_MIGRATION_COMMAND: readonly string[] = ['prefect-cloud', 'migrate'];
+export const DEFAULT_MIGRATION_STEPS: Readonly<Record<DatabaseName, MigrationSteps>> = {
+  // reference/backend/database-migrations: "migrating the nebula database … prefect-cloud admin database …"
+  nebula: [['prefect-cloud', 'admin', 'database', 'upgrade']],
+  // reference/backend/database-migrations: "migrating the server database … prefect-cloud logic database …";
+  // upgrade-guide (0.8.x to 1.x): the tag-concurrency migration runs `prefect-cloud self-managed update-orion`
+  orion: [
+    ['prefect-cloud', 'logic', 'database', 'upgrade'],
+    ['prefect-cloud', 'self-managed', 'update-orion'],
+  ],
+  events: [['prefect-cloud', 'events', 'database', 'upgrade']],
+};
+
+/**
+ * The Redis roles a database's migration uses. upgrade-guide (0.8.x to 1.x): "the
+ * orion-db-migrations job now requires cache and concurrency-leases Redis environment variables".
+ */
+export const MIGRATION_REDIS: Readonly<Record<DatabaseName, readonly RedisRole[]>> = {
+  nebula: [],
+  orion: ['cache', 'concurrency-leases'],
+  events: [],
+};
+
+/** What a migration Job needs of a Redis instance: the relation method of the data layer. */
+export interface MigrationRedis {
+  /** The instance that holds a role (`redis.roles`). */
+  instanceFor(role: RedisRole): RedisName;
+  readonly servers: Readonly<Record<RedisName, { allowFrom(client: DataClient, role?: RedisRole): void }>>;
+}
 
 export interface MigrationJobProps {
   readonly postgres: PostgresServer;
@@ -26,8 +57,15 @@ export interface MigrationJobProps {
   readonly image: string;
   /** The image pull secret (when configured) and `secrets.revision`, which reruns the Job. */
   readonly secrets: PrefectSecrets;
-  /** @default DEFAULT_MIGRATION_COMMAND followed by the database's name */
-  readonly command?: readonly string[];
+  /** @default DEFAULT_MIGRATION_STEPS of the database */
+  readonly steps?: MigrationSteps;
+  /** The Redis instances, for the roles of MIGRATION_REDIS. */
+  readonly redis: MigrationRedis;
+  /**
+   * Extra environment of every step (`prefect.migrations.env`), after the relations' variables.
+   * @default - none
+   */
+  readonly env?: ReadonlyArray<{ readonly name: string; readonly value?: string; readonly valueFrom?: k8s.EnvVarSource }>;
   readonly labels: Record<string, string>;
   /** The Prefect release the image runs. */
   readonly version: string;
@@ -38,13 +76,21 @@ export interface MigrationJobProps {
 
 /**
  * Migrates one database's schema to the release's version, as the superuser (a service user
- * runs the services, a superuser runs migrations). Idempotent: a migration tool applies only
- * what is missing. A hash-named Job (lib/flux/hashed-job.ts), "migrate-<database>-<hash>": a new
- * image tag is a new Job.
+ * runs the services, a superuser runs migrations), step by step: every step but the last is an
+ * init container, so a step starts only once the one before it has succeeded. Idempotent: a
+ * migration tool applies only what is missing. A hash-named Job (lib/flux/hashed-job.ts),
+ * "migrate-<database>-<hash>": a new image tag is a new Job.
  */
 export class MigrationJob extends HashedJob {
   constructor(scope: Construct, id: string, props: MigrationJobProps) {
     const { database, namespace, postgres } = props;
+    const containers: k8s.Container[] = stepContainers(props.steps ?? DEFAULT_MIGRATION_STEPS[database]).map((step) => ({
+      ...step,
+      image: props.image,
+      resources: toResourceRequirements({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } }),
+      ...(props.env && props.env.length > 0 ? { env: [...props.env] } : {}),
+      volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+    }));
     super(scope, id, {
       baseName: `migrate-${database}`,
       namespace,
@@ -59,17 +105,13 @@ export class MigrationJob extends HashedJob {
         // owner); the init Job's default privileges give the database's role what the services
         // need on them, without ownership, so row-level security applies to the role.
         client.addEnv('MIGRATION_DATABASE_URL', { value: asyncpgUrl(SUPERUSER_ENV_PREFIX, databaseEnvPrefix(database), postgres.sslMode) });
+        for (const role of MIGRATION_REDIS[database]) props.redis.servers[props.redis.instanceFor(role)].allowFrom(client, role);
       },
       runAs: PREFECT_USER,
       imagePullSecrets: props.secrets.imagePullSecrets(namespace),
       podAnnotations: props.secrets.revisionAnnotation,
-      container: {
-        name: 'migrate',
-        image: props.image,
-        command: [...(props.command ?? [...DEFAULT_MIGRATION_COMMAND, database])],
-        resources: toResourceRequirements({ requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } }),
-        volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-      },
+      initContainers: containers.slice(0, -1),
+      container: containers.at(-1) as k8s.Container,
       volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } }],
       // Retries cover a server restart; a failing migration stops the layer (Flux `wait`), so
       // the services never roll out onto a half-migrated database.
@@ -77,4 +119,20 @@ export class MigrationJob extends HashedJob {
       activeDeadlineSeconds: props.deadlineSeconds,
     });
   }
+}
+
+/**
+ * One container per step, named after what it runs ("upgrade", "update-orion"), unique in the
+ * pod: the first is always "migrate", so logs read `kubectl logs job/<name> -c migrate`.
+ */
+function stepContainers(steps: MigrationSteps): Array<{ name: string; command: string[] }> {
+  if (steps.length === 0) throw new Error('a migration needs at least one command');
+  const used = new Set<string>();
+  return steps.map((command, index) => {
+    const word = (command.at(-1) ?? 'step').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'step';
+    let name = index === 0 ? 'migrate' : word === 'migrate' ? `step-${index + 1}` : word;
+    if (used.has(name)) name = `step-${index + 1}`;
+    used.add(name);
+    return { name, command: [...command] };
+  });
 }

@@ -1,6 +1,10 @@
 import { DEFAULT_CATALOG, type EgressDestination, type ServiceDefinition } from '../catalog/services';
 import { strictlyContains } from '../core/cidr';
 import type { EnvironmentConfig } from '../config/load';
+import type { SecretKeyReference } from '../config/prefect-schema';
+
+/** A configured environment variable: a literal, or a key of a Secret the configuration names. */
+export type EnvSetting = string | SecretKeyReference;
 
 /** An egress destination with its `except` list decided. */
 export interface ResolvedEgress extends EgressDestination {
@@ -9,8 +13,8 @@ export interface ResolvedEgress extends EgressDestination {
 
 /** A catalog entry as this environment runs it: defaults, then `prefect.services` overrides. */
 export interface ResolvedService extends ServiceDefinition {
-  /** Extra environment variables from the configuration. */
-  readonly env: Readonly<Record<string, string>>;
+  /** Extra environment variables from the configuration: literals, or Secret keys. */
+  readonly env: Readonly<Record<string, EnvSetting>>;
   /** Outbound connections outside the cluster, each `except` filled in from `cluster.privateRanges`. */
   readonly egress: readonly ResolvedEgress[];
 }

@@ -430,6 +430,7 @@ describe('Redis', () => {
     const defaults = {
       ...config,
       redis: {
+        ...config.redis,
         cache: { ...config.redis.cache, memory: '2Gi', resources: undefined },
         work: { ...config.redis.work, memory: '2Gi', resources: undefined },
         streams: { ...config.redis.streams, memory: '4Gi', resources: undefined },

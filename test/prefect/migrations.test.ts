@@ -5,6 +5,16 @@ import { buildVariant } from '../config-variants';
 import { build } from '../helpers';
 
 type Spec = Record<string, any>;
+/** The commands of Prefect's docs (reference/backend/database-migrations, upgrade-guide), events' assumed alike. */
+const DOCUMENTED_STEPS: Record<string, string[][]> = {
+  nebula: [['prefect-cloud', 'admin', 'database', 'upgrade']],
+  orion: [
+    ['prefect-cloud', 'logic', 'database', 'upgrade'],
+    ['prefect-cloud', 'self-managed', 'update-orion'],
+  ],
+  events: [['prefect-cloud', 'events', 'database', 'upgrade']],
+};
+const envOf = (container: Spec) => Object.fromEntries((container.env as Spec[]).map((variable) => [variable.name, variable]));
 const jobs = (rendered: RenderedEnvironment) =>
   rendered.objects.filter(({ layer, object }) => layer === 'migrations' && object.kind === 'Job').map(({ object }) => object);
 
@@ -20,8 +30,10 @@ describe('migration Jobs', () => {
     for (const job of jobs(prod)) {
       const database = job.metadata.name.split('-')[1] as string;
       const pod = (job.spec as Spec).template.spec;
-      expect(pod.containers[0].image).toBe('registry.example.com/prefect/cloud/server:2026.11.1');
-      expect(pod.containers[0].command).toEqual(['prefect-cloud', 'migrate', database]);
+      const steps = [...(pod.initContainers ?? []), ...pod.containers];
+      for (const step of steps) expect(step.image).toBe('registry.example.com/prefect/cloud/server:2026.11.1');
+      expect(steps.map((step: Spec) => step.command)).toEqual(DOCUMENTED_STEPS[database]);
+      expect(steps[0].name).toBe('migrate');
       expect(pod.imagePullSecrets).toEqual([{ name: 'prefect-registry' }]);
       expect(pod.restartPolicy).toBe('Never');
     }
@@ -64,10 +76,83 @@ describe('migration Jobs', () => {
     expect(prod.files.get('README.md')).toContain('kubectl --namespace prefect-data create secret docker-registry prefect-registry ');
   });
 
-  it('take the configured command', () => {
-    const custom = buildVariant('prod', { prefect: { migrations: { command: ['prefect-cloud', 'database', 'upgrade'] } } });
-    const job = jobs(custom).find((object) => object.metadata.name.startsWith('migrate-orion-')) as unknown as { spec: Spec };
-    expect(job.spec.template.spec.containers[0].command).toEqual(['prefect-cloud', 'database', 'upgrade', 'orion']);
+  it('migrate orion, then run update-orion only once the schema is migrated (an init container before it)', () => {
+    const orion = jobs(prod).find((job) => job.metadata.name.startsWith('migrate-orion-')) as unknown as { spec: Spec };
+    const pod = orion.spec.template.spec;
+    expect(pod.initContainers.map((step: Spec) => step.name)).toEqual(['migrate']);
+    expect(pod.containers.map((step: Spec) => step.name)).toEqual(['update-orion']);
+  });
+
+  it("give orion's migration the cache and concurrency-leases Redis settings, through the relation (env, both policies)", () => {
+    const orion = jobs(prod).find((job) => job.metadata.name.startsWith('migrate-orion-')) as unknown as { spec: Spec };
+    for (const step of [...orion.spec.template.spec.initContainers, ...orion.spec.template.spec.containers]) {
+      const env = envOf(step);
+      expect(env.REDIS_CACHE_URL?.value).toBe('redis://:$(REDIS_CACHE_PASSWORD)@$(REDIS_CACHE_HOST):$(REDIS_CACHE_PORT)/0');
+      expect(env.REDIS_CACHE_PASSWORD?.valueFrom).toEqual({ secretKeyRef: { name: 'prefect-redis-cache', key: 'password' } });
+      // concurrency-leases lives on the work instance by default (redis.roles).
+      expect(env.REDIS_CONCURRENCY_LEASES_HOST?.value).toMatch(/^redis-work\./);
+      expect(env.REDIS_CONCURRENCY_LEASES_PASSWORD?.valueFrom).toEqual({ secretKeyRef: { name: 'prefect-redis-work', key: 'password' } });
+    }
+    const policy = (name: string) =>
+      prod.objects.find(({ object }) => object.kind === 'NetworkPolicy' && object.metadata.name === name)?.object.spec as Spec;
+    const egressPods = policy('migrate-orion').egress.flatMap((rule: Spec) =>
+      rule.to.map((peer: Spec) => peer.podSelector?.matchLabels?.['app.kubernetes.io/name']),
+    );
+    expect(egressPods).toEqual(expect.arrayContaining(['redis-cache', 'redis-work']));
+    expect(
+      policy('migrate-nebula').egress.flatMap((rule: Spec) =>
+        rule.to.map((peer: Spec) => peer.podSelector?.matchLabels?.['app.kubernetes.io/name']),
+      ),
+    ).not.toContain('redis-cache');
+    for (const instance of ['cache', 'work']) {
+      const admitted = policy(`redis-${instance}`).ingress.flatMap((rule: Spec) =>
+        rule.from.map((peer: Spec) => peer.podSelector?.matchLabels?.['app.kubernetes.io/name']),
+      );
+      expect(admitted).toContain('migrate-orion');
+      const authorization = prod.objects.find(
+        ({ object }) => object.kind === 'AuthorizationPolicy' && object.metadata.name === `redis-${instance}`,
+      )?.object.spec as Spec;
+      expect(JSON.stringify(authorization)).toContain('/ns/prefect-data/sa/migrate-orion');
+    }
+  });
+
+  it('take the configured commands per database, and keep the defaults of the others', () => {
+    const custom = buildVariant('prod', {
+      prefect: { migrations: { commands: { orion: [['prefect-cloud', 'logic', 'database', 'upgrade', 'head']] } } },
+    });
+    const steps = (database: string) => {
+      const job = jobs(custom).find((object) => object.metadata.name.startsWith(`migrate-${database}-`)) as unknown as { spec: Spec };
+      return [...(job.spec.template.spec.initContainers ?? []), ...job.spec.template.spec.containers].map((step: Spec) => step.command);
+    };
+    expect(steps('orion')).toEqual([['prefect-cloud', 'logic', 'database', 'upgrade', 'head']]);
+    expect(steps('nebula')).toEqual(DOCUMENTED_STEPS.nebula);
+    expect(() => buildVariant('prod', { prefect: { migrations: { command: ['prefect-cloud', 'migrate'] } } })).toThrow(
+      'config/prod.yaml: prefect.migrations.command: unknown key; did you mean "commands"?',
+    );
+  });
+
+  it('read a Secret key for an extra variable, and refuse a secret literal without printing it', () => {
+    const custom = buildVariant('prod', {
+      prefect: {
+        migrations: { env: { PREFECT_CLOUD_LICENSE_KEY: { secret: 'prefect-license', key: 'license-key' }, LOG_LEVEL: 'DEBUG' } },
+      },
+    });
+    for (const job of jobs(custom)) {
+      const env = envOf((job.spec as Spec).template.spec.containers[0]);
+      expect(env.PREFECT_CLOUD_LICENSE_KEY?.valueFrom).toEqual({ secretKeyRef: { name: 'prefect-license', key: 'license-key' } });
+      expect(env.LOG_LEVEL?.value).toBe('DEBUG');
+    }
+    expect(custom.files.get('README.md')).toMatch(
+      /kubectl --namespace prefect-data create secret generic prefect-license --type=Opaque --from-literal=license-key=<license-key>/,
+    );
+    let message = '';
+    try {
+      buildVariant('prod', { prefect: { migrations: { env: { PREFECT_CLOUD_LICENSE_KEY: 'lk-9f8e7d6c5b4a' } } } });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('config/prod.yaml: prefect.migrations.env.PREFECT_CLOUD_LICENSE_KEY: the name says the value is secret');
+    expect(message).not.toContain('lk-9f8e7d6c5b4a');
   });
 });
 

@@ -1,7 +1,14 @@
 import { App } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { CONNECTION_LIMITS } from '../../lib/edge/routes/backend-traffic-policy';
-import { DEFAULT_CATALOG, type DatabaseName, type RedisName } from '../../lib/catalog/services';
+import {
+  DEFAULT_CATALOG,
+  redisInstanceFor,
+  SHARED_REDIS_ROLES,
+  type DatabaseName,
+  type RedisName,
+  type RedisRole,
+} from '../../lib/catalog/services';
 import { PrefectChart, type DataServices } from '../../lib/charts/prefect-chart';
 import { parseConfig } from '../../lib/config/load';
 import type { ServiceOverride } from '../../lib/config/schema';
@@ -15,7 +22,10 @@ import { routeRequest } from '../edge/routes/istio-routing';
 /** A data layer that records the relations asked of it. */
 function recordingData(): DataServices & { grants: string[] } {
   const grants: string[] = [];
-  const redis = (instance: RedisName) => ({ allowFrom: (client: DataClient) => void grants.push(`${client.name} redis:${instance}`) });
+  const redis = (instance: RedisName) => ({
+    allowFrom: (client: DataClient, role: RedisRole = instance) =>
+      void grants.push(`${client.name} redis:${instance}${role === instance ? '' : ` as ${role}`}`),
+  });
   return {
     grants,
     postgres: { grantDatabase: (client: DataClient, database: DatabaseName) => void grants.push(`${client.name} db:${database}`) },
@@ -23,6 +33,10 @@ function recordingData(): DataServices & { grants: string[] } {
     secrets: {
       imagePullSecrets: (namespace: string) => [{ name: `pull-secret-of-${namespace}` }],
       revisionAnnotation: { 'prefect-cdk8s.io/secrets-revision': '7' },
+      configuredKeyRef: (name: string, key: string, namespace: string, purpose: string) => {
+        grants.push(`${purpose} secret:${namespace}/${name}/${key}`);
+        return { name, key };
+      },
     },
   };
 }
@@ -380,7 +394,10 @@ describe('Prefect services', () => {
     expect(container.env).toContainEqual({ name: 'CLOUD_API_URL', value: 'https://api.prefect.example.com' });
     expect(container.env).toContainEqual({ name: 'CLOUD_UI_URL', value: 'https://app.prefect.example.com' });
     for (const database of service.databases) expect(data.grants).toContain(`${name} db:${database}`);
-    for (const instance of service.redis) expect(data.grants).toContain(`${name} redis:${instance}`);
+    for (const role of service.redis) {
+      const instance = redisInstanceFor(SHARED_REDIS_ROLES, role);
+      expect(data.grants).toContain(`${name} redis:${instance}${instance === role ? '' : ` as ${role}`}`);
+    }
     expect(data.grants.filter((grant) => grant.startsWith(`${name} `))).toHaveLength(service.databases.length + service.redis.length);
     const zones = pod.topologySpreadConstraints.map((constraint: { topologyKey: string }) => constraint.topologyKey);
     expect(zones).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { RedisName } from '../../catalog/services';
+import type { RedisName, RedisRole } from '../../catalog/services';
 import { ClientRelation, type ClientRelationProps } from '../client-relation';
 import type { DataClient } from '../../core/data-client';
 import { redisSecretId, SECRET_KEY } from '../../catalog/secrets';
@@ -12,16 +12,17 @@ export interface RedisServer {
   /** Clients speak TLS to the server (a managed service); in the cluster the mesh encrypts. */
   readonly tls: boolean;
   /**
-   * Lets `client` use the instance: `REDIS_<INSTANCE>_{HOST,PORT,PASSWORD,URL}`, the client's
-   * egress, and the server's NetworkPolicy and AuthorizationPolicy (or ServiceEntry). Throws
-   * when the client already has them.
+   * Lets `client` use the instance in `role` (its own by default): `REDIS_<ROLE>_{HOST,PORT,PASSWORD,URL}`,
+   * the client's egress, and the server's NetworkPolicy and AuthorizationPolicy (or ServiceEntry).
+   * Throws when the client already has that role; a second role on the same instance adds only
+   * its variables.
    */
-  allowFrom(client: DataClient): void;
+  allowFrom(client: DataClient, role?: RedisRole): void;
 }
 
-/** The prefix of an instance's environment variables, e.g. "REDIS_CACHE". */
-export function redisEnvPrefix(instance: RedisName): string {
-  return `REDIS_${instance.toUpperCase()}`;
+/** The prefix of a role's environment variables, e.g. "REDIS_CACHE" or "REDIS_CONCURRENCY_LEASES". */
+export function redisEnvPrefix(role: RedisRole): string {
+  return `REDIS_${role.toUpperCase().replace(/-/g, '_')}`;
 }
 
 export interface RedisAccessProps extends ClientRelationProps {
@@ -35,9 +36,9 @@ export interface RedisAccessProps extends ClientRelationProps {
  * `$(VAR)` expansion; the password must be URL-safe.
  */
 export class RedisAccess extends ClientRelation<RedisAccessProps> {
-  public allowFrom(client: DataClient): void {
+  public allowFrom(client: DataClient, role: RedisRole = this.props.instance): void {
     const { instance, tls, secrets } = this.props;
-    const prefix = redisEnvPrefix(instance);
+    const prefix = redisEnvPrefix(role);
     const v = (suffix: string) => `$(${prefix}_${suffix})`;
     this.addAddress(client, prefix);
     client.addEnv(`${prefix}_PASSWORD`, { secretKeyRef: secrets.keyRef(redisSecretId(instance), SECRET_KEY.password, client.namespace) });
@@ -57,9 +58,9 @@ export abstract class RedisRelations extends Construct implements RedisServer {
   public abstract readonly tls: boolean;
   private relations?: RedisAccess;
 
-  public allowFrom(client: DataClient): void {
+  public allowFrom(client: DataClient, role?: RedisRole): void {
     if (!this.relations) throw new Error(`${this.node.path}: the server's relations are not set up (its constructor must call relate)`);
-    this.relations.allowFrom(client);
+    this.relations.allowFrom(client, role);
   }
 
   /** Called once by the subclass's constructor, with the server's side of the relation. */
@@ -67,3 +68,4 @@ export abstract class RedisRelations extends Construct implements RedisServer {
     this.relations = new RedisAccess(props);
   }
 }
+

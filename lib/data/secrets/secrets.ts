@@ -10,7 +10,7 @@ import {
 import type { LabelsFor } from '../../core/labels';
 import type { EnvironmentConfig } from '../../config/load';
 import { lazyList } from '../../core/lazy-list';
-import { defaultSecretName, SECRET_CATALOG, type SecretId } from '../../catalog/secrets';
+import { defaultSecretName, SECRET_CATALOG, type SecretDefinition, type SecretId } from '../../catalog/secrets';
 
 export interface PrefectSecretsProps {
   readonly config: EnvironmentConfig['secrets'];
@@ -36,7 +36,10 @@ export function secretsRevisionAnnotation(config: Pick<EnvironmentConfig, 'secre
 
 /** One Secret in one namespace that an object of the installation reads. */
 export interface SecretUse {
-  readonly id: SecretId;
+  /** The catalog's id, or for a Secret the configuration names itself, its name. */
+  readonly id: SecretId | string;
+  /** What it holds and of which type (the catalog's entry, or one made for a configured Secret). */
+  readonly definition: SecretDefinition;
   readonly name: string;
   readonly namespace: string;
   /** The keys read there, in the catalog's order (a namespace gets only what it reads). */
@@ -56,7 +59,13 @@ export class PrefectSecrets extends Construct {
   private readonly imagePullSecret?: string;
   private readonly uses = new Map<
     string,
-    { readonly id: SecretId; readonly name: string; readonly namespace: string; readonly keys: Set<string> }
+    {
+      readonly id: SecretId | string;
+      readonly definition: SecretDefinition;
+      readonly name: string;
+      readonly namespace: string;
+      readonly keys: Set<string>;
+    }
   >();
 
   constructor(scope: Construct, id: string, props: PrefectSecretsProps) {
@@ -98,6 +107,33 @@ export class PrefectSecrets extends Construct {
   }
 
   /**
+   * A `secretKeyRef` for a Secret the configuration names itself (an environment variable's
+   * value, `{ secret, key }`), read by a pod in `namespace`; `purpose` says what reads it (README).
+   * Throws when the name is one of the installation's own Secrets: their keys are the catalog's.
+   */
+  public configuredKeyRef(name: string, key: string, namespace: string, purpose: string): { readonly name: string; readonly key: string } {
+    const own = (Object.keys(SECRET_CATALOG) as SecretId[]).find((id) => id !== 'image-pull' && this.nameOf(id) === name);
+    if (own !== undefined) {
+      throw new Error(
+        `${purpose}: the Secret "${name}" is the installation's own "${own}" (lib/catalog/secrets.ts); reference a Secret of your own`,
+      );
+    }
+    const useKey = `${namespace}/configured:${name}`;
+    let use = this.uses.get(useKey);
+    if (!use) {
+      const definition: SecretDefinition = { id: name, type: 'Opaque', keys: [], description: purpose };
+      use = { id: name, definition, name, namespace, keys: new Set() };
+      this.uses.set(useKey, use);
+      if (this.config.provider === 'external-secrets') this.externalSecret(name, definition, name, namespace, use.keys);
+    } else if (!use.definition.description.split('; ').includes(purpose)) {
+      use = { ...use, definition: { ...use.definition, description: `${use.definition.description}; ${purpose}` } };
+      this.uses.set(useKey, use);
+    }
+    use.keys.add(key);
+    return { name, key };
+  }
+
+  /**
    * Records that an object in `namespace` reads the Secret (all of its keys, or `keys`); returns
    * its name.
    */
@@ -108,7 +144,7 @@ export class PrefectSecrets extends Construct {
   /** Every Secret read, sorted by namespace and name. */
   public get all(): SecretUse[] {
     return [...this.uses.values()]
-      .map((use) => ({ ...use, keys: this.keysOf(use.id, use.keys) }))
+      .map((use) => ({ ...use, keys: this.keysOf(use.definition, use.keys) }))
       .sort((a, b) => (a.namespace + a.name < b.namespace + b.name ? -1 : 1));
   }
 
@@ -117,24 +153,26 @@ export class PrefectSecrets extends Construct {
     const key = `${namespace}/${id}`;
     let use = this.uses.get(key);
     if (!use) {
-      use = { id, name, namespace, keys: new Set() };
+      use = { id, definition: SECRET_CATALOG[id], name, namespace, keys: new Set() };
       this.uses.set(key, use);
-      if (this.config.provider === 'external-secrets') this.externalSecret(id, name, namespace, use.keys);
+      if (this.config.provider === 'external-secrets') this.externalSecret(id, SECRET_CATALOG[id], name, namespace, use.keys);
     }
     for (const read of keys) use.keys.add(read);
     return name;
   }
 
-  /** The keys read, plus fixed ones (a role's username), in the catalog's order. */
-  private keysOf(id: SecretId, read: ReadonlySet<string>): string[] {
-    const definition = SECRET_CATALOG[id];
+  /**
+   * The keys read, plus fixed ones (a role's username), in the catalog's order; a configured
+   * Secret's keys in the order first read.
+   */
+  private keysOf(definition: SecretDefinition, read: ReadonlySet<string>): string[] {
+    if (definition.keys.length === 0) return [...read];
     return definition.keys.filter((key) => read.has(key) || definition.fixed?.[key] !== undefined);
   }
 
-  private externalSecret(id: SecretId, name: string, namespace: string, read: ReadonlySet<string>): void {
+  private externalSecret(id: string, definition: SecretDefinition, name: string, namespace: string, read: ReadonlySet<string>): void {
     if (this.config.provider !== 'external-secrets') return;
     const { store, refreshInterval, remoteKeyPrefix } = this.config;
-    const definition = SECRET_CATALOG[id];
     const labels = this.labelsFor({ name, component: 'secret' });
     new ExternalSecret(this, `${namespace}-${id}`, {
       metadata: { name, namespace, labels },
@@ -158,7 +196,7 @@ export class PrefectSecrets extends Construct {
         // One remote secret per id, one property per key, e.g. "prefect/prod/postgres-orion";
         // only the keys read in this namespace (relations may add some after construction).
         data: lazyList<ExternalSecretSpecData>(() =>
-          this.keysOf(id, read).map((key) => ({ secretKey: key, remoteRef: { key: `${remoteKeyPrefix}${id}`, property: key } })),
+          this.keysOf(definition, read).map((key) => ({ secretKey: key, remoteRef: { key: `${remoteKeyPrefix}${id}`, property: key } })),
         ),
       },
     });
@@ -175,11 +213,11 @@ export interface KubectlCommandOptions {
  * "existing"): one generated value per Secret, created in every namespace that reads it.
  */
 export function kubectlCommands(uses: readonly SecretUse[], options: KubectlCommandOptions = {}): string[] {
-  const byId = new Map<SecretId, SecretUse[]>();
+  const byId = new Map<string, SecretUse[]>();
   for (const use of uses) byId.set(use.id, [...(byId.get(use.id) ?? []), use]);
   const lines: string[] = [];
   for (const [id, list] of [...byId].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const definition = SECRET_CATALOG[id];
+    const definition = list[0]?.definition as SecretDefinition;
     const variable = (key: string) => `${id}_${key}`.toUpperCase().replace(/-/g, '_');
     const generated = (key: string) => key === 'password' || key === 'admin-password';
     const literal = (key: string) => {
@@ -199,7 +237,9 @@ export function kubectlCommands(uses: readonly SecretUse[], options: KubectlComm
       }
       continue;
     }
-    const keys = definition.keys.filter((key) => list.some((use) => use.keys.includes(key)));
+    const keys = (definition.keys.length > 0 ? definition.keys : [...new Set(list.flatMap((use) => use.keys))]).filter((key) =>
+      list.some((use) => use.keys.includes(key)),
+    );
     for (const key of keys.filter(generated)) lines.push(`${variable(key)}=$(openssl rand -hex 32)`);
     for (const use of list.sort((a, b) => (a.namespace < b.namespace ? -1 : 1))) {
       lines.push(
