@@ -1,4 +1,5 @@
 import { DATABASES, REDIS_INSTANCES, type DatabaseName, type RedisName } from './services';
+import { SSO_PROVIDERS, SSO_SECRET_KEYS, type SsoProvider } from './single-sign-on';
 
 /*
  * Every Secret the installation reads, in one place: its id (the key in `secrets.names` and in
@@ -8,7 +9,12 @@ import { DATABASES, REDIS_INSTANCES, type DatabaseName, type RedisName } from '.
  */
 
 /** The Secrets whose names `secrets.names.<id>` sets (default "prefect-<id>"). */
-export type NamedSecretId = 'postgres-superuser' | `postgres-${DatabaseName}` | `redis-${RedisName}` | 'postgres-backup';
+export type NamedSecretId =
+  | 'postgres-superuser'
+  | `postgres-${DatabaseName}`
+  | `redis-${RedisName}`
+  | 'postgres-backup'
+  | `sso-${SsoProvider}`;
 /** Every Secret: the named ones, and the image pull secret, named by `prefect.image.pullSecret`. */
 export type SecretId = NamedSecretId | 'image-pull';
 
@@ -17,6 +23,7 @@ export const SECRET_IDS: readonly NamedSecretId[] = [
   ...DATABASES.map((database) => `postgres-${database}` as const),
   ...REDIS_INSTANCES.map((instance) => `redis-${instance}` as const),
   'postgres-backup',
+  ...SSO_PROVIDERS.map((provider) => `sso-${provider}` as const),
 ];
 
 /** The keys of the Secrets, by meaning. */
@@ -59,6 +66,13 @@ const redisSecret = (instance: RedisName): SecretDefinition => ({
   description: `Redis "${instance}": password of the application user (the ACL user "default"), admin-password of the "admin" user; URL-safe characters, no trailing newline`,
 });
 
+const ssoSecret = (provider: SsoProvider, title: string): SecretDefinition => ({
+  id: `sso-${provider}`,
+  type: 'Opaque',
+  keys: SSO_SECRET_KEYS[provider],
+  description: `${title} single sign-on of the auth service (prefect.sso.${provider}): ${SSO_SECRET_KEYS[provider].join(' and ')} of the application registered there`,
+});
+
 export const SECRET_CATALOG: Readonly<Record<SecretId, SecretDefinition>> = {
   'postgres-superuser': {
     id: 'postgres-superuser',
@@ -79,6 +93,9 @@ export const SECRET_CATALOG: Readonly<Record<SecretId, SecretDefinition>> = {
     keys: [SECRET_KEY.accessKeyId, SECRET_KEY.secretAccessKey],
     description: 'S3 credentials of CloudNativePG backups (only with postgres.backup.credentials "secret")',
   },
+  'sso-okta': ssoSecret('okta', 'Okta'),
+  'sso-adfs': ssoSecret('adfs', 'ADFS'),
+  'sso-entra': ssoSecret('entra', 'Microsoft Entra ID'),
   'image-pull': {
     id: 'image-pull',
     type: 'kubernetes.io/dockerconfigjson',

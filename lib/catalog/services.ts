@@ -101,10 +101,10 @@ const medium: ServiceResources = { requests: { cpu: '500m', memory: '1Gi' }, lim
 const apiHealth: HealthPaths = { liveness: '/api/health', readiness: '/api/ready' };
 /**
  * HTTPS to any public address, IPv4 and IPv6 (the cluster's private ranges stay closed). ASSUMPTION:
- * the services that call out (auth: identity providers; actions: webhooks and notification
- * services; work-pools: the cloud APIs of push work pools) do so over HTTPS on 443.
+ * the services that call out (actions: webhooks and notification services; work-pools: the cloud
+ * APIs of push work pools; auth with single sign-on: the identity providers) do so over HTTPS on 443.
  */
-const INTERNET_HTTPS: readonly EgressDestination[] = [
+export const INTERNET_HTTPS: readonly EgressDestination[] = [
   { cidr: '0.0.0.0/0', ports: [443] },
   { cidr: '::/0', ports: [443] },
 ];
@@ -140,7 +140,6 @@ export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
     replicas: 1,
     maxReplicas: 6,
     resources: small,
-    egress: INTERNET_HTTPS,
   },
   {
     name: 'nebula',

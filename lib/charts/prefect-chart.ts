@@ -5,6 +5,9 @@ import { selectorLabels } from '../core/labels';
 import { exemptions } from '../policy/exemption-annotations';
 import { PRIORITY_CLASS } from '../platform/priority-classes';
 import { PrefectService } from '../prefect/prefect-service';
+import { ssoEnvironment } from '../prefect/single-sign-on';
+import { SSO_SERVICE } from '../catalog/single-sign-on';
+import type { SecretId } from '../catalog/secrets';
 import { prefectImage, type ResolvedService } from '../prefect/service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
 
@@ -16,6 +19,8 @@ export interface DataServices {
   readonly secrets: {
     imagePullSecrets(namespace: string): Array<{ readonly name: string }>;
     readonly revisionAnnotation: Record<string, string>;
+    /** A key of one of the installation's own Secrets (lib/catalog/secrets.ts), read in `namespace`. */
+    keyRef(id: SecretId, key: string, namespace: string): { readonly name: string; readonly key: string };
     /** A key of a Secret the configuration names (an environment variable's value). */
     configuredKeyRef(name: string, key: string, namespace: string, purpose: string): { readonly name: string; readonly key: string };
   };
@@ -69,6 +74,10 @@ export class PrefectChart extends LayerChart {
       service.addEnv('CLOUD_UI_URL', { value: `https://${config.hostnames.app}` });
       for (const database of definition.databases) data.postgres.grantDatabase(service, database);
       for (const role of definition.redis) data.redis[redisInstanceFor(config.redis.roles, role)].allowFrom(service, role);
+      if (definition.name === SSO_SERVICE && config.prefect.sso) {
+        const sso = ssoEnvironment(config.prefect.sso, (provider, key) => data.secrets.keyRef(`sso-${provider}`, key, namespace));
+        for (const [name, value] of sso) service.addEnv(name, value);
+      }
       for (const [name, setting] of Object.entries(definition.env)) {
         service.addEnv(
           name,

@@ -132,6 +132,62 @@ const serviceOverride = z.strictObject({
 });
 export type ServiceOverride = z.infer<typeof serviceOverride>;
 
+const httpsUrl = (example: string) =>
+  z.string().regex(/^https:\/\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?(\/[^\s]*)?$/, { error: `expected an https URL such as "${example}"` });
+const clientId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,255}$/, { error: 'expected the application (client) ID the identity provider shows' });
+
+/**
+ * Single sign-on of the auth service (docs: reference/auth-methods): one provider or several at
+ * once. Client secrets and API keys come from the Secret `sso-<provider>` (lib/catalog/secrets.ts);
+ * the rest is not secret and lives here.
+ */
+const singleSignOn = z
+  .strictObject({
+    okta: z
+      .strictObject({
+        clientId,
+        /** The authorization server, e.g. https://example.okta.com/oauth2/default. */
+        authServerUrl: httpsUrl('https://example.okta.com/oauth2/default'),
+      })
+      .optional(),
+    adfs: z
+      .strictObject({
+        clientId,
+        /** The ADFS authority, e.g. https://adfs.example.com/adfs. */
+        authority: httpsUrl('https://adfs.example.com/adfs'),
+        /** Verify the server's TLS certificate (the chart's `clientVerifySSL`); on unless turned off. */
+        verifySsl: z.boolean().default(true),
+      })
+      .optional(),
+    entra: z
+      .strictObject({
+        clientId,
+        tenantId: z
+          .string()
+          .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
+            error: 'expected the directory (tenant) ID, a GUID such as "00000000-0000-0000-0000-000000000000"',
+          }),
+        verifySsl: z.boolean().default(true),
+        /** reference/auth-methods: the Microsoft login endpoint's default. */
+        loginBaseUrl: httpsUrl('https://login.microsoftonline.com/').default('https://login.microsoftonline.com/'),
+      })
+      .optional(),
+    /**
+     * Where the auth service may connect to reach the identity providers.
+     * @default - every public address on 443 (IPv4 and IPv6), the cluster's private ranges closed;
+     * an ADFS inside the company network needs its range here
+     */
+    egress: z.array(egressDestination).min(1, { error: 'expected at least one destination' }).optional(),
+  })
+  .superRefine((sso, context) => {
+    if (sso.okta === undefined && sso.adfs === undefined && sso.entra === undefined) {
+      context.addIssue({ code: 'custom', message: 'expected at least one provider: okta, adfs or entra' });
+    }
+  });
+export type SingleSignOn = z.infer<typeof singleSignOn>;
+
 export const prefect = z.strictObject({
   image: z.strictObject({
     /** The private registry that serves `cloud/server` and `cloud/ui`. */
@@ -206,4 +262,6 @@ export const prefect = z.strictObject({
   /** Resources of every service that `services.<name>.resources` does not set (small clusters). */
   defaultResources: resources.optional(),
   services: z.record(dnsLabel, serviceOverride).default({}),
+  /** Single sign-on with Okta, ADFS and/or Entra (reference/auth-methods). */
+  sso: singleSignOn.optional(),
 });

@@ -12,6 +12,7 @@ import { postgres, redis, secrets } from './data-schema';
 import { loadBalancer, mesh, routes, tls } from './edge-schema';
 import { dnsLabel, hostname } from './fields';
 import { prefect } from './prefect-schema';
+import { SSO_SERVICE } from '../catalog/single-sign-on';
 
 /** The API and UI hostnames: `api.<domain>` and `app.<domain>` unless overridden. */
 export function resolveHostnames(
@@ -119,6 +120,13 @@ export const configSchema = z
           message: `expected port and health for the new web service "${name}"`,
         });
       }
+    }
+    if (config.prefect.sso && config.prefect.services[SSO_SERVICE]?.enabled === false) {
+      context.addIssue({
+        code: 'custom',
+        path: ['prefect', 'sso'],
+        message: `expected the ${SSO_SERVICE} service to run: single sign-on is its job (prefect.services.${SSO_SERVICE}.enabled is false)`,
+      });
     }
     const { certManager } = config.mesh;
     if (

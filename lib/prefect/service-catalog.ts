@@ -1,4 +1,5 @@
-import { DEFAULT_CATALOG, type EgressDestination, type ServiceDefinition } from '../catalog/services';
+import { DEFAULT_CATALOG, INTERNET_HTTPS, type EgressDestination, type ServiceDefinition } from '../catalog/services';
+import { SSO_SERVICE } from '../catalog/single-sign-on';
 import { strictlyContains } from '../core/cidr';
 import type { EnvironmentConfig } from '../config/load';
 import type { SecretKeyReference } from '../config/prefect-schema';
@@ -21,7 +22,8 @@ export interface ResolvedService extends ServiceDefinition {
 
 /**
  * The environment's services: the default catalog with `prefect.services` merged in, services
- * with `enabled: false` removed and new ones added. Scalable services run at least
+ * with `enabled: false` removed and new ones added; with single sign-on, the auth service's way out
+ * to the identity providers. Scalable services run at least
  * `prefect.replicas` pods and at most `prefect.maxReplicas` (unless a service sets its own);
  * loop services always exactly one. `prefect.defaultResources` replaces the catalog's sizes. An
  * egress destination without its own `except` leaves out the cluster's private ranges that lie
@@ -44,7 +46,11 @@ export function resolveCatalog(config: EnvironmentConfig): ResolvedService[] {
     const replicas = singleton ? 1 : (override.replicas ?? Math.max(merged.replicas, config.prefect.replicas));
     const cap = override.maxReplicas ?? Math.min(merged.maxReplicas, config.prefect.maxReplicas ?? Infinity);
     const maxReplicas = singleton ? 1 : Math.max(cap, replicas);
-    const egress = (merged.egress ?? []).map((destination) => resolveEgress(destination, config.cluster.privateRanges));
+    // With single sign-on, the auth service reaches the identity providers (prefect.sso.egress),
+    // unless its own `egress` says where; without, it has no way out of the cluster.
+    const sso = name === SSO_SERVICE && override.egress === undefined ? config.prefect.sso : undefined;
+    const outbound = [...(merged.egress ?? []), ...(sso ? (sso.egress ?? INTERNET_HTTPS) : [])];
+    const egress = outbound.map((destination) => resolveEgress(destination, config.cluster.privateRanges));
     services.push({ ...merged, replicas, maxReplicas, env: env ?? {}, egress });
   }
   return services;

@@ -517,8 +517,10 @@ describe('relations', () => {
   });
 
   it("allowFrom: the instance's env and URL, and its policies opened", () => {
-    // Without the services that use Redis "work", to see an instance nobody uses.
-    const config = loadEnvironment('dev');
+    // Without the services that use Redis "work", to see an instance nobody uses (the role it
+    // holds by default, concurrency leases, moved to "streams").
+    const loaded = loadEnvironment('dev');
+    const config = { ...loaded, redis: { ...loaded.redis, roles: { 'concurrency-leases': 'streams' as const } } };
     const withoutWork = Object.fromEntries(
       resolveCatalog(config)
         .filter((service) => service.redis.includes('work'))

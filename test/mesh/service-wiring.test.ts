@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DATABASES, REDIS_INSTANCES } from '../../lib/catalog/services';
+import { DATABASES, REDIS_INSTANCES, redisInstanceFor } from '../../lib/catalog/services';
+import { SSO_PROVIDERS, SSO_SERVICE, SSO_SETTINGS } from '../../lib/catalog/single-sign-on';
+import type { SingleSignOn } from '../../lib/config/prefect-schema';
+
+/** The variables of single sign-on that read a Secret: the client secrets (and Okta's API key). */
+const ssoSecretVariables = (sso: SingleSignOn) =>
+  SSO_PROVIDERS.filter((provider) => sso[provider]).flatMap((provider) =>
+    SSO_SETTINGS[provider].filter((setting) => 'secretKey' in setting).map((setting) => setting.variable),
+  );
 import { strictlyContains } from '../../lib/core/cidr';
 import type { KubernetesObject, RenderedEnvironment } from '../../lib/output/render';
 import { resolveCatalog, type ResolvedService } from '../../lib/prefect/service-catalog';
@@ -143,8 +151,9 @@ describe.each(ENVIRONMENTS)('service wiring in %s', (environment) => {
     const pod = podOf(rendered, serviceKind(service), name, config.namespaces.prefect);
     const reach = (server: Pod, port: number) => networkAllows(rendered, pod, server, port) && meshAllows(rendered, pod, server, port);
     expect(reach(postgres, 5432), 'postgres').toBe(service.databases.length > 0);
+    const instances = service.redis.map((role) => redisInstanceFor(config.redis.roles, role));
     for (const instance of REDIS_INSTANCES)
-      expect(reach(redis[instance] as Pod, 6379), `redis ${instance}`).toBe(service.redis.includes(instance));
+      expect(reach(redis[instance] as Pod, 6379), `redis ${instance}`).toBe(instances.includes(instance));
     // Its credentials: exactly the databases and instances it declares.
     const env: Array<{ name: string; valueFrom?: Spec }> = (
       findObject(rendered, serviceKind(service), name, config.namespaces.prefect).spec as Spec
@@ -155,7 +164,8 @@ describe.each(ENVIRONMENTS)('service wiring in %s', (environment) => {
       .sort();
     const expected = [
       ...service.databases.map((database) => `${database.toUpperCase()}_DATABASE_PASSWORD`),
-      ...service.redis.map((instance) => `REDIS_${instance.toUpperCase()}_PASSWORD`),
+      ...service.redis.map((role) => `REDIS_${role.toUpperCase().replace(/-/g, '_')}_PASSWORD`),
+      ...(service.name === SSO_SERVICE && config.prefect.sso ? ssoSecretVariables(config.prefect.sso) : []),
     ].sort();
     expect(secretNames).toEqual(expected);
   });

@@ -33,6 +33,10 @@ function recordingData(): DataServices & { grants: string[] } {
     secrets: {
       imagePullSecrets: (namespace: string) => [{ name: `pull-secret-of-${namespace}` }],
       revisionAnnotation: { 'prefect-cdk8s.io/secrets-revision': '7' },
+      keyRef: (id: string, key: string, namespace: string) => {
+        grants.push(`secret:${namespace}/${id}/${key}`);
+        return { name: `prefect-${id}`, key };
+      },
       configuredKeyRef: (name: string, key: string, namespace: string, purpose: string) => {
         grants.push(`${purpose} secret:${namespace}/${name}/${key}`);
         return { name, key };

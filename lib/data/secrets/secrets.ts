@@ -219,11 +219,12 @@ export function kubectlCommands(uses: readonly SecretUse[], options: KubectlComm
   for (const [id, list] of [...byId].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const definition = list[0]?.definition as SecretDefinition;
     const variable = (key: string) => `${id}_${key}`.toUpperCase().replace(/-/g, '_');
-    const generated = (key: string) => key === 'password' || key === 'admin-password';
+    // The installation's own passwords are random; a configured Secret's value is the user's.
+    const generated = (key: string) => definition.keys.includes(key) && (key === 'password' || key === 'admin-password');
     const literal = (key: string) => {
       const fixed = definition.fixed?.[key];
       if (fixed !== undefined) return `--from-literal=${key}=${fixed}`;
-      if (key === 'username') return `--from-literal=${key}=postgres`;
+      if (key === 'username' && definition.keys.includes(key)) return `--from-literal=${key}=postgres`;
       if (generated(key)) return `--from-literal=${key}="$${variable(key)}"`;
       return `--from-literal=${key}=<${key}>`;
     };
