@@ -19,7 +19,7 @@ import { withVersion } from '../../core/labels';
 import type { EnvironmentConfig } from '../../config/load';
 import { CLOUDNATIVE_PG_NAMESPACE } from '../../platform/cloudnative-pg-operator';
 import { PostgresRelations, roleName, type InClusterPostgresProps, type SslMode } from './postgres-access';
-import { operatorParameters, pgHbaIsolation, sizingOf } from './postgres-config';
+import { operatorParameters, pgHbaIsolation, PRELOADED_LIBRARIES, sizingOf } from './postgres-config';
 import { PRIORITY_CLASS } from '../../platform/priority-classes';
 import { roleSecretId, SECRET_KEY } from '../../catalog/secrets';
 import { ServerAccess } from '../../mesh/server-access';
@@ -118,7 +118,9 @@ export class CloudNativePostgres extends PostgresRelations {
         },
         postgresql: {
           parameters: operatorParameters(sizing),
-          sharedPreloadLibraries: ['pg_stat_statements'],
+          // auto_explain too: CloudNativePG adds a library it knows to shared_preload_libraries when
+          // its settings are among the parameters, and accepts it listed here as well.
+          sharedPreloadLibraries: [...PRELOADED_LIBRARIES],
           // CONNECT is granted to PUBLIC on a new database and Database resources cannot revoke
           // it: pg_hba keeps each role in its own database, and the init Jobs revoke it.
           pgHba: pgHbaIsolation('hostssl'),

@@ -237,10 +237,40 @@ describe('PostgreSQL init Jobs and configuration, on a real server', () => {
       `max_connections=${maxConnections}`,
       'password_encryption=scram-sha-256',
       `shared_buffers=${sharedBuffers * 128}`,
-      'shared_preload_libraries=pg_stat_statements',
+      'shared_preload_libraries=pg_stat_statements,auto_explain',
       'wal_compression=pglz',
     ]);
     outputs.push(`postgresql.conf (dev) applied:\n  ${settings.rows.join('\n  ')}`);
+  });
+
+  it("applies Prefect's database flags (reference/database-flags): a statement over 1000 ms logs its plan as JSON", async () => {
+    const flags = query(
+      "SELECT name || '=' || setting FROM pg_settings WHERE name IN ('auto_explain.log_min_duration', 'auto_explain.log_format', 'auto_explain.log_analyze', 'auto_explain.log_timing', 'autovacuum_vacuum_scale_factor') ORDER BY name",
+    );
+    expect(flags.status, flags.stderr).toBe(0);
+    expect(flags.rows).toEqual([
+      'auto_explain.log_analyze=on',
+      'auto_explain.log_format=json',
+      'auto_explain.log_min_duration=1000',
+      'auto_explain.log_timing=off',
+      'autovacuum_vacuum_scale_factor=0.1',
+    ]);
+    const running = server as NonNullable<typeof server>;
+    const fast = query('SELECT 1 AS prefect_fast_statement');
+    expect(fast.status, fast.stderr).toBe(0);
+    const slow = query('SELECT pg_sleep(1.2) AS prefect_slow_statement');
+    expect(slow.status, slow.stderr).toBe(0);
+    await waitFor(
+      'the slow statement plan in the server log',
+      10,
+      () => scratch.log(running).includes('"Query Text": "SELECT pg_sleep(1.2)'),
+      () => scratch.log(running),
+    );
+    const log = scratch.log(running);
+    const plan = log.slice(log.indexOf('plan:'));
+    expect(plan).toMatch(/"Query Text": "SELECT pg_sleep\(1\.2\) AS prefect_slow_statement"/);
+    expect(plan).toMatch(/"Plan": \{/);
+    expect(log).not.toMatch(/"Query Text": "SELECT 1 AS prefect_fast_statement"/);
   });
 
   it.each(['staging', 'prod'])('accepts the generated postgresql.conf of %s (every setting parsed)', (environment) => {
