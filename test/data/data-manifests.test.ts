@@ -154,7 +154,9 @@ describe('PostgreSQL (StatefulSet)', () => {
     expect(setting('max_wal_size')).toBe('10240MB');
     expect(setting('max_parallel_workers')).toBe('4');
     expect(setting('password_encryption')).toBe("'scram-sha-256'");
-    expect(setting('shared_preload_libraries')).toBe("'pg_stat_statements'");
+    expect(setting('shared_preload_libraries')).toBe("'pg_stat_statements,auto_explain'");
+    expect(setting('auto_explain.log_min_duration')).toBe('1000');
+    expect(setting('autovacuum_vacuum_scale_factor')).toBe('0.1');
     expect(template.metadata.annotations?.['prefect-cdk8s.io/config-checksum']).toBe(
       contentHash(dataOf(findObject(prod, 'ConfigMap', 'postgres-config', NS))),
     );

@@ -88,7 +88,8 @@ describe('CloudNativePG', () => {
       'hostssl sameuser events,nebula,orion all scram-sha-256',
       'host all events,nebula,orion all reject',
     ]);
-    expect(spec.postgresql.shared_preload_libraries).toEqual(['pg_stat_statements']);
+    expect(spec.postgresql.shared_preload_libraries).toEqual(['pg_stat_statements', 'auto_explain']);
+    expect(spec.postgresql.parameters).toMatchObject({ 'auto_explain.log_format': 'json', 'auto_explain.log_min_duration': '1000', autovacuum_vacuum_scale_factor: '0.1' });
     expect(spec.inheritedMetadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'postgres', 'sidecar.istio.io/inject': 'false' });
   });
 
