@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The real tools the tests run: kube-apiserver and kubectl (with kustomize), etcd, kubeconform,
-# actionlint.
+# actionlint; and a Python virtualenv with the packages of tools/python/requirements.txt.
 # Each is built from the Go module of its own under tools/go/<name>/, whose go.mod pins the
 # version and whose go.sum pins the checksums, into .tools/go/bin/ (ignored). A build is reused
 # while its module files and the Go version are unchanged.
@@ -49,3 +49,22 @@ for module in tools/go/*/; do
   done
   echo "$want" >"$stamp"
 done
+
+# The Python packages: a virtualenv in .tools/python (ignored), from PyPI at the pinned versions
+# of tools/python/requirements.txt (every dependency listed, so --no-deps), reused while the file
+# and the Python version are unchanged.
+PYTHON=${PYTHON:-python3}
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  echo "Python 3.10 or later is required for the tests' Python packages (tools/python/requirements.txt)." >&2
+  exit 1
+fi
+VENV=$PWD/.tools/python
+stamp="$VENV/.requirements.stamp"
+want=$(sha256sum tools/python/requirements.txt | cut -d' ' -f1)-$("$PYTHON" -c 'import sys; print(sys.version.split()[0])')
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x "$VENV/bin/python" ]; then
+  echo "installing tools/python/requirements.txt into .tools/python"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --require-virtualenv -r tools/python/requirements.txt
+  echo "$want" >"$stamp"
+fi

@@ -47,7 +47,10 @@ export const VARIANTS = {
   },
   /** dev with an external PostgreSQL and two external Redis instances. */
   externalData: {
-    postgres: { provider: 'external', external: { host: 'prefect.abc123.us-east-1.rds.amazonaws.com', sslMode: 'verify-full' } },
+    postgres: {
+      provider: 'external',
+      external: { host: 'prefect.abc123.us-east-1.rds.amazonaws.com', sslMode: 'verify-full', caSecret: 'rds-ca' },
+    },
     redis: {
       cache: { provider: 'external', external: { host: 'cache.abc123.use1.cache.amazonaws.com' }, resources: null },
       work: { provider: 'external', external: { host: 'work.example.com', port: 6380, tls: false }, resources: null },

@@ -79,6 +79,7 @@ export class DataChart extends LayerChart {
         const external = postgres.external;
         if (!external) throw new Error('postgres.external is required with provider "external" (the schema checks this)');
         this.postgres = new ExternalPostgres(this, 'Postgres', {
+          caSecret: external.caSecret,
           ...common,
           host: external.host,
           port: external.port,
@@ -91,16 +92,16 @@ export class DataChart extends LayerChart {
     // One Job per database. CloudNativePG declares the databases and roles, not privileges (its
     // Database resource has none, and bootstrap SQL runs once, in one database, before the
     // roles exist): there the Job waits for the database and sets the privileges only.
+    // Every database client verifies the server with it: the init and migration Jobs here, the
+    // services in theirs.
     const caSecret = postgres.provider === 'external' ? postgres.external?.caSecret : undefined;
     this.requiredSecrets = caSecret
-      ? [
-          {
-            namespace,
-            name: caSecret,
-            purpose: `the CA certificate of the external PostgreSQL server ${postgres.external?.host}, under ca.crt (postgres.external.caSecret)`,
-            command: `kubectl --namespace ${namespace} create secret generic ${caSecret} --from-file=ca.crt=<CA certificate file>`,
-          },
-        ]
+      ? [namespace, namespaces.prefect].map((reader) => ({
+          namespace: reader,
+          name: caSecret,
+          purpose: `the CA certificate of the external PostgreSQL server ${postgres.external?.host}, under ca.crt (postgres.external.caSecret), for the database clients in ${reader}`,
+          command: `kubectl --namespace ${reader} create secret generic ${caSecret} --from-file=ca.crt=<CA certificate file>`,
+        }))
       : [];
     this.initJobs = DATABASES.map(
       (database) =>
@@ -114,7 +115,6 @@ export class DataChart extends LayerChart {
           mesh,
           secrets: this.secrets,
           createDatabase: postgres.provider !== 'cloudnativepg',
-          caSecret: postgres.external?.caSecret,
         }),
     );
 

@@ -17,18 +17,19 @@ const externalPostgres = z
     port: z.int().min(1).max(65535).default(5432),
     sslMode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('verify-full'),
     /**
-     * A Secret in the data namespace whose key `ca.crt` is the CA of the server's certificate (a
-     * managed service's bundle). The init Jobs verify the server with it. Omit to trust the system
-     * CA bundle (libpq `sslrootcert=system`, which works only with sslMode "verify-full").
+     * A Secret whose key `ca.crt` is the CA of the server's certificate (a managed service's
+     * bundle, e.g. RDS's regional one), created in the data and the Prefect namespaces: every
+     * database client verifies the server with it (PGSSLROOTCERT). Required with "verify-ca" and
+     * "verify-full": the services' driver, asyncpg, has no fallback to the system's CA store.
      */
     caSecret: objectName.optional(),
   })
   .superRefine((external, context) => {
-    if (external.sslMode === 'verify-ca' && external.caSecret === undefined) {
+    if ((external.sslMode === 'verify-ca' || external.sslMode === 'verify-full') && external.caSecret === undefined) {
       context.addIssue({
         code: 'custom',
         path: ['caSecret'],
-        message: 'expected a CA Secret with sslMode "verify-ca" (the system CA bundle can only be used with "verify-full")',
+        message: `expected a CA Secret with sslMode "${external.sslMode}" (its key ca.crt is the CA of the server's certificate: the services' driver, asyncpg, verifies only against a CA file)`,
       });
     }
   });

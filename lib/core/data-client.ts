@@ -18,6 +18,16 @@ export interface EgressRule {
   readonly port: number;
 }
 
+/** A file from a Secret, mounted read-only into the client's main container. */
+export interface SecretFileMount {
+  /** The pod volume's name; mounting the same one twice is a no-op. */
+  readonly volume: string;
+  readonly secretName: string;
+  readonly key: string;
+  /** The folder it is mounted in; the file is `<directory>/<key>`. */
+  readonly directory: string;
+}
+
 export interface DataClient {
   /** A readable name for object names and messages, e.g. "nebula" or "migrate-orion". */
   readonly name: string;
@@ -30,6 +40,32 @@ export interface DataClient {
   addEnv(name: string, value: EnvValue): void;
   /** Lets the client's pods reach a server; the client's NetworkPolicy includes it. */
   addEgress(rule: EgressRule): void;
+  /** Mounts a Secret's file (a server's CA certificate); the same volume twice is mounted once. */
+  mountSecretFile(mount: SecretFileMount): void;
+}
+
+/** Adds `mount` to `mounts` unless its volume is there; a volume under two definitions is an error. */
+export function addMount(mounts: Map<string, SecretFileMount>, mount: SecretFileMount, owner: string): void {
+  const existing = mounts.get(mount.volume);
+  if (existing && JSON.stringify(existing) !== JSON.stringify(mount)) {
+    throw new Error(`${owner}: volume ${mount.volume} is mounted twice with different contents`);
+  }
+  mounts.set(mount.volume, mount);
+}
+
+/** The pod volumes and container mounts of recorded Secret files. */
+export function toSecretVolumes(mounts: ReadonlyMap<string, SecretFileMount>): {
+  volumes: Array<{ name: string; secret: { secretName: string; items: Array<{ key: string; path: string }>; defaultMode: number } }>;
+  volumeMounts: Array<{ name: string; mountPath: string; readOnly: boolean }>;
+} {
+  const list = [...mounts.values()];
+  return {
+    volumes: list.map((mount) => ({
+      name: mount.volume,
+      secret: { secretName: mount.secretName, items: [{ key: mount.key, path: mount.key }], defaultMode: 0o444 },
+    })),
+    volumeMounts: list.map((mount) => ({ name: mount.volume, mountPath: mount.directory, readOnly: true })),
+  };
 }
 
 /**
@@ -39,6 +75,7 @@ export interface DataClient {
 export class RecordingDataClient implements DataClient {
   public readonly env = new Map<string, EnvValue>();
   public readonly egress: EgressRule[] = [];
+  public readonly mounts = new Map<string, SecretFileMount>();
 
   constructor(
     public readonly name: string,
@@ -54,6 +91,10 @@ export class RecordingDataClient implements DataClient {
 
   public addEgress(rule: EgressRule): void {
     this.egress.push(rule);
+  }
+
+  public mountSecretFile(mount: SecretFileMount): void {
+    addMount(this.mounts, mount, this.name);
   }
 }
 

@@ -117,6 +117,9 @@ export class PrefectGateway extends Construct {
       addEnv: () => {
         throw new Error('the ingress gateway takes no environment variables from a relation');
       },
+      mountSecretFile: () => {
+        throw new Error('the ingress gateway takes no files from a relation');
+      },
       addEgress: () => {},
     };
     // `./host`: only VirtualServices in the Gateway's own namespace can claim these hostnames.

@@ -2,7 +2,7 @@ import type { Mesh } from '../mesh/identity';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { contentHash } from '../core/content-hash';
-import { RecordingDataClient, toEnvVars, type DataClient } from '../core/data-client';
+import { RecordingDataClient, toEnvVars, toSecretVolumes, type DataClient } from '../core/data-client';
 import { FLUX_FORCE_REPLACE } from './annotations';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../core/pod-security';
 import { exemptions, JOB_PROBE_REASON } from '../policy/exemption-annotations';
@@ -91,14 +91,20 @@ export class HashedJob extends Construct {
     this.client = new RecordingDataClient(baseName, namespace, selectorFor(labels), baseName);
     props.connect(this.client);
 
-    const volumes = props.volumes ?? [];
+    // The relations' files (a server's CA) go into every container, like their variables.
+    const files = toSecretVolumes(this.client.mounts);
+    const volumes = [...(props.volumes ?? []), ...files.volumes];
     const initContainers = props.initContainers ?? [];
-    const withRelations = (container: k8s.Container): k8s.Container => ({
-      imagePullPolicy: 'IfNotPresent',
-      securityContext: restrictedContainerSecurityContext(props.runAs),
-      ...container,
-      env: [...toEnvVars(this.client.env), ...(container.env ?? [])],
-    });
+    const withRelations = (container: k8s.Container): k8s.Container => {
+      const volumeMounts = [...(container.volumeMounts ?? []), ...files.volumeMounts];
+      return {
+        imagePullPolicy: 'IfNotPresent',
+        securityContext: restrictedContainerSecurityContext(props.runAs),
+        ...container,
+        env: [...toEnvVars(this.client.env), ...(container.env ?? [])],
+        ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
+      };
+    };
     const imagePullSecrets = props.imagePullSecrets ?? [];
     const template: k8s.PodTemplateSpec = {
       metadata: { labels, annotations: { ...sidecarAnnotations(0), ...NATIVE_SIDECAR_ANNOTATION, ...props.podAnnotations } },

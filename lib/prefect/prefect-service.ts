@@ -3,7 +3,7 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { ServiceDefinition } from '../catalog/services';
-import { toEnvVars, type DataClient, type EgressRule, type EnvValue } from '../core/data-client';
+import { addMount, toEnvVars, toSecretVolumes, type DataClient, type EgressRule, type EnvValue, type SecretFileMount } from '../core/data-client';
 import { principalOf } from '../mesh/identity';
 import { LABEL, withVersion } from '../core/labels';
 import { WorkloadNetworkPolicy } from '../mesh/workload-network-policy';
@@ -116,6 +116,7 @@ export class PrefectService extends Construct implements DataClient {
   public readonly callerPolicy?: PrincipalAllowPolicy;
 
   private readonly env = new Map<string, EnvValue>();
+  private readonly mounts = new Map<string, SecretFileMount>();
   private readonly trustDomain: string;
 
   constructor(scope: Construct, id: string, props: PrefectServiceProps) {
@@ -218,23 +219,30 @@ export class PrefectService extends Construct implements DataClient {
             // and kube-proxy have caught up, then stop.
             lifecycle: { preStop: { exec: { command: ['sleep', String(DRAIN_SECONDS)] } } },
             securityContext: restrictedContainerSecurityContext(PREFECT_USER),
-            volumeMounts: [
-              { name: 'tmp', mountPath: '/tmp' },
-              ...(props.trustBundle ? [{ name: 'ca-bundle', mountPath: CA_BUNDLE_DIR, readOnly: true }] : []),
-            ],
+            // The relations' files (a database server's CA) are added until synthesis.
+            volumeMounts: Lazy.any({
+              produce: () => [
+                { name: 'tmp', mountPath: '/tmp' },
+                ...(props.trustBundle ? [{ name: 'ca-bundle', mountPath: CA_BUNDLE_DIR, readOnly: true }] : []),
+                ...toSecretVolumes(this.mounts).volumeMounts,
+              ],
+            }),
           },
         ],
-        volumes: [
-          { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-          ...(props.trustBundle
-            ? [
-                {
-                  name: 'ca-bundle',
-                  configMap: { name: props.trustBundle.configMapName, items: [{ key: props.trustBundle.key, path: 'ca.crt' }] },
-                },
-              ]
-            : []),
-        ],
+        volumes: Lazy.any({
+          produce: () => [
+            { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+            ...(props.trustBundle
+              ? [
+                  {
+                    name: 'ca-bundle',
+                    configMap: { name: props.trustBundle.configMapName, items: [{ key: props.trustBundle.key, path: 'ca.crt' }] },
+                  },
+                ]
+              : []),
+            ...toSecretVolumes(this.mounts).volumes,
+          ],
+        }),
       },
     };
 
@@ -371,6 +379,10 @@ export class PrefectService extends Construct implements DataClient {
 
   public addEgress(rule: EgressRule): void {
     this.networkPolicy.allowEgress(rule);
+  }
+
+  public mountSecretFile(mount: SecretFileMount): void {
+    addMount(this.mounts, mount, `service ${this.name}`);
   }
 
   /** Admits traffic to the service's port from `rule`'s pods. */

@@ -107,15 +107,18 @@ describe('data layer configuration', () => {
   });
 
   it('fails on an external server without the external provider', () => {
-    expect(problemsOf({ postgres: { external: { host: 'db.example.com' } } })).toEqual([
+    expect(problemsOf({ postgres: { external: { host: 'db.example.com', caSecret: 'db-ca' } } })).toEqual([
       'config/dev.yaml: postgres.external: expected only with provider "external"',
     ]);
   });
 
-  it('fails on sslMode verify-ca without the CA Secret', () => {
-    expect(problemsOf({ postgres: { provider: 'external', external: { host: 'db.example.com', sslMode: 'verify-ca' } } })).toEqual([
-      'config/dev.yaml: postgres.external.caSecret: required: expected a CA Secret with sslMode "verify-ca" (the system CA bundle can only be used with "verify-full")',
+  it.each(['verify-ca', 'verify-full'])('fails on sslMode %s without the CA Secret (asyncpg verifies only against a file)', (sslMode) => {
+    expect(problemsOf({ postgres: { provider: 'external', external: { host: 'db.example.com', sslMode } } })).toEqual([
+      `config/dev.yaml: postgres.external.caSecret: required: expected a CA Secret with sslMode "${sslMode}" (its key ca.crt is the CA of the server's certificate: the services' driver, asyncpg, verifies only against a CA file)`,
     ]);
+    expect(() => problemsOf({ postgres: { provider: 'external', external: { host: 'db.example.com', sslMode: 'require' } } })).toThrow(
+      'expected the configuration to be rejected',
+    );
   });
 
   it('fails on too few connections', () => {

@@ -89,7 +89,11 @@ describe('CloudNativePG', () => {
       'host all events,nebula,orion all reject',
     ]);
     expect(spec.postgresql.shared_preload_libraries).toEqual(['pg_stat_statements', 'auto_explain']);
-    expect(spec.postgresql.parameters).toMatchObject({ 'auto_explain.log_format': 'json', 'auto_explain.log_min_duration': '1000', autovacuum_vacuum_scale_factor: '0.1' });
+    expect(spec.postgresql.parameters).toMatchObject({
+      'auto_explain.log_format': 'json',
+      'auto_explain.log_min_duration': '1000',
+      autovacuum_vacuum_scale_factor: '0.1',
+    });
     expect(spec.inheritedMetadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'postgres', 'sidecar.istio.io/inject': 'false' });
   });
 
@@ -253,7 +257,7 @@ describe('external PostgreSQL and Redis', () => {
       expect(env).toMatchObject({
         POSTGRES_SUPERUSER_HOST: 'prefect.abc123.us-east-1.rds.amazonaws.com',
         POSTGRES_SUPERUSER_SSLMODE: 'verify-full',
-        PGSSLROOTCERT: 'system',
+        PGSSLROOTCERT: '/etc/postgres-ca/ca.crt',
       });
       const egress = specOf<{ egress: Array<{ to?: unknown; ports: Array<{ port: number }> }> }>(
         findObject(rendered, 'NetworkPolicy', job.metadata.name.replace(/-[0-9a-f]{10}$/, ''), NS),
@@ -263,21 +267,54 @@ describe('external PostgreSQL and Redis', () => {
     }
   });
 
-  it('mounts the configured CA for verify-ca', () => {
-    const { render: renderCa } = variant('dev', {
-      postgres: { provider: 'external', external: { host: 'db.example.com', sslMode: 'verify-ca', caSecret: 'rds-ca' } },
-    });
-    const withCa = renderCa();
-    expectValid(withCa);
-    const initJob = objectsOfKind(withCa, 'Job').find((job) => job.metadata.name.startsWith('postgres-init-')) as KubernetesObject;
-    const template = specOf<{
-      template: {
-        spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }>; volumes: Array<{ secret: { secretName: string } }> };
+  it.each(['verify-ca', 'verify-full'])(
+    'mounts the CA for %s into every database client (init Jobs, migration Jobs, services) and sets PGSSLROOTCERT',
+    (sslMode) => {
+      const { render: renderCa } = variant('dev', {
+        postgres: { provider: 'external', external: { host: 'db.example.com', sslMode, caSecret: 'rds-ca' } },
+      });
+      const withCa = renderCa();
+      expectValid(withCa);
+      type Pod = {
+        containers: Array<{
+          name: string;
+          env: Array<{ name: string; value?: string }>;
+          volumeMounts?: Array<{ name: string; mountPath: string }>;
+        }>;
+        initContainers?: Pod['containers'];
+        volumes: Array<{ name: string; secret?: { secretName: string; items: Array<{ key: string }> } }>;
       };
-    }>(initJob).template;
-    expect(template.spec.containers[0]?.env).toContainEqual({ name: 'PGSSLROOTCERT', value: '/etc/postgresql-ca/ca.crt' });
-    expect(template.spec.volumes[0]?.secret).toMatchObject({ secretName: 'rds-ca' });
-  });
+      const clients = withCa.objects
+        .filter(({ object }) => ['Job', 'Deployment', 'StatefulSet'].includes(object.kind))
+        .map(({ object }) => ({ name: object.metadata.name, pod: specOf<{ template: { spec: Pod } }>(object).template.spec }))
+        .filter(({ pod }) => JSON.stringify(pod).includes('_DATABASE_URL') || JSON.stringify(pod).includes('POSTGRES_SUPERUSER_HOST'));
+      // The three init Jobs, the three migration Jobs and every service with a database.
+      expect(clients.map(({ name }) => name.replace(/-[0-9a-f]{10}$/, '')).sort()).toEqual(
+        expect.arrayContaining(['postgres-init-orion', 'migrate-orion', 'server', 'nebula', 'auth', 'events', 'ladler']),
+      );
+      for (const { name, pod } of clients) {
+        expect(pod.volumes.find((volume) => volume.name === 'postgres-ca')?.secret, name).toEqual({
+          secretName: 'rds-ca',
+          items: [{ key: 'ca.crt', path: 'ca.crt' }],
+          defaultMode: 0o444,
+        });
+        for (const container of [...(pod.initContainers ?? []), ...pod.containers].filter((c) => c.name !== 'istio-proxy')) {
+          expect(container.env, `${name}/${container.name}`).toContainEqual({ name: 'PGSSLROOTCERT', value: '/etc/postgres-ca/ca.crt' });
+          expect(container.volumeMounts, `${name}/${container.name}`).toContainEqual({
+            name: 'postgres-ca',
+            mountPath: '/etc/postgres-ca',
+            readOnly: true,
+          });
+        }
+      }
+      // The README tells to create the CA Secret where each client reads it.
+      const readme = buildVariant('dev', {
+        postgres: { provider: 'external', external: { host: 'db.example.com', sslMode, caSecret: 'rds-ca' } },
+      }).files.get('README.md') as string;
+      for (const namespace of ['prefect-data', 'prefect'])
+        expect(readme).toContain(`kubectl --namespace ${namespace} create secret generic rds-ca --from-file=ca.crt=<CA certificate file>`);
+    },
+  );
 
   it('gives clients TLS URLs where the server speaks TLS', () => {
     expect((server.env.get('ORION_DATABASE_URL') as { value: string }).value).toMatch(

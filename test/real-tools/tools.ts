@@ -8,6 +8,15 @@ export const TOOLS_BIN = path.join(PROJECT_ROOT, '.tools', 'go', 'bin');
 
 export type Tool = 'kube-apiserver' | 'etcd' | 'kubectl' | 'kubeconform' | 'actionlint';
 
+/** The Python of the tests' virtualenv (tools/python/requirements.txt, installed by scripts/install-tools.sh). */
+export function pythonPath(): string {
+  const file = path.join(PROJECT_ROOT, '.tools', 'python', 'bin', 'python');
+  if (!fs.existsSync(file)) {
+    throw new Error(`${path.relative(PROJECT_ROOT, file)} is missing: run scripts/install-tools.sh (make test does) to install it`);
+  }
+  return file;
+}
+
 /** The path of a real tool; throws, saying how to build it, when it is not built. */
 export function toolPath(tool: Tool): string {
   const file = path.join(TOOLS_BIN, tool);

@@ -1,5 +1,4 @@
 import type { Mesh } from '../../mesh/identity';
-import type { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { LabelsFor } from '../../core/labels';
 import type { DatabaseName } from '../../catalog/services';
@@ -11,8 +10,6 @@ import { toResourceRequirements } from '../../core/resources';
 
 /** Seconds the Job waits for the server (and, with an operator, for the database) to be there. */
 const WAIT_SECONDS = 300;
-/** Where the Job finds the external server's CA certificate. */
-const CA_DIR = '/etc/postgresql-ca';
 
 export interface DatabaseInitJobProps {
   readonly postgres: PostgresServer;
@@ -33,12 +30,6 @@ export interface DatabaseInitJobProps {
    * @default true
    */
   readonly createDatabase?: boolean;
-  /**
-   * A Secret with the server's CA certificate under `ca.crt`, for sslmode verify-ca and
-   * verify-full against an external server.
-   * @default - the system CA bundle (verify-full only)
-   */
-  readonly caSecret?: string;
 }
 
 /**
@@ -52,12 +43,7 @@ export class DatabaseInitJob extends HashedJob {
   constructor(scope: Construct, id: string, props: DatabaseInitJobProps) {
     const { database, postgres } = props;
     const baseName = `postgres-init-${database}`;
-    const sslMode = postgres.sslMode;
-    const verifies = sslMode === 'verify-ca' || sslMode === 'verify-full';
-    if (sslMode === 'verify-ca' && props.caSecret === undefined) {
-      throw new Error(`${baseName}: sslmode verify-ca needs the server's CA certificate (postgres.external.caSecret)`);
-    }
-    const extraEnv: k8s.EnvVar[] = verifies ? [{ name: 'PGSSLROOTCERT', value: props.caSecret ? `${CA_DIR}/ca.crt` : 'system' }] : [];
+    // With a verifying sslmode, the relations mount the server's CA and set PGSSLROOTCERT.
 
     super(scope, id, {
       baseName,
@@ -75,13 +61,8 @@ export class DatabaseInitJob extends HashedJob {
         name: 'init',
         image: props.image,
         command: ['/bin/sh', '-c', initScript(database, { createDatabase: props.createDatabase ?? true })],
-        env: extraEnv,
         resources: toResourceRequirements({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),
-        ...(props.caSecret ? { volumeMounts: [{ name: 'ca', mountPath: CA_DIR, readOnly: true }] } : {}),
       },
-      volumes: props.caSecret
-        ? [{ name: 'ca', secret: { secretName: props.caSecret, items: [{ key: 'ca.crt', path: 'ca.crt' }], defaultMode: 0o444 } }]
-        : [],
       // The script waits for the server itself; retries cover a server restarting meanwhile.
       backoffLimit: 4,
       activeDeadlineSeconds: WAIT_SECONDS * 3,

@@ -9,6 +9,8 @@ export interface ExternalPostgresProps {
   readonly host: string;
   readonly port: number;
   readonly sslMode: SslMode;
+  /** A Secret with the server's CA under `ca.crt`, in every client's namespace (PostgresAccessProps). */
+  readonly caSecret?: string;
   /** Where the ServiceEntry lives (it is exported to the clients' namespaces). */
   readonly namespace: string;
   readonly secrets: PrefectSecrets;
@@ -44,6 +46,7 @@ export class ExternalPostgres extends PostgresRelations {
       host: props.host,
       port: props.port,
       sslMode: props.sslMode,
+      caSecret: props.caSecret,
       secrets: props.secrets,
       admit: (client) => this.serviceEntry.exportTo(client.namespace),
       // Outside the cluster: no pods to select, only the port.

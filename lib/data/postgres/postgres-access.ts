@@ -79,7 +79,18 @@ export function asyncpgUrl(credentialsPrefix: string, databasePrefix: string, ss
 
 export interface PostgresAccessProps extends ClientRelationProps {
   readonly sslMode: SslMode;
+  /**
+   * A Secret with the server's CA certificate under `ca.crt` (an external server's), in every
+   * namespace a client runs in. With sslmode verify-ca and verify-full every client gets it
+   * mounted and PGSSLROOTCERT set to it: libpq (init Jobs) and asyncpg (services, migrations)
+   * both read it there, and asyncpg has no system-bundle fallback.
+   * @default - none: the server's certificate is not verified (in the cluster, the mesh encrypts)
+   */
+  readonly caSecret?: string;
 }
+
+/** Where a client finds the PostgreSQL server's CA certificate. */
+export const POSTGRES_CA_DIR = '/etc/postgres-ca';
 
 /**
  * The client side of every PostgreSQL relation, shared by the providers. The password goes into
@@ -96,6 +107,7 @@ export class PostgresAccess extends ClientRelation<PostgresAccessProps> {
     client.addEnv(`${prefix}_PASSWORD`, { secretKeyRef: secrets.keyRef(roleSecretId(database), SECRET_KEY.password, client.namespace) });
     client.addEnv(`${prefix}_SSLMODE`, { value: sslMode });
     client.addEnv(`${prefix}_URL`, { value: asyncpgUrl(prefix, prefix, sslMode) });
+    this.trustServer(client);
     this.connect(client);
   }
 
@@ -106,7 +118,21 @@ export class PostgresAccess extends ClientRelation<PostgresAccessProps> {
     client.addEnv(`${prefix}_USER`, { secretKeyRef: secrets.keyRef('postgres-superuser', SECRET_KEY.username, client.namespace) });
     client.addEnv(`${prefix}_PASSWORD`, { secretKeyRef: secrets.keyRef('postgres-superuser', SECRET_KEY.password, client.namespace) });
     client.addEnv(`${prefix}_SSLMODE`, { value: sslMode });
+    this.trustServer(client);
     this.connect(client);
+  }
+
+  private readonly trusting = new WeakSet<DataClient>();
+
+  /** With a verifying sslmode: the CA file and PGSSLROOTCERT, once per client. */
+  private trustServer(client: DataClient): void {
+    const { sslMode, caSecret } = this.props;
+    if (sslMode !== 'verify-ca' && sslMode !== 'verify-full') return;
+    if (caSecret === undefined) throw new Error(`sslmode ${sslMode} needs the server's CA certificate (postgres.external.caSecret)`);
+    if (this.trusting.has(client)) return;
+    this.trusting.add(client);
+    client.mountSecretFile({ volume: 'postgres-ca', secretName: caSecret, key: 'ca.crt', directory: POSTGRES_CA_DIR });
+    client.addEnv('PGSSLROOTCERT', { value: `${POSTGRES_CA_DIR}/ca.crt` });
   }
 }
 
