@@ -58,6 +58,16 @@ export const VARIANTS = {
   },
   /** dev with External Secrets reading a Vault store. */
   externalSecrets: { secrets: { provider: 'external-secrets', store: { name: 'vault' }, remoteKeyPrefix: 'prefect/dev/' } },
+  /** Single sign-on with Okta, ADFS and Entra at once, as reference/auth-methods allows. */
+  everySso: {
+    prefect: {
+      sso: {
+        okta: { clientId: '0oa2b3c4d5e6f7g8h9i0', authServerUrl: 'https://example.okta.com/oauth2/default' },
+        adfs: { clientId: 'prefect-cloud', authority: 'https://adfs.example.com/adfs', verifySsl: false },
+        entra: { clientId: '3f1c2b7a-5d4e-4f60-9a8b-1c2d3e4f5a6b', tenantId: '9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a' },
+      },
+    },
+  },
   /** A TLS Secret of the user's instead of an issuer. */
   existingTls: [{ tls: null }, { tls: { mode: 'existing', secretName: 'prefect-wildcard' } }],
   /** staging on a mesh of the user's: no Istio, cert-manager or trust-manager installed. */

@@ -77,6 +77,12 @@ export interface ServiceDefinition {
   /** Web services: the container port. */
   readonly port?: number;
   readonly health?: HealthPaths;
+  /**
+   * Web services: where Prometheus reads the service's metrics. monitoring: "Each Prefect web
+   * service exposes a Prometheus-compatible /metrics endpoint. For example: auth:4300/metrics" —
+   * on the service's own address; a `port` apart from `port` gets a port of its own ("metrics").
+   */
+  readonly metrics?: { readonly path: string; readonly port?: number };
   /** Web services: which public host routes to it; `internal` ones are not routed. */
   readonly host?: 'api' | 'app' | 'internal';
   /** Long-lived websocket connections (events in/out). */
@@ -99,6 +105,8 @@ const SERVER_COMMAND = ['prefect-cloud'] as const;
 const small: ServiceResources = { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } };
 const medium: ServiceResources = { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } };
 const apiHealth: HealthPaths = { liveness: '/api/health', readiness: '/api/ready' };
+/** monitoring: every web service serves /metrics on its own port. */
+const METRICS = { path: '/metrics' } as const;
 /**
  * HTTPS to any public address, IPv4 and IPv6 (the cluster's private ranges stay closed). ASSUMPTION:
  * the services that call out (actions: webhooks and notification services; work-pools: the cloud
@@ -119,6 +127,7 @@ export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
     args: [],
     port: 8080,
     health: { liveness: '/', readiness: '/' },
+    // The UI serves the browser application; the metrics are the FastAPI services' (prefect-services).
     host: 'app',
     databases: [],
     redis: [],
@@ -132,8 +141,10 @@ export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
     image: 'server',
     command: SERVER_COMMAND,
     args: ['serve', 'auth'],
-    port: 8080,
+    // monitoring: auth:4300/metrics, the auth service's address.
+    port: 4300,
     health: apiHealth,
+    metrics: METRICS,
     host: 'api',
     databases: ['nebula'],
     redis: ['cache'],
@@ -149,6 +160,7 @@ export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
     args: ['serve', 'nebula'],
     port: 8080,
     health: apiHealth,
+    metrics: METRICS,
     host: 'api',
     databases: ['nebula'],
     redis: ['cache'],
@@ -164,6 +176,7 @@ export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
     args: ['serve', 'server'],
     port: 8080,
     health: apiHealth,
+    metrics: METRICS,
     host: 'api',
     databases: ['orion'],
     // ASSUMPTION: the API holds tag-based concurrency limits as leases in Redis since the January
@@ -181,6 +194,7 @@ export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
     args: ['serve', 'events'],
     port: 8080,
     health: apiHealth,
+    metrics: METRICS,
     host: 'api',
     websockets: true,
     databases: ['events'],

@@ -18,9 +18,13 @@ import {
 import { DEFAULT_TRUST_DOMAIN } from '../mesh/identity';
 import { MeshNamespacePolicy } from '../mesh/namespace-policy';
 import { configuredRoutes, resolveRoutes, routedBackends, type ResolvedRoute } from '../edge/routes/routes';
+import { MAINTENANCE_HEALTH_CHECK } from '../edge/routes/host-routes';
 import type { ResolvedService } from '../prefect/service-catalog';
 import { BUNDLE_HEALTH_CHECK_EXPR, TrustBundle } from '../edge/tls/trust-bundle';
 import { LayerChart, type LayerChartProps } from './layer-chart';
+
+/** Seconds of Retry-After with `maintenance: true`. */
+const DEFAULT_RETRY_AFTER_SECONDS = 300;
 
 export interface EdgeChartProps extends LayerChartProps {
   /** The environment's resolved service catalog: the routes' backends. */
@@ -142,6 +146,16 @@ export class EdgeChart extends LayerChart {
       : { healthChecks: [] };
 
     const acmeHttp01 = solvesHttp01(config);
+    // The backends stay wired (policies, traffic policies): turning maintenance off changes the routes only.
+    const maintenance =
+      config.maintenance === false
+        ? undefined
+        : { retryAfterSeconds: config.maintenance === true ? DEFAULT_RETRY_AFTER_SECONDS : config.maintenance.retryAfter };
+    if (maintenance) {
+      this.warn(
+        `maintenance is on: the gateway answers 503 (Retry-After: ${maintenance.retryAfterSeconds}) to every request on ${hostnames.api} and ${hostnames.app}, and 200 on GET ${MAINTENANCE_HEALTH_CHECK}`,
+      );
+    }
     this.gateway = new PrefectGateway(this, 'Gateway', {
       namespace: namespaces.ingress,
       selector: mesh.gatewaySelector,
@@ -162,6 +176,7 @@ export class EdgeChart extends LayerChart {
         routes,
         backendNamespace: namespaces.prefect,
         backendSelector: (service) => selectorLabels(config.environment, service),
+        ...(maintenance ? { maintenance } : {}),
       });
     }
     for (const backend of routedBackends(this.routes)) {

@@ -119,6 +119,13 @@ const serviceOverride = z.strictObject({
   args: z.array(z.string()).optional(),
   port: z.int().min(1024, { error: 'expected an unprivileged port (1024-65535)' }).max(65535).optional(),
   health: z.strictObject({ liveness: z.string().startsWith('/'), readiness: z.string().startsWith('/') }).optional(),
+  /** Where the service's Prometheus metrics are: a path, on its port or on a port of their own. */
+  metrics: z
+    .strictObject({
+      path: z.string().startsWith('/', { error: 'expected a path such as "/metrics"' }),
+      port: z.int().min(1024, { error: 'expected an unprivileged port (1024-65535)' }).max(65535).optional(),
+    })
+    .optional(),
   host: z.enum(['api', 'app', 'internal']).optional(),
   websockets: z.boolean().optional(),
   databases: z.array(z.enum(DATABASES)).optional(),

@@ -40,6 +40,23 @@ export const configSchema = z
     loadBalancer: loadBalancer.prefault({}),
     mesh: mesh.prefault({}),
     routes: routes.prefault({}),
+    /**
+     * Maintenance mode (docs: faq, "What happens while the API is in maintenance mode?"): the
+     * gateway answers 200 on GET /load-balancer/health-check and 503 with Retry-After to every
+     * other request on both hosts. `true` retries after 300 seconds.
+     */
+    maintenance: z
+      .union(
+        [
+          z.boolean(),
+          z.strictObject({
+            /** Seconds clients are told to wait (the Retry-After header). */
+            retryAfter: z.int().min(1, { error: 'expected at least 1 second' }).max(86_400, { error: 'expected at most a day (86400 seconds)' }),
+          }),
+        ],
+        { error: 'expected true, false, or { retryAfter: <seconds> }' },
+      )
+      .default(false),
     postgres: postgres.prefault({}),
     redis: redis.prefault({}),
     prefect,

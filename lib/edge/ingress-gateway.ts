@@ -196,6 +196,8 @@ export class PrefectGateway extends Construct {
       readonly routes: readonly ResolvedRoute[];
       readonly backendNamespace: string;
       readonly backendSelector: (service: string) => Record<string, string>;
+      /** Maintenance mode: the documented answers instead of the routes. */
+      readonly maintenance?: { readonly retryAfterSeconds: number };
     },
   ): HostRoutes {
     const hostRoutes = new HostRoutes(this, id, {
@@ -207,6 +209,7 @@ export class PrefectGateway extends Construct {
       backendNamespace: props.backendNamespace,
       // Requests reach the routes only through the load balancer's TLS listener.
       ...(this.tlsTermination === 'load-balancer' ? { forwardedProto: 'https' as const } : {}),
+      ...(props.maintenance ? { maintenance: props.maintenance } : {}),
       labels: this.labelsFor(props.name, 'ingress'),
     });
     return hostRoutes;

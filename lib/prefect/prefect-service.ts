@@ -144,6 +144,11 @@ export class PrefectService extends Construct implements DataClient {
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
 
     const port = definition.port;
+    // A metrics port apart from the service's port gets a container and Service port of its own.
+    const metricsPort = definition.metrics?.port !== undefined && definition.metrics.port !== port ? definition.metrics.port : undefined;
+    if (metricsPort !== undefined && port === undefined) {
+      throw new Error(`service ${definition.name}: metrics on a port of their own are for web services`);
+    }
     const probe = (path: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
       httpGet: { path, port: k8s.IntOrString.fromString('http') },
       periodSeconds,
@@ -152,7 +157,10 @@ export class PrefectService extends Construct implements DataClient {
     });
 
     const template: k8s.PodTemplateSpec = {
-      metadata: { labels: props.labels, annotations: { ...sidecarAnnotations(DRAIN_SECONDS), ...props.podAnnotations } },
+      metadata: {
+        labels: props.labels,
+        annotations: { ...sidecarAnnotations(DRAIN_SECONDS), ...prometheusAnnotations(definition), ...props.podAnnotations },
+      },
       spec: {
         serviceAccountName: this.serviceAccountName,
         automountServiceAccountToken: false,
@@ -205,7 +213,14 @@ export class PrefectService extends Construct implements DataClient {
             ...(definition.command.length > 0 ? { command: [...definition.command] } : {}),
             ...(definition.args.length > 0 ? { args: [...definition.args] } : {}),
             env: Lazy.any({ produce: () => toEnvVars(this.environment) }),
-            ...(port !== undefined ? { ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }] } : {}),
+            ...(port !== undefined
+              ? {
+                  ports: [
+                    { name: 'http', containerPort: port, protocol: 'TCP' },
+                    ...(metricsPort !== undefined ? [{ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }] : []),
+                  ],
+                }
+              : {}),
             resources: toResourceRequirements(definition.resources),
             ...(definition.health
               ? {
@@ -301,6 +316,17 @@ export class PrefectService extends Construct implements DataClient {
           // Istio picks the protocol from the port name and appProtocol.
           ports: [
             { name: `http-${definition.name}`, port, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP', appProtocol: 'http' },
+            ...(metricsPort !== undefined
+              ? [
+                  {
+                    name: 'http-metrics',
+                    port: metricsPort,
+                    targetPort: k8s.IntOrString.fromString('metrics'),
+                    protocol: 'TCP',
+                    appProtocol: 'http',
+                  },
+                ]
+              : []),
           ],
         },
       });
@@ -399,6 +425,18 @@ export class PrefectService extends Construct implements DataClient {
   public get environment(): ReadonlyMap<string, EnvValue> {
     return new Map([...[...WRITABLE_HOME].filter(([name]) => !this.env.has(name)), ...this.env]);
   }
+}
+
+/**
+ * Where the pod's metrics are, in the annotations that Prometheus's Kubernetes discovery reads.
+ * Istio's sidecar injector rewrites them to its agent (port 15020, /stats/prometheus), which
+ * merges the application's metrics with Envoy's: so Prometheus scrapes without mTLS, under STRICT.
+ */
+function prometheusAnnotations(definition: ServiceDefinition): Record<string, string> {
+  const metrics = definition.metrics;
+  const port = metrics?.port ?? definition.port;
+  if (metrics === undefined || port === undefined) return {};
+  return { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': metrics.path };
 }
 
 function withAnnotations<T extends object>(

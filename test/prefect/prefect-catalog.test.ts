@@ -225,6 +225,7 @@ describe('a catalog entry overridden in every field', () => {
     args: ['--workers', '4'],
     port: 9090,
     health: { liveness: '/livez', readiness: '/readyz' },
+    metrics: { path: '/prom', port: 9102 },
     host: 'api',
     websockets: true,
     databases: ['events', 'nebula'],
@@ -247,7 +248,7 @@ describe('a catalog entry overridden in every field', () => {
   const reaches: { readonly [Field in keyof typeof full]: () => void } = {
     type: () => {
       // A web service: a Service, probes, an HPA and a PDB; the Deployment rolls without downtime.
-      expect(find('Service').spec.ports).toHaveLength(1);
+      expect(find('Service').spec.ports.map((port: Spec) => port.name)).toEqual(['http-work-pools', 'http-metrics']);
       expect(container.readinessProbe.httpGet).toMatchObject({ port: 'http' });
       expect(find('PodDisruptionBudget').spec.maxUnavailable).toBe(1);
       expect(deployment.spec.strategy.type).toBe('RollingUpdate');
@@ -256,11 +257,31 @@ describe('a catalog entry overridden in every field', () => {
     command: () => expect(container.command).toEqual(['/usr/local/bin/work-pools']),
     args: () => expect(container.args).toEqual(['--workers', '4']),
     port: () => {
-      expect(container.ports).toEqual([{ name: 'http', containerPort: 9090, protocol: 'TCP' }]);
-      expect(find('Service').spec.ports).toEqual([
-        { name: 'http-work-pools', port: 9090, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' },
-      ]);
+      expect(container.ports[0]).toEqual({ name: 'http', containerPort: 9090, protocol: 'TCP' });
+      expect(find('Service').spec.ports[0]).toEqual({
+        name: 'http-work-pools',
+        port: 9090,
+        targetPort: 'http',
+        protocol: 'TCP',
+        appProtocol: 'http',
+      });
       expect(find('AuthorizationPolicy', 'work-pools-callers').spec.rules[0].to).toEqual([{ operation: { ports: ['9090'] } }]);
+    },
+    metrics: () => {
+      expect(deployment.spec.template.metadata.annotations).toMatchObject({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': '9102',
+        'prometheus.io/path': '/prom',
+      });
+      // A port of their own: a container port and a Service port named for them.
+      expect(container.ports[1]).toEqual({ name: 'metrics', containerPort: 9102, protocol: 'TCP' });
+      expect(find('Service').spec.ports[1]).toEqual({
+        name: 'http-metrics',
+        port: 9102,
+        targetPort: 'metrics',
+        protocol: 'TCP',
+        appProtocol: 'http',
+      });
     },
     health: () => {
       expect(container.livenessProbe.httpGet.path).toBe('/livez');
@@ -379,6 +400,30 @@ describe('a new web service with host internal', () => {
 describe('Prefect services', () => {
   const { find, none, config, data, objects, chart } = synthPrefect();
   const catalog = resolveCatalog(config);
+
+  it('serve their metrics where the monitoring page says: /metrics of every API service, auth on 4300', () => {
+    const auth = find('Service', 'auth').spec;
+    expect(auth.ports).toEqual([{ name: 'http-auth', port: 4300, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }]);
+    expect(find('Deployment', 'auth').spec.template.spec.containers[0].ports).toEqual([
+      { name: 'http', containerPort: 4300, protocol: 'TCP' },
+    ]);
+    for (const service of catalog.filter((entry) => entry.type === 'web')) {
+      const annotations = find('Deployment', service.name).spec.template.metadata.annotations;
+      if (service.image === 'ui') {
+        expect(annotations['prometheus.io/scrape'], 'the UI serves the browser application').toBeUndefined();
+        continue;
+      }
+      expect(annotations, service.name).toMatchObject({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(service.port),
+        'prometheus.io/path': '/metrics',
+      });
+    }
+    for (const service of catalog.filter((entry) => entry.type !== 'web')) {
+      const workload = find(workloadKind(service), service.name).spec;
+      expect(workload.template.metadata.annotations['prometheus.io/scrape'], service.name).toBeUndefined();
+    }
+  });
 
   it.each(catalog.map((service) => [service.name, service] as const))('%s: every catalog field reaches the manifest', (name, service) => {
     const workload = find(workloadKind(service), name).spec;

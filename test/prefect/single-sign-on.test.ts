@@ -20,16 +20,7 @@ const egressOf = (rendered: RenderedEnvironment, service: string) =>
       .map((peer) => ({ ...peer.ipBlock, ports: rule.ports.map((port: Spec) => port.port) })),
   );
 
-/** Okta, ADFS and Entra at once, as reference/auth-methods allows. */
-const ALL_PROVIDERS = {
-  prefect: {
-    sso: {
-      okta: { clientId: '0oa2b3c4d5e6f7g8h9i0', authServerUrl: 'https://example.okta.com/oauth2/default' },
-      adfs: { clientId: 'prefect-cloud', authority: 'https://adfs.example.com/adfs', verifySsl: false },
-      entra: { clientId: '3f1c2b7a-5d4e-4f60-9a8b-1c2d3e4f5a6b', tenantId: '9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a' },
-    },
-  },
-};
+const ALL_PROVIDERS = VARIANTS.everySso;
 
 describe('single sign-on', () => {
   const prod = build('prod');

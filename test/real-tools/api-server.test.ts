@@ -293,6 +293,15 @@ describe('the providers and modes the committed environments do not use, on a re
       [{ tls: null }, { tls: { mode: 'letsencrypt', email: 'platform@example.com', solver: { type: 'http01' } } }],
     ],
     ['a mesh of your own', 'staging', VARIANTS.ownMesh],
+    [
+      'maintenance mode, single sign-on with every provider, Secret-backed settings',
+      'prod',
+      [
+        VARIANTS.everySso,
+        { maintenance: { retryAfter: 600 } },
+        { prefect: { services: { actions: { env: { SMTP_PASSWORD: { secret: 'prefect-smtp', key: 'password' } } } } } },
+      ],
+    ],
   ])('%s (%s) passes a server-side dry run', async (_variant, environment, changes) => {
     const folder = writeRendered(buildVariant(environment, changes));
     try {

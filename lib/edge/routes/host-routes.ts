@@ -20,7 +20,40 @@ export interface HostRoutesProps {
    * @default - Envoy's own (the scheme of the connection, or a trusted proxy's header)
    */
   readonly forwardedProto?: 'https';
+  /**
+   * Maintenance mode: the routes give way to the documented answers (MAINTENANCE_HEALTH_CHECK).
+   * @default - the routes serve
+   */
+  readonly maintenance?: { readonly retryAfterSeconds: number };
   readonly labels: Record<string, string>;
+}
+
+/**
+ * faq, "What happens while the API is in maintenance mode?": a 200 on GET
+ * /load-balancer/health-check, and a 503 with a Retry-After header (and a JSON content type) on
+ * any other request.
+ */
+export const MAINTENANCE_HEALTH_CHECK = '/load-balancer/health-check';
+
+/** The maintenance answers, in place of a host's routes. */
+export function maintenanceRoutes(retryAfterSeconds: number): VirtualServiceSpecHttp[] {
+  const json = { 'content-type': 'application/json' };
+  return [
+    {
+      name: 'maintenance-health-check',
+      match: [{ uri: { exact: MAINTENANCE_HEALTH_CHECK }, method: { exact: 'GET' } }],
+      directResponse: { status: 200, body: { string: '{"status":"maintenance"}' } },
+      headers: { response: { set: json } },
+    },
+    {
+      name: 'maintenance',
+      directResponse: {
+        status: 503,
+        body: { string: `{"detail":"Prefect is under maintenance; retry in ${retryAfterSeconds} seconds"}` },
+      },
+      headers: { response: { set: { ...json, 'retry-after': String(retryAfterSeconds) } } },
+    },
+  ];
 }
 
 /** The in-cluster address of a catalog service. */
@@ -39,7 +72,7 @@ export class HostRoutes extends Construct {
   constructor(scope: Construct, id: string, props: HostRoutesProps) {
     super(scope, id);
     if (props.routes.length === 0) throw new Error(`VirtualService ${props.name}: no route for ${props.hostname}`);
-    const http: VirtualServiceSpecHttp[] = props.routes.map((route) => ({
+    const routes: VirtualServiceSpecHttp[] = props.routes.map((route) => ({
       name: route.name,
       match: route.match.map((match) => ({ uri: { ...match } })),
       route: [{ destination: { host: serviceHost(route.backend.name, props.backendNamespace), port: { number: route.port } } }],
@@ -48,6 +81,7 @@ export class HostRoutes extends Construct {
       retries: { ...route.retries },
       ...(props.forwardedProto ? { headers: { request: { set: { 'x-forwarded-proto': props.forwardedProto } } } } : {}),
     }));
+    const http = props.maintenance ? maintenanceRoutes(props.maintenance.retryAfterSeconds) : routes;
     this.resource = new VirtualService(this, 'Resource', {
       metadata: { name: props.name, namespace: props.namespace, labels: props.labels },
       spec: {

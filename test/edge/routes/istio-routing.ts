@@ -9,7 +9,10 @@ import type { KubernetesObject, RenderedEnvironment } from '../../../lib/output/
  *   without conditions matches everything);
  * - `uri` conditions: `prefix` is a plain, case-sensitive string prefix; `exact` compares the
  *   whole path; `regex` is anchored at both ends (RE2; the patterns used here read the same in
- *   JavaScript); all ignore the query string; `ignoreUriCase` lowers both sides;
+ *   JavaScript); all ignore the query string; `ignoreUriCase` lowers both sides; a `method`
+ *   condition (exact) must hold too;
+ * - a route answers itself with `directResponse` (its status, and the response headers it sets),
+ *   redirects with `redirect`, or forwards to its destination;
  * - no matching route: the gateway answers 404.
  */
 
@@ -21,7 +24,9 @@ interface UriMatch {
 
 interface HttpRoute {
   readonly name?: string;
-  readonly match?: ReadonlyArray<{ readonly uri?: UriMatch; readonly ignoreUriCase?: boolean }>;
+  readonly match?: ReadonlyArray<{ readonly uri?: UriMatch; readonly ignoreUriCase?: boolean; readonly method?: { readonly exact?: string } }>;
+  readonly directResponse?: { readonly status: number; readonly body?: { readonly string?: string } };
+  readonly headers?: { readonly response?: { readonly set?: Readonly<Record<string, string>> } };
   readonly route?: ReadonlyArray<{ readonly destination: { readonly host: string; readonly port?: { readonly number: number } } }>;
   readonly redirect?: { readonly scheme?: string; readonly redirectCode?: number };
   readonly timeout?: string;
@@ -39,6 +44,14 @@ export type RoutingDecision =
       readonly retries?: number;
     }
   | { readonly kind: 'redirect'; readonly virtualService: string; readonly route: string; readonly scheme?: string; readonly code?: number }
+  | {
+      readonly kind: 'direct';
+      readonly virtualService: string;
+      readonly route: string;
+      readonly status: number;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly body?: string;
+    }
   | { readonly kind: 'not-found' };
 
 function uriMatches(match: UriMatch, path: string, ignoreCase: boolean): boolean {
@@ -51,7 +64,13 @@ function uriMatches(match: UriMatch, path: string, ignoreCase: boolean): boolean
 }
 
 /** How the gateway `gateway` ("namespace/name") answers a request for `host` and `pathWithQuery`. */
-export function routeRequest(rendered: RenderedEnvironment, gateway: string, host: string, pathWithQuery: string): RoutingDecision {
+export function routeRequest(
+  rendered: RenderedEnvironment,
+  gateway: string,
+  host: string,
+  pathWithQuery: string,
+  method = 'GET',
+): RoutingDecision {
   const path = pathWithQuery.split('?')[0] as string;
   const virtualServices = rendered.objects
     .map(({ object }) => object)
@@ -67,8 +86,23 @@ export function routeRequest(rendered: RenderedEnvironment, gateway: string, hos
     for (const route of vs.spec.http ?? []) {
       const conditions = route.match ?? [];
       const selected =
-        conditions.length === 0 || conditions.some((condition) => uriMatches(condition.uri ?? {}, path, condition.ignoreUriCase ?? false));
+        conditions.length === 0 ||
+        conditions.some(
+          (condition) =>
+            uriMatches(condition.uri ?? {}, path, condition.ignoreUriCase ?? false) &&
+            (condition.method?.exact === undefined || condition.method.exact === method),
+        );
       if (!selected) continue;
+      if (route.directResponse) {
+        return {
+          kind: 'direct',
+          virtualService: vs.metadata.name,
+          route: route.name ?? '',
+          status: route.directResponse.status,
+          headers: { ...route.headers?.response?.set },
+          body: route.directResponse.body?.string,
+        };
+      }
       if (route.redirect) {
         return {
           kind: 'redirect',

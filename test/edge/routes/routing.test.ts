@@ -27,6 +27,7 @@ function resolve(rendered: RenderedEnvironment, host: string, path: string, gate
   const decision = routeRequest(rendered, gateway, host, path);
   if (decision.kind === 'not-found') return '404';
   if (decision.kind === 'redirect') return `redirect ${decision.scheme} ${decision.code}`;
+  if (decision.kind === 'direct') return `${decision.status} from ${decision.route}`;
   return `${decision.route} -> ${decision.host.split('.')[0]}`;
 }
 
@@ -92,6 +93,51 @@ describe('routing through the generated VirtualServices', () => {
       const vs = findObject(prod, 'VirtualService', name, 'istio-ingress');
       expect(vs.spec).toMatchObject({ hosts: [host], gateways: ['istio-ingress/prefect'], exportTo: ['.'] });
     }
+  });
+});
+
+describe('maintenance mode (faq)', () => {
+  const maintenance = buildVariant('prod', { maintenance: { retryAfter: 900 } });
+  const gateway = 'istio-ingress/prefect';
+
+  it.each([
+    [API, '/load-balancer/health-check', 'GET', 200],
+    [APP, '/load-balancer/health-check', 'GET', 200],
+    [API, '/load-balancer/health-check', 'POST', 503],
+    [API, '/load-balancer/health-check/x', 'GET', 503],
+    [API, '/api/accounts/x/workspaces/y/flows/filter', 'POST', 503],
+    [API, '/auth/login', 'GET', 503],
+    [APP, '/', 'GET', 503],
+    [APP, '/dashboard', 'GET', 503],
+  ])('answers %s %s (%s) itself with %i', (host, path, method, status) => {
+    const decision = routeRequest(maintenance, gateway, host, path, method);
+    expect(decision.kind).toBe('direct');
+    if (decision.kind !== 'direct') return;
+    expect(decision.status).toBe(status);
+    expect(decision.headers['content-type']).toBe('application/json');
+    expect(decision.headers['retry-after']).toBe(status === 503 ? '900' : undefined);
+  });
+
+  it('retries after 300 seconds with maintenance: true, and routes normally without it', () => {
+    const on = buildVariant('prod', { maintenance: true });
+    const decision = routeRequest(on, gateway, API, '/auth/login');
+    expect(decision.kind === 'direct' && decision.headers['retry-after']).toBe('300');
+    expect(resolve(prod, API, '/load-balancer/health-check')).toBe('404');
+    expect(resolve(prod, API, '/auth/login')).toBe('auth -> auth');
+  });
+
+  it('keeps the backends wired, so that turning it off changes the routes only', () => {
+    const kinds = (rendered: RenderedEnvironment) =>
+      rendered.objects
+        .filter(({ object }) => object.kind !== 'VirtualService' && object.kind !== 'Kustomization')
+        .map(({ text }) => text)
+        .sort();
+    expect(kinds(maintenance)).toEqual(kinds(prod));
+  });
+
+  it('refuses a Retry-After that is not a whole number of seconds', () => {
+    expect(() => buildVariant('prod', { maintenance: { retryAfter: '5m' } })).toThrow('config/prod.yaml: maintenance');
+    expect(() => buildVariant('prod', { maintenance: 'yes' })).toThrow('config/prod.yaml: maintenance');
   });
 });
 
