@@ -236,7 +236,7 @@ describe('the route table', () => {
   it('accepts the default table and fills in the defaults', () => {
     const routes = resolveRoutes(DEFAULT_ROUTES, DEFAULT_CATALOG);
     expect(routes.map((route) => [route.name, route.backend.name, route.port, route.timeout ?? 'none', route.retries.attempts])).toEqual([
-      ['auth', 'auth', 8080, '30s', 2],
+      ['auth', 'auth', 4300, '30s', 2],
       ['events-websockets', 'events', 8080, 'none', 0],
       ['events', 'events', 8080, '60s', 2],
       ['server', 'server', 8080, '60s', 2],
