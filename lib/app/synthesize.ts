@@ -1,3 +1,4 @@
+import { LABEL } from '../core/labels';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
@@ -244,6 +245,32 @@ function refusedUpdates(rendered: RenderedEnvironment, outDir: string, projectRo
 }
 
 /**
+ * Customer-Managed Prefect upgrades one release at a time (upgrade-guide: "You must update Prefect
+ * versions one release … at a time"). Whether a new tag is the next release, nothing in it says:
+ * the release list is Prefect's. So a changed release is announced, with the rule, whenever the
+ * services' version differs from the committed one.
+ */
+function releaseChanges(rendered: RenderedEnvironment, outDir: string): string[] {
+  const notes = new Set<string>();
+  for (const { file, object } of rendered.objects) {
+    const version = object.metadata.labels?.[LABEL.version];
+    if (object.kind !== 'Deployment' || object.metadata.labels?.[LABEL.component] !== 'api' || version === undefined) continue;
+    let committed: { metadata?: { labels?: Record<string, string> } } | undefined;
+    try {
+      committed = yaml.load(fs.readFileSync(path.join(outDir, rendered.environment, file), 'utf8')) as typeof committed;
+    } catch {
+      continue;
+    }
+    const before = committed?.metadata?.labels?.[LABEL.version];
+    if (before === undefined || before === version) continue;
+    notes.add(
+      `Prefect's release changes from ${before} to ${version}: upgrade one release at a time (Prefect's upgrade guide), so ${version} must be the release right after ${before}; otherwise go through each release between them, one commit and one reconciliation each, and read the guide's notes of every release on the way`,
+    );
+  }
+  return [...notes];
+}
+
+/**
  * Synthesizes `dist/` atomically: every environment is built and validated in memory, then
  * swapped in. On any error (configuration, a construct throwing, validation) nothing under
  * `dist/` changes.
@@ -265,7 +292,9 @@ export function synthesize(options: SynthesisOptions): SynthesisResult {
     if (refused.length > 0) throw new SynthesisError(refused);
   }
 
-  const trees = new Map(environments.map((rendered) => [rendered.environment, rendered.files] as const));
+  const announced = environments.map((rendered) => ({ ...rendered, warnings: [...rendered.warnings, ...releaseChanges(rendered, outDir)] }));
+
+  const trees = new Map(announced.map((rendered) => [rendered.environment, rendered.files] as const));
   const stale =
     options.environments === undefined && fs.existsSync(outDir)
       ? fs
@@ -275,5 +304,5 @@ export function synthesize(options: SynthesisOptions): SynthesisResult {
       : [];
   const changed = replaceFolders(outDir, trees, stale);
   options.checked?.save();
-  return { environments, changed };
+  return { environments: announced, changed };
 }

@@ -4,11 +4,14 @@
  * server test dry-runs the same bumps over the applied committed output).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import * as yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
+import { synthesize } from '../../lib/app/synthesize';
 import type { RenderedEnvironment } from '../../lib/output/render';
 import { buildVariant } from '../config-variants';
-import { PROJECT_ROOT } from '../helpers';
+import { PROJECT_ROOT, sharedValidator } from '../helpers';
 
 const DIST = path.join(PROJECT_ROOT, 'dist', 'prod');
 
@@ -62,5 +65,42 @@ describe('a version bump of prod touches only what it upgrades', () => {
     expect(changes(buildVariant('prod', { redis: { streams: { version: '7.4.7' } } }))).toEqual([
       '~ data/statefulset.prefect-data.redis-streams.yaml',
     ]);
+  });
+});
+
+describe('a Prefect release change', () => {
+  const SERVER = 'prefect/deployment.prefect.server.yaml';
+
+  /** dist/prod copied, with the services' committed release set to `release`. */
+  function committedAt(release: string): string {
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prefect-cdk8s-release-'));
+    fs.cpSync(DIST, path.join(outDir, 'prod'), { recursive: true });
+    const file = path.join(outDir, 'prod', SERVER);
+    const object = yaml.load(fs.readFileSync(file, 'utf8')) as { metadata: { labels: Record<string, string> } };
+    object.metadata.labels['app.kubernetes.io/version'] = release;
+    fs.writeFileSync(file, yaml.dump(object));
+    return outDir;
+  }
+
+  it('is announced with the one-release-at-a-time rule of the upgrade guide, and only when the release changes', () => {
+    for (const [committed, announced] of [
+      ['2026.8.1', true],
+      ['2026.11.1', false],
+    ] as const) {
+      const outDir = committedAt(committed);
+      try {
+        const result = synthesize({ projectRoot: PROJECT_ROOT, outDir, environments: ['prod'], validator: sharedValidator() });
+        const notes = (result.environments[0]?.warnings ?? []).filter((warning) => warning.includes("Prefect's release changes"));
+        expect(notes, committed).toEqual(
+          announced
+            ? [
+                "Prefect's release changes from 2026.8.1 to 2026.11.1: upgrade one release at a time (Prefect's upgrade guide), so 2026.11.1 must be the release right after 2026.8.1; otherwise go through each release between them, one commit and one reconciliation each, and read the guide's notes of every release on the way",
+              ]
+            : [],
+        );
+      } finally {
+        fs.rmSync(outDir, { recursive: true, force: true });
+      }
+    }
   });
 });
