@@ -3,14 +3,17 @@
  * capacity figure of the `prefect` layer derives from these entries; `prefect.services` in
  * config/<env>.yaml overrides them per environment.
  *
- * Prefect's public documentation names the services, their kinds and what they use; it does not
- * publish their commands, every port or every health path. The values marked ASSUMPTION below
- * are this project's defaults: check them against the release you run (README, "Assumptions").
+ * Prefect's Customer-Managed pages (docs-customer-managed.prefect.io) name the services, their
+ * kinds and what they use, and a few ports and paths; each value taken from a page cites the
+ * page's path. They do not publish the commands, the other ports or the health paths: the values
+ * marked ASSUMPTION are this project's defaults (README, "Assumptions").
  */
 
+// reference/database-flags: "all three PostgreSQL databases … Events, Nebula, Orion".
 export const DATABASES = ['events', 'nebula', 'orion'] as const;
 export type DatabaseName = (typeof DATABASES)[number];
 
+// overview/infra-services: "three dedicated instances (one per role)": Cache, Work, Streams.
 export const REDIS_INSTANCES = ['cache', 'work', 'streams'] as const;
 export type RedisName = (typeof REDIS_INSTANCES)[number];
 
@@ -34,6 +37,7 @@ export function redisInstanceFor(roles: Readonly<Record<SharedRedisRole, RedisNa
  * web: stateless HTTP, routed and scalable; background and consumer: scalable workers driven by
  * Redis; loop: a singleton that must never run twice at once.
  */
+// overview/prefect-services: "Loop Services … Must run as singletons"; the other three scale out.
 export const SERVICE_TYPES = ['web', 'background', 'consumer', 'loop'] as const;
 export type ServiceType = (typeof SERVICE_TYPES)[number];
 

@@ -173,7 +173,7 @@ const redisInstance = (memory: string) =>
     });
 
 export const redis = z.strictObject({
-  /** Defaults are Prefect's published minimums (1 CPU; 2, 2 and 4 GiB). */
+  // overview/infra-services: the minimums per instance, 1 CPU with 2, 2 and 4 GiB.
   cache: redisInstance('2Gi').prefault({}),
   work: redisInstance('2Gi').prefault({}),
   streams: redisInstance('4Gi').prefault({}),
