@@ -292,7 +292,10 @@ export function synthesize(options: SynthesisOptions): SynthesisResult {
     if (refused.length > 0) throw new SynthesisError(refused);
   }
 
-  const announced = environments.map((rendered) => ({ ...rendered, warnings: [...rendered.warnings, ...releaseChanges(rendered, outDir)] }));
+  const announced = environments.map((rendered) => ({
+    ...rendered,
+    warnings: [...rendered.warnings, ...releaseChanges(rendered, outDir)],
+  }));
 
   const trees = new Map(announced.map((rendered) => [rendered.environment, rendered.files] as const));
   const stale =

@@ -29,7 +29,9 @@ export const SSO_SECRET_KEYS: Readonly<Record<SsoProvider, readonly string[]>> =
 export const SSO_SETTINGS: Readonly<
   Record<
     SsoProvider,
-    ReadonlyArray<{ readonly chartValue: string; readonly variable: string } & ({ readonly field: string } | { readonly secretKey: string })>
+    ReadonlyArray<
+      { readonly chartValue: string; readonly variable: string } & ({ readonly field: string } | { readonly secretKey: string })
+    >
   >
 > = {
   okta: [

@@ -171,11 +171,9 @@ const singleSignOn = z
     entra: z
       .strictObject({
         clientId,
-        tenantId: z
-          .string()
-          .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
-            error: 'expected the directory (tenant) ID, a GUID such as "00000000-0000-0000-0000-000000000000"',
-          }),
+        tenantId: z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
+          error: 'expected the directory (tenant) ID, a GUID such as "00000000-0000-0000-0000-000000000000"',
+        }),
         verifySsl: z.boolean().default(true),
         /** reference/auth-methods: the Microsoft login endpoint's default. */
         loginBaseUrl: httpsUrl('https://login.microsoftonline.com/').default('https://login.microsoftonline.com/'),

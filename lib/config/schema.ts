@@ -51,7 +51,10 @@ export const configSchema = z
           z.boolean(),
           z.strictObject({
             /** Seconds clients are told to wait (the Retry-After header). */
-            retryAfter: z.int().min(1, { error: 'expected at least 1 second' }).max(86_400, { error: 'expected at most a day (86400 seconds)' }),
+            retryAfter: z
+              .int()
+              .min(1, { error: 'expected at least 1 second' })
+              .max(86_400, { error: 'expected at most a day (86400 seconds)' }),
           }),
         ],
         { error: 'expected true, false, or { retryAfter: <seconds> }' },

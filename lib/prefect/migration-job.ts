@@ -129,7 +129,12 @@ function stepContainers(steps: MigrationSteps): Array<{ name: string; command: s
   if (steps.length === 0) throw new Error('a migration needs at least one command');
   const used = new Set<string>();
   return steps.map((command, index) => {
-    const word = (command.at(-1) ?? 'step').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'step';
+    const word =
+      (command.at(-1) ?? 'step')
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, '-')
+        .replace(/^-+|-+$/g, '')
+        .slice(0, 40) || 'step';
     let name = index === 0 ? 'migrate' : word === 'migrate' ? `step-${index + 1}` : word;
     if (used.has(name)) name = `step-${index + 1}`;
     used.add(name);

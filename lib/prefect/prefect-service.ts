@@ -3,7 +3,15 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { ServiceDefinition } from '../catalog/services';
-import { addMount, toEnvVars, toSecretVolumes, type DataClient, type EgressRule, type EnvValue, type SecretFileMount } from '../core/data-client';
+import {
+  addMount,
+  toEnvVars,
+  toSecretVolumes,
+  type DataClient,
+  type EgressRule,
+  type EnvValue,
+  type SecretFileMount,
+} from '../core/data-client';
 import { principalOf } from '../mesh/identity';
 import { LABEL, withVersion } from '../core/labels';
 import { WorkloadNetworkPolicy } from '../mesh/workload-network-policy';

@@ -68,4 +68,3 @@ export abstract class RedisRelations extends Construct implements RedisServer {
     this.relations = new RedisAccess(props);
   }
 }
-

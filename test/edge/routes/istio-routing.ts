@@ -24,7 +24,11 @@ interface UriMatch {
 
 interface HttpRoute {
   readonly name?: string;
-  readonly match?: ReadonlyArray<{ readonly uri?: UriMatch; readonly ignoreUriCase?: boolean; readonly method?: { readonly exact?: string } }>;
+  readonly match?: ReadonlyArray<{
+    readonly uri?: UriMatch;
+    readonly ignoreUriCase?: boolean;
+    readonly method?: { readonly exact?: string };
+  }>;
   readonly directResponse?: { readonly status: number; readonly body?: { readonly string?: string } };
   readonly headers?: { readonly response?: { readonly set?: Readonly<Record<string, string>> } };
   readonly route?: ReadonlyArray<{ readonly destination: { readonly host: string; readonly port?: { readonly number: number } } }>;
