@@ -110,6 +110,17 @@ describe('secret settings of a service', () => {
     );
   });
 
+  it('come from the store through an ExternalSecret of that name with External Secrets, nothing to create by hand', () => {
+    const rendered = buildVariant('dev', [
+      VARIANTS.externalSecrets,
+      { prefect: { services: { actions: { env: { SMTP_PASSWORD: { secret: 'prefect-smtp', key: 'password' } } } } } },
+    ]);
+    const secret = findObject(rendered, 'ExternalSecret', 'prefect-smtp', 'prefect').spec as Spec;
+    expect(secret.target).toMatchObject({ name: 'prefect-smtp', template: { type: 'Opaque' } });
+    expect(secret.data).toEqual([{ secretKey: 'password', remoteRef: { key: 'prefect/dev/prefect-smtp', property: 'password' } }]);
+    expect(rendered.files.get('README.md')).not.toContain('prefect-smtp');
+  });
+
   it('refuse a literal under a secret-looking name, or a URL with a password, and never print the value', () => {
     for (const [name, value] of [
       ['SMTP_PASSWORD', 'hunter2-correct-horse'],
