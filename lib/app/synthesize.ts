@@ -2,7 +2,7 @@ import { LABEL } from '../core/labels';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
-import { REDIS_INSTANCES, redisInstanceFor } from '../catalog/services';
+import { redisInstanceFor, redisInstancesOf } from '../catalog/services';
 import { CapacityError, capacityReport, formatCapacity, workloadDemands, type CapacityReport } from '../validation/capacity';
 import { ConfigError, loadConfigFile, type EnvironmentConfig } from '../config/load';
 import { LAYERS } from '../flux/layers';
@@ -171,7 +171,7 @@ function reviewerView(app: PrefectApp, rendered: RenderedEnvironment, capacity: 
       redis: [...new Set(service.redis.map((role) => redisInstanceFor(config.redis.roles, role)))],
     })),
     postgres: config.postgres.provider,
-    redis: Object.fromEntries(REDIS_INSTANCES.map((name) => [name, config.redis[name].provider])),
+    redis: Object.fromEntries(redisInstancesOf(config.edition).map((name) => [name, config.redis[name].provider])),
     capacity: formatCapacity(capacity),
     secrets: secretsToCreate(app),
     objectsPerLayer: LAYERS.map((layer) => [layer, count(layer)] as const),

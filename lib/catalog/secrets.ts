@@ -14,7 +14,8 @@ export type NamedSecretId =
   | `postgres-${DatabaseName}`
   | `redis-${RedisName}`
   | 'postgres-backup'
-  | `sso-${SsoProvider}`;
+  | `sso-${SsoProvider}`
+  | 'api-auth';
 /** Every Secret: the named ones, and the image pull secret, named by `prefect.image.pullSecret`. */
 export type SecretId = NamedSecretId | 'image-pull';
 
@@ -24,6 +25,7 @@ export const SECRET_IDS: readonly NamedSecretId[] = [
   ...REDIS_INSTANCES.map((instance) => `redis-${instance}` as const),
   'postgres-backup',
   ...SSO_PROVIDERS.map((provider) => `sso-${provider}` as const),
+  'api-auth',
 ];
 
 /** The keys of the Secrets, by meaning. */
@@ -84,9 +86,11 @@ export const SECRET_CATALOG: Readonly<Record<SecretId, SecretDefinition>> = {
   'postgres-events': roleSecret('events'),
   'postgres-nebula': roleSecret('nebula'),
   'postgres-orion': roleSecret('orion'),
+  'postgres-prefect': roleSecret('prefect'),
   'redis-cache': redisSecret('cache'),
   'redis-work': redisSecret('work'),
   'redis-streams': redisSecret('streams'),
+  'redis-messaging': redisSecret('messaging'),
   'postgres-backup': {
     id: 'postgres-backup',
     type: 'Opaque',
@@ -96,6 +100,13 @@ export const SECRET_CATALOG: Readonly<Record<SecretId, SecretDefinition>> = {
   'sso-okta': ssoSecret('okta', 'Okta'),
   'sso-adfs': ssoSecret('adfs', 'ADFS'),
   'sso-entra': ssoSecret('entra', 'Microsoft Entra ID'),
+  'api-auth': {
+    id: 'api-auth',
+    type: 'Opaque',
+    keys: ['auth-string'],
+    description:
+      'the open-source server\'s basic auth (prefect.apiAuth basic): auth-string is "<user>:<password>"; clients and workers send it as PREFECT_API_AUTH_STRING',
+  },
   'image-pull': {
     id: 'image-pull',
     type: 'kubernetes.io/dockerconfigjson',

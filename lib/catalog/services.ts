@@ -9,13 +9,40 @@
  * marked ASSUMPTION are this project's defaults (README, "Assumptions").
  */
 
+/**
+ * The Prefect server an installation runs: Customer-Managed Prefect Cloud (the private images and
+ * their services), or the open-source server (`prefecthq/prefect`). It decides the catalog, the
+ * databases and the Redis instances; the platform, edge and data layers are the same.
+ */
+export const EDITIONS = ['customer-managed', 'open-source'] as const;
+export type Edition = (typeof EDITIONS)[number];
+
 // reference/database-flags: "all three PostgreSQL databases … Events, Nebula, Orion".
-export const DATABASES = ['events', 'nebula', 'orion'] as const;
+const CUSTOMER_MANAGED_DATABASES = ['events', 'nebula', 'orion'] as const;
+// docs/v3/advanced/self-hosted: one database, `…@host:5432/prefect`.
+const OPEN_SOURCE_DATABASES = ['prefect'] as const;
+/** Every database name of every edition (configuration keys, Secret ids). */
+export const DATABASES = [...CUSTOMER_MANAGED_DATABASES, ...OPEN_SOURCE_DATABASES] as const;
 export type DatabaseName = (typeof DATABASES)[number];
 
 // overview/infra-services: "three dedicated instances (one per role)": Cache, Work, Streams.
-export const REDIS_INSTANCES = ['cache', 'work', 'streams'] as const;
+const CUSTOMER_MANAGED_REDIS = ['cache', 'work', 'streams'] as const;
+// docs/v3/advanced/self-hosted: one Redis for the message broker, the cache, causal ordering,
+// lease storage and Docket.
+const OPEN_SOURCE_REDIS = ['messaging'] as const;
+/** Every Redis instance of every edition. */
+export const REDIS_INSTANCES = [...CUSTOMER_MANAGED_REDIS, ...OPEN_SOURCE_REDIS] as const;
 export type RedisName = (typeof REDIS_INSTANCES)[number];
+
+/** The databases an edition's installation has. */
+export function databasesOf(edition: Edition): readonly DatabaseName[] {
+  return edition === 'open-source' ? OPEN_SOURCE_DATABASES : CUSTOMER_MANAGED_DATABASES;
+}
+
+/** The Redis instances an edition's installation has. */
+export function redisInstancesOf(edition: Edition): readonly RedisName[] {
+  return edition === 'open-source' ? OPEN_SOURCE_REDIS : CUSTOMER_MANAGED_REDIS;
+}
 
 /**
  * What a service uses Redis for: one of the three instances by its role, or a role that lives on
@@ -40,6 +67,9 @@ export function redisInstanceFor(roles: Readonly<Record<SharedRedisRole, RedisNa
 // overview/prefect-services: "Loop Services … Must run as singletons"; the other three scale out.
 export const SERVICE_TYPES = ['web', 'background', 'consumer', 'loop'] as const;
 export type ServiceType = (typeof SERVICE_TYPES)[number];
+
+export const PREFECT_IMAGES = ['server', 'ui', 'prefect'] as const;
+export type PrefectImage = (typeof PREFECT_IMAGES)[number];
 
 export interface ServiceResources {
   readonly requests: { readonly cpu: string; readonly memory: string };
@@ -73,8 +103,11 @@ export interface EgressDestination {
 export interface ServiceDefinition {
   readonly name: string;
   readonly type: ServiceType;
-  /** `server` is `<registry>/cloud/server:<tag>`, `ui` is `<registry>/cloud/ui:<tag>`. */
-  readonly image: 'server' | 'ui';
+  /**
+   * `server` is `<registry>/cloud/server:<tag>`, `ui` is `<registry>/cloud/ui:<tag>` (Customer-Managed);
+   * `prefect` is `<registry>/prefect:<tag>` (the open-source server).
+   */
+  readonly image: PrefectImage;
   /** ASSUMPTION for every entry: the entrypoint of the customer-managed images. */
   readonly command: readonly string[];
   readonly args: readonly string[];
@@ -88,7 +121,7 @@ export interface ServiceDefinition {
    */
   readonly metrics?: { readonly path: string; readonly port?: number };
   /** Web services: which public host routes to it; `internal` ones are not routed. */
-  readonly host?: 'api' | 'app' | 'internal';
+  readonly host?: 'api' | 'app' | 'both' | 'internal';
   /** Long-lived websocket connections (events in/out). */
   readonly websockets?: boolean;
   readonly databases: readonly DatabaseName[];
@@ -121,7 +154,7 @@ export const INTERNET_HTTPS: readonly EgressDestination[] = [
   { cidr: '::/0', ports: [443] },
 ];
 
-/** The default catalog of Self-Managed Prefect services. */
+/** The default catalog of Customer-Managed Prefect services. */
 export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
   {
     name: 'ui',
@@ -282,3 +315,52 @@ export const DEFAULT_CATALOG: readonly ServiceDefinition[] = [
     resources: small,
   },
 ];
+
+/** The open-source server's port (docs/v3/advanced/self-hosted: `--port 4200`). */
+export const OPEN_SOURCE_PORT = 4200;
+
+/**
+ * The open-source server (docs/v3/advanced/self-hosted, "Service separation"): API servers with
+ * `--no-services` behind the load balancer, serving the UI as well, and the background services
+ * apart (`prefect server services start`), scaled out through Docket on Redis.
+ */
+export const OPEN_SOURCE_CATALOG: readonly ServiceDefinition[] = [
+  {
+    name: 'api',
+    type: 'web',
+    image: 'prefect',
+    command: ['prefect', 'server', 'start'],
+    args: ['--host', '0.0.0.0', '--port', String(OPEN_SOURCE_PORT), '--no-services'],
+    port: OPEN_SOURCE_PORT,
+    // docs/v3/advanced/self-hosted, "Load balancer configuration": the health endpoint is /api/health;
+    // /api/ready answers once the database is reachable. Both answer without the API's basic auth.
+    health: apiHealth,
+    // The API's /metrics (mounted under /api), with PREFECT_SERVER_METRICS_ENABLED.
+    metrics: { path: '/api/metrics' },
+    // The UI on the app host, the API on the api host (PREFECT_UI_API_URL): one process serves both.
+    host: 'both',
+    websockets: true,
+    databases: ['prefect'],
+    redis: ['messaging'],
+    replicas: 1,
+    maxReplicas: 6,
+    resources: medium,
+  },
+  {
+    name: 'background',
+    type: 'background',
+    image: 'prefect',
+    command: ['prefect', 'server', 'services', 'start'],
+    args: [],
+    databases: ['prefect'],
+    redis: ['messaging'],
+    replicas: 1,
+    maxReplicas: 4,
+    resources: medium,
+  },
+];
+
+/** The default catalog of an edition. */
+export function catalogOf(edition: Edition): readonly ServiceDefinition[] {
+  return edition === 'open-source' ? OPEN_SOURCE_CATALOG : DEFAULT_CATALOG;
+}

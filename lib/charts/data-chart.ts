@@ -1,6 +1,6 @@
 import type { RequiredSecret } from '../core/required-secret';
 import type { Construct } from 'constructs';
-import { DATABASES, REDIS_INSTANCES, type RedisName } from '../catalog/services';
+import { databasesOf, redisInstancesOf, type RedisName } from '../catalog/services';
 import { CloudNativePostgres, defaultInstances } from '../data/postgres/cloudnative-pg';
 import { DatabaseInitJob } from '../data/postgres/database-init-job';
 import { ExternalPostgres } from '../data/postgres/external-postgres';
@@ -48,7 +48,8 @@ export class DataChart extends LayerChart {
       labelsFor,
       imagePullSecret: this.config.prefect.image.pullSecret,
     });
-    const maxConnections = postgres.maxConnections ?? connectionBudget(props.catalog, postgres.pool);
+    const databases = databasesOf(this.config.edition);
+    const maxConnections = postgres.maxConnections ?? connectionBudget(props.catalog, postgres.pool, databases);
     const common = { namespace, secrets: this.secrets, labelsFor };
 
     switch (postgres.provider) {
@@ -59,6 +60,7 @@ export class DataChart extends LayerChart {
           resources: postgres.resources,
           storage: postgres.storage,
           maxConnections,
+          databases,
           mesh,
         });
         break;
@@ -70,6 +72,7 @@ export class DataChart extends LayerChart {
           resources: postgres.resources,
           storage: postgres.storage,
           maxConnections,
+          databases,
           zones: cluster.zones,
           backup: postgres.backup,
           mesh,
@@ -103,7 +106,7 @@ export class DataChart extends LayerChart {
           command: `kubectl --namespace ${reader} create secret generic ${caSecret} --from-file=ca.crt=<CA certificate file>`,
         }))
       : [];
-    this.initJobs = DATABASES.map(
+    this.initJobs = databases.map(
       (database) =>
         new DatabaseInitJob(this, `Init-${database}`, {
           postgres: this.postgres,
@@ -118,7 +121,7 @@ export class DataChart extends LayerChart {
         }),
     );
 
-    const servers = REDIS_INSTANCES.map((instance): [RedisName, RedisServer] => {
+    const servers = redisInstancesOf(this.config.edition).map((instance): [RedisName, RedisServer] => {
       const settings = redis[instance];
       if (settings.provider === 'external') {
         const external = settings.external;

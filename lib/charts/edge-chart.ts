@@ -67,7 +67,7 @@ export class EdgeChart extends LayerChart {
     const { config } = this;
     const { namespaces, hostnames, tls, loadBalancer, mesh } = config;
     const labels = (name: string, component: string) => this.labelsFor({ name, component });
-    this.routes = resolveRoutes(configuredRoutes(config.routes), props.catalog);
+    this.routes = resolveRoutes(configuredRoutes(config.routes, config.edition), props.catalog);
 
     const termination = tlsTermination(loadBalancer.mode, loadBalancer.provider);
     let credentialName: string | undefined;

@@ -1,5 +1,6 @@
 import type { Construct } from 'constructs';
-import { DATABASES } from '../catalog/services';
+import { databasesOf, type DatabaseName } from '../catalog/services';
+import { openSourceMigrationSettings } from '../prefect/open-source';
 import { durationMilliseconds } from '../core/duration';
 import { MigrationJob } from '../prefect/migration-job';
 import type { PostgresServer } from '../data/postgres/postgres-access';
@@ -46,26 +47,27 @@ export class MigrationsChart extends LayerChart {
         ]),
       ),
     );
-    const deadlineSeconds = (database: (typeof DATABASES)[number]) =>
-      Math.ceil((durationMilliseconds(overrides.deadlines[database]) as number) / 1000);
-    this.jobs = DATABASES.map(
+    const databases = databasesOf(config.edition);
+    const openSource = config.edition === 'open-source';
+    const deadlineSeconds = (database: DatabaseName) => Math.ceil((durationMilliseconds(overrides.deadlines[database]) as number) / 1000);
+    this.jobs = databases.map(
       (database) =>
         new MigrationJob(this, database, {
           postgres: props.postgres,
           database,
           namespace,
-          image: prefectImage(config, 'server'),
+          image: prefectImage(config, openSource ? 'prefect' : 'server'),
           secrets: props.secrets,
           steps: overrides.commands?.[database],
           redis: { servers: props.redis, instanceFor: (role) => redisInstanceFor(config.redis.roles, role) },
-          env,
+          env: [...(openSource ? openSourceMigrationSettings(deadlineSeconds(database)) : []), ...env],
           labels: this.labelsFor({ name: `migrate-${database}`, component: 'migration' }),
           version: config.prefect.image.tag,
           deadlineSeconds: deadlineSeconds(database),
           mesh: this.mesh,
         }),
     );
-    const longest = Math.max(...DATABASES.map(deadlineSeconds)) + LAYER_TIMEOUT_MARGIN_SECONDS;
+    const longest = Math.max(...databases.map(deadlineSeconds)) + LAYER_TIMEOUT_MARGIN_SECONDS;
     const general = Math.ceil((durationMilliseconds(config.flux.timeout) as number) / 1000);
     this.layerTimeout = `${Math.ceil(Math.max(longest, general) / 60)}m`;
   }

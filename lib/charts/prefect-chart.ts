@@ -7,6 +7,7 @@ import { PRIORITY_CLASS } from '../platform/priority-classes';
 import { PrefectService } from '../prefect/prefect-service';
 import { ssoEnvironment } from '../prefect/single-sign-on';
 import { SSO_SERVICE } from '../catalog/single-sign-on';
+import { openSourceSettings } from '../prefect/open-source';
 import type { SecretId } from '../catalog/secrets';
 import { prefectImage, type ResolvedService } from '../prefect/service-catalog';
 import { LayerChart, type LayerChartProps } from './layer-chart';
@@ -50,6 +51,9 @@ export class PrefectChart extends LayerChart {
     const { config } = this;
     const namespace = config.namespaces.prefect;
     const catalog = props.catalog;
+    const openSource = config.edition === 'open-source';
+    // The open-source API asks for basic auth unless a proxy in front authenticates.
+    const basicAuth = openSource && (config.prefect.apiAuth ?? 'basic') === 'basic';
 
     this.services = catalog.map((definition) => {
       const service = new PrefectService(this, definition.name, {
@@ -69,11 +73,28 @@ export class PrefectChart extends LayerChart {
         mesh: this.mesh,
         trustBundle: props.trustBundle,
         exemptions: exemptionsFor(definition, config.environment),
+        // Behind basic auth the metrics need credentials, which the pod annotations cannot give.
+        scrapeMetrics: !basicAuth,
       });
-      service.addEnv('CLOUD_API_URL', { value: `https://${config.hostnames.api}` });
-      service.addEnv('CLOUD_UI_URL', { value: `https://${config.hostnames.app}` });
+      if (!openSource) {
+        // infra-services: the API and UI hostnames are "the CLOUD_UI_URL and CLOUD_API_URL values".
+        service.addEnv('CLOUD_API_URL', { value: `https://${config.hostnames.api}` });
+        service.addEnv('CLOUD_UI_URL', { value: `https://${config.hostnames.app}` });
+      }
       for (const database of definition.databases) data.postgres.grantDatabase(service, database);
-      for (const role of definition.redis) data.redis[redisInstanceFor(config.redis.roles, role)].allowFrom(service, role);
+      for (const role of definition.redis) {
+        const server = data.redis[redisInstanceFor(config.redis.roles, role)];
+        if (!server) throw new Error(`service ${definition.name}: Redis "${role}" is not an instance of the ${config.edition} edition`);
+        server.allowFrom(service, role);
+      }
+      if (openSource) {
+        const settings = openSourceSettings(config, {
+          redisTls: config.redis.messaging.provider === 'external' && (config.redis.messaging.external?.tls ?? true),
+          authString: basicAuth ? data.secrets.keyRef('api-auth', 'auth-string', namespace) : undefined,
+          api: definition.type === 'web',
+        });
+        for (const [name, value] of settings) service.addEnv(name, value);
+      }
       if (definition.name === SSO_SERVICE && config.prefect.sso) {
         const sso = ssoEnvironment(config.prefect.sso, (provider, key) => data.secrets.keyRef(`sso-${provider}`, key, namespace));
         for (const [name, value] of sso) service.addEnv(name, value);

@@ -178,6 +178,11 @@ export const redis = z.strictObject({
   work: redisInstance('2Gi').prefault({}),
   streams: redisInstance('4Gi').prefault({}),
   /**
+   * The open-source server's one instance (docs/v3/advanced/self-hosted): the message broker and
+   * cache, causal ordering, lease storage and Docket; persistent, never evicting.
+   */
+  messaging: redisInstance('2Gi').prefault({}),
+  /**
    * Which instance holds each role that has none of its own. Concurrency leases must survive and
    * never be evicted: "work" (persistent, noeviction) by default; never "cache" (LRU eviction).
    */

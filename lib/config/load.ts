@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
-import { configSchema, type ParsedConfig, resolveHostnames } from './schema';
+import { configSchema, otherEditionSettings, type ParsedConfig, resolveHostnames } from './schema';
 
 /** The configuration of one environment, with every default and derived value filled in. */
 export interface EnvironmentConfig extends Omit<ParsedConfig, 'hostnames' | 'flux'> {
@@ -62,6 +62,10 @@ export function parseConfig(text: string, displayPath: string, expectedEnvironme
     problems.push(
       `${displayPath}: environment: expected "${expectedEnvironment}" (the file's name), got ${describe(result.data.environment)}`,
     );
+  }
+  if (result.success) {
+    for (const problem of otherEditionSettings(raw as Record<string, unknown>, result.data.edition))
+      problems.push(`${displayPath}: ${problem}`);
   }
   if (!result.success || problems.length > 0) {
     throw new ConfigError(problems);

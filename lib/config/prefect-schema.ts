@@ -2,7 +2,7 @@
  * The Prefect section of the configuration: the image, the catalog overrides, outbound traffic.
  */
 import { z } from 'zod';
-import { DATABASES, REDIS_ROLES, SERVICE_TYPES } from '../catalog/services';
+import { DATABASES, PREFECT_IMAGES, REDIS_ROLES, SERVICE_TYPES } from '../catalog/services';
 import { isNetworkCidr, strictlyContains } from '../core/cidr';
 import { dnsLabel, duration, imageTag, networkCidr, objectName, resources } from './fields';
 import { durationMilliseconds } from '../core/duration';
@@ -114,7 +114,7 @@ export type EnvironmentVariables = z.infer<typeof environmentVariables>;
 const serviceOverride = z.strictObject({
   enabled: z.boolean().optional(),
   type: z.enum(SERVICE_TYPES).optional(),
-  image: z.enum(['server', 'ui']).optional(),
+  image: z.enum(PREFECT_IMAGES).optional(),
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
   port: z.int().min(1024, { error: 'expected an unprivileged port (1024-65535)' }).max(65535).optional(),
@@ -126,7 +126,7 @@ const serviceOverride = z.strictObject({
       port: z.int().min(1024, { error: 'expected an unprivileged port (1024-65535)' }).max(65535).optional(),
     })
     .optional(),
-  host: z.enum(['api', 'app', 'internal']).optional(),
+  host: z.enum(['api', 'app', 'both', 'internal']).optional(),
   websockets: z.boolean().optional(),
   databases: z.array(z.enum(DATABASES)).optional(),
   redis: z.array(z.enum(REDIS_ROLES)).optional(),
@@ -195,7 +195,7 @@ export type SingleSignOn = z.infer<typeof singleSignOn>;
 
 export const prefect = z.strictObject({
   image: z.strictObject({
-    /** The private registry that serves `cloud/server` and `cloud/ui`. */
+    /** The registry: the private one that serves `cloud/server` and `cloud/ui`, or for the open-source server e.g. `docker.io/prefecthq`. */
     registry: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*$/, {
       error: 'expected a registry such as "registry.example.com/prefect"',
     }),
@@ -207,16 +207,17 @@ export const prefect = z.strictObject({
      * pulls the digest; the tag stays for readers).
      */
     digests: z
-      .strictObject({
-        server: z
-          .string()
-          .regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected an image digest such as "sha256:" followed by 64 hex digits' })
-          .optional(),
-        ui: z
-          .string()
-          .regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected an image digest such as "sha256:" followed by 64 hex digits' })
-          .optional(),
-      })
+      .strictObject(
+        Object.fromEntries(
+          PREFECT_IMAGES.map((image) => [
+            image,
+            z
+              .string()
+              .regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected an image digest such as "sha256:" followed by 64 hex digits' })
+              .optional(),
+          ]),
+        ) as Record<(typeof PREFECT_IMAGES)[number], z.ZodOptional<z.ZodString>>,
+      )
       .optional(),
   }),
   /** Default replicas of scalable services. */
@@ -267,6 +268,11 @@ export const prefect = z.strictObject({
   /** Resources of every service that `services.<name>.resources` does not set (small clusters). */
   defaultResources: resources.optional(),
   services: z.record(dnsLabel, serviceOverride).default({}),
+  /**
+   * The open-source server's API authentication: "basic" (PREFECT_SERVER_API_AUTH_STRING from the
+   * Secret api-auth; the default), or "none" when a proxy in front authenticates.
+   */
+  apiAuth: z.enum(['basic', 'none'], { error: 'expected "basic" or "none"' }).optional(),
   /** Single sign-on with Okta, ADFS and/or Entra (reference/auth-methods). */
   sso: singleSignOn.optional(),
 });

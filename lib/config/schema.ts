@@ -6,7 +6,16 @@
  * defaults are filled in too.
  */
 import { z } from 'zod';
-import { DEFAULT_CATALOG } from '../catalog/services';
+import {
+  catalogOf,
+  databasesOf,
+  EDITIONS,
+  redisInstancesOf,
+  REDIS_INSTANCES,
+  SHARED_REDIS_ROLES,
+  DATABASES,
+  type Edition,
+} from '../catalog/services';
 import { cluster, flux } from './cluster-schema';
 import { postgres, redis, secrets } from './data-schema';
 import { loadBalancer, mesh, routes, tls } from './edge-schema';
@@ -25,6 +34,8 @@ export function resolveHostnames(
 export const configSchema = z
   .strictObject({
     environment: dnsLabel,
+    /** Which Prefect server: Customer-Managed Prefect Cloud, or the open-source server (lib/catalog/services.ts, EDITIONS). */
+    edition: z.enum(EDITIONS, { error: 'expected an edition: "customer-managed" or "open-source"' }).default('customer-managed'),
     domain: hostname,
     hostnames: z.strictObject({ api: hostname.optional(), app: hostname.optional() }).prefault({}),
     namespaces: z
@@ -115,7 +126,7 @@ export const configSchema = z
       context.addIssue({ code: 'custom', path: ['hostnames'], message: 'expected different hostnames for the API and the UI' });
     }
     for (const [name, override] of Object.entries(config.prefect.services)) {
-      const known = DEFAULT_CATALOG.find((service) => service.name === name);
+      const known = catalogOf(config.edition).find((service) => service.name === name);
       if ((override.type ?? known?.type) === 'loop' && override.replicas !== undefined && override.replicas !== 1) {
         context.addIssue({
           code: 'custom',
@@ -141,6 +152,44 @@ export const configSchema = z
         });
       }
     }
+    const edition = config.edition;
+    if (edition === 'open-source' && config.prefect.sso) {
+      context.addIssue({
+        code: 'custom',
+        path: ['prefect', 'sso'],
+        message:
+          'expected only with edition "customer-managed": the open-source server has no single sign-on (use prefect.apiAuth, or an auth proxy)',
+      });
+    }
+    if (edition === 'customer-managed' && config.prefect.apiAuth !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['prefect', 'apiAuth'],
+        message: 'expected only with edition "open-source" (Customer-Managed Prefect authenticates through its auth service)',
+      });
+    }
+    const instances = redisInstancesOf(edition);
+    const roles = [...instances, ...(edition === 'customer-managed' ? Object.keys(SHARED_REDIS_ROLES) : [])];
+    for (const [name, override] of Object.entries(config.prefect.services)) {
+      (override.databases ?? []).forEach((database, index) => {
+        if (!databasesOf(edition).includes(database)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['prefect', 'services', name, 'databases', index],
+            message: `expected a database of the ${edition} edition: ${databasesOf(edition).join(', ')}`,
+          });
+        }
+      });
+      (override.redis ?? []).forEach((role, index) => {
+        if (!roles.includes(role)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['prefect', 'services', name, 'redis', index],
+            message: `expected a Redis role of the ${edition} edition: ${roles.join(', ')}`,
+          });
+        }
+      });
+    }
     if (config.prefect.sso && config.prefect.services[SSO_SERVICE]?.enabled === false) {
       context.addIssue({
         code: 'custom',
@@ -161,6 +210,38 @@ export const configSchema = z
       });
     }
   });
+
+/**
+ * Settings written for the other edition, found in the configuration as written (defaults fill
+ * every edition's keys, so only the raw file tells): `path: message` lines.
+ */
+export function otherEditionSettings(raw: Readonly<Record<string, unknown>>, edition: Edition): string[] {
+  const problems: string[] = [];
+  const record = (value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  const redis = record(raw.redis);
+  for (const instance of REDIS_INSTANCES) {
+    if (instance in redis && !redisInstancesOf(edition).includes(instance)) {
+      problems.push(
+        `redis.${instance}: expected only with the other edition; the ${edition} edition's Redis: ${redisInstancesOf(edition).join(', ')}`,
+      );
+    }
+  }
+  if ('roles' in redis && edition === 'open-source') {
+    problems.push('redis.roles: expected only with edition "customer-managed" (the open-source edition has one Redis instance)');
+  }
+  const migrations = record(record(raw.prefect).migrations);
+  for (const field of ['deadlines', 'commands'] as const) {
+    for (const database of DATABASES) {
+      if (database in record(migrations[field]) && !databasesOf(edition).includes(database)) {
+        problems.push(
+          `prefect.migrations.${field}.${database}: expected a database of the ${edition} edition: ${databasesOf(edition).join(', ')}`,
+        );
+      }
+    }
+  }
+  return problems;
+}
 
 /** The configuration as written in `config/<env>.yaml`, before defaults. */
 export type ConfigInput = z.input<typeof configSchema>;

@@ -27,6 +27,8 @@ export const DEFAULT_MIGRATION_STEPS: Readonly<Record<DatabaseName, MigrationSte
     ['prefect-cloud', 'self-managed', 'update-orion'],
   ],
   events: [['prefect-cloud', 'events', 'database', 'upgrade']],
+  // docs/v3/advanced/self-hosted, "Database migrations": `prefect server database upgrade -y`.
+  prefect: [['prefect', 'server', 'database', 'upgrade', '-y']],
 };
 
 /**
@@ -37,6 +39,7 @@ export const MIGRATION_REDIS: Readonly<Record<DatabaseName, readonly RedisRole[]
   nebula: [],
   orion: ['cache', 'concurrency-leases'],
   events: [],
+  prefect: [],
 };
 
 /** What a migration Job needs of a Redis instance: the relation method of the data layer. */

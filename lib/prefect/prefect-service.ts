@@ -73,6 +73,11 @@ export interface PrefectServiceProps {
    */
   readonly exemptions?: { readonly workload?: Record<string, string>; readonly autoscaler?: Record<string, string> };
   /**
+   * Announce the metrics to Prometheus (pod annotations): off where reading them needs credentials.
+   * @default true
+   */
+  readonly scrapeMetrics?: boolean;
+  /**
    * Spread pods over these zones as well as over nodes.
    * @default false
    */
@@ -167,7 +172,11 @@ export class PrefectService extends Construct implements DataClient {
     const template: k8s.PodTemplateSpec = {
       metadata: {
         labels: props.labels,
-        annotations: { ...sidecarAnnotations(DRAIN_SECONDS), ...prometheusAnnotations(definition), ...props.podAnnotations },
+        annotations: {
+          ...sidecarAnnotations(DRAIN_SECONDS),
+          ...(props.scrapeMetrics === false ? {} : prometheusAnnotations(definition)),
+          ...props.podAnnotations,
+        },
       },
       spec: {
         serviceAccountName: this.serviceAccountName,

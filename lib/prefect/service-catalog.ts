@@ -1,4 +1,4 @@
-import { DEFAULT_CATALOG, INTERNET_HTTPS, type EgressDestination, type ServiceDefinition } from '../catalog/services';
+import { catalogOf, INTERNET_HTTPS, type EgressDestination, type PrefectImage, type ServiceDefinition } from '../catalog/services';
 import { SSO_SERVICE } from '../catalog/single-sign-on';
 import { strictlyContains } from '../core/cidr';
 import type { EnvironmentConfig } from '../config/load';
@@ -31,6 +31,7 @@ export interface ResolvedService extends ServiceDefinition {
  */
 export function resolveCatalog(config: EnvironmentConfig): ResolvedService[] {
   const overrides = config.prefect.services;
+  const DEFAULT_CATALOG = catalogOf(config.edition);
   const names = [
     ...DEFAULT_CATALOG.map((service) => service.name),
     ...Object.keys(overrides).filter((name) => !DEFAULT_CATALOG.some((service) => service.name === name)),
@@ -67,9 +68,13 @@ function resolveEgress(destination: EgressDestination, privateRanges: readonly s
   return { cidr: destination.cidr, except: [...except], ports: [...destination.ports] };
 }
 
-/** The reference of a Prefect image: `<registry>/cloud/<image>:<tag>`, and `@<digest>` when pinned. */
-export function prefectImage(config: Pick<EnvironmentConfig, 'prefect'>, image: 'server' | 'ui'): string {
+/**
+ * The reference of a Prefect image, and `@<digest>` when pinned: `<registry>/cloud/<image>:<tag>`
+ * (Customer-Managed), `<registry>/prefect:<tag>` (open source, e.g. docker.io/prefecthq).
+ */
+export function prefectImage(config: Pick<EnvironmentConfig, 'prefect'>, image: PrefectImage): string {
   const { registry, tag, digests } = config.prefect.image;
   const digest = digests?.[image];
-  return `${registry}/cloud/${image}:${tag}${digest ? `@${digest}` : ''}`;
+  const repository = image === 'prefect' ? 'prefect' : `cloud/${image}`;
+  return `${registry}/${repository}:${tag}${digest ? `@${digest}` : ''}`;
 }

@@ -1,6 +1,6 @@
 import * as yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { DATABASES, REDIS_INSTANCES } from '../../lib/catalog/services';
+import { databasesOf, redisInstancesOf } from '../../lib/catalog/services';
 import type { DataChart } from '../../lib/charts/data-chart';
 import type { EnvironmentConfig } from '../../lib/config/load';
 import { contentHash } from '../../lib/core/content-hash';
@@ -14,6 +14,11 @@ import { kubectlCommands } from '../../lib/data/secrets/secrets';
 import { resolveCatalog } from '../../lib/prefect/service-catalog';
 import { build, ENVIRONMENTS, findObject, loadEnvironment, objectsOfKind } from '../helpers';
 import { secretReferences } from '../secret-references';
+
+/** The Customer-Managed environments' databases, which these tests build. */
+const DATABASES = databasesOf('customer-managed') as ReadonlyArray<'events' | 'nebula' | 'orion'>;
+/** The Customer-Managed environments' Redis instances, which these tests build. */
+const REDIS_INSTANCES = redisInstancesOf('customer-managed') as ReadonlyArray<'cache' | 'work' | 'streams'>;
 
 /*
  * The data layer's manifests, by kind and name: every prop reaching the object, the relation

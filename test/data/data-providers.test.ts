@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { DATABASES } from '../../lib/catalog/services';
+import { databasesOf } from '../../lib/catalog/services';
 import type { DataChart } from '../../lib/charts/data-chart';
 import { parseConfig } from '../../lib/config/load';
 import { RecordingDataClient } from '../../lib/core/data-client';
@@ -15,6 +15,9 @@ import { buildVariant, VARIANTS, variantText } from '../config-variants';
 import { findObject, objectsOfKind, sharedValidator, writeRendered } from '../helpers';
 import { toolPath } from '../real-tools/tools';
 import { secretReferences } from '../secret-references';
+
+/** The Customer-Managed environments' databases, which these tests build. */
+const DATABASES = databasesOf('customer-managed') as ReadonlyArray<'events' | 'nebula' | 'orion'>;
 
 /*
  * The providers beyond the default (CloudNativePG, external PostgreSQL and Redis, External

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DATABASES, REDIS_INSTANCES, redisInstanceFor } from '../../lib/catalog/services';
+import { redisInstanceFor, databasesOf, redisInstancesOf } from '../../lib/catalog/services';
 import { SSO_PROVIDERS, SSO_SERVICE, SSO_SETTINGS } from '../../lib/catalog/single-sign-on';
 import type { SingleSignOn } from '../../lib/config/prefect-schema';
 
@@ -12,6 +12,11 @@ import { strictlyContains } from '../../lib/core/cidr';
 import type { KubernetesObject, RenderedEnvironment } from '../../lib/output/render';
 import { resolveCatalog, type ResolvedService } from '../../lib/prefect/service-catalog';
 import { build, ENVIRONMENTS, findObject, loadEnvironment } from '../helpers';
+
+/** The Customer-Managed environments' databases, which these tests build. */
+const DATABASES = databasesOf('customer-managed') as ReadonlyArray<'events' | 'nebula' | 'orion'>;
+/** The Customer-Managed environments' Redis instances, which these tests build. */
+const REDIS_INSTANCES = redisInstancesOf('customer-managed') as ReadonlyArray<'cache' | 'work' | 'streams'>;
 
 /*
  * The graph of who may reach what, evaluated from the generated policies (not from the

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DATABASES } from '../../lib/catalog/services';
+import { databasesOf } from '../../lib/catalog/services';
 import type { RenderedEnvironment } from '../../lib/output/render';
 import { buildVariant } from '../config-variants';
 import { build } from '../helpers';
+
+/** The Customer-Managed environments' databases, which these tests build. */
+const DATABASES = databasesOf('customer-managed') as ReadonlyArray<'events' | 'nebula' | 'orion'>;
 
 type Spec = Record<string, any>;
 /** The commands of Prefect's docs (reference/backend/database-migrations, upgrade-guide), events' assumed alike. */

@@ -29,7 +29,7 @@ function recordingData(): DataServices & { grants: string[] } {
   return {
     grants,
     postgres: { grantDatabase: (client: DataClient, database: DatabaseName) => void grants.push(`${client.name} db:${database}`) },
-    redis: { cache: redis('cache'), work: redis('work'), streams: redis('streams') },
+    redis: { cache: redis('cache'), work: redis('work'), streams: redis('streams'), messaging: redis('messaging') },
     secrets: {
       imagePullSecrets: (namespace: string) => [{ name: `pull-secret-of-${namespace}` }],
       revisionAnnotation: { 'prefect-cdk8s.io/secrets-revision': '7' },
@@ -392,7 +392,7 @@ describe('a new web service with host internal', () => {
 
   it('fails synthesis when it is public (host api) but no route leads to it', () => {
     expect(() => buildVariant('prod', { prefect: { services: { reports: { ...internal, host: 'api' } } } })).toThrow(
-      'service "reports" (catalog host: api) has no route; add one, or mark it internal (prefect.services.reports.host: internal)',
+      'service "reports" (catalog host: api) has no route on the api host; add one, or mark it internal (prefect.services.reports.host: internal)',
     );
   });
 });

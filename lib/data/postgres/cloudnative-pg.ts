@@ -14,7 +14,6 @@ import {
   ScheduledBackupSpecBackupOwnerReference,
   ScheduledBackupSpecMethod,
 } from '../../../imports/cloudnative-pg-postgresql.cnpg.io';
-import { DATABASES } from '../../catalog/services';
 import { withVersion } from '../../core/labels';
 import type { EnvironmentConfig } from '../../config/load';
 import { CLOUDNATIVE_PG_NAMESPACE } from '../../platform/cloudnative-pg-operator';
@@ -103,7 +102,7 @@ export class CloudNativePostgres extends PostgresRelations {
           },
         },
         managed: {
-          roles: DATABASES.map((database) => ({
+          roles: props.databases.map((database) => ({
             name: roleName(database),
             ensure: ClusterSpecManagedRolesEnsure.PRESENT,
             login: true,
@@ -123,7 +122,7 @@ export class CloudNativePostgres extends PostgresRelations {
           sharedPreloadLibraries: [...PRELOADED_LIBRARIES],
           // CONNECT is granted to PUBLIC on a new database and Database resources cannot revoke
           // it: pg_hba keeps each role in its own database, and the init Jobs revoke it.
-          pgHba: pgHbaIsolation('hostssl'),
+          pgHba: pgHbaIsolation('hostssl', props.databases),
         },
         priorityClassName: PRIORITY_CLASS.data,
         storage: { size: props.storage.size, ...(props.storage.storageClass ? { storageClass: props.storage.storageClass } : {}) },
@@ -174,7 +173,7 @@ export class CloudNativePostgres extends PostgresRelations {
       },
     });
 
-    for (const database of DATABASES) {
+    for (const database of props.databases) {
       new Database(this, `Database-${database}`, {
         metadata: { name: `${name}-${database}`, namespace, labels },
         spec: {

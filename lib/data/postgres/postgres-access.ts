@@ -42,6 +42,8 @@ export interface InClusterPostgresProps {
   readonly storage: { readonly size: string; readonly storageClass?: string };
   /** postgresql.conf's max_connections (lib/data/postgres/postgres-config.ts sizes it for the services). */
   readonly maxConnections: number;
+  /** The installation's databases (the edition's): one login role each, kept in its own database. */
+  readonly databases: readonly DatabaseName[];
   readonly secrets: PrefectSecrets;
   readonly mesh: Mesh;
   readonly labelsFor: LabelsFor;

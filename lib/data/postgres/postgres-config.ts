@@ -1,4 +1,4 @@
-import { DATABASES, type DatabaseName, type ServiceDefinition } from '../../catalog/services';
+import { databasesOf, type DatabaseName, type ServiceDefinition } from '../../catalog/services';
 import type { Resources } from '../../config/schema';
 import { roleName } from './postgres-access';
 import { parseQuantity } from '../../core/quantity';
@@ -37,10 +37,11 @@ export const MINIMUM_WORK_MEM_BYTES = 1024 * 1024;
 export function connectionBudget(
   services: ReadonlyArray<Pick<ServiceDefinition, 'maxReplicas' | 'databases'>>,
   pool: ConnectionPool = DEFAULT_POOL,
+  databases: readonly DatabaseName[] = databasesOf('customer-managed'),
 ): number {
   const perProcess = pool.size + pool.maxOverflow;
   const pooled = services.reduce((sum, service) => sum + service.maxReplicas * service.databases.length * perProcess, 0);
-  const jobs = DATABASES.length * (1 + perProcess);
+  const jobs = databases.length * (1 + perProcess);
   return Math.ceil((pooled + jobs + RESERVED_CONNECTIONS) / 10) * 10;
 }
 
@@ -184,7 +185,11 @@ export interface PostgresConfFiles {
 }
 
 /** The files of the StatefulSet's ConfigMap, mounted at `configDir`. */
-export function postgresConfFiles(sizing: PostgresSizing, configDir: string): PostgresConfFiles {
+export function postgresConfFiles(
+  sizing: PostgresSizing,
+  configDir: string,
+  databases: readonly DatabaseName[] = databasesOf('customer-managed'),
+): PostgresConfFiles {
   const settings: Record<string, string> = {
     listen_addresses: "'*'",
     port: '5432',
@@ -205,14 +210,14 @@ export function postgresConfFiles(sizing: PostgresSizing, configDir: string): Po
     ...Object.entries(settings).map(([name, value]) => `${name} = ${value}`),
     '',
   ].join('\n');
-  return { 'postgresql.conf': conf, 'pg_hba.conf': pgHba() };
+  return { 'postgresql.conf': conf, 'pg_hba.conf': pgHba(databases) };
 }
 
 /**
  * pg_hba.conf: SCRAM only, and each database's role reaches only its own database (`sameuser`:
  * the role has the database's name), whatever grants a later migration adds.
  */
-export function pgHba(databases: readonly DatabaseName[] = DATABASES): string {
+export function pgHba(databases: readonly DatabaseName[]): string {
   return [
     '# TYPE DATABASE USER ADDRESS METHOD',
     'local all all scram-sha-256',
@@ -226,7 +231,7 @@ export function pgHba(databases: readonly DatabaseName[] = DATABASES): string {
  * The lines that keep each database's role in its own database: `hostssl` where the server
  * speaks TLS itself (CloudNativePG, whose own rules follow), `host` where the mesh encrypts.
  */
-export function pgHbaIsolation(connection: 'host' | 'hostssl', databases: readonly DatabaseName[] = DATABASES): string[] {
+export function pgHbaIsolation(connection: 'host' | 'hostssl', databases: readonly DatabaseName[]): string[] {
   const roles = databases.map(roleName).join(',');
   return [`${connection} sameuser ${roles} all scram-sha-256`, `host all ${roles} all reject`];
 }

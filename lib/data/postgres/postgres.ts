@@ -68,7 +68,7 @@ export class Postgres extends PostgresRelations {
     const sizing = sizingOf(props);
     const { mountPath, pgdata } = dataPaths(version);
 
-    const files = postgresConfFiles(sizing, CONFIG_DIR);
+    const files = postgresConfFiles(sizing, CONFIG_DIR, props.databases);
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${name}-config`, namespace, labels },
       data: { ...files },

@@ -1,4 +1,4 @@
-import type { ServiceDefinition } from '../../catalog/services';
+import type { Edition, ServiceDefinition } from '../../catalog/services';
 import type { EnvironmentConfig } from '../../config/load';
 import { durationMilliseconds } from '../../core/duration';
 
@@ -108,6 +108,33 @@ export const DEFAULT_ROUTES: readonly RouteDefinition[] = [
   { name: 'ui', host: 'app', match: [{ prefix: '/' }], backend: 'ui', timeout: '30s' },
 ];
 
+/**
+ * The open-source server's table: one process serves the API under /api on the API host and the UI
+ * on the app host (docs/v3/advanced/self-hosted, "Reverse proxy configuration": /api with
+ * websockets, / for the UI). The websocket endpoints come first, without timeout or retries.
+ */
+export const OPEN_SOURCE_ROUTES: readonly RouteDefinition[] = [
+  {
+    name: 'api-websockets',
+    host: 'api',
+    match: [
+      { exact: '/api/events/in' },
+      { exact: '/api/events/out' },
+      { exact: '/api/logs/out' },
+      { exact: '/api/task_workers/subscribe' },
+    ],
+    backend: 'api',
+    websocket: true,
+  },
+  { name: 'api', host: 'api', match: [{ exact: '/api' }, { prefix: '/api/' }], backend: 'api' },
+  { name: 'ui', host: 'app', match: [{ prefix: '/' }], backend: 'api', timeout: '30s' },
+];
+
+/** The default route table of an edition. */
+export function defaultRoutes(edition: Edition): readonly RouteDefinition[] {
+  return edition === 'open-source' ? OPEN_SOURCE_ROUTES : DEFAULT_ROUTES;
+}
+
 /** An invalid route table: one line per problem, each naming the route. */
 export class RouteTableError extends Error {
   constructor(public readonly problems: readonly string[]) {
@@ -117,8 +144,8 @@ export class RouteTableError extends Error {
 }
 
 /** The environment's route table: the default (or `routes.table`) with `routes.overrides` applied. */
-export function configuredRoutes(routes: EnvironmentConfig['routes']): RouteDefinition[] {
-  const table: RouteDefinition[] = (routes.table ?? DEFAULT_ROUTES).map((route) => ({ ...route }));
+export function configuredRoutes(routes: EnvironmentConfig['routes'], edition: Edition = 'customer-managed'): RouteDefinition[] {
+  const table: RouteDefinition[] = (routes.table ?? defaultRoutes(edition)).map((route) => ({ ...route }));
   const problems: string[] = [];
   for (const [name, override] of Object.entries(routes.overrides)) {
     const index = table.findIndex((route) => route.name === name);
@@ -164,7 +191,7 @@ export function resolveRoutes(table: readonly RouteDefinition[], catalog: readon
       problems.push(`${where}: backend "${route.backend}" is a ${backend.type} service; only web services serve requests`);
     } else if (backend.host === 'internal' || backend.host === undefined) {
       problems.push(`${where}: backend "${route.backend}" is internal (catalog host: internal) and is never routed from outside`);
-    } else if (backend.host !== route.host) {
+    } else if (backend.host !== route.host && backend.host !== 'both') {
       problems.push(
         `${where}: backend "${route.backend}" serves the ${backend.host} host (catalog), but the route is on the ${route.host} host`,
       );
@@ -232,10 +259,13 @@ export function resolveRoutes(table: readonly RouteDefinition[], catalog: readon
 
   for (const service of webServices) {
     if (service.host === 'internal' || service.host === undefined) continue;
-    if (!table.some((route) => route.backend === service.name)) {
-      problems.push(
-        `service "${service.name}" (catalog host: ${service.host}) has no route; add one, or mark it internal (prefect.services.${service.name}.host: internal)`,
-      );
+    const hosts: readonly PublicHost[] = service.host === 'both' ? ['api', 'app'] : [service.host];
+    for (const host of hosts) {
+      if (!table.some((route) => route.backend === service.name && route.host === host)) {
+        problems.push(
+          `service "${service.name}" (catalog host: ${service.host}) has no route on the ${host} host; add one, or mark it internal (prefect.services.${service.name}.host: internal)`,
+        );
+      }
     }
   }
 

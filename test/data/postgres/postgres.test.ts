@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASES, type DatabaseName } from '../../../lib/catalog/services';
+import { type DatabaseName, databasesOf } from '../../../lib/catalog/services';
 import type { KubernetesObject } from '../../../lib/output/render';
 import { parseQuantity } from '../../../lib/core/quantity';
 import { buildVariant } from '../../config-variants';
@@ -16,6 +16,9 @@ import {
   type EnvVarJson,
   type TestSecrets,
 } from '../data-servers';
+
+/** The Customer-Managed environments' databases, which these tests build. */
+const DATABASES = databasesOf('customer-managed') as ReadonlyArray<'events' | 'nebula' | 'orion'>;
 
 /*
  * The init Jobs and postgresql.conf against a real PostgreSQL server (the version installed
@@ -32,7 +35,7 @@ const NAMESPACE = 'prefect-data';
 const SUPERUSER = 'postgres';
 
 /** Passwords with every character that could break quoting (the URL test uses orion's, which is URL-safe). */
-const PASSWORDS: Record<DatabaseName | 'superuser', string> = {
+const PASSWORDS: Record<'events' | 'nebula' | 'orion' | 'superuser', string> = {
   superuser: `su'per "user" $HOME \\ ;--`,
   events: `ev'ents "pw" $(date) \\n; DROP ROLE x; --`,
   nebula: `ne bula:'"\`id\`'"`,

@@ -1,13 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_INSTANCES, type RedisName } from '../../../lib/catalog/services';
+import { type RedisName, redisInstancesOf } from '../../../lib/catalog/services';
 import { RecordingDataClient } from '../../../lib/core/data-client';
 import type { KubernetesObject } from '../../../lib/output/render';
 import type { DataChart } from '../../../lib/charts/data-chart';
 import { PrefectApp } from '../../../lib/app/prefect-app';
 import { build, findObject, loadEnvironment } from '../../helpers';
 import { containerEnvironment, expandKubernetes, freePort, run, Scratch, waitFor, type EnvVarJson } from '../data-servers';
+
+/** The Customer-Managed environments' Redis instances, which these tests build. */
+const REDIS_INSTANCES = redisInstancesOf('customer-managed') as ReadonlyArray<'cache' | 'work' | 'streams'>;
 
 /*
  * Each Redis instance's generated configuration, loaded by a real redis-server (7.0 here; the
@@ -342,7 +345,7 @@ describe('the ACL init script', () => {
 });
 
 /** maxmemory in bytes per instance, from the environment's configuration. */
-function environmentConfig(environment: string): Record<RedisName, number> {
+function environmentConfig(environment: string): Record<'cache' | 'work' | 'streams', number> {
   const config = loadEnvironment(environment);
   const bytes = (value: string) => {
     const match = /^(\d+)(Mi|Gi)$/.exec(value);

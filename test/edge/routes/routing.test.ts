@@ -336,7 +336,7 @@ describe('the route table', () => {
 
   it('fails on a public web service without a route', () => {
     expect(problems(table((routes) => routes.filter((route) => route.name !== 'ui')))).toEqual([
-      'service "ui" (catalog host: app) has no route; add one, or mark it internal (prefect.services.ui.host: internal)',
+      'service "ui" (catalog host: app) has no route on the app host; add one, or mark it internal (prefect.services.ui.host: internal)',
     ]);
   });
 
