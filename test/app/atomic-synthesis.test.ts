@@ -143,7 +143,12 @@ describe('atomic synthesis', () => {
     expect(result.stderr).toMatch(/^dist\/staging: warning: edge: tls\.mode is letsencrypt-staging/m);
     expect(result.stderr).not.toMatch(/^\s+at /m);
     expect(treeHash(dist)).toBe(before);
-    expect(fs.readdirSync(path.join(project, '.cdk8s.out')).sort()).toEqual(['dev.k8s.yaml', 'oss.k8s.yaml', 'prod.k8s.yaml', 'staging.k8s.yaml']);
+    expect(fs.readdirSync(path.join(project, '.cdk8s.out')).sort()).toEqual([
+      'dev.k8s.yaml',
+      'oss.k8s.yaml',
+      'prod.k8s.yaml',
+      'staging.k8s.yaml',
+    ]);
   });
 });
 
