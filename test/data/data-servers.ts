@@ -169,3 +169,60 @@ export function containerEnvironment(
   }
   return result;
 }
+
+/** The installed PostgreSQL server's programs (PostgreSQL 15 on these machines; the newest if several). */
+export const POSTGRES_BIN = run('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1']).stdout.trim();
+/** PostgreSQL refuses to run as root: its programs run as this system user. */
+export const POSTGRES_USER = 'postgres';
+export const RUNUSER = run('bash', ['-c', 'command -v runuser']).stdout.trim() || '/usr/sbin/runuser';
+
+/**
+ * A new PostgreSQL cluster in `folder/data` (owned by the postgres user, superuser "postgres"
+ * with `password`, SCRAM only), started on loopback at a free port with `settings` as `-c`
+ * options (the socket folder and the address are set here), and waited for.
+ */
+export async function startPostgres(
+  scratch: Scratch,
+  folder: string,
+  password: string,
+  settings: readonly string[] = [],
+): Promise<{ port: number; server: ChildProcess }> {
+  const file = (name: string) => path.join(folder, name);
+  fs.writeFileSync(file('superuser-password'), password);
+  fs.mkdirSync(file('run'), { recursive: true });
+  run('chown', ['-R', `${POSTGRES_USER}:`, folder]);
+  const initdb = run(RUNUSER, [
+    '-u',
+    POSTGRES_USER,
+    '--',
+    `${POSTGRES_BIN}/initdb`,
+    `--pgdata=${file('data')}`,
+    '--username=postgres',
+    `--pwfile=${file('superuser-password')}`,
+    '--auth=scram-sha-256',
+    '--encoding=UTF8',
+    '--locale=C.UTF-8',
+  ]);
+  if (initdb.status !== 0) throw new Error(`initdb failed:\n${initdb.stderr}`);
+  const port = await freePort();
+  const options = [...settings, `unix_socket_directories=${file('run')}`, 'listen_addresses=127.0.0.1', `port=${port}`];
+  const server = scratch.start(RUNUSER, [
+    '-u',
+    POSTGRES_USER,
+    '--',
+    `${POSTGRES_BIN}/postgres`,
+    '-D',
+    file('data'),
+    ...options.flatMap((option) => ['-c', option]),
+  ]);
+  await waitFor(
+    'PostgreSQL accepting connections',
+    30,
+    () => {
+      if (server.exitCode !== null) throw new Error(`PostgreSQL exited (${server.exitCode}):\n${scratch.log(server)}`);
+      return run(`${POSTGRES_BIN}/pg_isready`, ['-h', '127.0.0.1', '-p', String(port)]).status === 0;
+    },
+    () => scratch.log(server),
+  );
+  return { port, server };
+}

@@ -8,8 +8,12 @@ import {
   containerEnvironment,
   expandKubernetes,
   freePort,
+  POSTGRES_BIN,
+  POSTGRES_USER,
+  RUNUSER,
   run,
   Scratch,
+  startPostgres,
   waitFor,
   type EnvVarJson,
   type TestSecrets,
@@ -27,9 +31,8 @@ import { pythonPath } from './tools';
  * (the API servers run with --no-services; the event reaches them through Redis).
  */
 
-const BIN = run('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1']).stdout.trim();
-const SYSTEM_USER = 'postgres';
-const RUNUSER = run('bash', ['-c', 'command -v runuser']).stdout.trim() || '/usr/sbin/runuser';
+const BIN = POSTGRES_BIN;
+const SYSTEM_USER = POSTGRES_USER;
 const REDIS_SERVER = run('bash', ['-c', 'command -v redis-server']).stdout.trim() || 'redis-server';
 const PASSWORDS = {
   superuser: '3c9e1a7b5d2f4e6a8c0b1d3f5e7a9c2b',
@@ -124,55 +127,12 @@ describe('the open-source edition on the real Prefect server', () => {
     const file = (name: string) => path.join(folder(), name);
     fs.writeFileSync(file('postgresql.conf'), configMap.data['postgresql.conf'] as string);
     fs.writeFileSync(file('pg_hba.conf'), configMap.data['pg_hba.conf'] as string);
-    fs.writeFileSync(file('superuser-password'), PASSWORDS.superuser);
-    fs.mkdirSync(file('run'));
-    run('chown', ['-R', `${SYSTEM_USER}:`, folder()]);
-    const initdb = run(RUNUSER, [
-      '-u',
-      SYSTEM_USER,
-      '--',
-      `${BIN}/initdb`,
-      `--pgdata=${file('data')}`,
-      '--username=postgres',
-      `--pwfile=${file('superuser-password')}`,
-      '--auth=scram-sha-256',
-      '--encoding=UTF8',
-      '--locale=C.UTF-8',
-    ]);
-    expect(initdb.status, initdb.stderr).toBe(0);
-    postgresPort = await freePort();
-    const postgres = scratch.start(
-      RUNUSER,
-      [
-        '-u',
-        SYSTEM_USER,
-        '--',
-        `${BIN}/postgres`,
-        '-c',
-        `config_file=${file('postgresql.conf')}`,
-        '-c',
-        `hba_file=${file('pg_hba.conf')}`,
-        '-c',
-        `unix_socket_directories=${file('run')}`,
-        '-c',
-        'listen_addresses=127.0.0.1',
-        '-c',
-        `port=${postgresPort}`,
-        // The generated size is for the pod's memory limit; a test server needs less.
-        '-c',
-        'shared_buffers=128MB',
-      ],
-      { ...process.env, PGDATA: file('data') },
-    );
-    await waitFor(
-      'PostgreSQL accepting connections',
-      30,
-      () => {
-        if (postgres.exitCode !== null) throw new Error(`PostgreSQL exited:\n${scratch.log(postgres)}`);
-        return run(`${BIN}/pg_isready`, ['-h', '127.0.0.1', '-p', String(postgresPort)]).status === 0;
-      },
-      () => scratch.log(postgres),
-    );
+    ({ port: postgresPort } = await startPostgres(scratch, folder(), PASSWORDS.superuser, [
+      `config_file=${file('postgresql.conf')}`,
+      `hba_file=${file('pg_hba.conf')}`,
+      // The generated size is for the pod's memory limit; a test server needs less.
+      'shared_buffers=128MB',
+    ]));
     // Redis: the application user ("default") with its password, as the generated ACL makes it.
     redisPort = await freePort();
     const redis = scratch.start(REDIS_SERVER, [

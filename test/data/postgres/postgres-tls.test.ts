@@ -5,7 +5,16 @@ import type { KubernetesObject, RenderedEnvironment } from '../../../lib/output/
 import { buildVariant } from '../../config-variants';
 import { findObject, objectsOfKind } from '../../helpers';
 import { pythonPath } from '../../real-tools/tools';
-import { containerEnvironment, freePort, run, Scratch, waitFor, type EnvVarJson, type TestSecrets } from '../data-servers';
+import {
+  containerEnvironment,
+  POSTGRES_BIN,
+  POSTGRES_USER,
+  run,
+  Scratch,
+  startPostgres,
+  type EnvVarJson,
+  type TestSecrets,
+} from '../data-servers';
 
 /*
  * An external PostgreSQL with TLS, as a managed service runs it, and the generated clients
@@ -16,9 +25,8 @@ import { containerEnvironment, freePort, run, Scratch, waitFor, type EnvVarJson,
  * server's certificate, or (verify-full) when the name they connect to is not in it.
  */
 
-const BIN = run('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1']).stdout.trim();
-const SYSTEM_USER = 'postgres';
-const RUNUSER = run('bash', ['-c', 'command -v runuser']).stdout.trim() || '/usr/sbin/runuser';
+const BIN = POSTGRES_BIN;
+const SYSTEM_USER = POSTGRES_USER;
 const SUPERUSER_PASSWORD = '5b1d7c9e3f0a2c4e6a8b0d1f3e5c7a9b';
 const ORION_PASSWORD = '0f9a3c5e7b1d2f4a6c8e0a1b3c5d7e9f';
 const CA_SECRET = 'rds-ca';
@@ -127,54 +135,15 @@ describe('an external PostgreSQL with TLS, verified by the generated clients (re
       '-out',
       file('server.crt'),
     );
-    fs.writeFileSync(file('superuser-password'), SUPERUSER_PASSWORD);
     fs.writeFileSync(file('pg_hba.conf'), 'local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n');
-    fs.mkdirSync(file('run'));
     run('chown', ['-R', `${SYSTEM_USER}:`, folder]);
     fs.chmodSync(file('server.key'), 0o600);
-    const initdb = run(RUNUSER, [
-      '-u',
-      SYSTEM_USER,
-      '--',
-      `${BIN}/initdb`,
-      `--pgdata=${file('data')}`,
-      '--username=postgres',
-      `--pwfile=${file('superuser-password')}`,
-      '--auth=scram-sha-256',
-    ]);
-    expect(initdb.status, initdb.stderr).toBe(0);
-    port = await freePort();
-    const server = scratch.start(RUNUSER, [
-      '-u',
-      SYSTEM_USER,
-      '--',
-      `${BIN}/postgres`,
-      '-D',
-      file('data'),
-      '-c',
+    ({ port } = await startPostgres(scratch, folder, SUPERUSER_PASSWORD, [
       `hba_file=${file('pg_hba.conf')}`,
-      '-c',
       'ssl=on',
-      '-c',
       `ssl_cert_file=${file('server.crt')}`,
-      '-c',
       `ssl_key_file=${file('server.key')}`,
-      '-c',
-      `unix_socket_directories=${file('run')}`,
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      `port=${port}`,
-    ]);
-    await waitFor(
-      'PostgreSQL with TLS accepting connections',
-      30,
-      () => {
-        if (server.exitCode !== null) throw new Error(`PostgreSQL exited (${server.exitCode}):\n${scratch.log(server)}`);
-        return run(`${BIN}/pg_isready`, ['-h', '127.0.0.1', '-p', String(port)]).status === 0;
-      },
-      () => scratch.log(server),
-    );
+    ]));
     const setup = run(
       `${BIN}/psql`,
       [

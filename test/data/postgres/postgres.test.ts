@@ -10,6 +10,9 @@ import {
   containerEnvironment,
   expandKubernetes,
   freePort,
+  POSTGRES_BIN,
+  POSTGRES_USER,
+  RUNUSER,
   run,
   Scratch,
   waitFor,
@@ -27,10 +30,8 @@ const DATABASES = databasesOf('customer-managed') as ReadonlyArray<'events' | 'n
  * environment the kubelet would give it; only the server's address differs.
  */
 
-/** The installed server's programs (PostgreSQL 15 on these machines; the newest if several). */
-const BIN = run('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1']).stdout.trim();
-const SYSTEM_USER = 'postgres';
-const RUNUSER = run('bash', ['-c', 'command -v runuser']).stdout.trim() || '/usr/sbin/runuser';
+const BIN = POSTGRES_BIN;
+const SYSTEM_USER = POSTGRES_USER;
 const NAMESPACE = 'prefect-data';
 const SUPERUSER = 'postgres';
 
