@@ -68,6 +68,10 @@ export const VARIANTS = {
       },
     },
   },
+  /** The output pulled from an OCI artifact, with a folder of SOPS-encrypted Secrets in it. */
+  ociSops: {
+    flux: { sourceRef: { kind: 'OCIRepository', name: 'prefect-prod' }, sops: { secretRef: 'sops-age', path: './secrets' } },
+  },
   /** A TLS Secret of the user's instead of an issuer. */
   existingTls: [{ tls: null }, { tls: { mode: 'existing', secretName: 'prefect-wildcard' } }],
   /** staging on a mesh of the user's: no Istio, cert-manager or trust-manager installed. */

@@ -2,19 +2,16 @@ import { LABEL } from '../core/labels';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
-import { redisInstanceFor, redisInstancesOf } from '../catalog/services';
-import { CapacityError, capacityReport, formatCapacity, workloadDemands, type CapacityReport } from '../validation/capacity';
+import { CapacityError, capacityReport, workloadDemands, type CapacityReport } from '../validation/capacity';
 import { ConfigError, loadConfigFile, type EnvironmentConfig } from '../config/load';
-import { LAYERS } from '../flux/layers';
-import { environmentReadme, type ReviewerViewInput } from '../output/environment-readme';
+import { environmentReadme } from '../output/environment-readme';
+import { reviewerView } from './reviewer-view';
 import { replaceFolders } from '../output/atomic-tree';
 import { describeObject, type KubernetesObject, renderEnvironment, type RenderedEnvironment } from '../output/render';
 import { checkYamlReading } from '../output/yaml-text';
 import { PrefectApp } from './prefect-app';
-import { describeMatch } from '../edge/routes/routes';
-import { kubectlCommands } from '../data/secrets/secrets';
 import { checkConventions } from '../validation/conventions';
-import { immutableChangeSteps, immutableChanges } from '../validation/immutable-fields';
+import { immutableChangeSteps, immutableChanges, removalCascade, removalSteps } from '../validation/immutable-fields';
 import type { StrictValidator } from '../validation/strict-validator';
 import type { CheckedObjects } from '../validation/validation-caches';
 import { formatProblem } from '../validation/strict-validator';
@@ -112,72 +109,6 @@ export function buildEnvironment(config: EnvironmentConfig, configFile: string):
   return { ...rendered, files: sorted, capacity };
 }
 
-/**
- * The Secrets this environment reads that the user creates, and how (they never live in dist/):
- * the namespaces they go into first, since on an empty cluster Flux has not created them yet.
- */
-function secretsToCreate(app: PrefectApp): ReviewerViewInput['secrets'] {
-  const { config } = app;
-  const { secrets } = config;
-  const own = [...app.edge.requiredSecrets, ...app.data.requiredSecrets];
-  const catalog = secrets.provider === 'external-secrets' ? [] : app.data.secrets.all;
-  const namespaces = [...new Set([...own, ...catalog].map((secret) => secret.namespace))].sort();
-  const intro =
-    secrets.provider === 'external-secrets'
-      ? `External Secrets reads the installation's own Secrets from the ${secrets.store.kind} \`${secrets.store.name}\` (remote keys \`${secrets.remoteKeyPrefix}<id>\`, one property per key).${own.length > 0 ? ' Create the others below by hand (values never go into Git), the namespaces first.' : ' None is created by hand.'}`
-      : 'Create them before Flux reconciles the layers that read them (values never go into Git), the namespaces first: on an empty cluster Flux has not created them yet, and adopts them when it does. Passwords go into connection URLs as they are: keep them URL-safe, as `openssl rand -hex 32` is.';
-  if (namespaces.length === 0) return { intro, commands: [] };
-  return {
-    intro,
-    commands: [
-      '# the namespaces the Secrets go into',
-      ...namespaces.map(
-        (namespace) => `kubectl create namespace ${namespace} --dry-run=client --output=yaml | kubectl apply --server-side --filename=-`,
-      ),
-      ...own.flatMap((secret) => [`# ${secret.purpose}`, secret.command]),
-      ...kubectlCommands(catalog, { registry: config.prefect.image.registry }),
-    ],
-  };
-}
-
-function reviewerView(app: PrefectApp, rendered: RenderedEnvironment, capacity: CapacityReport, configFile: string): ReviewerViewInput {
-  const { config } = app;
-  const count = (layer: string) => rendered.objects.filter((object) => object.layer === layer).length;
-  return {
-    environment: config.environment,
-    configFile,
-    loadBalancer: `${config.loadBalancer.mode.toUpperCase()}, ${config.loadBalancer.provider}`,
-    tls: config.loadBalancer.mode === 'l7' ? 'ends at the load balancer' : config.tls.mode,
-    routes: app.edge.routes.map((route) => ({
-      host: route.host === 'api' ? config.hostnames.api : config.hostnames.app,
-      name: route.name,
-      match: route.match.map(describeMatch).join(' or '),
-      backend: route.backend.name,
-      port: route.port,
-      notes: [
-        route.websocket ? 'websockets' : '',
-        route.timeout ? `timeout ${route.timeout}` : 'no timeout',
-        `${route.retries.attempts} retries`,
-      ]
-        .filter(Boolean)
-        .join(', '),
-    })),
-    services: app.catalog.map((service) => ({
-      name: service.name,
-      type: service.type,
-      replicas: service.replicas === service.maxReplicas ? String(service.replicas) : `${service.replicas}-${service.maxReplicas}`,
-      databases: service.databases,
-      // The instances, whatever role a service uses them in (redis.roles).
-      redis: [...new Set(service.redis.map((role) => redisInstanceFor(config.redis.roles, role)))],
-    })),
-    postgres: config.postgres.provider,
-    redis: Object.fromEntries(redisInstancesOf(config.edition).map((name) => [name, config.redis[name].provider])),
-    capacity: formatCapacity(capacity),
-    secrets: secretsToCreate(app),
-    objectsPerLayer: LAYERS.map((layer) => [layer, count(layer)] as const),
-  };
-}
-
 /** Every reason why the rendered output must not reach `dist/`. */
 export function checkEnvironment(
   rendered: RenderedEnvironment & { readonly capacity?: CapacityReport },
@@ -216,7 +147,10 @@ function shown(value: unknown): string {
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
 }
 
-/** The objects whose committed version in `outDir` has a field the new one changes and the API server will not update. */
+/**
+ * The objects whose committed version in `outDir` has a field the new one changes and the API
+ * server will not update, and the committed objects no longer generated whose deletion cascades.
+ */
 function refusedUpdates(rendered: RenderedEnvironment, outDir: string, projectRoot: string): string[] {
   const problems: string[] = [];
   for (const { file, object, text } of rendered.objects) {
@@ -241,7 +175,37 @@ function refusedUpdates(rendered: RenderedEnvironment, outDir: string, projectRo
       );
     }
   }
+  for (const file of committedFiles(path.join(outDir, rendered.environment))) {
+    if (rendered.files.has(file)) continue;
+    const committedFile = path.join(outDir, rendered.environment, file);
+    let committed: unknown;
+    try {
+      committed = yaml.load(fs.readFileSync(committedFile, 'utf8'));
+    } catch {
+      continue;
+    }
+    if (committed === null || typeof committed !== 'object' || !('kind' in committed) || !('metadata' in committed)) continue;
+    const object = committed as KubernetesObject;
+    const cascade = removalCascade(object);
+    if (cascade === undefined) continue;
+    problems.push(
+      `${path.relative(projectRoot, committedFile)}: ${describeObject(object)} is no longer generated (${cascade}). To remove it, ${removalSteps(object)}; then write the change with --allow-immutable-changes (make synth ALLOW_IMMUTABLE_CHANGES=1)`,
+    );
+  }
   return problems;
+}
+
+/** The YAML files under `folder`, as paths inside it ("flux/kustomization.flux-system.x.yaml"); none when it is missing. */
+function committedFiles(folder: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(folder, { withFileTypes: true, recursive: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.yaml'))
+    .map((entry) => path.relative(folder, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'));
 }
 
 /**

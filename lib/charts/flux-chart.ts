@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { FluxLayer } from '../flux/flux-layer';
-import { APPLIED_LAYERS } from '../flux/layers';
+import { APPLIED_LAYERS, kustomizationName } from '../flux/layers';
 import type { LayerHealthChecks } from '../flux/flux-layer';
 import type { AppliedLayer } from '../flux/layers';
 import { LayerChart, type LayerChartProps } from './layer-chart';
@@ -13,34 +13,56 @@ export interface FluxChartProps extends LayerChartProps {
 }
 
 /**
- * Layer 6: one Flux `Kustomization` per layer, chained with `dependsOn`. The cluster's bootstrap
- * Kustomization points at this folder; the `GitRepository` is the one bootstrap created.
+ * Layer 6: one Flux `Kustomization` per layer, chained with `dependsOn`, named after the
+ * environment and the layer. The cluster's bootstrap Kustomization points at this folder; the
+ * source (`GitRepository` or `OCIRepository`) is one that exists already. With SOPS, one more
+ * Kustomization applies the folder of encrypted Secrets between the platform and the edge.
  */
 export class FluxChart extends LayerChart {
   public readonly layers: readonly FluxLayer[];
 
   constructor(scope: Construct, props: FluxChartProps) {
     super(scope, 'flux', props);
-    const { flux } = this.config;
+    const { flux, environment } = this.config;
+    const within = (folder: string) => `${flux.path.replace(/\/+$/, '')}/${folder}`;
+    const common = {
+      namespace: flux.namespace,
+      sourceRef: flux.sourceRef,
+      interval: flux.interval,
+      retryInterval: flux.retryInterval,
+      prune: flux.prune,
+      deletionPolicy: flux.deletionPolicy,
+    };
     const layers: FluxLayer[] = [];
+    let previous: FluxLayer | undefined;
     for (const layer of APPLIED_LAYERS) {
-      const name = `prefect-${layer}`;
-      layers.push(
-        new FluxLayer(this, `${layer}-layer`, {
-          name,
-          namespace: flux.namespace,
-          labels: this.labelsFor({ name, component: 'gitops' }),
-          path: `${flux.path}/${layer}`,
-          sourceRef: flux.sourceRef,
-          interval: flux.interval,
-          retryInterval: flux.retryInterval,
-          timeout: props.timeouts?.[layer] ?? flux.timeout,
-          prune: flux.prune,
-          after: layers[layers.length - 1],
-          // A layer given its own readiness (edge: not its Certificate, ACME may take long) waits for that alone.
-          ...(props.readiness?.[layer] ? { readiness: props.readiness[layer] } : {}),
-        }),
-      );
+      const name = kustomizationName(environment, layer);
+      const applied = new FluxLayer(this, `${layer}-layer`, {
+        ...common,
+        name,
+        labels: this.labelsFor({ name, component: 'gitops' }),
+        path: within(layer),
+        timeout: props.timeouts?.[layer] ?? flux.timeout,
+        after: previous,
+        // A layer given its own readiness (edge: not its Certificate, ACME may take long) waits for that alone.
+        ...(props.readiness?.[layer] ? { readiness: props.readiness[layer] } : {}),
+      });
+      layers.push(applied);
+      previous = applied;
+      if (layer === 'platform' && flux.sops) {
+        // The encrypted Secrets go in once the platform layer has created their namespaces, and
+        // before the edge (certificates, DNS solvers) and the data tier read them.
+        const secrets = kustomizationName(environment, 'secrets');
+        previous = new FluxLayer(this, 'secrets-layer', {
+          ...common,
+          name: secrets,
+          labels: this.labelsFor({ name: secrets, component: 'gitops' }),
+          path: flux.sops.path,
+          timeout: flux.timeout,
+          sopsSecretRef: flux.sops.secretRef,
+          after: applied,
+        });
+      }
     }
     this.layers = layers;
   }

@@ -36,22 +36,57 @@ export const cluster = z.strictObject({
     .prefault({}),
 });
 
+/** Where a Flux Kustomization's manifests come from: the source bootstrap (or the cluster's owner) created. */
+export const FLUX_SOURCE_KINDS = ['GitRepository', 'OCIRepository'] as const;
+
+/** What Flux does with a layer's objects when its Kustomization is deleted (kustomize-controller `spec.deletionPolicy`). */
+export const FLUX_DELETION_POLICIES = ['Orphan', 'MirrorPrune', 'Delete', 'WaitForTermination'] as const;
+
+const repositoryPath = z
+  .string()
+  .regex(/^\.\/[A-Za-z0-9._/-]*$/, { error: 'expected a path inside the source starting with "./", such as "./dist/prod"' });
+
 export const flux = z.strictObject({
   namespace: dnsLabel.default('flux-system'),
-  /** The `GitRepository` that holds this repository, created by `flux bootstrap`. */
+  /**
+   * The Flux source that holds this repository's output: the `GitRepository` that `flux
+   * bootstrap` created (default), or an `OCIRepository` that pulls the artifact `flux push
+   * artifact` pushed from `dist/<environment>`.
+   */
   sourceRef: z
     .strictObject({
+      kind: z.enum(FLUX_SOURCE_KINDS).default('GitRepository'),
       name: objectName.default('flux-system'),
       namespace: dnsLabel.default('flux-system'),
     })
     .prefault({}),
-  /** Path of `dist/<env>` inside the Git repository. Defaults to "./dist/<environment>". */
-  path: z
-    .string()
-    .regex(/^\.\/[A-Za-z0-9._/-]*$/, { error: 'expected a repository path starting with "./", such as "./dist/prod"' })
-    .optional(),
+  /**
+   * Path of `dist/<environment>` inside the source. Defaults to "./dist/<environment>" for a
+   * GitRepository and "./" for an OCIRepository (an artifact pushed from `dist/<environment>`).
+   */
+  path: repositoryPath.optional(),
   interval: duration.default('10m'),
   retryInterval: duration.default('2m'),
   timeout: duration.default('10m'),
   prune: z.boolean().default(true),
+  /**
+   * What Flux does with a layer's objects when its Kustomization is deleted or renamed. `Orphan`
+   * (default) leaves them running: removing or renaming a layer never deletes the database or
+   * the services behind it. `MirrorPrune` deletes them when `prune` is on (Flux's own default).
+   */
+  deletionPolicy: z.enum(FLUX_DELETION_POLICIES).default('Orphan'),
+  /**
+   * Secrets committed encrypted with SOPS: one more Kustomization, `prefect-<environment>-secrets`,
+   * applies the folder `path` of the same source with SOPS decryption (the key in the Secret
+   * `secretRef` of the Flux namespace), after the platform layer has created the namespaces and
+   * before any layer that reads a Secret.
+   */
+  sops: z
+    .strictObject({
+      /** The Secret in the Flux namespace holding the decryption key (e.g. `sops-age`, with key `age.agekey`). */
+      secretRef: objectName,
+      /** The folder of encrypted Secrets inside the source. Defaults to "./secrets/<environment>" for a GitRepository. */
+      path: repositoryPath.optional(),
+    })
+    .optional(),
 });

@@ -7,7 +7,10 @@ import { configSchema, otherEditionSettings, type ParsedConfig, resolveHostnames
 /** The configuration of one environment, with every default and derived value filled in. */
 export interface EnvironmentConfig extends Omit<ParsedConfig, 'hostnames' | 'flux'> {
   readonly hostnames: { readonly api: string; readonly app: string };
-  readonly flux: ParsedConfig['flux'] & { readonly path: string };
+  readonly flux: Omit<ParsedConfig['flux'], 'sops'> & {
+    readonly path: string;
+    readonly sops?: { readonly secretRef: string; readonly path: string };
+  };
 }
 
 /** Invalid configuration: one line per problem, each naming the file and the field. */
@@ -74,10 +77,15 @@ export function parseConfig(text: string, displayPath: string, expectedEnvironme
 }
 
 function resolve(config: ParsedConfig): EnvironmentConfig {
+  const { sops, ...flux } = config.flux;
   return {
     ...config,
     hostnames: resolveHostnames(config.domain, config.hostnames),
-    flux: { ...config.flux, path: config.flux.path ?? `./dist/${config.environment}` },
+    flux: {
+      ...flux,
+      path: config.flux.path ?? (config.flux.sourceRef.kind === 'OCIRepository' ? './' : `./dist/${config.environment}`),
+      ...(sops ? { sops: { ...sops, path: sops.path ?? `./secrets/${config.environment}` } } : {}),
+    },
   };
 }
 

@@ -31,9 +31,18 @@ export function resolveHostnames(
   return { api: overrides.api ?? `api.${domain}`, app: overrides.app ?? `app.${domain}` };
 }
 
+/** 63 (a label value) less "prefect-" and the longest layer suffix, "-migrations". */
+const MAX_ENVIRONMENT_LENGTH = 63 - 'prefect-'.length - '-migrations'.length;
+
 export const configSchema = z
   .strictObject({
-    environment: dnsLabel,
+    /**
+     * The environment's name (its file's name): part of label values such as
+     * "prefect-<environment>-migrations", which Kubernetes caps at 63 characters.
+     */
+    environment: dnsLabel.refine((value) => value.length <= MAX_ENVIRONMENT_LENGTH, {
+      error: `expected at most ${MAX_ENVIRONMENT_LENGTH} characters: the name goes into label values such as "prefect-<environment>-migrations", at most 63 characters`,
+    }),
     /** Which Prefect server: Customer-Managed Prefect Cloud, or the open-source server (lib/catalog/services.ts, EDITIONS). */
     edition: z.enum(EDITIONS, { error: 'expected an edition: "customer-managed" or "open-source"' }).default('customer-managed'),
     domain: hostname,
@@ -151,6 +160,14 @@ export const configSchema = z
           message: `expected port and health for the new web service "${name}"`,
         });
       }
+    }
+    if (config.flux.sops && config.flux.sourceRef.kind === 'OCIRepository' && config.flux.sops.path === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['flux', 'sops', 'path'],
+        message:
+          'expected the folder of encrypted Secrets inside the OCI artifact (e.g. "./secrets") when flux.sourceRef.kind is "OCIRepository"',
+      });
     }
     const edition = config.edition;
     if (edition === 'open-source' && config.prefect.sso) {

@@ -1,6 +1,8 @@
 import { Construct } from 'constructs';
 import {
   Kustomization,
+  KustomizationSpecDecryptionProvider,
+  KustomizationSpecDeletionPolicy,
   KustomizationSpecSourceRefKind,
   type KustomizationSpecHealthCheckExprs,
   type KustomizationSpecHealthChecks,
@@ -22,13 +24,24 @@ export interface FluxLayerProps {
   readonly name: string;
   readonly namespace: string;
   readonly labels: Record<string, string>;
-  /** The folder in the Git repository, e.g. "./dist/prod/data". */
+  /** The folder in the source, e.g. "./dist/prod/data". */
   readonly path: string;
-  readonly sourceRef: { readonly name: string; readonly namespace: string };
+  readonly sourceRef: {
+    readonly kind: 'GitRepository' | 'OCIRepository';
+    readonly name: string;
+    readonly namespace: string;
+  };
   readonly interval: string;
   readonly retryInterval: string;
   readonly timeout: string;
   readonly prune: boolean;
+  /** What Flux does with the layer's objects when this Kustomization is deleted. */
+  readonly deletionPolicy: 'Orphan' | 'MirrorPrune' | 'Delete' | 'WaitForTermination';
+  /**
+   * SOPS decryption of the folder's Secrets with the key in this Secret of the Kustomization's namespace.
+   * @default - no decryption
+   */
+  readonly sopsSecretRef?: string;
   /**
    * The layer applied before this one. Flux starts this layer only once that one is ready.
    * @default - first layer
@@ -43,6 +56,18 @@ export interface FluxLayerProps {
    */
   readonly readiness?: 'wait' | LayerHealthChecks;
 }
+
+const SOURCE_KINDS = {
+  GitRepository: KustomizationSpecSourceRefKind.GIT_REPOSITORY,
+  OCIRepository: KustomizationSpecSourceRefKind.OCI_REPOSITORY,
+} as const;
+
+const DELETION_POLICIES = {
+  Orphan: KustomizationSpecDeletionPolicy.ORPHAN,
+  MirrorPrune: KustomizationSpecDeletionPolicy.MIRROR_PRUNE,
+  Delete: KustomizationSpecDeletionPolicy.DELETE,
+  WaitForTermination: KustomizationSpecDeletionPolicy.WAIT_FOR_TERMINATION,
+} as const;
 
 /**
  * One Flux `Kustomization` that applies one folder of `dist/<env>/`. `wait` makes the layer ready
@@ -75,6 +100,10 @@ export class FluxLayer extends Construct {
         timeout: props.timeout,
         path: props.path,
         prune: props.prune,
+        deletionPolicy: DELETION_POLICIES[props.deletionPolicy],
+        ...(props.sopsSecretRef
+          ? { decryption: { provider: KustomizationSpecDecryptionProvider.SOPS, secretRef: { name: props.sopsSecretRef } } }
+          : {}),
         ...(readiness === 'wait'
           ? { wait: true }
           : {
@@ -83,7 +112,7 @@ export class FluxLayer extends Construct {
               ...(readiness.healthCheckExprs?.length ? { healthCheckExprs: readiness.healthCheckExprs.map((expr) => ({ ...expr })) } : {}),
             }),
         sourceRef: {
-          kind: KustomizationSpecSourceRefKind.GIT_REPOSITORY,
+          kind: SOURCE_KINDS[props.sourceRef.kind],
           name: props.sourceRef.name,
           namespace: props.sourceRef.namespace,
         },

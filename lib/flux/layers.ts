@@ -1,3 +1,5 @@
+import { instanceName } from '../core/labels';
+
 /**
  * The Flux layers, in the order Flux applies them. Each is one cdk8s chart, one
  * folder `dist/<env>/<layer>/` and, except `flux` itself, one Flux `Kustomization` that depends
@@ -11,3 +13,12 @@ export type AppliedLayer = (typeof APPLIED_LAYERS)[number];
 /** `flux` holds the Kustomizations above; the cluster's bootstrap points at it. */
 export const LAYERS = [...APPLIED_LAYERS, 'flux'] as const;
 export type Layer = (typeof LAYERS)[number];
+
+/**
+ * The name of the Flux Kustomization that applies `layer` of `environment`, e.g.
+ * "prefect-prod-data": the environment is in it, so that two environments' `flux/` folders apply
+ * side by side in one Flux namespace.
+ */
+export function kustomizationName(environment: string, layer: AppliedLayer | 'secrets'): string {
+  return `${instanceName(environment)}-${layer}`;
+}

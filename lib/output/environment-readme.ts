@@ -33,7 +33,30 @@ export interface ReviewerViewInput {
   readonly capacity: string;
   /** How the Secrets that the objects read come to exist (shell lines or a description). */
   readonly secrets: { readonly intro: string; readonly commands: readonly string[] };
+  readonly flux: ReviewedFlux;
   readonly objectsPerLayer: ReadonlyArray<readonly [string, number]>;
+}
+
+export interface ReviewedKustomization {
+  readonly name: string;
+  /** The file in `dist/<env>/flux/` that holds it. */
+  readonly file: string;
+  readonly path: string;
+  readonly after?: string;
+  /** How it is ready, its timeout, its decryption. */
+  readonly notes: string;
+  /** Whether the folder is this environment's output (not the user's folder of encrypted Secrets). */
+  readonly generated: boolean;
+}
+
+export interface ReviewedFlux {
+  readonly namespace: string;
+  readonly source: { readonly kind: string; readonly name: string; readonly namespace: string };
+  /** Path of `dist/<env>` inside the source. */
+  readonly root: string;
+  /** Where `dist/<env>` is in this repository, e.g. "dist/prod". */
+  readonly folder: string;
+  readonly kustomizations: readonly ReviewedKustomization[];
 }
 
 /** A Mermaid node id: letters, digits and underscores only. */
@@ -121,6 +144,7 @@ export function environmentReadme(input: ReviewerViewInput): string {
     input.secrets.intro,
     '',
     ...(input.secrets.commands.length > 0 ? ['```sh', ...input.secrets.commands, '```', ''] : []),
+    ...fluxSection(input.flux),
     '## Capacity',
     '',
     '```',
@@ -132,4 +156,48 @@ export function environmentReadme(input: ReviewerViewInput): string {
     table(['layer', 'objects'], [...input.objectsPerLayer.map(([layer, count]) => [layer, String(count)]), ['total', String(total)]]),
     '',
   ].join('\n');
+}
+
+function fluxSection(flux: ReviewedFlux): string[] {
+  const root = flux.root.replace(/\/+$/, '');
+  const source = `${flux.source.kind} ${flux.source.namespace}/${flux.source.name}`;
+  const origin =
+    flux.source.kind === 'OCIRepository'
+      ? [
+          `The source is the ${source}: on every change, push \`${flux.folder}\` as its artifact (the paths below are inside it), for example:`,
+          '',
+          '```sh',
+          `flux push artifact oci://<registry>/<repository>:$(git rev-parse --short HEAD) --path=./${flux.folder} --source="$(git config --get remote.origin.url)" --revision="$(git branch --show-current)@sha1:$(git rev-parse HEAD)"`,
+          '```',
+          '',
+          `and move the tag the ${flux.source.kind} follows with \`flux tag artifact\`.`,
+        ]
+      : [`The source is the ${source}, which \`flux bootstrap\` created.`];
+  const reviewed = flux.kustomizations.filter((kustomization) => kustomization.generated);
+  return [
+    '## Flux',
+    '',
+    `Point the cluster's bootstrap Kustomization at \`${root}/flux\`. It holds these Kustomizations, in the namespace \`${flux.namespace}\`; each starts once the one before it is ready. Their names carry the environment, so other environments' Kustomizations live beside them, and deleting or renaming one leaves its objects in place unless \`flux.deletionPolicy\` says otherwise.`,
+    '',
+    ...origin,
+    '',
+    table(
+      ['Kustomization', 'path', 'after', 'notes'],
+      flux.kustomizations.map((kustomization) => [kustomization.name, kustomization.path, kustomization.after ?? '–', kustomization.notes]),
+    ),
+    '',
+    "Reviewing a change: what Flux would apply for a layer, built as kustomize-controller builds it, and what it would change in the cluster (the second needs the cluster's credentials):",
+    '',
+    '```sh',
+    ...reviewed.flatMap((kustomization) => {
+      const folder = `./${flux.folder}/${kustomization.path.slice(root.length).replace(/^\//, '')}`;
+      const file = `./${flux.folder}/flux/${kustomization.file}`;
+      return [
+        `flux build kustomization ${kustomization.name} --namespace ${flux.namespace} --path ${folder} --kustomization-file ${file} --dry-run`,
+        `flux diff kustomization ${kustomization.name} --namespace ${flux.namespace} --path ${folder} --kustomization-file ${file}`,
+      ];
+    }),
+    '```',
+    '',
+  ];
 }

@@ -135,3 +135,28 @@ export function immutableChangeSteps(object: KubernetesObject, change: Immutable
   }
   return `delete it (\`kubectl ${namespace}delete ${resource} ${metadata.name}\`) and Flux creates it anew`;
 }
+
+/**
+ * Why removing `object` from the output would delete more than the object itself, or undefined.
+ * A Flux Kustomization that is deleted garbage-collects every object it applied when it is not
+ * suspended and its deletion policy says so (kustomize-controller, internal/controller/
+ * kustomization_controller.go, finalizerShouldDeleteResources: Delete and WaitForTermination
+ * always, MirrorPrune, the default, when spec.prune is on; Orphan never): renaming a layer's
+ * Kustomization would delete the layer's database and services before the new one re-creates them.
+ */
+export function removalCascade(object: KubernetesObject): string | undefined {
+  if (object.kind !== 'Kustomization' || !object.apiVersion.startsWith('kustomize.toolkit.fluxcd.io/')) return undefined;
+  const spec = (object.spec ?? {}) as { suspend?: boolean; prune?: boolean; deletionPolicy?: string };
+  if (spec.suspend === true) return undefined;
+  const policy = spec.deletionPolicy ?? 'MirrorPrune';
+  const deletes = policy === 'Delete' || policy === 'WaitForTermination' || (policy === 'MirrorPrune' && spec.prune === true);
+  if (!deletes) return undefined;
+  return `deletionPolicy ${policy}${policy === 'MirrorPrune' ? ' with prune on' : ''}: once Flux deletes it, it deletes every object it applied`;
+}
+
+/** What to do before removing such an object: the manual steps, for the message. */
+export function removalSteps(object: KubernetesObject): string {
+  const { name, namespace = 'default' } = object.metadata;
+  const patch = JSON.stringify({ spec: { deletionPolicy: 'Orphan' } });
+  return `before this change reaches the cluster, let its objects outlive it: \`kubectl -n ${namespace} patch kustomization ${name} --type merge --patch '${patch}'\` (or \`flux suspend kustomization ${name} -n ${namespace}\`); the Kustomizations that replace it take its objects over on their first apply`;
+}

@@ -5,7 +5,7 @@ import { build, ENVIRONMENTS } from '../helpers';
 /*
  * Names are a contract: a rename is a delete and a create in the cluster, and loses a
  * StatefulSet's volumes. These lists change only on purpose, in a reviewed commit.
- * Entries are "<Kind> <namespace or -> /<name>".
+ * Entries are "<Kind> <namespace or -> /<name>", with <env> for the environment's name.
  */
 type Pinned = Record<Layer, readonly string[]>;
 
@@ -104,11 +104,12 @@ const COMMON: Pinned = {
     ]),
   ],
   flux: [
-    'Kustomization flux-system/prefect-data',
-    'Kustomization flux-system/prefect-edge',
-    'Kustomization flux-system/prefect-migrations',
-    'Kustomization flux-system/prefect-platform',
-    'Kustomization flux-system/prefect-prefect',
+    // The environment is in the name: two environments' Kustomizations live side by side.
+    'Kustomization flux-system/prefect-<env>-data',
+    'Kustomization flux-system/prefect-<env>-edge',
+    'Kustomization flux-system/prefect-<env>-migrations',
+    'Kustomization flux-system/prefect-<env>-platform',
+    'Kustomization flux-system/prefect-<env>-prefect',
   ],
 };
 
@@ -145,6 +146,6 @@ describe.each(ENVIRONMENTS)('object names in %s', (environment) => {
         ({ object }) =>
           `${object.kind} ${object.metadata.namespace ?? '-'}/${object.kind === 'Job' ? object.metadata.name.replace(/-[0-9a-f]{10}$/, '-<hash>') : object.metadata.name}`,
       );
-    expect(names.sort()).toEqual([...PINNED[environment][layer]].sort());
+    expect(names.sort()).toEqual(PINNED[environment][layer].map((name) => name.replace('<env>', environment)).sort());
   });
 });

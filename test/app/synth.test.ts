@@ -62,12 +62,16 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
   });
 
   it('chains the Flux Kustomizations in layer order, from the configured source', () => {
-    const kustomizations = APPLIED_LAYERS.map((layer) => findObject(env(environment), 'Kustomization', `prefect-${layer}`, 'flux-system'));
+    const kustomizations = APPLIED_LAYERS.map((layer) =>
+      findObject(env(environment), 'Kustomization', `prefect-${environment}-${layer}`, 'flux-system'),
+    );
     kustomizations.forEach((kustomization, index) => {
       const spec = kustomization.spec as Record<string, unknown>;
       expect(spec).toMatchObject({
         path: `./dist/${environment}/${APPLIED_LAYERS[index]}`,
         prune: true,
+        // Renaming or removing a layer never deletes what it applied.
+        deletionPolicy: 'Orphan',
         // The edge layer is ready once applied (and its health checks pass): see EdgeChart.readiness.
         wait: APPLIED_LAYERS[index] !== 'edge',
         sourceRef: { kind: 'GitRepository', name: 'flux-system', namespace: 'flux-system' },
@@ -75,7 +79,7 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
       expect(spec.timeout).toMatch(/^\d+m$/);
       expect(spec.retryInterval).toMatch(/^\d+m$/);
       expect(spec.dependsOn).toEqual(
-        index === 0 ? undefined : [{ name: `prefect-${APPLIED_LAYERS[index - 1]}`, namespace: 'flux-system' }],
+        index === 0 ? undefined : [{ name: `prefect-${environment}-${APPLIED_LAYERS[index - 1]}`, namespace: 'flux-system' }],
       );
     });
   });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { principalOf } from '../../lib/mesh/identity';
 import { edgeControllerWorkloads } from '../../lib/platform/controller-workloads';
 import { FluxLayer } from '../../lib/flux/flux-layer';
+import { type AppliedLayer, kustomizationName } from '../../lib/flux/layers';
 import { missingDns01Identity } from '../../lib/edge/tls/issuers';
 import { IstioControlPlane } from '../../lib/platform/istio-control-plane';
 import { gatewayExposure, LOAD_BALANCER_PRESETS, type LoadBalancerSettings, tlsTermination } from '../../lib/edge/load-balancer';
@@ -1071,8 +1072,8 @@ describe('mesh: the trust domain names every identity', () => {
 });
 
 describe('flux: the edge layer does not hold back the layers after it on certificate issuance', () => {
-  const kustomization = (rendered: RenderedEnvironment, layer: string) =>
-    spec(findObject(rendered, 'Kustomization', `prefect-${layer}`, 'flux-system'));
+  const kustomization = (rendered: RenderedEnvironment, layer: AppliedLayer) =>
+    spec(findObject(rendered, 'Kustomization', kustomizationName(rendered.environment, layer), 'flux-system'));
 
   it.each(ENVIRONMENTS)(
     '%s: edge is ready once applied and never health-checks a Certificate or ClusterIssuer; every other layer waits for all',
@@ -1082,9 +1083,9 @@ describe('flux: the edge layer does not hold back the layers after it on certifi
       expect(edge.wait).toBe(false);
       for (const check of edge.healthChecks ?? []) expect(['Certificate', 'ClusterIssuer']).not.toContain(check.kind);
       // Applying still needs every CRD, and edge comes after the platform layer that brings them.
-      expect(edge.dependsOn).toEqual([{ name: 'prefect-platform', namespace: 'flux-system' }]);
+      expect(edge.dependsOn).toEqual([{ name: kustomizationName(environment, 'platform'), namespace: 'flux-system' }]);
       expect(kustomization(rendered, 'platform').wait).toBe(true);
-      for (const layer of ['platform', 'data', 'migrations', 'prefect']) {
+      for (const layer of ['platform', 'data', 'migrations', 'prefect'] as const) {
         expect(kustomization(rendered, layer).wait, layer).toBe(true);
         expect(kustomization(rendered, layer).healthChecks, layer).toBeUndefined();
       }
@@ -1128,11 +1129,12 @@ describe('flux: the edge layer does not hold back the layers after it on certifi
           namespace: 'flux-system',
           labels: {},
           path: './dist/test/edge',
-          sourceRef: { name: 'flux-system', namespace: 'flux-system' },
+          sourceRef: { kind: 'GitRepository', name: 'flux-system', namespace: 'flux-system' },
           interval: '10m',
           retryInterval: '2m',
           timeout: '10m',
           prune: true,
+          deletionPolicy: 'Orphan',
           readiness: { healthChecks: [], healthCheckExprs: [{ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', current: 'true' }] },
         }),
     ).toThrow('health check expressions for Certificate, which no health check names');

@@ -188,8 +188,9 @@ describe('image digests', () => {
 
 describe('migration deadlines', () => {
   const migrationsLayer = (rendered: RenderedEnvironment) =>
-    rendered.objects.find(({ object }) => object.kind === 'Kustomization' && object.metadata.name === 'prefect-migrations')?.object
-      .spec as Spec;
+    rendered.objects.find(
+      ({ object }) => object.kind === 'Kustomization' && object.metadata.name === `prefect-${rendered.environment}-migrations`,
+    )?.object.spec as Spec;
   const deadlines = (rendered: RenderedEnvironment) =>
     Object.fromEntries(jobs(rendered).map((job) => [job.metadata.name.split('-')[1], (job.spec as Spec).activeDeadlineSeconds]));
 

@@ -7,6 +7,7 @@
  * API server's own validation) is planted once to prove the run fails on it.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -293,6 +294,7 @@ describe('the providers and modes the committed environments do not use, on a re
       [{ tls: null }, { tls: { mode: 'letsencrypt', email: 'platform@example.com', solver: { type: 'http01' } } }],
     ],
     ['a mesh of your own', 'staging', VARIANTS.ownMesh],
+    ['an OCI artifact as the source, with SOPS-encrypted Secrets', 'prod', VARIANTS.ociSops],
     [
       'maintenance mode, single sign-on with every provider, Secret-backed settings',
       'prod',
@@ -321,6 +323,49 @@ describe('the providers and modes the committed environments do not use, on a re
       );
       expect(result.status, output(result)).toBe(0);
       expect(result.stderr).toBe('');
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("two environments' Flux folders in one cluster", () => {
+  it('build together with kustomize and apply side by side, each chain of Kustomizations within its environment', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'prefect-cdk8s-flux-'));
+    try {
+      // One kustomization over both folders: kustomize refuses two objects of one kind, namespace and name.
+      const environments = ['dev', 'prod'];
+      fs.writeFileSync(
+        path.join(folder, 'kustomization.yaml'),
+        yaml.dump({
+          apiVersion: 'kustomize.config.k8s.io/v1beta1',
+          kind: 'Kustomization',
+          resources: environments.map((environment) => path.relative(folder, path.join(PROJECT_ROOT, 'dist', environment, 'flux'))),
+        }),
+      );
+      const built = await runTool('kubectl', ['kustomize', '--load-restrictor=LoadRestrictionsNone', folder]);
+      expect(built.status, output(built)).toBe(0);
+      const objects = yaml.loadAll(built.stdout).filter(Boolean) as Manifest[];
+      expect(objects).toHaveLength(environments.length * APPLIED_LAYERS.length);
+      const applied = await apply(objects, { dryRun: false });
+      expect(applied.status, output(applied)).toBe(0);
+      expect(applied.stderr).toBe('');
+      const listed = await server.kubectl(['get', 'kustomizations.kustomize.toolkit.fluxcd.io', '-n', 'flux-system', '-o', 'json']);
+      const items = (
+        JSON.parse(listed.stdout) as { items: Array<Manifest & { spec: { dependsOn?: Array<{ name: string }>; path: string } }> }
+      ).items;
+      for (const environment of environments) {
+        const own = items.filter((item) => item.metadata.labels?.['app.kubernetes.io/instance'] === `prefect-${environment}`);
+        expect(own.map((item) => item.metadata.name).sort()).toEqual(
+          APPLIED_LAYERS.map((layer) => `prefect-${environment}-${layer}`).sort(),
+        );
+        for (const item of own) {
+          expect(item.spec.path.startsWith(`./dist/${environment}/`), item.metadata.name).toBe(true);
+          for (const dependency of item.spec.dependsOn ?? []) expect(dependency.name.startsWith(`prefect-${environment}-`)).toBe(true);
+        }
+      }
+      const removed = await server.kubectl(['delete', '-f', '-'], list(objects));
+      expect(removed.status, output(removed)).toBe(0);
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }

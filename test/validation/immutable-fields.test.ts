@@ -205,3 +205,78 @@ describe('synthesis with a refused change', () => {
     }
   });
 });
+
+describe('a Kustomization no longer generated', () => {
+  const DATA_LAYER = 'flux/kustomization.flux-system.prefect-prod-data.yaml';
+  const OLD_NAME = 'flux/kustomization.flux-system.prefect-data.yaml';
+
+  /** dist/prod as committed, plus a Kustomization of an earlier name that the generator no longer writes. */
+  function withRetired(edit: (object: Editable) => void): string {
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prefect-cdk8s-retired-'));
+    fs.cpSync(DIST, path.join(outDir, 'prod'), { recursive: true });
+    const object = committed(DATA_LAYER) as Editable;
+    object.metadata.name = 'prefect-data';
+    edit(object);
+    fs.writeFileSync(path.join(outDir, 'prod', OLD_NAME), yaml.dump(object));
+    return outDir;
+  }
+
+  function refusal(outDir: string): readonly string[] {
+    try {
+      synthesize({ projectRoot: PROJECT_ROOT, outDir, environments: ['prod'], validator: sharedValidator() });
+      return [];
+    } catch (error) {
+      if (!(error instanceof SynthesisError)) throw error;
+      return error.problems;
+    }
+  }
+
+  it.each<[string, (object: Editable) => void]>([
+    ['Flux default deletion policy (MirrorPrune) with prune on', (o) => delete o.spec.deletionPolicy],
+    ['deletionPolicy Delete, even with prune off', (o) => Object.assign(o.spec, { deletionPolicy: 'Delete', prune: false })],
+    ['deletionPolicy WaitForTermination', (o) => (o.spec.deletionPolicy = 'WaitForTermination')],
+  ])('is refused when its deletion deletes its layer: %s', (_case, edit) => {
+    const outDir = withRetired(edit);
+    try {
+      const before = treeHash(outDir);
+      const problems = refusal(outDir);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain(
+        `${path.relative(PROJECT_ROOT, path.join(outDir, 'prod', OLD_NAME))}: Kustomization flux-system/prefect-data is no longer generated`,
+      );
+      expect(problems[0]).toContain('it deletes every object it applied');
+      expect(problems[0]).toContain(
+        `kubectl -n flux-system patch kustomization prefect-data --type merge --patch '{"spec":{"deletionPolicy":"Orphan"}}'`,
+      );
+      expect(problems[0]).toContain('--allow-immutable-changes');
+      expect(treeHash(outDir)).toBe(before);
+    } finally {
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+
+  it.each<[string, (object: Editable) => void]>([
+    ['deletionPolicy Orphan', (o) => (o.spec.deletionPolicy = 'Orphan')],
+    ['MirrorPrune with prune off', (o) => Object.assign(o.spec, { deletionPolicy: 'MirrorPrune', prune: false })],
+    ['suspended', (o) => Object.assign(o.spec, { deletionPolicy: 'MirrorPrune', suspend: true })],
+  ])('goes when its deletion leaves its objects: %s', (_case, edit) => {
+    const outDir = withRetired(edit);
+    try {
+      expect(refusal(outDir)).toEqual([]);
+      expect(fs.existsSync(path.join(outDir, 'prod', OLD_NAME))).toBe(false);
+    } finally {
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+
+  it('goes when allowed, with the steps taken by hand', () => {
+    const outDir = withRetired((o) => delete o.spec.deletionPolicy);
+    try {
+      synthesize({ projectRoot: PROJECT_ROOT, outDir, environments: ['prod'], validator: sharedValidator(), allowImmutableChanges: true });
+      expect(fs.existsSync(path.join(outDir, 'prod', OLD_NAME))).toBe(false);
+      expect(fs.existsSync(path.join(outDir, 'prod', DATA_LAYER))).toBe(true);
+    } finally {
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+});

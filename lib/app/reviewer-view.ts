@@ -1,0 +1,133 @@
+/*
+ * What dist/<env>/README.md shows of an environment, gathered from the app and its rendered
+ * objects: traffic, routes, services, the Secrets to create, the Flux Kustomizations, capacity.
+ */
+import { redisInstanceFor, redisInstancesOf } from '../catalog/services';
+import { kubectlCommands } from '../data/secrets/secrets';
+import { describeMatch } from '../edge/routes/routes';
+import { kustomizationName, LAYERS } from '../flux/layers';
+import type { ReviewedKustomization, ReviewerViewInput } from '../output/environment-readme';
+import type { RenderedEnvironment } from '../output/render';
+import { type CapacityReport, formatCapacity } from '../validation/capacity';
+import type { PrefectApp } from './prefect-app';
+
+/**
+ * The Secrets this environment reads that the user creates, and how (they never live in dist/):
+ * the namespaces they go into first, since on an empty cluster Flux has not created them yet.
+ */
+function secretsToCreate(app: PrefectApp): ReviewerViewInput['secrets'] {
+  const { config } = app;
+  const { secrets } = config;
+  const own = [...app.edge.requiredSecrets, ...app.data.requiredSecrets];
+  const catalog = secrets.provider === 'external-secrets' ? [] : app.data.secrets.all;
+  const namespaces = [...new Set([...own, ...catalog].map((secret) => secret.namespace))].sort();
+  const intro =
+    secrets.provider === 'external-secrets'
+      ? `External Secrets reads the installation's own Secrets from the ${secrets.store.kind} \`${secrets.store.name}\` (remote keys \`${secrets.remoteKeyPrefix}<id>\`, one property per key).${own.length > 0 ? ' Create the others below by hand (values never go into Git), the namespaces first.' : ' None is created by hand.'}`
+      : 'Create them before Flux reconciles the layers that read them (values never go into Git), the namespaces first: on an empty cluster Flux has not created them yet, and adopts them when it does. Passwords go into connection URLs as they are: keep them URL-safe, as `openssl rand -hex 32` is.';
+  if (namespaces.length === 0) return { intro, commands: [] };
+  const commands = [
+    ...own.flatMap((secret) => [`# ${secret.purpose}`, secret.command]),
+    ...kubectlCommands(catalog, { registry: config.prefect.image.registry }),
+  ];
+  const { sops } = config.flux;
+  if (sops && secrets.provider !== 'external-secrets') {
+    const folder = sops.path.replace(/^\.\//, '').replace(/\/+$/, '');
+    return {
+      intro: `Commit them encrypted with SOPS in \`${folder}/\` (the Kustomization ${kustomizationName(config.environment, 'secrets')} decrypts them with the key in the Secret \`${config.flux.namespace}/${sops.secretRef}\`, after the platform layer has created their namespaces and before the layers that read them). Each line below writes one file; \`.sops.yaml\` names the recipients. Passwords go into connection URLs as they are: keep them URL-safe, as \`openssl rand -hex 32\` is.`,
+      commands: [`mkdir -p ${folder}`, ...commands.map((line) => sopsEncrypted(line, folder))],
+    };
+  }
+  return {
+    intro,
+    commands: [
+      '# the namespaces the Secrets go into',
+      ...namespaces.map(
+        (namespace) => `kubectl create namespace ${namespace} --dry-run=client --output=yaml | kubectl apply --server-side --filename=-`,
+      ),
+      ...commands,
+    ],
+  };
+}
+
+/** A `kubectl create secret` line turned into one that writes the Secret SOPS-encrypted into `folder`; other lines as they are. */
+function sopsEncrypted(line: string, folder: string): string {
+  const secret = /^kubectl --namespace (\S+) create secret \S+ (\S+)/.exec(line);
+  if (!secret) return line;
+  return `${line} --dry-run=client --output=yaml | sops --encrypt --encrypted-regex '^(data|stringData)$' --input-type=yaml --output-type=yaml /dev/stdin > ${folder}/secret.${secret[1]}.${secret[2]}.yaml`;
+}
+
+/** The Flux Kustomizations of the environment, in the order they apply, as the flux layer holds them. */
+function fluxView(app: PrefectApp, rendered: RenderedEnvironment): ReviewerViewInput['flux'] {
+  const { flux, environment } = app.config;
+  type Spec = {
+    path: string;
+    wait?: boolean;
+    timeout?: string;
+    healthChecks?: Array<{ kind: string; name: string }>;
+    dependsOn?: Array<{ name: string }>;
+    decryption?: { provider: string; secretRef?: { name: string } };
+  };
+  const kustomizations: ReviewedKustomization[] = rendered.objects
+    .filter(({ layer, object }) => layer === 'flux' && object.kind === 'Kustomization')
+    .map(({ file, object }) => {
+      const spec = object.spec as Spec;
+      const ready = spec.wait
+        ? 'ready once every object is'
+        : `ready once applied${spec.healthChecks?.length ? ` and ${spec.healthChecks.map((check) => `${check.kind} ${check.name}`).join(', ')} healthy` : ''}`;
+      const decryption = spec.decryption ? `, SOPS decryption with the Secret ${spec.decryption.secretRef?.name}` : '';
+      return {
+        name: object.metadata.name,
+        file: file.slice('flux/'.length),
+        path: spec.path,
+        ...(spec.dependsOn?.[0] ? { after: spec.dependsOn[0].name } : {}),
+        notes: `${ready}, timeout ${spec.timeout}${decryption}`,
+        generated: spec.decryption === undefined,
+      };
+    });
+  return { namespace: flux.namespace, source: flux.sourceRef, root: flux.path, folder: `dist/${environment}`, kustomizations };
+}
+
+export function reviewerView(
+  app: PrefectApp,
+  rendered: RenderedEnvironment,
+  capacity: CapacityReport,
+  configFile: string,
+): ReviewerViewInput {
+  const { config } = app;
+  const count = (layer: string) => rendered.objects.filter((object) => object.layer === layer).length;
+  return {
+    environment: config.environment,
+    configFile,
+    loadBalancer: `${config.loadBalancer.mode.toUpperCase()}, ${config.loadBalancer.provider}`,
+    tls: config.loadBalancer.mode === 'l7' ? 'ends at the load balancer' : config.tls.mode,
+    routes: app.edge.routes.map((route) => ({
+      host: route.host === 'api' ? config.hostnames.api : config.hostnames.app,
+      name: route.name,
+      match: route.match.map(describeMatch).join(' or '),
+      backend: route.backend.name,
+      port: route.port,
+      notes: [
+        route.websocket ? 'websockets' : '',
+        route.timeout ? `timeout ${route.timeout}` : 'no timeout',
+        `${route.retries.attempts} retries`,
+      ]
+        .filter(Boolean)
+        .join(', '),
+    })),
+    services: app.catalog.map((service) => ({
+      name: service.name,
+      type: service.type,
+      replicas: service.replicas === service.maxReplicas ? String(service.replicas) : `${service.replicas}-${service.maxReplicas}`,
+      databases: service.databases,
+      // The instances, whatever role a service uses them in (redis.roles).
+      redis: [...new Set(service.redis.map((role) => redisInstanceFor(config.redis.roles, role)))],
+    })),
+    postgres: config.postgres.provider,
+    redis: Object.fromEntries(redisInstancesOf(config.edition).map((name) => [name, config.redis[name].provider])),
+    capacity: formatCapacity(capacity),
+    secrets: secretsToCreate(app),
+    flux: fluxView(app, rendered),
+    objectsPerLayer: LAYERS.map((layer) => [layer, count(layer)] as const),
+  };
+}
