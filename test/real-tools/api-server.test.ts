@@ -19,6 +19,7 @@ import { loadClusterCrds } from '../../lib/validation/schema-bundle';
 import { ACM_CERTIFICATE, buildVariant, VARIANTS } from '../config-variants';
 import { ENVIRONMENTS, PROJECT_ROOT, writeRendered } from '../helpers';
 import { ApiServer } from './api-server';
+import { readmeFluxLines } from './flux';
 import { type Result, runTool } from './tools';
 
 interface Manifest {
@@ -187,6 +188,35 @@ describe('an upgrade of dist/prod on a real kube-apiserver', () => {
       fs.rmSync(folder, { recursive: true, force: true });
     }
   }
+
+  it("finds nothing to change with the README's flux diff of each layer, and the Deployments a tag bump changes", async () => {
+    // What kustomize-controller applies: the layer as Flux builds it, with its ownership labels.
+    for (const args of readmeFluxLines('prod', 'build')) {
+      const built = await runTool('flux', args);
+      expect(built.status, output(built)).toBe(0);
+      const applied = await apply(yaml.loadAll(built.stdout).filter(Boolean), { dryRun: false });
+      expect(applied.status, output(applied)).toBe(0);
+    }
+    const lines = readmeFluxLines('prod', 'diff');
+    expect(lines).toHaveLength(APPLIED_LAYERS.length);
+    for (const args of lines) {
+      const diff = await server.flux(args);
+      expect(diff.status, `${args.join(' ')}\n${output(diff)}`).toBe(0);
+    }
+    const folder = writeRendered(buildVariant('prod', { prefect: { image: { tag: '2026.12.1' } } }));
+    try {
+      const args = lines.find((line) => line[2] === 'prefect-prod-prefect') as string[];
+      const layer = args.indexOf('--path') + 1;
+      const bumped = args.map((arg, index) => (index === layer ? path.join(folder, 'prefect') : arg));
+      const diff = await server.flux(bumped);
+      // flux diff exits 1 when the cluster would change.
+      expect(diff.status, output(diff)).toBe(1);
+      expect(diff.stdout).toContain('Deployment/prefect/ui drifted');
+      expect(diff.stdout).not.toContain('Service/prefect/ui drifted');
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
 
   it.each([
     ['a Prefect image tag bump', { prefect: { image: { tag: '2026.12.1' } } }],

@@ -133,6 +133,11 @@ export class ApiServer {
     });
   }
 
+  /** The Flux CLI against this server. */
+  flux(args: readonly string[]): Promise<Result> {
+    return runTool('flux', [`--kubeconfig=${this.kubeconfig}`, ...args]);
+  }
+
   /** Stops the servers and removes their folder. */
   async stop(): Promise<void> {
     await Promise.all(

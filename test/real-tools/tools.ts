@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../helpers';
 /** Where scripts/install-tools.sh builds the real tools (tools/go/<module>/go.mod pins each). */
 export const TOOLS_BIN = path.join(PROJECT_ROOT, '.tools', 'go', 'bin');
 
-export type Tool = 'kube-apiserver' | 'etcd' | 'kubectl' | 'kubeconform' | 'actionlint';
+export type Tool = 'kube-apiserver' | 'etcd' | 'kubectl' | 'kubeconform' | 'actionlint' | 'flux';
 
 /** The Python of the tests' virtualenv (tools/python/requirements.txt, installed by scripts/install-tools.sh). */
 export function pythonPath(): string {
