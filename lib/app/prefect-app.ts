@@ -47,7 +47,11 @@ export class PrefectApp extends App {
       this.data,
       migrations,
       this.prefect,
-      new FluxChart(this, { config, readiness: { edge: this.edge.readiness }, timeouts: { migrations: migrations.layerTimeout } }),
+      new FluxChart(this, {
+        config,
+        readiness: { edge: this.edge.readiness, migrations: migrations.readiness },
+        timeouts: { migrations: migrations.layerTimeout },
+      }),
     ];
   }
 

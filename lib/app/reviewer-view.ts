@@ -57,6 +57,13 @@ function sopsEncrypted(line: string, folder: string): string {
   return `${line} --dry-run=client --output=yaml | sops --encrypt --encrypted-regex '^(data|stringData)$' --input-type=yaml --output-type=yaml /dev/stdin > ${folder}/secret.${secret[1]}.${secret[2]}.yaml`;
 }
 
+/** "3 Jobs", "1 Bundle": what a layer waits for, without the hash-named Jobs' names (which change each release). */
+function healthChecked(checks: ReadonlyArray<{ kind: string }>): string {
+  const counts = new Map<string, number>();
+  for (const { kind } of checks) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return [...counts].map(([kind, count]) => `${count} ${kind}${count === 1 ? '' : 's'}`).join(', ');
+}
+
 /** The Flux Kustomizations of the environment, in the order they apply, as the flux layer holds them. */
 function fluxView(app: PrefectApp, rendered: RenderedEnvironment): ReviewerViewInput['flux'] {
   const { flux, environment } = app.config;
@@ -74,7 +81,7 @@ function fluxView(app: PrefectApp, rendered: RenderedEnvironment): ReviewerViewI
       const spec = object.spec as Spec;
       const ready = spec.wait
         ? 'ready once every object is'
-        : `ready once applied${spec.healthChecks?.length ? ` and ${spec.healthChecks.map((check) => `${check.kind} ${check.name}`).join(', ')} healthy` : ''}`;
+        : `ready once applied${spec.healthChecks?.length ? ` and its health checks pass (${healthChecked(spec.healthChecks)})` : ''}`;
       const decryption = spec.decryption ? `, SOPS decryption with the Secret ${spec.decryption.secretRef?.name}` : '';
       return {
         name: object.metadata.name,

@@ -22,6 +22,18 @@ export const cluster = z.strictObject({
     .min(1, { error: "expected at least one range (the cluster's pod network)" })
     .default(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10']),
   /**
+   * Where the API server is, for the one workload that calls it (the migration cleanup, see
+   * `prefect.migrations.cleanup`): the addresses behind the `kubernetes` Service's endpoints (the
+   * control plane's, often outside the pod network) and their ports. NetworkPolicy sees the
+   * endpoint, not the Service's cluster IP. Defaults to `privateRanges`.
+   */
+  apiServer: z
+    .strictObject({
+      ranges: z.array(networkCidr).min(1, { error: "expected at least one range (the API server's addresses)" }).optional(),
+      ports: z.array(z.int().min(1).max(65535)).min(1).default([443, 6443]),
+    })
+    .prefault({}),
+  /**
    * Where the pods' DNS queries go: the cluster DNS pods (CoreDNS and kube-dns carry
    * `k8s-app: kube-dns` on EKS, GKE, AKS, kind and k3s) and, with NodeLocal DNSCache, its
    * link-local address. Workloads may send DNS (port 53) there and nowhere else.

@@ -261,6 +261,23 @@ export const prefect = z.strictObject({
           ) as Record<(typeof DATABASES)[number], z.ZodDefault<z.ZodString>>,
         )
         .prefault({}),
+      /**
+       * Flux never prunes a migration Job (a new release would otherwise delete the previous
+       * one while it still runs). Instead, once every migration of the current release has
+       * succeeded, a small Job deletes the earlier releases' succeeded migration Jobs, with
+       * kubectl and a Role that may only read and delete Jobs of the data namespace. It reaches
+       * the API server at `cluster.apiServer`. Off: the earlier Jobs stay until deleted by hand.
+       */
+      cleanup: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** The tag of the `registry.k8s.io/kubectl` image. */
+          kubectlVersion: z
+            .string()
+            .regex(/^v1\.\d+\.\d+$/, { error: 'expected a kubectl release such as "v1.34.4"' })
+            .default('v1.34.4'),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** Caps every scalable service's HPA maximum (small clusters). */

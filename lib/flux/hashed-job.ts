@@ -66,6 +66,12 @@ export interface HashedJobProps {
   readonly podAnnotations?: Readonly<Record<string, string>>;
   readonly backoffLimit: number;
   readonly activeDeadlineSeconds: number;
+  /**
+   * Annotations of the Job object itself (not its pods), e.g. FLUX_PRUNE_DISABLED; they do not
+   * rename it.
+   * @default {}
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -132,6 +138,7 @@ export class HashedJob extends Construct {
         namespace,
         labels: withVersion(labels, props.version),
         annotations: {
+          ...props.annotations,
           ...FLUX_FORCE_REPLACE,
           ...exemptions({
             kubeLinter: {

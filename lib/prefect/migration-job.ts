@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { DatabaseName, RedisName, RedisRole } from '../catalog/services';
 import type { DataClient } from '../core/data-client';
+import { FLUX_PRUNE_DISABLED } from '../flux/annotations';
 import { HashedJob } from '../flux/hashed-job';
 import { asyncpgUrl, databaseEnvPrefix, SUPERUSER_ENV_PREFIX, type PostgresServer } from '../data/postgres/postgres-access';
 import { PREFECT_USER } from './prefect-service';
@@ -82,7 +83,7 @@ export interface MigrationJobProps {
  * runs the services, a superuser runs migrations), step by step: every step but the last is an
  * init container, so a step starts only once the one before it has succeeded. Idempotent: a
  * migration tool applies only what is missing. A hash-named Job (lib/flux/hashed-job.ts),
- * "migrate-<database>-<hash>": a new image tag is a new Job.
+ * "migrate-<database>-<hash>": a new image tag is a new Job. Flux never prunes it.
  */
 export class MigrationJob extends HashedJob {
   constructor(scope: Construct, id: string, props: MigrationJobProps) {
@@ -120,6 +121,9 @@ export class MigrationJob extends HashedJob {
       // the services never roll out onto a half-migrated database.
       backoffLimit: 3,
       activeDeadlineSeconds: props.deadlineSeconds,
+      // Flux prunes a Job that leaves the layer, running or not; a migration must finish.
+      // The next release's cleanup (MigrationCleanup) deletes it once that release has migrated.
+      annotations: FLUX_PRUNE_DISABLED,
     });
   }
 }

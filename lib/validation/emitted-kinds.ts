@@ -19,4 +19,6 @@ export const EMITTED_KUBERNETES_KINDS: readonly string[] = [
   'networking.k8s.io/v1/IngressClass',
   'networking.k8s.io/v1/NetworkPolicy',
   'scheduling.k8s.io/v1/PriorityClass',
+  'rbac.authorization.k8s.io/v1/Role',
+  'rbac.authorization.k8s.io/v1/RoleBinding',
 ];

@@ -71,11 +71,19 @@ const COMMON: Pinned = {
     ]),
   ],
   // One migration Job per database, in the data namespace (the superuser Secret stays there).
-  migrations: ['events', 'nebula', 'orion'].flatMap((database) => [
-    `ServiceAccount prefect-data/migrate-${database}`,
-    `Job prefect-data/migrate-${database}-<hash>`,
-    `NetworkPolicy prefect-data/migrate-${database}`,
-  ]),
+  migrations: [
+    ...['events', 'nebula', 'orion'].flatMap((database) => [
+      `ServiceAccount prefect-data/migrate-${database}`,
+      `Job prefect-data/migrate-${database}-<hash>`,
+      `NetworkPolicy prefect-data/migrate-${database}`,
+    ]),
+    // Deletes earlier releases' migration Jobs once this release's have succeeded.
+    'ServiceAccount prefect-data/migrations-cleanup',
+    'Role prefect-data/migrations-cleanup',
+    'RoleBinding prefect-data/migrations-cleanup',
+    'Job prefect-data/migrations-cleanup-<hash>',
+    'NetworkPolicy prefect-data/migrations-cleanup',
+  ],
   // One set per catalog service; web services add a Service and the in-namespace allow, loop
   // services (triggers-proactive) run as a StatefulSet with its headless Service, without HPA or PDB.
   prefect: [

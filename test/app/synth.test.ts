@@ -72,8 +72,9 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
         prune: true,
         // Renaming or removing a layer never deletes what it applied.
         deletionPolicy: 'Orphan',
-        // The edge layer is ready once applied (and its health checks pass): see EdgeChart.readiness.
-        wait: APPLIED_LAYERS[index] !== 'edge',
+        // The edge layer is ready once applied (and its health checks pass): see EdgeChart.readiness;
+        // the migrations layer once its migration Jobs are (not their cleanup): MigrationsChart.readiness.
+        wait: APPLIED_LAYERS[index] !== 'edge' && APPLIED_LAYERS[index] !== 'migrations',
         sourceRef: { kind: 'GitRepository', name: 'flux-system', namespace: 'flux-system' },
       });
       expect(spec.timeout).toMatch(/^\d+m$/);

@@ -45,13 +45,19 @@ function replacedJobs(result: readonly string[], layer: string, prefix: string):
 }
 
 describe('a version bump of prod touches only what it upgrades', () => {
-  it('a Prefect release: the Prefect workloads, and the migration Jobs replaced', () => {
+  it('a Prefect release: the Prefect workloads, the migration Jobs and their cleanup replaced, the layer waiting for the new Jobs', () => {
     const result = changes(buildVariant('prod', { prefect: { image: { tag: '2026.12.1' } } }));
     const workloads = [...committedFiles('prefect', 'deployment.'), ...committedFiles('prefect', 'statefulset.')].map(
       (file) => `~ ${file}`,
     );
     expect(workloads.length).toBeGreaterThan(5);
-    expect(result).toEqual([...workloads, ...replacedJobs(result, 'migrations', 'job.prefect-data.migrate-')].sort());
+    const jobs = new Set([
+      ...replacedJobs(result, 'migrations', 'job.prefect-data.migrate-'),
+      ...replacedJobs(result, 'migrations', 'job.prefect-data.migrations-cleanup-'),
+    ]);
+    // The migrations layer's health checks name the Jobs it waits for.
+    const fluxLayer = '~ flux/kustomization.flux-system.prefect-prod-migrations.yaml';
+    expect(result).toEqual([...workloads, ...jobs, fluxLayer].sort());
   });
 
   it('a PostgreSQL version: its StatefulSet, and the init Jobs replaced', () => {

@@ -1076,7 +1076,7 @@ describe('flux: the edge layer does not hold back the layers after it on certifi
     spec(findObject(rendered, 'Kustomization', kustomizationName(rendered.environment, layer), 'flux-system'));
 
   it.each(ENVIRONMENTS)(
-    '%s: edge is ready once applied and never health-checks a Certificate or ClusterIssuer; every other layer waits for all',
+    '%s: edge is ready once applied and never health-checks a Certificate or ClusterIssuer; every other layer but migrations waits for all',
     (environment) => {
       const rendered = committed[environment] as RenderedEnvironment;
       const edge = kustomization(rendered, 'edge');
@@ -1085,7 +1085,7 @@ describe('flux: the edge layer does not hold back the layers after it on certifi
       // Applying still needs every CRD, and edge comes after the platform layer that brings them.
       expect(edge.dependsOn).toEqual([{ name: kustomizationName(environment, 'platform'), namespace: 'flux-system' }]);
       expect(kustomization(rendered, 'platform').wait).toBe(true);
-      for (const layer of ['platform', 'data', 'migrations', 'prefect'] as const) {
+      for (const layer of ['platform', 'data', 'prefect'] as const) {
         expect(kustomization(rendered, layer).wait, layer).toBe(true);
         expect(kustomization(rendered, layer).healthChecks, layer).toBeUndefined();
       }

@@ -19,7 +19,12 @@ const DOCUMENTED_STEPS: Record<string, string[][]> = {
 };
 const envOf = (container: Spec) => Object.fromEntries((container.env as Spec[]).map((variable) => [variable.name, variable]));
 const jobs = (rendered: RenderedEnvironment) =>
-  rendered.objects.filter(({ layer, object }) => layer === 'migrations' && object.kind === 'Job').map(({ object }) => object);
+  rendered.objects
+    .filter(
+      ({ layer, object }) =>
+        layer === 'migrations' && object.kind === 'Job' && object.metadata.labels?.['app.kubernetes.io/component'] === 'migration',
+    )
+    .map(({ object }) => object);
 
 describe('migration Jobs', () => {
   const prod = build('prod');
@@ -221,5 +226,80 @@ describe('migration deadlines', () => {
     expect(() => buildVariant('prod', { prefect: { migrations: { deadlines: { orin: '1h' } } } })).toThrow(
       /prefect\.migrations\.deadlines\.orin/,
     );
+  });
+});
+
+describe('migration Jobs under Flux pruning', () => {
+  const prod = build('prod');
+  const cleanupOf = (rendered: RenderedEnvironment) =>
+    rendered.objects
+      .filter(({ layer }) => layer === 'migrations')
+      .map(({ object }) => object)
+      .filter((object) => object.metadata.name.startsWith('migrations-cleanup'));
+  const cleanupJob = (rendered: RenderedEnvironment) => cleanupOf(rendered).find((object) => object.kind === 'Job') as Spec;
+  const args = (job: Spec, container: 'wait' | 'delete') =>
+    [...job.spec.template.spec.initContainers, ...job.spec.template.spec.containers].find((c: Spec) => c.name === container)
+      .command as string[];
+  /** A kubectl `--selector` or `--field-selector` value as its requirements. */
+  const requirements = (command: readonly string[], flag: string) =>
+    (command.find((arg) => arg.startsWith(`${flag}=`)) as string).slice(flag.length + 1).split(',');
+  const matches = (selector: readonly string[], labels: Record<string, string>) =>
+    selector.every((requirement) => {
+      const [key, value] = requirement.split('=') as [string, string];
+      return labels[key] === value;
+    });
+
+  it('are never pruned by Flux, and the layer is ready once they are, whatever their cleanup does', () => {
+    for (const job of jobs(prod)) expect(job.metadata.annotations?.['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
+    const layer = prod.objects.find(({ object }) => object.kind === 'Kustomization' && object.metadata.name === 'prefect-prod-migrations')
+      ?.object.spec as Spec;
+    expect(layer.wait).toBe(false);
+    expect(layer.healthChecks).toEqual(
+      jobs(prod).map((job) => ({ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, namespace: 'prefect-data' })),
+    );
+    // The cleanup is prunable: a newer one replaces it.
+    expect(cleanupJob(prod).metadata.annotations?.['kustomize.toolkit.fluxcd.io/prune']).toBeUndefined();
+  });
+
+  it("are cleaned up by the next release: it waits for its own Jobs, then deletes the installation's succeeded migration Jobs but its own", () => {
+    const job = cleanupJob(prod);
+    const current = jobs(prod).map((migration) => migration.metadata.name);
+    expect(args(job, 'wait')).toEqual([
+      'kubectl',
+      'wait',
+      '--namespace=prefect-data',
+      '--for=condition=Complete',
+      '--timeout=3900s',
+      ...current.map((name) => `job/${name}`),
+    ]);
+    const remove = args(job, 'delete');
+    expect(remove.slice(0, 3)).toEqual(['kubectl', 'delete', 'jobs']);
+    const selector = requirements(remove, '--selector');
+    // Every migration Job matches the selector, whatever its release; the cleanup itself does not.
+    for (const migration of jobs(prod)) expect(matches(selector, migration.metadata.labels ?? {})).toBe(true);
+    expect(matches(selector, job.metadata.labels)).toBe(false);
+    expect(matches(selector, { ...(jobs(buildVariant('dev', {}))[0]?.metadata.labels ?? {}) })).toBe(false);
+    expect(requirements(remove, '--field-selector')).toEqual(['status.successful=1', ...current.map((name) => `metadata.name!=${name}`)]);
+  });
+
+  it('calls the API server with a Role that may only read and delete Jobs, from outside the mesh, to the API server only', () => {
+    const objects = cleanupOf(buildVariant('prod', { cluster: { apiServer: { ranges: ['10.0.0.10/32'], ports: [443] } } }));
+    const role = objects.find((object) => object.kind === 'Role') as Spec;
+    expect(role.rules).toEqual([{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'delete'] }]);
+    const binding = objects.find((object) => object.kind === 'RoleBinding') as Spec;
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'migrations-cleanup', namespace: 'prefect-data' }]);
+    const pod = (objects.find((object) => object.kind === 'Job') as Spec).spec.template;
+    expect(pod.metadata.labels['sidecar.istio.io/inject']).toBe('false');
+    expect(pod.spec.automountServiceAccountToken).toBe(true);
+    expect(pod.spec.serviceAccountName).toBe('migrations-cleanup');
+    const policy = objects.find((object) => object.kind === 'NetworkPolicy') as Spec;
+    const toApiServer = (policy.spec.egress as Spec[]).filter((rule) => rule.to?.some((peer: Spec) => peer.ipBlock));
+    expect(toApiServer).toEqual([{ to: [{ ipBlock: { cidr: '10.0.0.10/32' } }], ports: [{ protocol: 'TCP', port: 443 }] }]);
+  });
+
+  it('leaves earlier Jobs in place when the cleanup is off', () => {
+    const rendered = buildVariant('prod', { prefect: { migrations: { cleanup: { enabled: false } } } });
+    expect(cleanupOf(rendered)).toEqual([]);
+    expect(jobs(rendered)).toHaveLength(3);
   });
 });

@@ -402,6 +402,105 @@ describe("two environments' Flux folders in one cluster", () => {
   });
 });
 
+describe("the migration cleanup's commands on a real kube-apiserver, under its Role", () => {
+  type Job = Manifest & { spec: Record<string, any>; status?: Record<string, unknown> };
+  let migrations: Job[];
+  let cleanup: Job;
+  const as = '--as=system:serviceaccount:prefect-data:migrations-cleanup';
+  const NOW = '2026-12-01T10:00:00Z';
+
+  /** A Job's status as the Job controller writes it, through the status subresource. */
+  async function setStatus(name: string, status: Record<string, unknown>): Promise<void> {
+    const patched = await server.kubectl([
+      'patch',
+      'job',
+      name,
+      '-n',
+      'prefect-data',
+      '--subresource=status',
+      '--type=merge',
+      `--patch=${JSON.stringify({ status })}`,
+    ]);
+    if (patched.status !== 0) throw new Error(`setting the status of ${name}: ${output(patched)}`);
+  }
+  const succeeded = {
+    startTime: NOW,
+    completionTime: NOW,
+    succeeded: 1,
+    conditions: [
+      { type: 'SuccessCriteriaMet', status: 'True', lastProbeTime: NOW, lastTransitionTime: NOW },
+      { type: 'Complete', status: 'True', lastProbeTime: NOW, lastTransitionTime: NOW },
+    ],
+  };
+  const running = { startTime: NOW, active: 1 };
+  const jobNames = async () =>
+    (JSON.parse((await server.kubectl(['get', 'jobs', '-n', 'prefect-data', '-o', 'json'])).stdout) as { items: Job[] }).items
+      .map((job) => job.metadata.name)
+      .sort();
+
+  beforeAll(async () => {
+    const platform = await kustomize(path.join(PROJECT_ROOT, 'dist', 'prod', 'platform'));
+    const namespaces = await apply(
+      platform.filter((object) => object.kind === 'Namespace'),
+      { dryRun: false },
+    );
+    if (namespaces.status !== 0) throw new Error(`creating the namespaces: ${output(namespaces)}`);
+    const layer = (await kustomize(path.join(PROJECT_ROOT, 'dist', 'prod', 'migrations'))) as Job[];
+    const applied = await apply(layer, { dryRun: false });
+    if (applied.status !== 0) throw new Error(`applying the migrations layer: ${output(applied)}`);
+    migrations = layer.filter((object) => object.kind === 'Job' && object.metadata.labels?.['app.kubernetes.io/component'] === 'migration');
+    cleanup = layer.find((object) => object.kind === 'Job' && object.metadata.name.startsWith('migrations-cleanup-')) as Job;
+    // An earlier release's Jobs: each database's, succeeded, and one still running.
+    const earlier = migrations.map((job) => ({
+      ...job,
+      metadata: { ...job.metadata, name: job.metadata.name.replace(/-[0-9a-f]{10}$/, '-0000000000') },
+    }));
+    const stillRunning = { ...earlier[0], metadata: { ...earlier[0]?.metadata, name: 'migrate-orion-1111111111' } } as Job;
+    const created = await apply([...earlier, stillRunning], { dryRun: false });
+    if (created.status !== 0) throw new Error(`creating earlier Jobs: ${output(created)}`);
+    for (const job of [...migrations, ...earlier]) await setStatus(job.metadata.name, succeeded);
+    await setStatus(stillRunning.metadata.name, running);
+  });
+
+  afterAll(async () => {
+    await server.kubectl(['delete', 'jobs', '--all', '-n', 'prefect-data', '--wait=false']);
+  });
+
+  it("waits for this release's Jobs, then deletes the succeeded Jobs of earlier releases only", async () => {
+    const command = (container: string) =>
+      (
+        [...cleanup.spec.template.spec.initContainers, ...cleanup.spec.template.spec.containers].find(
+          (candidate: { name: string }) => candidate.name === container,
+        ).command as string[]
+      ).slice(1);
+    const before = await jobNames();
+    expect(before).toHaveLength(migrations.length * 2 + 2);
+    const waited = await server.kubectl([as, ...command('wait')]);
+    expect(waited.status, output(waited)).toBe(0);
+    const deleted = await server.kubectl([as, ...command('delete')]);
+    expect(deleted.status, output(deleted)).toBe(0);
+    expect(await jobNames()).toEqual(
+      [cleanup.metadata.name, ...migrations.map((job) => job.metadata.name), 'migrate-orion-1111111111'].sort(),
+    );
+  });
+
+  it('may do nothing else: no other kind, no other namespace, no other verb', async () => {
+    for (const [verb, resource, namespace] of [
+      ['delete', 'pods', 'prefect-data'],
+      ['delete', 'statefulsets.apps', 'prefect-data'],
+      ['get', 'secrets', 'prefect-data'],
+      ['delete', 'jobs.batch', 'prefect'],
+      ['create', 'jobs.batch', 'prefect-data'],
+      ['patch', 'jobs.batch', 'prefect-data'],
+    ] as const) {
+      const allowed = await server.kubectl(['auth', 'can-i', verb, resource, '-n', namespace, as]);
+      expect(allowed.stdout.trim(), `${verb} ${resource} in ${namespace}`).toBe('no');
+    }
+    const allowed = await server.kubectl(['auth', 'can-i', 'delete', 'jobs.batch', '-n', 'prefect-data', as]);
+    expect(allowed.stdout.trim()).toBe('yes');
+  });
+});
+
 describe('faults only a real API server sees, planted', () => {
   beforeAll(async () => {
     // The service account controller's part: a "default" ServiceAccount in the namespaces used.
