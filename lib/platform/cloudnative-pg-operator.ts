@@ -1,5 +1,6 @@
 import type { Construct } from 'constructs';
 import { OperatorRelease, type OperatorInstallProps } from './operator-release';
+import { PRIORITY_CLASS } from './priority-classes';
 
 /** Where the CloudNativePG operator runs; the database pods admit it (lib/data/postgres/cloudnative-pg.ts). */
 export const CLOUDNATIVE_PG_NAMESPACE = 'cnpg-system';
@@ -24,6 +25,8 @@ export class CloudNativePgOperator extends OperatorRelease {
         crds: { create: true },
         config: { clusterWide: true },
         resources: { requests: { ...CLOUDNATIVE_PG_OPERATOR_REQUESTS }, limits: { memory: '512Mi' } },
+        // The control plane's tier: the database's pods depend on its webhooks and reconciliation.
+        priorityClassName: PRIORITY_CLASS.platform,
       },
     });
   }

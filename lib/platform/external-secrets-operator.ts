@@ -1,5 +1,6 @@
 import type { Construct } from 'constructs';
 import { OperatorRelease, type OperatorInstallProps } from './operator-release';
+import { PRIORITY_CLASS } from './priority-classes';
 
 export const EXTERNAL_SECRETS_NAMESPACE = 'external-secrets';
 
@@ -23,8 +24,10 @@ export class ExternalSecretsOperator extends OperatorRelease {
       values: {
         installCRDs: true,
         resources: resources(),
-        webhook: { resources: resources() },
-        certController: { resources: resources() },
+        // The control plane's tier: the installation's Secrets, and so its pods, depend on it.
+        priorityClassName: PRIORITY_CLASS.platform,
+        webhook: { resources: resources(), priorityClassName: PRIORITY_CLASS.platform },
+        certController: { resources: resources(), priorityClassName: PRIORITY_CLASS.platform },
       },
     });
   }

@@ -1219,6 +1219,17 @@ describe('platform: the control plane before the data tier and the services', ()
     },
   );
 
+  it('runs the optional operators (CloudNativePG, External Secrets with its webhook and certificate controller) at prefect-platform too', () => {
+    const cloudnativePg = release(buildVariant('prod', VARIANTS.cloudnativePg), 'cloudnative-pg');
+    expect(cloudnativePg.priorityClassName).toBe('prefect-platform');
+    const externalSecrets = release(buildVariant('dev', VARIANTS.externalSecrets), 'external-secrets');
+    expect([
+      externalSecrets.priorityClassName,
+      externalSecrets.webhook.priorityClassName,
+      externalSecrets.certController.priorityClassName,
+    ]).toEqual(['prefect-platform', 'prefect-platform', 'prefect-platform']);
+  });
+
   it('runs two istiod replicas (and so the PodDisruptionBudget of the chart) where a second node exists, one on a single node', () => {
     expect(release(build('prod'), 'istiod').pilot).toMatchObject({ autoscaleMin: 2, replicaCount: 2 });
     expect(release(build('staging'), 'istiod').pilot).toMatchObject({ autoscaleMin: 2, replicaCount: 2 });
