@@ -186,15 +186,15 @@ function fluxSection(flux: ReviewedFlux): string[] {
       flux.kustomizations.map((kustomization) => [kustomization.name, kustomization.path, kustomization.after ?? '–', kustomization.notes]),
     ),
     '',
-    "Reviewing a change: what Flux would apply for a layer, built as kustomize-controller builds it, and what it would change in the cluster (the second needs the cluster's credentials):",
+    "Reviewing a change: what Flux would apply for a layer, built as kustomize-controller builds it, and what it would change in the cluster (the second needs the cluster's credentials). `--in-memory-build` leaves the checkout as it is (without it, the Flux CLI rewrites each folder's kustomization.yaml while it builds):",
     '',
     '```sh',
     ...reviewed.flatMap((kustomization) => {
       const folder = `./${flux.folder}/${kustomization.path.slice(root.length).replace(/^\//, '')}`;
       const file = `./${flux.folder}/flux/${kustomization.file}`;
       return [
-        `flux build kustomization ${kustomization.name} --namespace ${flux.namespace} --path ${folder} --kustomization-file ${file} --dry-run`,
-        `flux diff kustomization ${kustomization.name} --namespace ${flux.namespace} --path ${folder} --kustomization-file ${file}`,
+        `flux build kustomization ${kustomization.name} --namespace ${flux.namespace} --path ${folder} --kustomization-file ${file} --in-memory-build --dry-run`,
+        `flux diff kustomization ${kustomization.name} --namespace ${flux.namespace} --path ${folder} --kustomization-file ${file} --in-memory-build`,
       ];
     }),
     '```',

@@ -81,7 +81,7 @@ describe('the flux layer', () => {
       // The folder of Secrets is the user's: nothing to build from dist/ for it.
       expect(readme).not.toContain('flux build kustomization prefect-prod-secrets');
       expect(readme).toContain(
-        'flux build kustomization prefect-prod-data --namespace flux-system --path ./dist/prod/data --kustomization-file ./dist/prod/flux/kustomization.flux-system.prefect-prod-data.yaml --dry-run',
+        'flux build kustomization prefect-prod-data --namespace flux-system --path ./dist/prod/data --kustomization-file ./dist/prod/flux/kustomization.flux-system.prefect-prod-data.yaml --in-memory-build --dry-run',
       );
     });
   });

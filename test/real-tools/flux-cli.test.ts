@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { APPLIED_LAYERS } from '../../lib/flux/layers';
+import { PROJECT_ROOT, treeHash } from '../helpers';
 import { readmeFluxLines } from './flux';
 import { runTool } from './tools';
 
@@ -28,8 +29,11 @@ describe.each(ENVIRONMENTS)("dist/%s with the Flux CLI, as the README's reviewer
     'flux build kustomization of the %s layer builds what kustomize builds, owned by its Kustomization',
     async (layer) => {
       const args = lines.find((line) => line[2] === `prefect-${environment}-${layer}`) as string[];
+      const before = treeHash(path.join(PROJECT_ROOT, 'dist', environment));
       const built = await runTool('flux', args);
       expect(built.status, built.stderr).toBe(0);
+      // The reviewer's checkout, as it was: the line builds in memory.
+      expect(treeHash(path.join(PROJECT_ROOT, 'dist', environment))).toBe(before);
       const objects = yaml.loadAll(built.stdout).filter(Boolean) as Manifest[];
       const kustomized = await runTool('kubectl', ['kustomize', path.join('dist', environment, layer)]);
       expect(kustomized.status, kustomized.stderr).toBe(0);
