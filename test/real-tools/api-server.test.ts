@@ -205,10 +205,14 @@ describe('an upgrade of dist/prod on a real kube-apiserver', () => {
     }
     const folder = writeRendered(buildVariant('prod', { prefect: { image: { tag: '2026.12.1' } } }));
     try {
+      // The same line in a checkout whose dist/prod is the bumped output (the in-memory build reads below its working folder).
       const args = lines.find((line) => line[2] === 'prefect-prod-prefect') as string[];
-      const layer = args.indexOf('--path') + 1;
-      const bumped = args.map((arg, index) => (index === layer ? path.join(folder, 'prefect') : arg));
-      const diff = await server.flux(bumped);
+      const checkout = fs.mkdtempSync(path.join(os.tmpdir(), 'prefect-cdk8s-checkout-'));
+      fs.mkdirSync(path.join(checkout, 'dist'));
+      fs.renameSync(folder, path.join(checkout, 'dist', 'prod'));
+      const diff = await server.flux(args, checkout);
+      fs.renameSync(path.join(checkout, 'dist', 'prod'), folder);
+      fs.rmSync(checkout, { recursive: true, force: true });
       // flux diff exits 1 when the cluster would change.
       expect(diff.status, output(diff)).toBe(1);
       expect(diff.stdout).toContain('Deployment/prefect/ui drifted');

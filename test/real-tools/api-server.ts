@@ -133,9 +133,9 @@ export class ApiServer {
     });
   }
 
-  /** The Flux CLI against this server. */
-  flux(args: readonly string[]): Promise<Result> {
-    return runTool('flux', [`--kubeconfig=${this.kubeconfig}`, ...args]);
+  /** The Flux CLI against this server, in `cwd` (default: the project). */
+  flux(args: readonly string[], cwd?: string): Promise<Result> {
+    return runTool('flux', [`--kubeconfig=${this.kubeconfig}`, ...args], cwd ? { cwd } : {});
   }
 
   /** Stops the servers and removes their folder. */
