@@ -21,8 +21,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-build/main.js: $(SOURCES) node_modules/.package-lock.json
+# build/app.js is the bundled generator; build/main.js runs it from V8's code cache (lib/app/launcher.ts).
+build/app.js: $(SOURCES) node_modules/.package-lock.json
 	npx esbuild main.ts --bundle --platform=node --target=node20 --log-level=warning --outfile=$@
+
+build/main.js: build/app.js lib/app/launcher.ts lib/core/code-cache.ts
+	npx esbuild lib/app/launcher.ts --bundle --platform=node --target=node20 --log-level=warning --outfile=$@
 
 build/export-json-schema.js: scripts/export-json-schema.ts $(SOURCES) node_modules/.package-lock.json
 	npx esbuild scripts/export-json-schema.ts --bundle --platform=node --target=node20 --log-level=warning --outfile=$@
