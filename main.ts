@@ -6,7 +6,7 @@ import type { BuiltEnvironment } from './lib/app/synthesize';
 import { synthesize, SynthesisError } from './lib/app/synthesize';
 import { loadSchemaBundle, SchemaBundleError, sha256 } from './lib/validation/schema-bundle';
 import { StrictValidator } from './lib/validation/strict-validator';
-import { FileCheckedObjects, FileValidatorStore } from './lib/validation/validation-caches';
+import { FileCheckedObjects, FileRenderedTexts, FileValidatorStore } from './lib/validation/validation-caches';
 
 /*
  * Synthesizes dist/<env>/ from config/<env>.yaml, atomically.
@@ -75,12 +75,14 @@ function writeCdk8sCliOutput(outdir: string, environments: readonly BuiltEnviron
 }
 
 /**
- * The objects checked by an earlier run of this very build: only when running the bundle
- * (build/main.js), whose bytes identify the generator; from the sources, everything is checked.
+ * The objects checked, and the YAML rendered, by an earlier run of this very build: only when
+ * running the bundle (build/app.js), whose bytes identify the generator; from the sources,
+ * everything is checked and rendered.
  */
-function checkedObjects(root: string, bundleId: string): FileCheckedObjects | undefined {
-  if (!__filename.endsWith('.js')) return undefined;
-  return new FileCheckedObjects(root, bundleId, sha256(fs.readFileSync(__filename)));
+function buildCaches(root: string, bundleId: string): { checked?: FileCheckedObjects; rendered?: FileRenderedTexts } {
+  if (!__filename.endsWith('.js')) return {};
+  const build = sha256(fs.readFileSync(__filename));
+  return { checked: new FileCheckedObjects(root, bundleId, build), rendered: new FileRenderedTexts(root, build) };
 }
 
 function main(): number {
@@ -97,7 +99,7 @@ function main(): number {
       projectRoot: root,
       environments,
       validator,
-      checked: checkedObjects(root, bundle.id),
+      ...buildCaches(root, bundle.id),
       allowImmutableChanges,
     });
     if (cliOutdir) writeCdk8sCliOutput(cliOutdir, result.environments);

@@ -13,7 +13,7 @@ import { PrefectApp } from './prefect-app';
 import { checkConventions } from '../validation/conventions';
 import { immutableChangeSteps, immutableChanges, removalCascade, removalSteps } from '../validation/immutable-fields';
 import type { StrictValidator } from '../validation/strict-validator';
-import type { CheckedObjects } from '../validation/validation-caches';
+import type { CheckedObjects, RenderedTexts } from '../validation/validation-caches';
 import { formatProblem } from '../validation/strict-validator';
 
 /** Synthesized output that failed validation: one line per problem. */
@@ -43,6 +43,11 @@ export interface SynthesisOptions {
    * schemas: they are not checked again. @default none: every object is checked
    */
   readonly checked?: CheckedObjects;
+  /**
+   * The YAML of objects rendered by an earlier successful synthesis of the same build: an
+   * object whose JSON is unchanged is not dumped again. @default none: every object is dumped
+   */
+  readonly rendered?: RenderedTexts;
   /**
    * Write a change to a field the API server will not update (see immutableChanges) instead of
    * refusing it. @default false
@@ -91,9 +96,17 @@ export interface BuiltEnvironment extends RenderedEnvironment {
  * Builds one environment's objects and files in memory, with `README.md`, the reviewer's view
  * (traffic diagram, routes, capacity, object counts). Pure: no file system, no clock.
  */
-export function buildEnvironment(config: EnvironmentConfig, configFile: string): BuiltEnvironment {
+export function buildEnvironment(config: EnvironmentConfig, configFile: string, texts?: RenderedTexts): BuiltEnvironment {
   const app = new PrefectApp(config);
-  const rendered = renderEnvironment(app, configFile);
+  const { environment } = config;
+  const rendered = renderEnvironment(
+    app,
+    configFile,
+    texts && {
+      lookup: (json) => texts.lookup(environment, json),
+      remember: (json, text) => texts.remember(environment, json, text),
+    },
+  );
   const injectedNamespaces = new Set(
     rendered.objects
       .filter(({ object }) => object.kind === 'Namespace' && object.metadata.labels?.['istio-injection'] === 'enabled')
@@ -247,7 +260,7 @@ export function synthesize(options: SynthesisOptions): SynthesisResult {
   const configs = loadEnvironments(options.projectRoot, configDir, requested);
 
   const environments = configs.map((config) =>
-    buildEnvironment(config, path.relative(options.projectRoot, path.join(configDir, `${config.environment}.yaml`))),
+    buildEnvironment(config, path.relative(options.projectRoot, path.join(configDir, `${config.environment}.yaml`)), options.rendered),
   );
   const problems = environments.flatMap((rendered) => checkEnvironment(rendered, options.validator, options.checked));
   if (problems.length > 0) throw new SynthesisError(problems);
@@ -271,5 +284,6 @@ export function synthesize(options: SynthesisOptions): SynthesisResult {
       : [];
   const changed = replaceFolders(outDir, trees, stale);
   options.checked?.save();
+  options.rendered?.save();
   return { environments: announced, changed };
 }

