@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runningSourceSha256 } from './lib/core/code-cache';
 import { formatCapacity } from './lib/validation/capacity';
 import { ConfigError } from './lib/config/load';
 import type { BuiltEnvironment } from './lib/app/synthesize';
@@ -81,7 +82,8 @@ function writeCdk8sCliOutput(outdir: string, environments: readonly BuiltEnviron
  */
 function buildCaches(root: string, bundleId: string): { checked?: FileCheckedObjects; rendered?: FileRenderedTexts } {
   if (!__filename.endsWith('.js')) return {};
-  const build = sha256(fs.readFileSync(__filename));
+  // The launcher (build/main.js) hashed the bundle already to find its code cache.
+  const build = runningSourceSha256() ?? sha256(fs.readFileSync(__filename, 'utf8'));
   return { checked: new FileCheckedObjects(root, bundleId, build), rendered: new FileRenderedTexts(root, build) };
 }
 

@@ -99,14 +99,7 @@ export interface BuiltEnvironment extends RenderedEnvironment {
 export function buildEnvironment(config: EnvironmentConfig, configFile: string, texts?: RenderedTexts): BuiltEnvironment {
   const app = new PrefectApp(config);
   const { environment } = config;
-  const rendered = renderEnvironment(
-    app,
-    configFile,
-    texts && {
-      lookup: (json) => texts.lookup(environment, json),
-      remember: (json, text) => texts.remember(environment, json, text),
-    },
-  );
+  const rendered = renderEnvironment(app, configFile, texts && { render: (json, dump) => texts.render(environment, json, dump) });
   const injectedNamespaces = new Set(
     rendered.objects
       .filter(({ object }) => object.kind === 'Namespace' && object.metadata.labels?.['istio-injection'] === 'enabled')
@@ -229,12 +222,14 @@ function committedFiles(folder: string): string[] {
  */
 function releaseChanges(rendered: RenderedEnvironment, outDir: string): string[] {
   const notes = new Set<string>();
-  for (const { file, object } of rendered.objects) {
+  for (const { file, object, text } of rendered.objects) {
     const version = object.metadata.labels?.[LABEL.version];
     if (object.kind !== 'Deployment' || object.metadata.labels?.[LABEL.component] !== 'api' || version === undefined) continue;
     let committed: { metadata?: { labels?: Record<string, string> } } | undefined;
     try {
-      committed = yaml.load(fs.readFileSync(path.join(outDir, rendered.environment, file), 'utf8')) as typeof committed;
+      const committedText = fs.readFileSync(path.join(outDir, rendered.environment, file), 'utf8');
+      if (committedText.endsWith(text)) continue; // unchanged, and so is its release
+      committed = yaml.load(committedText) as typeof committed;
     } catch {
       continue;
     }

@@ -46,6 +46,17 @@ function writePending(): void {
   pending.clear();
 }
 
+/**
+ * Where the module that runWithCodeCache runs finds its own source's sha256 while it loads (the
+ * generator's build identity, without hashing its bundle a second time).
+ */
+export const RUNNING_SOURCE_SHA256 = Symbol.for('prefect-cdk8s.running-source-sha256');
+
+/** The sha256 of the source that runWithCodeCache is running now, if any. */
+export function runningSourceSha256(): string | undefined {
+  return (globalThis as Record<symbol, string | undefined>)[RUNNING_SOURCE_SHA256];
+}
+
 export interface CommonJsModule {
   exports: unknown;
 }
@@ -83,6 +94,13 @@ export function runWithCodeCache(
   }
   const module = options.module ?? { exports: {} };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
-  run.call(module.exports, module.exports, options.require, module, options.filename, path.dirname(options.filename));
+  const globals = globalThis as Record<symbol, string | undefined>;
+  const outer = globals[RUNNING_SOURCE_SHA256];
+  globals[RUNNING_SOURCE_SHA256] = sourceSha256;
+  try {
+    run.call(module.exports, module.exports, options.require, module, options.filename, path.dirname(options.filename));
+  } finally {
+    globals[RUNNING_SOURCE_SHA256] = outer;
+  }
   return { exports: module.exports, cache: cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used' };
 }

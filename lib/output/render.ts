@@ -27,8 +27,8 @@ export interface RenderedEnvironment {
  * cdk8s synthesizes): an object whose JSON is unchanged is not dumped again.
  */
 export interface RenderedTextCache {
-  lookup(json: string): string | undefined;
-  remember(json: string, text: string): void;
+  /** The YAML of the object whose JSON this is: remembered, or `dump()` now. */
+  render(json: string, dump: () => string): string;
 }
 
 /** Renders every layer of `app` to files: one per object, plus a `kustomization.yaml` per layer. */
@@ -49,9 +49,7 @@ export function renderEnvironment(
           `two objects of layer "${chart.layer}" are both ${describeObject(object)}: every object needs its own kind, namespace and name`,
         );
       }
-      const json = texts ? JSON.stringify(object) : '';
-      const text = texts?.lookup(json) ?? toYaml(object);
-      texts?.remember(json, text);
+      const text = texts ? texts.render(JSON.stringify(object), () => toYaml(object)) : toYaml(object);
       files.set(file, header + text);
       objects.push({ layer: chart.layer, file, object, text });
       layerFiles.push(file.slice(chart.layer.length + 1));

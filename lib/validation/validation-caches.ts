@@ -118,6 +118,17 @@ export class FileCheckedObjects implements CheckedObjects {
   private readonly folder: string;
   private readonly known = new Map<string, ReadonlySet<string>>();
   private readonly passed = new Map<string, Set<string>>();
+  /** The sha256 of each text asked about, so that `add` after `has` does not hash it again. */
+  private readonly hashes = new Map<string, string>();
+
+  private hash(text: string): string {
+    let hash = this.hashes.get(text);
+    if (hash === undefined) {
+      hash = sha256(text);
+      this.hashes.set(text, hash);
+    }
+    return hash;
+  }
 
   /**
    * @param bundleId the schema bundle's identity (SchemaBundle.id)
@@ -140,12 +151,12 @@ export class FileCheckedObjects implements CheckedObjects {
       known = new Set(body === undefined ? [] : body.split('\n').filter((line) => /^[0-9a-f]{64}$/.test(line)));
       this.known.set(environment, known);
     }
-    return known.has(sha256(text));
+    return known.has(this.hash(text));
   }
 
   add(environment: string, text: string): void {
     const passed = this.passed.get(environment) ?? new Set<string>();
-    passed.add(sha256(text));
+    passed.add(this.hash(text));
     this.passed.set(environment, passed);
   }
 
@@ -163,8 +174,8 @@ export class FileCheckedObjects implements CheckedObjects {
 
 /** The YAML of the objects of a successful synthesis, by the sha256 of their JSON, per environment. */
 export interface RenderedTexts {
-  lookup(environment: string, json: string): string | undefined;
-  remember(environment: string, json: string, text: string): void;
+  /** The YAML of an object of `environment` by its JSON: from the cache, or `dump()` now; kept either way. */
+  render(environment: string, json: string, dump: () => string): string;
   /** Keeps what was remembered, after a successful synthesis. */
   save(): void;
 }
@@ -204,14 +215,13 @@ export class FileRenderedTexts implements RenderedTexts {
     return known;
   }
 
-  lookup(environment: string, json: string): string | undefined {
-    return this.entries(environment).get(sha256(json));
-  }
-
-  remember(environment: string, json: string, text: string): void {
+  render(environment: string, json: string, dump: () => string): string {
+    const key = sha256(json);
+    const text = this.entries(environment).get(key) ?? dump();
     const used = this.used.get(environment) ?? new Map<string, string>();
-    used.set(sha256(json), text);
+    used.set(key, text);
     this.used.set(environment, used);
+    return text;
   }
 
   save(): void {

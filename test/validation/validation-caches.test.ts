@@ -2,11 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkEnvironment } from '../../lib/app/synthesize';
+import { buildEnvironment, checkEnvironment } from '../../lib/app/synthesize';
 import { loadSchemaBundle, type SchemaBundle } from '../../lib/validation/schema-bundle';
 import { StrictValidator, formatProblem } from '../../lib/validation/strict-validator';
-import { FileCheckedObjects, FileValidatorStore } from '../../lib/validation/validation-caches';
-import { build, PROJECT_ROOT } from '../helpers';
+import { FileCheckedObjects, FileRenderedTexts, FileValidatorStore } from '../../lib/validation/validation-caches';
+import { build, loadEnvironment, PROJECT_ROOT } from '../helpers';
 
 /*
  * The caches may only make synthesis faster: a cold, damaged or foreign cache gives the same
@@ -139,5 +139,59 @@ describe('checked objects', () => {
     const counting = countingValidator();
     checkEnvironment(rendered, counting.validator, new FileCheckedObjects(folder, bundle.id, 'build-1'));
     expect(counting.calls()).toBe(rendered.objects.length);
+  });
+});
+
+describe('rendered texts', () => {
+  const prod = build('prod');
+
+  it('give the same files cold and warm, for the same build only, and again after damage', () => {
+    const folder = project('rendered');
+    const config = loadEnvironment('prod');
+    const cold = new FileRenderedTexts(folder, 'build-1');
+    const first = buildEnvironment(config, 'config/prod.yaml', cold);
+    cold.save();
+    expect([...first.files]).toEqual([...prod.files]);
+    // Warm: nothing is dumped again.
+    let dumped = 0;
+    const warm = new FileRenderedTexts(folder, 'build-1');
+    const counting = {
+      render: (environment: string, json: string, dump: () => string) =>
+        warm.render(environment, json, () => {
+          dumped++;
+          return dump();
+        }),
+      save: () => warm.save(),
+    };
+    expect([...buildEnvironment(config, 'config/prod.yaml', counting).files]).toEqual([...prod.files]);
+    expect(dumped).toBe(0);
+    // Another build renders everything again.
+    dumped = 0;
+    const other = new FileRenderedTexts(folder, 'build-2');
+    buildEnvironment(config, 'config/prod.yaml', {
+      render: (environment, json, dump) =>
+        other.render(environment, json, () => {
+          dumped++;
+          return dump();
+        }),
+      save: () => other.save(),
+    });
+    expect(dumped).toBe(prod.objects.length);
+    // A damaged file: ignored, the same files.
+    const files = fs.readdirSync(path.join(folder, 'build', 'rendered'), { recursive: true, encoding: 'utf8' });
+    const file = path.join(folder, 'build', 'rendered', files.find((name) => name.endsWith('prod.json')) as string);
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('kind: Deployment', 'kind: Deploymen'));
+    expect([...buildEnvironment(config, 'config/prod.yaml', new FileRenderedTexts(folder, 'build-1')).files]).toEqual([...prod.files]);
+  });
+
+  it('cannot put a text that is not the object into dist/: the reading check of an unchecked text refuses it', () => {
+    const texts = {
+      render: (_environment: string, json: string, dump: () => string) =>
+        json.includes('"kind":"Namespace"') ? dump().replace('restricted', 'privileged') : dump(),
+      save: () => {},
+    };
+    const forged = buildEnvironment(loadEnvironment('prod'), 'config/prod.yaml', texts);
+    const problems = checkEnvironment(forged, new StrictValidator(bundle));
+    expect(problems.some((problem) => problem.includes('namespace.prefect.yaml'))).toBe(true);
   });
 });
