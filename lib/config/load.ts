@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { z } from 'zod';
+import { looksSecret, namesSecret } from './prefect-schema';
 import { configSchema, otherEditionSettings, type ParsedConfig, resolveHostnames } from './schema';
 
 /** The configuration of one environment, with every default and derived value filled in. */
@@ -25,8 +26,18 @@ export class ConfigError extends Error {
 export function loadConfigFile(file: string, displayPath: string = file): EnvironmentConfig {
   let text: string;
   try {
+    // A link may point at anything (say /etc/passwd), whose text would reach the messages.
+    if (fs.lstatSync(file).isSymbolicLink()) {
+      const target = fs.realpathSync(file);
+      if (path.dirname(target) !== fs.realpathSync(path.dirname(file))) {
+        throw new ConfigError([
+          `${displayPath}: a link to ${target}, outside its folder: expected the configuration file itself (or a link to one beside it)`,
+        ]);
+      }
+    }
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, expected a YAML file' : String((error as Error).message);
@@ -91,7 +102,18 @@ function resolve(config: ParsedConfig): EnvironmentConfig {
 
 function formatIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): string[] {
   const at = (segments: readonly PropertyKey[]) => `${file}: ${formatPath(segments)}: `;
-  const value = lookup(raw, issue.path);
+  const found = lookup(raw, issue.path);
+  // A value under a field that holds or names a secret (`caSecret`, `accessKeySecret.name`, the
+  // Secret names of `secrets.names`), or under a secret-looking variable, is never echoed: it may
+  // be a secret put in the wrong place.
+  const secretField = issue.path.find(
+    (segment, index) =>
+      typeof segment === 'string' &&
+      ((index > 0 && namesSecret(segment)) ||
+        (index === 1 && issue.path[0] === 'secrets' && segment === 'names') ||
+        (issue.path[index - 1] === 'env' && looksSecret(segment))),
+  );
+  const value = secretField === undefined || typeof found !== 'string' ? found : new Redacted(found.length, String(secretField));
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((key) => {
@@ -123,7 +145,9 @@ function formatIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): strin
       if (issue.path.length > 0 && value === undefined) return [`${at(issue.path)}required: ${issue.message}`];
       // A value that may be a secret is never echoed.
       if ((issue as { params?: { redact?: boolean } }).params?.redact) return [`${at(issue.path)}${issue.message}`];
-      return [`${at(issue.path)}${issue.message}${value !== null && typeof value === 'object' ? '' : `, got ${describe(value)}`}`];
+      return [
+        `${at(issue.path)}${issue.message}${value !== null && typeof value === 'object' && !(value instanceof Redacted) ? '' : `, got ${describe(value)}`}`,
+      ];
   }
 }
 
@@ -144,12 +168,28 @@ function lookup(raw: unknown, segments: readonly PropertyKey[]): unknown {
   return current;
 }
 
+/** A found value that is not shown, only its length. */
+class Redacted {
+  constructor(
+    readonly length: number,
+    readonly field: string,
+  ) {}
+}
+
+/** Found values are cut to this many characters in messages. */
+const SHOWN_CHARACTERS = 80;
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (value instanceof Redacted) return `a string of ${value.length} characters (not shown: "${value.field}" holds or names a secret)`;
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return JSON.stringify(value);
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === 'string') {
+    if (value.length <= SHOWN_CHARACTERS) return JSON.stringify(value);
+    return `${JSON.stringify(value.slice(0, SHOWN_CHARACTERS))}… (${value.length} characters)`;
+  }
+  const text = String(value);
+  return `${typeof value} ${text.length <= SHOWN_CHARACTERS ? text : `${text.slice(0, SHOWN_CHARACTERS)}…`}`;
 }
 
 function article(expected: string): string {

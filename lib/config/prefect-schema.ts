@@ -65,6 +65,19 @@ const NOT_THE_SECRET = new Set([
   'ALGORITHM',
   'TYPE',
 ]);
+/**
+ * Whether a configuration field's name (camelCase, e.g. `accessKeySecret`, `caSecret`) holds a
+ * secret or names one: its value is never echoed in a message, in case a secret was put there.
+ */
+export function namesSecret(field: string): boolean {
+  const words = field
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toUpperCase()
+    .split(/[_\W]+/)
+    .filter(Boolean);
+  return words.some((word) => SECRET_WORD.test(word));
+}
+
 /** A URL that carries a password: `scheme://user:password@host`. */
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]+@/i;
 

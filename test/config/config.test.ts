@@ -292,6 +292,45 @@ describe('invalid configuration', () => {
     expect(problemsOf('- environment: test\n')).toEqual(['config/test.yaml: expected a mapping at the top level, got a list']);
   });
 
+  it('never echoes a value under a field that holds or names a secret, only its length', () => {
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    const problems = problemsOf(variant({ postgres: { provider: 'external', external: { host: 'db.example.com', caSecret: secret } } }));
+    expect(problems).toEqual([
+      `config/test.yaml: postgres.external.caSecret: expected a Kubernetes object name: lower-case letters, digits, "-" and ".", such as "prefect-postgres", got a string of ${secret.length} characters (not shown: "caSecret" holds or names a secret)`,
+    ]);
+    expect(problems.join('\n')).not.toContain(secret.slice(0, 8));
+    // Under a secret-looking variable name too, whatever the rule that fails.
+    const token = 'ghp_0123456789abcdefghijklmnopqrstuvwxyz';
+    const env = problemsOf(variant({ prefect: { services: { ui: { env: { GITHUB_TOKEN: { secret: token } } } } } }));
+    expect(env.length).toBeGreaterThan(0);
+    expect(env.join('\n')).not.toContain(token.slice(0, 12));
+  });
+
+  it('cuts a long found value to 80 characters and says how long it was', () => {
+    const long = `x${'y'.repeat(20_000)}`;
+    const [problem] = problemsOf(variant({ redis: { cache: { memory: long } } }));
+    expect(problem).toBe(
+      `config/test.yaml: redis.cache.memory: expected a Kubernetes quantity such as "2Gi", got "${long.slice(0, 80)}"… (20001 characters)`,
+    );
+  });
+
+  it('refuses a configuration file that links outside its folder, without reading it', () => {
+    const folder = path.join(tmp, 'linked');
+    fs.mkdirSync(folder);
+    const outside = path.join(tmp, 'outside.txt');
+    fs.writeFileSync(outside, 'root:x:0:0:root:/root:/bin/bash\n');
+    fs.symlinkSync(outside, path.join(folder, 'qa.yaml'));
+    expect(() => loadConfigFile(path.join(folder, 'qa.yaml'), 'config/qa.yaml')).toThrow(
+      new ConfigError([
+        `config/qa.yaml: a link to ${fs.realpathSync(outside)}, outside its folder: expected the configuration file itself (or a link to one beside it)`,
+      ]),
+    );
+    // A link to a file beside it is read as that file.
+    fs.writeFileSync(path.join(folder, 'base.yaml'), VALID.replace('environment: test', 'environment: qa'));
+    fs.symlinkSync(path.join(folder, 'base.yaml'), path.join(folder, 'qa2.yaml'));
+    expect(() => loadConfigFile(path.join(folder, 'qa2.yaml'), 'config/qa2.yaml')).toThrow(/environment: expected "qa2"/);
+  });
+
   it('fails on a missing file', () => {
     expect(() => loadConfigFile(path.join(tmp, 'qa.yaml'), 'config/qa.yaml')).toThrow(new ConfigError(['config/qa.yaml: no such file']));
   });

@@ -163,7 +163,7 @@ describe('data layer configuration', () => {
 
   it('fails on a Secret name that is not a Kubernetes name', () => {
     expect(problemsOf({ secrets: { names: { 'redis-cache': 'Redis_Cache' } } })).toEqual([
-      'config/dev.yaml: secrets.names.redis-cache: expected a Kubernetes object name: lower-case letters, digits, "-" and ".", such as "prefect-postgres", got "Redis_Cache"',
+      'config/dev.yaml: secrets.names.redis-cache: expected a Kubernetes object name: lower-case letters, digits, "-" and ".", such as "prefect-postgres", got a string of 11 characters (not shown: "names" holds or names a secret)',
     ]);
   });
 });
