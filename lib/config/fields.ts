@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { isNetworkCidr, parseCidr } from '../core/cidr';
-import { isQuantity } from '../core/quantity';
+import { isQuantity, parseQuantity } from '../core/quantity';
 import { GO_DURATION } from '../core/duration';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -28,8 +28,14 @@ export const objectName = z.string().refine(isDnsSubdomain, {
   error: 'expected a Kubernetes object name: lower-case letters, digits, "-" and ".", such as "prefect-postgres"',
 });
 
+/** A Kubernetes quantity that sizes something (CPU, memory, a volume): more than zero. */
 export const quantity = (example: string) =>
-  z.string().refine(isQuantity, { error: `expected a Kubernetes quantity such as "${example}"` });
+  z
+    .string()
+    .refine(isQuantity, { error: `expected a Kubernetes quantity such as "${example}"` })
+    .refine((value) => !isQuantity(value) || parseQuantity(value) > 0, {
+      error: `expected a quantity above zero, such as "${example}"`,
+    });
 
 /** A Go duration as Flux and cert-manager read it, e.g. "10m", "1h30m", "2160h". */
 export const duration = z.string().regex(GO_DURATION, {

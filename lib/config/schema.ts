@@ -134,8 +134,44 @@ export const configSchema = z
     if (api === app) {
       context.addIssue({ code: 'custom', path: ['hostnames'], message: 'expected different hostnames for the API and the UI' });
     }
+    // The default hostnames put "api." and "app." in front of the domain: they must still be DNS names.
+    for (const [host, name] of [
+      ['api', api],
+      ['app', app],
+    ] as const) {
+      if (config.hostnames[host] === undefined && name.length > 253) {
+        context.addIssue({
+          code: 'custom',
+          path: ['domain'],
+          message: `expected at most ${253 - `${host}.`.length} characters: the ${host} hostname, ${host}.<domain>, may have 253 at most (it has ${name.length})`,
+        });
+        break;
+      }
+    }
+    const { maxReplicas, replicas } = config.prefect;
+    if (maxReplicas !== undefined && maxReplicas < replicas) {
+      context.addIssue({
+        code: 'custom',
+        path: ['prefect', 'maxReplicas'],
+        message: `expected at least prefect.replicas (${replicas})`,
+      });
+    }
     for (const [name, override] of Object.entries(config.prefect.services)) {
       const known = catalogOf(config.edition).find((service) => service.name === name);
+      const ownMaximum = override.maxReplicas;
+      // The replicas the configuration asks for: the service's own, or prefect.replicas under a maximum of its own.
+      const ownReplicas = override.replicas ?? (ownMaximum !== undefined ? replicas : undefined);
+      const maximum = ownMaximum ?? Math.min(known?.maxReplicas ?? Infinity, maxReplicas ?? Infinity);
+      if ((override.type ?? known?.type) !== 'loop' && ownReplicas !== undefined && ownReplicas > maximum) {
+        context.addIssue({
+          code: 'custom',
+          path: ['prefect', 'services', name, ownMaximum !== undefined ? 'maxReplicas' : 'replicas'],
+          message:
+            ownMaximum !== undefined
+              ? `expected at least the service's replicas (${ownReplicas})`
+              : `expected at most the service's maximum (${maximum}${maxReplicas !== undefined && maximum === maxReplicas ? ', prefect.maxReplicas' : ''}), or a maxReplicas of its own`,
+        });
+      }
       if ((override.type ?? known?.type) === 'loop' && override.replicas !== undefined && override.replicas !== 1) {
         context.addIssue({
           code: 'custom',

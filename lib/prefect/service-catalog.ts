@@ -44,8 +44,12 @@ export function resolveCatalog(config: EnvironmentConfig): ResolvedService[] {
     const resources = override.resources ?? config.prefect.defaultResources ?? base?.resources;
     const merged = { ...base, ...override, ...(resources ? { resources } : {}), name } as ServiceDefinition;
     const singleton = merged.type === 'loop';
-    const replicas = singleton ? 1 : (override.replicas ?? Math.max(merged.replicas, config.prefect.replicas));
+    // A maximum is a maximum: the catalog's replicas yield to it; replicas the configuration sets
+    // above a maximum it sets are refused by the schema.
     const cap = override.maxReplicas ?? Math.min(merged.maxReplicas, config.prefect.maxReplicas ?? Infinity);
+    const replicas = singleton
+      ? 1
+      : (override.replicas ?? Math.min(Math.max(merged.replicas, config.prefect.replicas), Math.max(cap, config.prefect.replicas)));
     const maxReplicas = singleton ? 1 : Math.max(cap, replicas);
     // With single sign-on, the auth service reaches the identity providers (prefect.sso.egress),
     // unless its own `egress` says where; without, it has no way out of the cluster.

@@ -335,3 +335,46 @@ describe('invalid configuration', () => {
     expect(() => loadConfigFile(path.join(tmp, 'qa.yaml'), 'config/qa.yaml')).toThrow(new ConfigError(['config/qa.yaml: no such file']));
   });
 });
+
+describe('replicas and their maximum', () => {
+  it('refuses a maximum below the replicas asked for, instead of raising it', () => {
+    expect(problemsOf(variant({ prefect: { replicas: 3, maxReplicas: 2 } }))).toEqual([
+      'config/test.yaml: prefect.maxReplicas: expected at least prefect.replicas (3), got number 2',
+    ]);
+    expect(problemsOf(variant({ prefect: { services: { ui: { replicas: 4, maxReplicas: 3 } } } }))).toEqual([
+      "config/test.yaml: prefect.services.ui.maxReplicas: expected at least the service's replicas (4), got number 3",
+    ]);
+    expect(problemsOf(variant({ prefect: { maxReplicas: 2, services: { ui: { replicas: 3 } } } }))).toEqual([
+      "config/test.yaml: prefect.services.ui.replicas: expected at most the service's maximum (2, prefect.maxReplicas), or a maxReplicas of its own, got number 3",
+    ]);
+  });
+
+  it("lets a maximum cap the catalog's replicas", () => {
+    const config = parseConfig(variant({ prefect: { maxReplicas: 1, services: { ui: { maxReplicas: 1 } } } }), FILE, 'test');
+    expect(config.prefect.maxReplicas).toBe(1);
+  });
+});
+
+describe('quantities', () => {
+  it.each([
+    [{ cluster: { cpuPerNode: '-4' } }, 'cluster.cpuPerNode', '16'],
+    [{ postgres: { storage: { size: '-20Gi' } } }, 'postgres.storage.size', '100Gi'],
+    [{ redis: { cache: { memory: '0' } } }, 'redis.cache.memory', '2Gi'],
+  ])('refuses one that is not above zero: %j', (changes, field, example) => {
+    expect(problemsOf(variant(changes as Record<string, unknown>))).toEqual([
+      `config/test.yaml: ${field}: expected a quantity above zero, such as "${example}", got ${JSON.stringify(Object.values(Object.values(changes)[0] as Record<string, unknown>).flatMap((v) => (typeof v === 'string' ? [v] : Object.values(v as Record<string, string>)))[0])}`,
+    ]);
+  });
+});
+
+describe('the domain', () => {
+  it('refuses one too long for the api. and app. hostnames made from it, showing 80 characters of it and its length', () => {
+    const domain = `${Array.from({ length: 4 }, () => 'a'.repeat(61)).join('.')}.io`;
+    expect(domain.length).toBe(250);
+    const problems = problemsOf(variant({ domain }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^config\/test\.yaml: domain: expected at most 249 characters: the api hostname, api\.<domain>, may have 253 at most \(it has 254\), got "a{61}\.a{18}"… \(250 characters\)$/,
+    );
+  });
+});
