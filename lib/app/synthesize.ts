@@ -10,6 +10,7 @@ import { replaceFolders } from '../output/atomic-tree';
 import { describeObject, type KubernetesObject, renderEnvironment, type RenderedEnvironment } from '../output/render';
 import { checkYamlReading } from '../output/yaml-text';
 import { PrefectApp } from './prefect-app';
+import { RouteTableError } from '../edge/routes/routes';
 import { checkConventions } from '../validation/conventions';
 import { immutableChangeSteps, immutableChanges, removalCascade, removalSteps } from '../validation/immutable-fields';
 import type { StrictValidator } from '../validation/strict-validator';
@@ -136,7 +137,18 @@ export interface BuiltEnvironment extends RenderedEnvironment {
  * (traffic diagram, routes, capacity, object counts). Pure: no file system, no clock.
  */
 export function buildEnvironment(config: EnvironmentConfig, configFile: string, texts?: RenderedTexts): BuiltEnvironment {
-  const app = new PrefectApp(config);
+  let app: PrefectApp;
+  try {
+    app = new PrefectApp(config);
+  } catch (error) {
+    // The route table is the configuration's (routes, prefect.services): its problems are configuration errors.
+    if (error instanceof RouteTableError) {
+      throw new ConfigError(
+        error.problems.map((problem) => `${configFile}: ${problem.startsWith('routes.') ? problem : `routes: ${problem}`}`),
+      );
+    }
+    throw error;
+  }
   const { environment } = config;
   const rendered = renderEnvironment(app, configFile, texts && { render: (json, dump) => texts.render(environment, json, dump) });
   const injectedNamespaces = new Set(

@@ -67,7 +67,10 @@ export class EdgeChart extends LayerChart {
     const { config } = this;
     const { namespaces, hostnames, tls, loadBalancer, mesh } = config;
     const labels = (name: string, component: string) => this.labelsFor({ name, component });
-    this.routes = resolveRoutes(configuredRoutes(config.routes, config.edition), props.catalog);
+    const disabled = Object.entries(config.prefect.services)
+      .filter(([, service]) => service.enabled === false)
+      .map(([name]) => name);
+    this.routes = resolveRoutes(configuredRoutes(config.routes, config.edition), props.catalog, disabled);
 
     const termination = tlsTermination(loadBalancer.mode, loadBalancer.provider);
     let credentialName: string | undefined;

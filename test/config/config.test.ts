@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile, parseConfig } from '../../lib/config/load';
+import { buildVariant } from '../config-variants';
 import { PROJECT_ROOT } from '../helpers';
 
 const FILE = 'config/test.yaml';
@@ -375,6 +376,33 @@ describe('the domain', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(
       /^config\/test\.yaml: domain: expected at most 249 characters: the api hostname, api\.<domain>, may have 253 at most \(it has 254\), got "a{61}\.a{18}"… \(250 characters\)$/,
+    );
+  });
+});
+
+describe('configuration problems found while building', () => {
+  const errorOf = (changes: Record<string, unknown>) => {
+    try {
+      buildVariant('dev', changes);
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  };
+
+  it('a route to a service turned off is a configuration error naming both', () => {
+    const error = errorOf({ prefect: { services: { ui: { enabled: false } } } });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'config/dev.yaml: routes: route "ui": its backend "ui" is turned off (prefect.services.ui.enabled: false); remove the route (routes.table) or keep the service',
+    ]);
+  });
+
+  it('an override of a route that does not exist is a configuration error listing the routes', () => {
+    const error = errorOf({ routes: { overrides: { nosuch: { timeout: '30s' } } } });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems[0]).toMatch(
+      /^config\/dev\.yaml: routes\.overrides\.nosuch: no route is named "nosuch" \(routes: .*ui.*\)$/,
     );
   });
 });

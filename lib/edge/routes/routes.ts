@@ -165,7 +165,12 @@ export function configuredRoutes(routes: EnvironmentConfig['routes'], edition: E
  * every problem: unknown or unroutable backends, wrong ports, routes that can never match
  * because an earlier one catches all of their requests, and public web services without a route.
  */
-export function resolveRoutes(table: readonly RouteDefinition[], catalog: readonly ServiceDefinition[]): ResolvedRoute[] {
+export function resolveRoutes(
+  table: readonly RouteDefinition[],
+  catalog: readonly ServiceDefinition[],
+  /** Services the configuration turns off (`enabled: false`), named as such when a route still goes to one. */
+  disabled: readonly string[] = [],
+): ResolvedRoute[] {
   const problems: string[] = [];
   const resolved: ResolvedRoute[] = [];
   const webServices = catalog.filter((service) => service.type === 'web');
@@ -183,7 +188,11 @@ export function resolveRoutes(table: readonly RouteDefinition[], catalog: readon
     }
 
     const backend = catalog.find((service) => service.name === route.backend);
-    if (!backend) {
+    if (!backend && disabled.includes(route.backend)) {
+      problems.push(
+        `${where}: its backend "${route.backend}" is turned off (prefect.services.${route.backend}.enabled: false); remove the route (routes.table) or keep the service`,
+      );
+    } else if (!backend) {
       problems.push(
         `${where}: backend "${route.backend}" is not a service of the catalog (web services: ${webServices.map((service) => service.name).join(', ')})`,
       );

@@ -435,9 +435,9 @@ describe('the route table from the configuration', () => {
     );
   });
 
-  it('fails synthesis when a routed service is switched off', () => {
+  it('fails synthesis, as a configuration error, when a routed service is switched off', () => {
     expect(() => buildVariant('prod', { prefect: { services: { events: { enabled: false } } } })).toThrow(
-      'route "events-websockets": backend "events" is not a service of the catalog (web services: ui, auth, nebula, server)',
+      'config/prod.yaml: routes: route "events-websockets": its backend "events" is turned off (prefect.services.events.enabled: false); remove the route (routes.table) or keep the service',
     );
   });
 });
