@@ -5,6 +5,7 @@ import { formatCapacity } from './lib/validation/capacity';
 import { ConfigError } from './lib/config/load';
 import type { BuiltEnvironment } from './lib/app/synthesize';
 import { synthesize, SynthesisError } from './lib/app/synthesize';
+import { OutputLockedError } from './lib/output/atomic-tree';
 import { loadSchemaBundle, SchemaBundleError, sha256 } from './lib/validation/schema-bundle';
 import { StrictValidator } from './lib/validation/strict-validator';
 import { FileCheckedObjects, FileRenderedTexts, FileValidatorStore } from './lib/validation/validation-caches';
@@ -137,6 +138,10 @@ function explainFailure(error: unknown): number {
     for (const problem of error.problems) console.error(problem);
     console.error('Invalid configuration: dist/ was not changed.');
     return 2;
+  }
+  if (error instanceof OutputLockedError) {
+    console.error(error.message);
+    return 1;
   }
   if (error instanceof SchemaBundleError) {
     console.error(error.message);

@@ -6,7 +6,7 @@ import { CapacityError, capacityReport, workloadDemands, type CapacityReport } f
 import { ConfigError, loadConfigFile, type EnvironmentConfig } from '../config/load';
 import { environmentReadme } from '../output/environment-readme';
 import { reviewerView } from './reviewer-view';
-import { replaceFolders } from '../output/atomic-tree';
+import { recoverInterruptedSwaps, replaceFolders, withOutputLock } from '../output/atomic-tree';
 import { describeObject, type KubernetesObject, renderEnvironment, type RenderedEnvironment } from '../output/render';
 import { checkYamlReading } from '../output/yaml-text';
 import { PrefectApp } from './prefect-app';
@@ -344,8 +344,16 @@ function releaseChanges(rendered: RenderedEnvironment, outDir: string): string[]
  * `dist/` changes.
  */
 export function synthesize(options: SynthesisOptions): SynthesisResult {
-  const configDir = options.configDir ?? path.join(options.projectRoot, 'config');
   const outDir = options.outDir ?? path.join(options.projectRoot, 'dist');
+  // One synthesis at a time per output, and it first finishes a swap that a killed run left.
+  return withOutputLock(outDir, () => {
+    recoverInterruptedSwaps(outDir);
+    return synthesizeLocked(options, outDir);
+  });
+}
+
+function synthesizeLocked(options: SynthesisOptions, outDir: string): SynthesisResult {
+  const configDir = options.configDir ?? path.join(options.projectRoot, 'config');
   const all = listEnvironments(configDir, path.relative(options.projectRoot, configDir) || '.');
   const requested = options.environments ?? all;
   const configs = loadEnvironments(options.projectRoot, configDir, requested);

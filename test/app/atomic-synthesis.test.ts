@@ -221,6 +221,57 @@ describe('atomic synthesis', () => {
       'staging.k8s.yaml',
     ]);
   });
+
+  const staged = () => fs.readdirSync(project).filter((entry) => entry.startsWith('.dist-staging-'));
+  const STEPS = ['staged', 'journaled', 'moved-old', 'moved-new'] as const;
+  let bump = 0;
+
+  it.each(STEPS.flatMap((step) => (['one environment', 'several environments'] as const).map((mode) => [step, mode] as const)))(
+    'killed after the swap step "%s" (%s changed): the next run, even one that fails on its configuration, finishes or undoes the swap first',
+    (step, mode) => {
+      bump++;
+      const tag = (text: string) => text.replace(/tag: "[^"]+"/, `tag: "2099.9.${bump}"`);
+      const restores = [edit('config/prod.yaml', tag), ...(mode === 'several environments' ? [edit('config/dev.yaml', tag)] : [])];
+      const before = treeHash(dist);
+      const killed = run('node', ['build/main.js', ...(mode === 'one environment' ? ['--env', 'prod'] : [])], project, {
+        PREFECT_CDK8S_FAULT_AFTER: step,
+      });
+      expect(killed.status).toBeNull(); // killed by SIGKILL
+      expect(staged()).toHaveLength(1);
+      // A later run that fails on its configuration still finishes (or undoes) the swap first.
+      const broken = edit('config/staging.yaml', (text) => text.replace('mode: letsencrypt-staging', 'mode: letsencrypt-stagin'));
+      const failing = synth();
+      expect(failing.status).toBe(2);
+      const recovered = treeHash(dist);
+      expect(staged()).toEqual([]);
+      broken();
+      expect(synth().status).toBe(0);
+      const after = treeHash(dist);
+      expect(after).not.toBe(before);
+      // Before the journal, nothing happened; from it on, the swap is done: never a mix, never a gap.
+      expect(recovered).toBe(step === 'staged' ? before : after);
+      for (const restore of restores) restore();
+      expect(synth().status).toBe(0); // back to the committed configuration, for the next case
+    },
+  );
+
+  it('lets one synthesis write dist/ at a time: a second stops at once, naming the first', () => {
+    fs.writeFileSync(path.join(project, '.dist.lock'), `${process.pid}\n`);
+    try {
+      const before = treeHash(dist);
+      const second = synth();
+      expect(second.status).toBe(1);
+      expect(second.stderr).toContain(`.dist.lock: another synthesis (process ${process.pid}) is writing dist/`);
+      expect(second.stderr).not.toMatch(/\n\s+at /);
+      expect(treeHash(dist)).toBe(before);
+    } finally {
+      fs.rmSync(path.join(project, '.dist.lock'));
+    }
+    // A lock left by a process that no longer runs is taken over.
+    fs.writeFileSync(path.join(project, '.dist.lock'), '999999999\n');
+    expect(synth().status).toBe(0);
+    expect(fs.existsSync(path.join(project, '.dist.lock'))).toBe(false);
+  });
 });
 
 describe('replaceFolders', () => {
