@@ -73,7 +73,12 @@ export const tls = z.discriminatedUnion(
       secretName: objectName,
     }),
   ],
-  { error: 'expected a TLS mode: "letsencrypt", "letsencrypt-staging", "selfsigned" or "existing"' },
+  {
+    error: (issue) =>
+      issue.input !== null && typeof issue.input === 'object' && !Array.isArray(issue.input)
+        ? 'expected a TLS mode: "letsencrypt", "letsencrypt-staging", "selfsigned" or "existing"'
+        : 'expected a mapping with the TLS mode, such as { mode: selfsigned } (mode: "letsencrypt", "letsencrypt-staging", "selfsigned" or "existing")',
+  },
 );
 
 /** An ACM certificate's ARN, as the AWS Load Balancer Controller's `ssl-cert` annotation takes it. */

@@ -50,6 +50,10 @@ export function loadConfigFile(file: string, displayPath: string = file): Enviro
 /** Parses and validates the text of a configuration file. */
 export function parseConfig(text: string, displayPath: string, expectedEnvironment?: string): EnvironmentConfig {
   const emptyProblem = `${displayPath}: the file is empty; expected a mapping with at least environment, domain, tls, prefect and cluster`;
+  // UTF-16 (with or without its byte-order mark) reads as text full of NUL characters.
+  if (text.startsWith('\uFEFF\u0000') || text.startsWith('\uFFFD\uFFFD') || /^[^\u0000]?\u0000[^\u0000]\u0000/.test(text)) {
+    throw new ConfigError([`${displayPath}: expected a UTF-8 text file, got UTF-16: save it as UTF-8`]);
+  }
   if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) throw new ConfigError([emptyProblem]);
   let raw: unknown;
   try {
@@ -59,7 +63,7 @@ export function parseConfig(text: string, displayPath: string, expectedEnvironme
       const mark = (error as unknown as { mark?: { line: number; column: number } }).mark;
       const where = mark ? `:${mark.line + 1}:${mark.column + 1}` : '';
       const reason = (error as unknown as { reason?: string }).reason ?? error.message.split('\n')[0];
-      throw new ConfigError([`${displayPath}${where}: YAML syntax error: ${reason}`]);
+      throw new ConfigError([`${displayPath}${where}: YAML syntax error: ${reason}${unclosedHint(text, mark?.line)}`]);
     }
     throw error;
   }
@@ -100,6 +104,24 @@ function resolve(config: ParsedConfig): EnvironmentConfig {
   };
 }
 
+/**
+ * Where a bracket or quote opened on an earlier line is never closed, the parser reports the
+ * line after it: point at the line that opened it.
+ */
+function unclosedHint(text: string, errorLine: number | undefined): string {
+  if (errorLine === undefined) return '';
+  const lines = text.split('\n');
+  for (let index = Math.min(errorLine, lines.length) - 1; index >= Math.max(0, errorLine - 3); index--) {
+    const line = (lines[index] ?? '').replace(/\s+#.*$/, '');
+    const opened = (line.match(/[[{]/g) ?? []).length - (line.match(/[\]}]/g) ?? []).length;
+    const quotes = (line.match(/"/g) ?? []).length % 2 === 1 || (line.match(/'/g) ?? []).length % 2 === 1;
+    if (opened > 0 || quotes) {
+      return ` (line ${index + 1} opens ${opened > 0 ? 'a [ or {' : 'a quote'} that it does not close)`;
+    }
+  }
+  return '';
+}
+
 function formatIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): string[] {
   const at = (segments: readonly PropertyKey[]) => `${file}: ${formatPath(segments)}: `;
   const found = lookup(raw, issue.path);
@@ -117,7 +139,7 @@ function formatIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): strin
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((key) => {
-        const known = knownKeys(issue.path);
+        const known = knownKeys(issue.path, raw);
         const suggestion = known.length > 0 ? closest(key, known) : undefined;
         const hint = suggestion ? `; did you mean "${suggestion}"?` : known.length > 0 ? `; expected one of: ${known.join(', ')}` : '';
         return `${at([...issue.path, key])}unknown key${hint}`;
@@ -212,11 +234,33 @@ function yaml11Hint(value: unknown, expected: string): string {
 }
 
 /** The keys the schema accepts at `segments`, for "did you mean" hints. */
-function knownKeys(segments: readonly PropertyKey[]): string[] {
+/**
+ * The object options of a union that fit `raw`: those whose literal fields (a discriminator
+ * such as `mode` or `provider`) match it, or all when none does.
+ */
+function unionObjects(schema: z.ZodUnion, raw: unknown): z.ZodObject[] {
+  const objects = (schema.options as z.core.$ZodType[])
+    .map(unwrap)
+    .filter((option): option is z.ZodObject => option instanceof z.ZodObject);
+  const record = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const fitting = objects.filter((option) =>
+    Object.entries(option.shape as Record<string, z.core.$ZodType>).every(([key, field]) => {
+      const inner = unwrap(field);
+      return !(inner instanceof z.ZodLiteral) || record[key] === undefined || inner.values.has(record[key] as never);
+    }),
+  );
+  return fitting.length > 0 ? fitting : objects;
+}
+
+function knownKeys(segments: readonly PropertyKey[], raw?: unknown): string[] {
   let schema: z.core.$ZodType | undefined = configSchema;
+  let value = raw;
   for (const segment of segments) {
     schema = unwrap(schema);
-    if (schema instanceof z.ZodObject) {
+    if (schema instanceof z.ZodUnion) {
+      const options = unionObjects(schema, value);
+      schema = options.map((option) => (option.shape as Record<string, z.core.$ZodType>)[String(segment)]).find(Boolean);
+    } else if (schema instanceof z.ZodObject) {
       schema = (schema.shape as Record<string, z.core.$ZodType>)[String(segment)];
     } else if (schema instanceof z.ZodRecord) {
       schema = schema.valueType as z.core.$ZodType;
@@ -225,8 +269,10 @@ function knownKeys(segments: readonly PropertyKey[]): string[] {
     } else {
       return [];
     }
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[String(segment)] : undefined;
   }
   schema = unwrap(schema);
+  if (schema instanceof z.ZodUnion) return [...new Set(unionObjects(schema, value).flatMap((option) => Object.keys(option.shape)))];
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 

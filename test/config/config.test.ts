@@ -406,3 +406,36 @@ describe('configuration problems found while building', () => {
     );
   });
 });
+
+describe('messages that say what is expected', () => {
+  it('suggests the key of the TLS mode in use for an unknown key inside tls', () => {
+    const problems = problemsOf(variant({ tls: { mode: 'letsencrypt', email: 'a@example.com', emial: 'b@example.com' } }));
+    expect(problems).toEqual(['config/test.yaml: tls.emial: unknown key; did you mean "email"?']);
+  });
+
+  it('asks for a mapping when tls is a single word', () => {
+    expect(problemsOf(variant({ tls: 'selfsigned' }))).toEqual([
+      'config/test.yaml: tls: expected a mapping with the TLS mode, such as { mode: selfsigned } (mode: "letsencrypt", "letsencrypt-staging", "selfsigned" or "existing"), got "selfsigned"',
+    ]);
+  });
+
+  it('points at the line that opens an unclosed bracket', () => {
+    const text = VALID.replace('domain: prefect.example.com', 'zones: [a, b\ndomain: prefect.example.com');
+    const [problem] = problemsOf(text);
+    expect(problem).toMatch(/^config\/test\.yaml:\d+:\d+: YAML syntax error: .* \(line 3 opens a \[ or \{ that it does not close\)$/);
+  });
+
+  it('recognises a UTF-16 file and asks for UTF-8', () => {
+    const file = path.join(os.tmpdir(), `prefect-utf16-${process.pid}.yaml`);
+    for (const bytes of [
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(VALID, 'utf16le')]),
+      Buffer.from(VALID.trimStart(), 'utf16le'),
+    ]) {
+      fs.writeFileSync(file, bytes);
+      expect(() => loadConfigFile(file, 'config/test.yaml')).toThrow(
+        new ConfigError(['config/test.yaml: expected a UTF-8 text file, got UTF-16: save it as UTF-8']),
+      );
+    }
+    fs.rmSync(file);
+  });
+});

@@ -157,7 +157,7 @@ describe('data layer configuration', () => {
 
   it('fails on a Secret name for an unknown id', () => {
     expect(problemsOf({ secrets: { names: { 'postgres-superusr': 'pg-admin' } } })).toEqual([
-      'config/dev.yaml: secrets.names.postgres-superusr: unknown key',
+      'config/dev.yaml: secrets.names.postgres-superusr: unknown key; did you mean "postgres-superuser"?',
     ]);
   });
 
