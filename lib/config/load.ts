@@ -51,7 +51,9 @@ export function loadConfigFile(file: string, displayPath: string = file): Enviro
 export function parseConfig(text: string, displayPath: string, expectedEnvironment?: string): EnvironmentConfig {
   const emptyProblem = `${displayPath}: the file is empty; expected a mapping with at least environment, domain, tls, prefect and cluster`;
   // UTF-16 (with or without its byte-order mark) reads as text full of NUL characters.
-  if (text.startsWith('\uFEFF\u0000') || text.startsWith('\uFFFD\uFFFD') || /^[^\u0000]?\u0000[^\u0000]\u0000/.test(text)) {
+  const head = text.slice(0, 8);
+  const nuls = [...head].filter((character) => character.charCodeAt(0) === 0).length;
+  if (head.startsWith('\uFFFD\uFFFD') || nuls >= 2) {
     throw new ConfigError([`${displayPath}: expected a UTF-8 text file, got UTF-16: save it as UTF-8`]);
   }
   if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) throw new ConfigError([emptyProblem]);
