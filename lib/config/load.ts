@@ -237,8 +237,8 @@ function yaml11Hint(value: unknown, expected: string): string {
 
 /** The keys the schema accepts at `segments`, for "did you mean" hints. */
 /**
- * The object options of a union that fit `raw`: those whose literal fields (a discriminator
- * such as `mode` or `provider`) match it, or all when none does.
+ * The object options of a union that fit `raw`: those whose literal and enum fields (a
+ * discriminator such as `mode` or `provider`) admit its values, or all when none does.
  */
 function unionObjects(schema: z.ZodUnion, raw: unknown): z.ZodObject[] {
   const objects = (schema.options as z.core.$ZodType[])
@@ -248,7 +248,10 @@ function unionObjects(schema: z.ZodUnion, raw: unknown): z.ZodObject[] {
   const fitting = objects.filter((option) =>
     Object.entries(option.shape as Record<string, z.core.$ZodType>).every(([key, field]) => {
       const inner = unwrap(field);
-      return !(inner instanceof z.ZodLiteral) || record[key] === undefined || inner.values.has(record[key] as never);
+      if (record[key] === undefined) return true;
+      if (inner instanceof z.ZodLiteral) return inner.values.has(record[key] as never);
+      if (inner instanceof z.ZodEnum) return (inner.options as unknown[]).includes(record[key]);
+      return true;
     }),
   );
   return fitting.length > 0 ? fitting : objects;

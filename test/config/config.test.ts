@@ -439,3 +439,12 @@ describe('messages that say what is expected', () => {
     fs.rmSync(file);
   });
 });
+
+describe('unknown keys in a union', () => {
+  it("suggests only keys of the mode in use: none of the Let's Encrypt keys for a self-signed CA", () => {
+    const problems = problemsOf(variant({ tls: { mode: 'selfsigned', emial: 'b@example.com' } }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^config\/test\.yaml: tls\.emial: unknown key; expected one of: /);
+    expect(problems[0]).not.toContain('email');
+  });
+});
