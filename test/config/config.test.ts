@@ -294,14 +294,14 @@ describe('invalid configuration', () => {
   });
 
   it('never echoes a value under a field that holds or names a secret, only its length', () => {
-    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    const secret = 'Not/A/Real/Secret/But/Shaped/Like/One00';
     const problems = problemsOf(variant({ postgres: { provider: 'external', external: { host: 'db.example.com', caSecret: secret } } }));
     expect(problems).toEqual([
       `config/test.yaml: postgres.external.caSecret: expected a Kubernetes object name: lower-case letters, digits, "-" and ".", such as "prefect-postgres", got a string of ${secret.length} characters (not shown: "caSecret" holds or names a secret)`,
     ]);
     expect(problems.join('\n')).not.toContain(secret.slice(0, 8));
     // Under a secret-looking variable name too, whatever the rule that fails.
-    const token = 'ghp_0123456789abcdefghijklmnopqrstuvwxyz';
+    const token = 'placeholder-token-value-0123456789abcdef';
     const env = problemsOf(variant({ prefect: { services: { ui: { env: { GITHUB_TOKEN: { secret: token } } } } } }));
     expect(env.length).toBeGreaterThan(0);
     expect(env.join('\n')).not.toContain(token.slice(0, 12));
