@@ -30,6 +30,25 @@ export const NATIVE_SIDECAR_ANNOTATION = { 'sidecar.istio.io/nativeSidecar': 'tr
 export const JOB_TTL_EXEMPTION =
   'Flux re-applies dist/: a TTL would delete the finished Job and Flux would create and run it again. The name carries a hash of the pod template, so a changed Job is a new Job';
 
+/**
+ * The annotations of a run-once Job under GitOps: Flux replaces it when its template changes,
+ * and the policy exemptions every such Job carries (no TTL, no probes), plus `polaris` ones of
+ * its own.
+ */
+export function runOnceJobAnnotations(polaris?: Readonly<Record<string, string>>): Record<string, string> {
+  return {
+    ...FLUX_FORCE_REPLACE,
+    ...exemptions({
+      kubeLinter: {
+        'job-ttl-seconds-after-finished': JOB_TTL_EXEMPTION,
+        'no-liveness-probe': JOB_PROBE_REASON,
+        'no-readiness-probe': JOB_PROBE_REASON,
+      },
+      ...(polaris ? { polaris } : {}),
+    }),
+  };
+}
+
 export interface HashedJobProps {
   /** The Job's name without the hash; the name of its ServiceAccount and NetworkPolicy. */
   readonly baseName: string;
@@ -137,17 +156,7 @@ export class HashedJob extends Construct {
         name: this.jobName,
         namespace,
         labels: withVersion(labels, props.version),
-        annotations: {
-          ...props.annotations,
-          ...FLUX_FORCE_REPLACE,
-          ...exemptions({
-            kubeLinter: {
-              'job-ttl-seconds-after-finished': JOB_TTL_EXEMPTION,
-              'no-liveness-probe': JOB_PROBE_REASON,
-              'no-readiness-probe': JOB_PROBE_REASON,
-            },
-          }),
-        },
+        annotations: { ...props.annotations, ...runOnceJobAnnotations() },
       },
       spec: { backoffLimit: props.backoffLimit, activeDeadlineSeconds: props.activeDeadlineSeconds, template },
     });

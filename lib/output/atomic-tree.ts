@@ -26,8 +26,8 @@ interface Journal {
  * 1. every changed tree is written to a staging folder beside `outDir` (an unchanged file is
  *    hard-linked from the current tree); a failure here leaves `outDir` untouched;
  * 2. the staging folder's journal names the renames to make, and from the moment it is written
- *    the swap counts as done: a run that dies after it is finished by the next run, whatever
- *    that run then does (recoverInterruptedSwaps);
+ *    the swap counts as done: a run that dies after it is finished by the next one to take the
+ *    output's lock, whatever that run then does (withOutputLock);
  * 3. the renames. One changed environment is swapped alone (its folder, two renames); several,
  *    or a removal, swap the whole of `outDir` at once, unchanged environments linked into the
  *    new tree, so that `outDir` never holds two generations.
@@ -41,10 +41,10 @@ export function replaceFolders(
   remove: readonly string[] = [],
 ): string[] {
   const parent = path.dirname(path.resolve(outDir));
-  recoverInterruptedSwaps(outDir);
+  const current = new Map([...trees.keys()].map((folder) => [folder, readTree(path.join(outDir, folder))] as const));
   const changed = [...trees]
     .filter(([folder, files]) => {
-      const existing = readTree(path.join(outDir, folder));
+      const existing = current.get(folder) as Map<string, string>;
       return !(existing.size === files.size && [...files].every(([file, content]) => existing.get(file) === content));
     })
     .map(([folder]) => folder);
@@ -53,10 +53,12 @@ export function replaceFolders(
 
   const staging = fs.mkdtempSync(path.join(parent, `${STAGING_PREFIX}${process.pid}-`));
   try {
-    const whole = changed.length + removed.length > 1 || removed.length > 0;
+    const whole = changed.length > 1 || removed.length > 0;
     const newRoot = path.join(staging, 'new');
-    for (const folder of changed)
-      writeTree(path.join(newRoot, folder), trees.get(folder) as ReadonlyMap<string, string>, path.join(outDir, folder));
+    for (const folder of changed) {
+      const files = trees.get(folder) as ReadonlyMap<string, string>;
+      writeTree(path.join(newRoot, folder), files, path.join(outDir, folder), current.get(folder) as Map<string, string>);
+    }
     if (whole && fs.existsSync(outDir)) {
       // Everything else of outDir comes along as it is: unchanged environments, files at the top.
       for (const entry of fs.readdirSync(outDir)) {
@@ -104,9 +106,11 @@ function finishSwap(journal: Journal): void {
   }
 }
 
-/** Writes `files` under `folder`, hard-linking each file whose content is that of the same file under `current`. */
-function writeTree(folder: string, files: ReadonlyMap<string, string>, current: string): void {
-  const existing = readTree(current);
+/**
+ * Writes `files` under `folder`, hard-linking each file whose content is that of the same file
+ * of `existing` (the tree under `current`).
+ */
+function writeTree(folder: string, files: ReadonlyMap<string, string>, current: string, existing: ReadonlyMap<string, string>): void {
   const made = new Set<string>();
   for (const [file, content] of files) {
     const target = path.join(folder, file);
@@ -160,9 +164,9 @@ export function listFiles(folder: string, prefix = ''): string[] {
 /**
  * Finishes or undoes what a run that died left beside `outDir`: a staging folder with its
  * journal is a swap that counts as done, and its remaining renames are made; one without is
- * a tree that never reached `outDir`, and goes. Every synthesis calls this first, before
- * anything else can fail, so that a later run (even one that then fails on its configuration)
- * never starts from half a swap. Earlier staging folders without a journal but with an `old`
+ * a tree that never reached `outDir`, and goes. withOutputLock calls it before anything else
+ * can fail, so that a later run (even one that then fails on its configuration) never starts
+ * from half a swap. Earlier staging folders without a journal but with an `old`
  * tree (left by a build that swapped folder by folder) put back what is missing.
  */
 export function recoverInterruptedSwaps(outDir: string): void {
@@ -209,7 +213,9 @@ export class OutputLockedError extends Error {
 /**
  * Runs `work` holding the lock of `outDir` (a file beside it, naming the process): a second
  * synthesis of the same output stops at once with a clear message instead of racing the first.
- * A lock left by a process that no longer runs is taken over.
+ * A lock left by a process that no longer runs is taken over. Holding the lock, it first
+ * finishes or undoes a swap that a killed run left (recoverInterruptedSwaps), so that `work`,
+ * whether it then succeeds or fails, starts from one whole generation.
  */
 export function withOutputLock<T>(outDir: string, work: () => T): T {
   const parent = path.dirname(path.resolve(outDir));
@@ -231,6 +237,7 @@ export function withOutputLock<T>(outDir: string, work: () => T): T {
     }
   }
   try {
+    recoverInterruptedSwaps(outDir);
     return work();
   } finally {
     fs.rmSync(lock, { force: true });

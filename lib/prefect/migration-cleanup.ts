@@ -4,11 +4,9 @@ import { contentHash } from '../core/content-hash';
 import { LABEL, selectorFor, withVersion } from '../core/labels';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../core/pod-security';
 import { toResourceRequirements } from '../core/resources';
-import { FLUX_FORCE_REPLACE } from '../flux/annotations';
-import { JOB_TTL_EXEMPTION } from '../flux/hashed-job';
+import { runOnceJobAnnotations } from '../flux/hashed-job';
 import type { Mesh } from '../mesh/identity';
 import { WorkloadNetworkPolicy } from '../mesh/workload-network-policy';
-import { exemptions, JOB_PROBE_REASON } from '../policy/exemption-annotations';
 
 /** The `registry.k8s.io/kubectl` image's user is root; the pod runs as this one instead. */
 const KUBECTL_USER = { uid: 65532, gid: 65532 } as const;
@@ -118,20 +116,10 @@ export class MigrationCleanup extends Construct {
         name: this.jobName,
         namespace,
         labels: withVersion(labels, props.kubectlVersion),
-        annotations: {
-          ...FLUX_FORCE_REPLACE,
-          ...exemptions({
-            kubeLinter: {
-              'job-ttl-seconds-after-finished': JOB_TTL_EXEMPTION,
-              'no-liveness-probe': JOB_PROBE_REASON,
-              'no-readiness-probe': JOB_PROBE_REASON,
-            },
-            polaris: {
-              automountServiceAccountToken:
-                'the pod calls the API server (kubectl delete jobs) with this token, under a Role that may only read and delete Jobs of its namespace',
-            },
-          }),
-        },
+        annotations: runOnceJobAnnotations({
+          automountServiceAccountToken:
+            'the pod calls the API server (kubectl delete jobs) with this token, under a Role that may only read and delete Jobs of its namespace',
+        }),
       },
       spec: { backoffLimit: 1, activeDeadlineSeconds: props.deadlineSeconds + 2 * WAIT_MARGIN_SECONDS, template },
     });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replaceFolders } from '../../lib/output/atomic-tree';
+import { replaceFolders, withOutputLock } from '../../lib/output/atomic-tree';
 import { copyProject, removeProjectCopy, run, treeHash } from '../helpers';
 
 /*
@@ -284,7 +284,8 @@ describe('replaceFolders', () => {
       // A run (pid 999999999, no longer running) moved dev away and died before moving the new one in.
       fs.mkdirSync(path.join(root, '.dist-staging-999999999-x', 'old', 'dev'), { recursive: true });
       fs.writeFileSync(path.join(root, '.dist-staging-999999999-x', 'old', 'dev', 'b.yaml'), 'b');
-      replaceFolders(out, new Map([['prod', new Map([['a.yaml', 'a']])]]));
+      // Whoever takes the output's lock first finishes what the dead run left.
+      withOutputLock(out, () => replaceFolders(out, new Map([['prod', new Map([['a.yaml', 'a']])]])));
       expect(fs.readFileSync(path.join(out, 'dev', 'b.yaml'), 'utf8')).toBe('b');
       expect(fs.readdirSync(root).sort()).toEqual(['dist']);
     } finally {
