@@ -3,9 +3,9 @@
  */
 import { z } from 'zod';
 import { formatBytes, isQuantity, parseQuantity } from '../core/quantity';
-import { SECRET_IDS, type NamedSecretId } from '../catalog/secrets';
+import { SECRET_CATALOG, SECRET_IDS, defaultSecretName, type NamedSecretId } from '../catalog/secrets';
 import { SHARED_REDIS_ROLES } from '../catalog/services';
-import { duration, hostname, objectName, quantity, resources } from './fields';
+import { duration, hostname, MAX_MEMORY, MAX_VOLUME, objectName, quantity, resources } from './fields';
 
 /*
  * ---- Data layer: PostgreSQL and Redis (lib/data/postgres/postgres.ts, lib/data/redis/redis.ts and their providers) ----
@@ -13,16 +13,17 @@ import { duration, hostname, objectName, quantity, resources } from './fields';
 
 const externalPostgres = z
   .strictObject({
-    host: hostname,
-    port: z.int().min(1).max(65535).default(5432),
-    sslMode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('verify-full'),
-    /**
-     * A Secret whose key `ca.crt` is the CA of the server's certificate (a managed service's
-     * bundle, e.g. RDS's regional one), created in the data and the Prefect namespaces: every
-     * database client verifies the server with it (PGSSLROOTCERT). Required with "verify-ca" and
-     * "verify-full": the services' driver, asyncpg, has no fallback to the system's CA store.
-     */
-    caSecret: objectName.optional(),
+    host: hostname.describe("The server's DNS name, e.g. a managed service's endpoint."),
+    port: z.int().min(1).max(65535).default(5432).describe("The server's port."),
+    sslMode: z
+      .enum(['disable', 'require', 'verify-ca', 'verify-full'])
+      .default('verify-full')
+      .describe("How clients check the server: libpq's sslmode, mapped to asyncpg's for the services."),
+    caSecret: objectName
+      .optional()
+      .describe(
+        "A Secret whose key `ca.crt` is the CA of the server's certificate (a managed service's bundle, e.g. RDS's regional one), created in the data and the Prefect namespaces: every database client verifies the server with it (PGSSLROOTCERT). Required with \"verify-ca\" and \"verify-full\": the services' driver, asyncpg, has no fallback to the system's CA store.",
+      ),
   })
   .superRefine((external, context) => {
     if ((external.sslMode === 'verify-ca' || external.sslMode === 'verify-full') && external.caSecret === undefined) {
@@ -35,67 +36,96 @@ const externalPostgres = z
   });
 
 const postgresBackup = z.strictObject({
-  /** Where base backups and WAL go: an S3 or S3-compatible URL. */
-  destinationPath: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/-]*)?$/, {
-    error: 'expected an S3 URL such as "s3://backups/prefect/prod"',
-  }),
-  /** An S3-compatible endpoint (MinIO, Ceph …); omit for AWS S3. */
+  destinationPath: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/-]*)?$/, {
+      error: 'expected an S3 URL such as "s3://backups/prefect/prod"',
+    })
+    .describe('Where base backups and WAL go: an S3 or S3-compatible URL.'),
   endpointURL: z
     .string()
     .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: 'expected an http(s) URL such as "https://minio.example.com"' })
-    .optional(),
-  /** "secret": the Secret `postgres-backup` (lib/catalog/secrets.ts); "iam-role": the pods' cloud identity (e.g. EKS Pod Identity). */
-  credentials: z.enum(['secret', 'iam-role']).default('secret'),
-  /** CloudNativePG's cron format: six fields, seconds first. */
+    .optional()
+    .describe('An S3-compatible endpoint (MinIO, Ceph …); omit for AWS S3.'),
+  credentials: z
+    .enum(['secret', 'iam-role'])
+    .default('secret')
+    .describe(
+      '"secret": the Secret `postgres-backup` (lib/catalog/secrets.ts); "iam-role": the pods\' cloud identity (e.g. EKS Pod Identity).',
+    ),
   schedule: z
     .string()
     .regex(/^\S+( \S+){5}$/, { error: 'expected a six-field cron expression (seconds first) such as "0 0 2 * * *"' })
-    .default('0 0 2 * * *'),
+    .default('0 0 2 * * *')
+    .describe("CloudNativePG's cron format: six fields, seconds first."),
   retentionPolicy: z
     .string()
     .regex(/^[1-9]\d*[dwm]$/, { error: 'expected a retention such as "30d", "4w" or "6m"' })
-    .default('30d'),
+    .default('30d')
+    .describe('How long backups and WAL are kept: days, weeks or months.'),
 });
 
 export const postgres = z
   .strictObject({
-    provider: z.enum(['statefulset', 'cloudnativepg', 'external']).default('statefulset'),
-    /**
-     * The official `postgres` image tag: a full version. 15 or newer: the init Jobs read passwords
-     * with psql's `\getenv`. With "external", only the init Jobs' client uses it.
-     */
+    provider: z
+      .enum(['statefulset', 'cloudnativepg', 'external'])
+      .default('statefulset')
+      .describe('Where PostgreSQL runs: a StatefulSet this project writes, a CloudNativePG Cluster, or a server outside the cluster.'),
     version: z
       .string()
       .regex(/^1[5-9]\.\d+$/, { error: 'expected a full PostgreSQL version 15 or newer, such as "17.6"' })
-      .default('17.6'),
+      .default('17.6')
+      .describe(
+        'The official `postgres` image tag: a full version. 15 or newer: the init Jobs read passwords with psql\'s `\\getenv`. With "external", only the init Jobs\' client uses it.',
+      ),
     storage: z
       .strictObject({
-        size: quantity('100Gi').default('20Gi'),
-        /** Omit to use the cluster's default storage class. */
-        storageClass: objectName.optional(),
+        size: quantity('100Gi', MAX_VOLUME)
+          .default('20Gi')
+          .describe("The size of the data volume (of each instance's, with CloudNativePG)."),
+        storageClass: objectName.optional().describe("The data volume's StorageClass; omit to use the cluster's default storage class."),
       })
-      .prefault({}),
-    resources: resources.prefault({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } }),
-    /** Omit to size it for the Prefect services' connection pools (lib/data/postgres/postgres-config.ts). */
-    maxConnections: z.int().min(20, { error: 'expected at least 20 connections' }).max(5000).optional(),
-    /**
-     * The connections each Prefect process may open per database it uses, for sizing
-     * max_connections. ASSUMPTION: SQLAlchemy's defaults, a pool of 5 and up to 10 more under load.
-     */
+      .prefault({})
+      .describe('The data volume.'),
+    resources: resources
+      .prefault({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '1Gi' } })
+      .describe(
+        'CPU and memory of the server (of each instance, with CloudNativePG); its memory sizes shared_buffers and the other memory settings.',
+      ),
+    maxConnections: z
+      .int()
+      .min(20, { error: 'expected at least 20 connections' })
+      .max(5000)
+      .optional()
+      .describe("Omit to size it for the Prefect services' connection pools (lib/data/postgres/postgres-config.ts)."),
     pool: z
       .strictObject({
-        size: z.int().min(1, { error: 'expected at least 1 connection' }).default(5),
-        maxOverflow: z.int().min(0).default(10),
+        size: z
+          .int()
+          .min(1, { error: 'expected at least 1 connection' })
+          .max(1000)
+          .default(5)
+          .describe("Connections kept open (SQLAlchemy's pool_size)."),
+        maxOverflow: z
+          .int()
+          .min(0)
+          .max(1000)
+          .default(10)
+          .describe("Connections opened beyond `size` under load (SQLAlchemy's max_overflow)."),
       })
-      .prefault({}),
-    /**
-     * CloudNativePG instances (1 primary + replicas). Omit for 3 on a cluster with more than one
-     * zone (one per node when there are fewer nodes), 1 otherwise.
-     */
-    instances: z.int().min(1, { error: 'expected at least 1 instance' }).optional(),
-    /** CloudNativePG: base backups and WAL archiving to an object store, and a ScheduledBackup. */
-    backup: postgresBackup.optional(),
-    external: externalPostgres.optional(),
+      .prefault({})
+      .describe(
+        "The connections each Prefect process may open per database it uses, for sizing max_connections. ASSUMPTION: SQLAlchemy's defaults, a pool of 5 and up to 10 more under load.",
+      ),
+    instances: z
+      .int()
+      .min(1, { error: 'expected at least 1 instance' })
+      .optional()
+      .describe(
+        'CloudNativePG instances (1 primary + replicas). Omit for 3 on a cluster with more than one zone (one per node when there are fewer nodes), 1 otherwise.',
+      ),
+    backup: postgresBackup.optional().describe('CloudNativePG: base backups and WAL archiving to an object store, and a ScheduledBackup.'),
+    external: externalPostgres.optional().describe('With provider "external": the server to connect to.'),
   })
   .superRefine((postgres, context) => {
     if (postgres.provider !== 'cloudnativepg' && postgres.instances !== undefined && postgres.instances !== 1) {
@@ -128,23 +158,34 @@ export function minimumRedisMemoryLimit(memory: number): number {
 const redisInstance = (memory: string) =>
   z
     .strictObject({
-      provider: z.enum(['in-cluster', 'external']).default('in-cluster'),
-      /**
-       * The official `redis` image tag: a full 7.x version (the ACL file and `enable-debug-command`
-       * need 7). Per instance, so that an upgrade can go one instance at a time.
-       */
+      provider: z
+        .enum(['in-cluster', 'external'])
+        .default('in-cluster')
+        .describe('Where the instance runs: a StatefulSet this project writes, or a server outside the cluster.'),
       version: z
         .string()
         .regex(/^7\.\d+\.\d+$/, { error: 'expected a full Redis 7 version such as "7.4.6"' })
-        .default('7.4.6'),
-      /** Memory for the data set: Redis's `maxmemory`. */
-      memory: quantity('2Gi').default(memory),
-      /** Omit for 1 CPU and `memory` × 1.25 as memory request and limit. */
-      resources: resources.optional(),
-      storage: z.strictObject({ size: quantity('10Gi').default('8Gi'), storageClass: objectName.optional() }).prefault({}),
+        .default('7.4.6')
+        .describe(
+          'The official `redis` image tag: a full 7.x version (the ACL file and `enable-debug-command` need 7). Per instance, so that an upgrade can go one instance at a time.',
+        ),
+      memory: quantity('2Gi', MAX_MEMORY).default(memory).describe("Memory for the data set: Redis's `maxmemory`."),
+      resources: resources.optional().describe('Omit for 1 CPU and `memory` × 1.25 as memory request and limit.'),
+      storage: z
+        .strictObject({
+          size: quantity('10Gi', MAX_VOLUME).default('8Gi').describe('The size of the volume for the append-only file and snapshots.'),
+          storageClass: objectName.optional().describe("The volume's StorageClass; omit to use the cluster's default storage class."),
+        })
+        .prefault({})
+        .describe('The data volume.'),
       external: z
-        .strictObject({ host: hostname, port: z.int().min(1).max(65535).default(6379), tls: z.boolean().default(true) })
-        .optional(),
+        .strictObject({
+          host: hostname.describe("The server's DNS name, e.g. a managed service's endpoint."),
+          port: z.int().min(1).max(65535).default(6379).describe("The server's port."),
+          tls: z.boolean().default(true).describe('Whether clients connect with TLS (rediss://).'),
+        })
+        .optional()
+        .describe('With provider "external": the server to connect to.'),
     })
     .superRefine((instance, context) => {
       if (instance.provider !== 'external' && instance.external !== undefined) {
@@ -174,25 +215,27 @@ const redisInstance = (memory: string) =>
 
 export const redis = z.strictObject({
   // overview/infra-services: the minimums per instance, 1 CPU with 2, 2 and 4 GiB.
-  cache: redisInstance('2Gi').prefault({}),
-  work: redisInstance('2Gi').prefault({}),
-  streams: redisInstance('4Gi').prefault({}),
-  /**
-   * The open-source server's one instance (docs/v3/advanced/self-hosted): the message broker and
-   * cache, causal ordering, lease storage and Docket; persistent, never evicting.
-   */
-  messaging: redisInstance('2Gi').prefault({}),
-  /**
-   * Which instance holds each role that has none of its own. Concurrency leases must survive and
-   * never be evicted: "work" (persistent, noeviction) by default; never "cache" (LRU eviction).
-   */
+  cache: redisInstance('2Gi').prefault({}).describe('The cache of the Customer-Managed services (LRU eviction, no persistence).'),
+  work: redisInstance('2Gi')
+    .prefault({})
+    .describe('Work queues and concurrency leases of the Customer-Managed services (persistent, never evicting).'),
+  streams: redisInstance('4Gi').prefault({}).describe('The event streams of the Customer-Managed services (persistent, never evicting).'),
+  messaging: redisInstance('2Gi')
+    .prefault({})
+    .describe(
+      "The open-source server's one instance (docs/v3/advanced/self-hosted): the message broker and cache, causal ordering, lease storage and Docket; persistent, never evicting.",
+    ),
   roles: z
     .strictObject({
       'concurrency-leases': z
         .enum(['work', 'streams'], { error: 'expected "work" or "streams" (the cache evicts keys, and a lease must not vanish)' })
-        .default(SHARED_REDIS_ROLES['concurrency-leases']),
+        .default(SHARED_REDIS_ROLES['concurrency-leases'])
+        .describe('The instance that holds concurrency leases.'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe(
+      'Which instance holds each role that has none of its own. Concurrency leases must survive and never be evicted: "work" (persistent, noeviction) by default; never "cache" (LRU eviction).',
+    ),
 });
 
 /**
@@ -200,35 +243,47 @@ export const redis = z.strictObject({
  * defaults to "prefect-<id>".
  */
 export const secretNames = z.strictObject(
-  Object.fromEntries(SECRET_IDS.map((id) => [id, objectName.optional()])) as Record<NamedSecretId, z.ZodOptional<typeof objectName>>,
+  Object.fromEntries(
+    SECRET_IDS.map((id) => [
+      id,
+      objectName.optional().describe(`The name of the Secret with ${SECRET_CATALOG[id].description} (default "${defaultSecretName(id)}").`),
+    ]),
+  ) as Record<NamedSecretId, z.ZodOptional<typeof objectName>>,
 );
 
-/**
- * Bump after changing a Secret's value: the init and migration Jobs get new names and run again
- * (setting the roles' new passwords), and the pods that read Secrets at start restart
- * (lib/data/secrets/secrets.ts, `secretsRevisionAnnotation`). Kubernetes restarts nothing when a Secret changes.
- */
+// lib/data/secrets/secrets.ts, `secretsRevisionAnnotation`: Kubernetes restarts nothing when a Secret changes.
 const REVISION_ERROR = 'expected a revision such as "2" (letters, digits, "-", "_" and ".")';
 const secretsRevision = z
   .union([z.int().min(0), z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/, { error: REVISION_ERROR })], { error: REVISION_ERROR })
   .transform(String)
-  .default('1');
+  .default('1')
+  .describe(
+    "Bump after changing a Secret's value: the init and migration Jobs get new names and run again (setting the roles' new passwords), and the pods that read Secrets at start restart.",
+  );
 
 export const secrets = z.discriminatedUnion(
   'provider',
   [
-    /** The user creates the Secrets (README: `kubectl create secret` lines, or SOPS). */
-    z.strictObject({ provider: z.literal('existing'), names: secretNames.optional(), revision: secretsRevision }),
     z.strictObject({
-      provider: z.literal('external-secrets'),
-      store: z.strictObject({
-        kind: z.enum(['ClusterSecretStore', 'SecretStore']).default('ClusterSecretStore'),
-        name: objectName,
-      }),
-      refreshInterval: duration.default('1h'),
-      /** Prepended to every remote key (the Secret's id), e.g. "prefect/prod/". */
-      remoteKeyPrefix: z.string().default(''),
-      names: secretNames.optional(),
+      provider: z.literal('existing').describe('The Secrets are created by hand or committed encrypted with SOPS (see flux.sops).'),
+      names: secretNames.optional().describe('The Secrets\' names, by id; each defaults to "prefect-<id>".'),
+      revision: secretsRevision,
+    }),
+    z.strictObject({
+      provider: z
+        .literal('external-secrets')
+        .describe('External Secrets Operator writes the Secrets from a store (Vault, a cloud secret manager …).'),
+      store: z
+        .strictObject({
+          kind: z.enum(['ClusterSecretStore', 'SecretStore']).default('ClusterSecretStore').describe('The kind of the store.'),
+          name: objectName.describe('The name of the store.'),
+        })
+        .describe(
+          'The External Secrets store the ExternalSecrets read from; a SecretStore must exist in every namespace that reads a Secret.',
+        ),
+      refreshInterval: duration.default('1h').describe('How often External Secrets reads the values again.'),
+      remoteKeyPrefix: z.string().default('').describe('Prepended to every remote key (the Secret\'s id), e.g. "prefect/prod/".'),
+      names: secretNames.optional().describe('The Secrets\' names, by id; each defaults to "prefect-<id>".'),
       revision: secretsRevision,
     }),
   ],

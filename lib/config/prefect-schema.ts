@@ -13,10 +13,12 @@ export const MIGRATION_DEADLINE = '1h';
 /** Outbound TCP to a range outside the cluster (lib/catalog/services.ts, EgressDestination). */
 const egressDestination = z
   .strictObject({
-    cidr: networkCidr,
-    /** Omit for the cluster's private ranges inside `cidr` (cluster.privateRanges); [] for none. */
-    except: z.array(networkCidr).optional(),
-    ports: z.array(z.int().min(1).max(65535)).min(1, { error: 'expected at least one port' }),
+    cidr: networkCidr.describe('The destination range, e.g. "0.0.0.0/0" for every address.'),
+    except: z
+      .array(networkCidr)
+      .optional()
+      .describe("Omit for the cluster's private ranges inside `cidr` (cluster.privateRanges); [] for none."),
+    ports: z.array(z.int().min(1).max(65535)).min(1, { error: 'expected at least one port' }).describe('The TCP ports allowed there.'),
   })
   .superRefine((destination, context) => {
     (destination.except ?? []).forEach((range, index) => {
@@ -32,10 +34,11 @@ const egressDestination = z
 
 /** A key of a Secret in the namespace of the pod that reads it: `{ secret: <name>, key: <key> }`. */
 export const secretKeyReference = z.strictObject({
-  secret: objectName,
+  secret: objectName.describe("The Secret's name, in the namespace of the pod that reads it."),
   key: z
     .string()
-    .regex(/^[-._a-zA-Z0-9]{1,253}$/, { error: 'expected a Secret key: letters, digits, "-", "_" and ".", such as "client-secret"' }),
+    .regex(/^[-._a-zA-Z0-9]{1,253}$/, { error: 'expected a Secret key: letters, digits, "-", "_" and ".", such as "client-secret"' })
+    .describe('The key inside the Secret.'),
 });
 export type SecretKeyReference = z.infer<typeof secretKeyReference>;
 
@@ -125,30 +128,64 @@ export type EnvironmentVariables = z.infer<typeof environmentVariables>;
  * catalog can be overridden; `enabled: false` removes a default service.
  */
 const serviceOverride = z.strictObject({
-  enabled: z.boolean().optional(),
-  type: z.enum(SERVICE_TYPES).optional(),
-  image: z.enum(PREFECT_IMAGES).optional(),
-  command: z.array(z.string()).optional(),
-  args: z.array(z.string()).optional(),
-  port: z.int().min(1024, { error: 'expected an unprivileged port (1024-65535)' }).max(65535).optional(),
-  health: z.strictObject({ liveness: z.string().startsWith('/'), readiness: z.string().startsWith('/') }).optional(),
-  /** Where the service's Prometheus metrics are: a path, on its port or on a port of their own. */
+  enabled: z.boolean().optional().describe('false removes a service of the catalog (with its routes, which must then be overridden).'),
+  type: z
+    .enum(SERVICE_TYPES)
+    .optional()
+    .describe('What the service is: a web service behind a route, an internal one, or a background worker.'),
+  image: z.enum(PREFECT_IMAGES).optional().describe('Which of the Prefect images runs it.'),
+  command: z.array(z.string()).optional().describe("The container's command (its entrypoint)."),
+  args: z.array(z.string()).optional().describe("The command's arguments."),
+  port: z
+    .int()
+    .min(1024, { error: 'expected an unprivileged port (1024-65535)' })
+    .max(65535)
+    .optional()
+    .describe('The port the service listens on (web and internal services).'),
+  health: z
+    .strictObject({
+      liveness: z.string().regex(/^\//, { error: 'expected a path such as "/health"' }).describe("The liveness probe's HTTP path."),
+      readiness: z.string().regex(/^\//, { error: 'expected a path such as "/health"' }).describe("The readiness probe's HTTP path."),
+    })
+    .optional()
+    .describe('The HTTP paths of the probes.'),
   metrics: z
     .strictObject({
-      path: z.string().startsWith('/', { error: 'expected a path such as "/metrics"' }),
-      port: z.int().min(1024, { error: 'expected an unprivileged port (1024-65535)' }).max(65535).optional(),
+      path: z.string().regex(/^\//, { error: 'expected a path such as "/metrics"' }).describe("The metrics' HTTP path."),
+      port: z
+        .int()
+        .min(1024, { error: 'expected an unprivileged port (1024-65535)' })
+        .max(65535)
+        .optional()
+        .describe("A port of their own; omit for the service's port."),
     })
-    .optional(),
-  host: z.enum(['api', 'app', 'both', 'internal']).optional(),
-  websockets: z.boolean().optional(),
-  databases: z.array(z.enum(DATABASES)).optional(),
-  redis: z.array(z.enum(REDIS_ROLES)).optional(),
-  replicas: z.int().min(1, { error: 'expected at least 1 replica' }).optional(),
-  maxReplicas: z.int().min(1, { error: 'expected at least 1 replica' }).optional(),
-  resources: resources.optional(),
-  env: environmentVariables.optional(),
-  /** Replaces the entry's list; [] closes the service's way out of the cluster. */
-  egress: z.array(egressDestination).optional(),
+    .optional()
+    .describe("Where the service's Prometheus metrics are: a path, on its port or on a port of their own."),
+  host: z.enum(['api', 'app', 'both', 'internal']).optional().describe('Which hostname routes reach it on; internal: none.'),
+  websockets: z.boolean().optional().describe('Whether it serves websockets (no timeout, no retries on its routes).'),
+  databases: z
+    .array(z.enum(DATABASES))
+    .optional()
+    .describe('The databases it connects to: it gets their URLs and a NetworkPolicy to PostgreSQL.'),
+  redis: z
+    .array(z.enum(REDIS_ROLES))
+    .optional()
+    .describe('The Redis roles it uses: it gets their URLs and a NetworkPolicy to their instances.'),
+  replicas: z
+    .int()
+    .min(1, { error: 'expected at least 1 replica' })
+    .max(1000)
+    .optional()
+    .describe("The least pods (the autoscaler's minimum)."),
+  maxReplicas: z
+    .int()
+    .min(1, { error: 'expected at least 1 replica' })
+    .max(1000)
+    .optional()
+    .describe('The most pods the autoscaler runs; at least `replicas`.'),
+  resources: resources.optional().describe('CPU and memory of each pod.'),
+  env: environmentVariables.optional().describe("More environment variables, over the catalog's."),
+  egress: z.array(egressDestination).optional().describe("Replaces the entry's list; [] closes the service's way out of the cluster."),
 });
 export type ServiceOverride = z.infer<typeof serviceOverride>;
 
@@ -167,37 +204,47 @@ const singleSignOn = z
   .strictObject({
     okta: z
       .strictObject({
-        clientId,
-        /** The authorization server, e.g. https://example.okta.com/oauth2/default. */
-        authServerUrl: httpsUrl('https://example.okta.com/oauth2/default'),
+        clientId: clientId.describe('The client ID of the application registered in Okta.'),
+        authServerUrl: httpsUrl('https://example.okta.com/oauth2/default').describe(
+          'The authorization server, e.g. https://example.okta.com/oauth2/default.',
+        ),
       })
-      .optional(),
+      .optional()
+      .describe('Okta (its client secret in the Secret sso-okta).'),
     adfs: z
       .strictObject({
-        clientId,
-        /** The ADFS authority, e.g. https://adfs.example.com/adfs. */
-        authority: httpsUrl('https://adfs.example.com/adfs'),
-        /** Verify the server's TLS certificate (the chart's `clientVerifySSL`); on unless turned off. */
-        verifySsl: z.boolean().default(true),
+        clientId: clientId.describe('The client ID of the application registered in ADFS.'),
+        authority: httpsUrl('https://adfs.example.com/adfs').describe('The ADFS authority, e.g. https://adfs.example.com/adfs.'),
+        verifySsl: z
+          .boolean()
+          .default(true)
+          .describe("Verify the server's TLS certificate (the chart's `clientVerifySSL`); on unless turned off."),
       })
-      .optional(),
+      .optional()
+      .describe('Active Directory Federation Services (its client secret in the Secret sso-adfs).'),
     entra: z
       .strictObject({
-        clientId,
-        tenantId: z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
-          error: 'expected the directory (tenant) ID, a GUID such as "00000000-0000-0000-0000-000000000000"',
-        }),
-        verifySsl: z.boolean().default(true),
-        /** reference/auth-methods: the Microsoft login endpoint's default. */
-        loginBaseUrl: httpsUrl('https://login.microsoftonline.com/').default('https://login.microsoftonline.com/'),
+        clientId: clientId.describe('The application (client) ID of the app registered in Entra ID.'),
+        tenantId: z
+          .string()
+          .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
+            error: 'expected the directory (tenant) ID, a GUID such as "00000000-0000-0000-0000-000000000000"',
+          })
+          .describe('The directory (tenant) ID.'),
+        verifySsl: z.boolean().default(true).describe("Verify the login endpoint's TLS certificate; on unless turned off."),
+        loginBaseUrl: httpsUrl('https://login.microsoftonline.com/')
+          .default('https://login.microsoftonline.com/')
+          .describe('The Microsoft login endpoint (reference/auth-methods: its default).'),
       })
-      .optional(),
-    /**
-     * Where the auth service may connect to reach the identity providers.
-     * @default - every public address on 443 (IPv4 and IPv6), the cluster's private ranges closed;
-     * an ADFS inside the company network needs its range here
-     */
-    egress: z.array(egressDestination).min(1, { error: 'expected at least one destination' }).optional(),
+      .optional()
+      .describe('Microsoft Entra ID (its client secret in the Secret sso-entra).'),
+    egress: z
+      .array(egressDestination)
+      .min(1, { error: 'expected at least one destination' })
+      .optional()
+      .describe(
+        "Where the auth service may connect to reach the identity providers. Default: every public address on 443 (IPv4 and IPv6), the cluster's private ranges closed; an ADFS inside the company network needs its range here",
+      ),
   })
   .superRefine((sso, context) => {
     if (sso.okta === undefined && sso.adfs === undefined && sso.entra === undefined) {
@@ -207,41 +254,40 @@ const singleSignOn = z
 export type SingleSignOn = z.infer<typeof singleSignOn>;
 
 export const prefect = z.strictObject({
-  image: z.strictObject({
-    /** The registry: the private one that serves `cloud/server` and `cloud/ui`, or for the open-source server e.g. `docker.io/prefecthq`. */
-    registry: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*$/, {
-      error: 'expected a registry such as "registry.example.com/prefect"',
-    }),
-    tag: imageTag,
-    /** A `kubernetes.io/dockerconfigjson` Secret in the Prefect namespace. */
-    pullSecret: objectName.optional(),
-    /**
-     * Pin the images by content as well as by tag: `<image>:<tag>@<digest>` (the runtime
-     * pulls the digest; the tag stays for readers).
-     */
-    digests: z
-      .strictObject(
-        Object.fromEntries(
-          PREFECT_IMAGES.map((image) => [
-            image,
-            z
-              .string()
-              .regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected an image digest such as "sha256:" followed by 64 hex digits' })
-              .optional(),
-          ]),
-        ) as Record<(typeof PREFECT_IMAGES)[number], z.ZodOptional<z.ZodString>>,
-      )
-      .optional(),
-  }),
-  /** Default replicas of scalable services. */
-  replicas: z.int().min(1, { error: 'expected at least 1 replica' }).default(1),
-  /** The schema-migration Jobs (one per database, in the migrations layer). */
+  image: z
+    .strictObject({
+      registry: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?(\/[a-z0-9._-]+)*$/, {
+          error: 'expected a registry such as "registry.example.com/prefect"',
+        })
+        .describe(
+          'The registry: the private one that serves `cloud/server` and `cloud/ui`, or for the open-source server e.g. `docker.io/prefecthq`.',
+        ),
+      tag: imageTag.describe('The tag of every Prefect image: a pinned release, never "latest".'),
+      pullSecret: objectName.optional().describe('A `kubernetes.io/dockerconfigjson` Secret in the Prefect namespace.'),
+      digests: z
+        .strictObject(
+          Object.fromEntries(
+            PREFECT_IMAGES.map((image) => [
+              image,
+              z
+                .string()
+                .regex(/^sha256:[0-9a-f]{64}$/, { error: 'expected an image digest such as "sha256:" followed by 64 hex digits' })
+                .optional()
+                .describe(`The digest of ${image}:<tag>.`),
+            ]),
+          ) as Record<(typeof PREFECT_IMAGES)[number], z.ZodOptional<z.ZodString>>,
+        )
+        .optional()
+        .describe(
+          'Pin the images by content as well as by tag: `<image>:<tag>@<digest>` (the runtime pulls the digest; the tag stays for readers).',
+        ),
+    })
+    .describe('Where the Prefect images come from.'),
+  replicas: z.int().min(1, { error: 'expected at least 1 replica' }).default(1).describe('Default replicas of scalable services.'),
   migrations: z
     .strictObject({
-      /**
-       * Each database's migration commands, run in order in one pod (lib/prefect/migration-job.ts,
-       * DEFAULT_MIGRATION_STEPS); a database left out keeps its defaults.
-       */
       commands: z
         .strictObject(
           Object.fromEntries(
@@ -250,18 +296,18 @@ export const prefect = z.strictObject({
               z
                 .array(z.array(z.string().min(1)).min(1, { error: 'expected a command such as [prefect-cloud, admin, database, upgrade]' }))
                 .min(1, { error: 'expected at least one command' })
-                .optional(),
+                .optional()
+                .describe(`The "${database}" database's migration commands, each an argv list.`),
             ]),
           ) as Record<(typeof DATABASES)[number], z.ZodOptional<z.ZodArray<z.ZodArray<z.ZodString>>>>,
         )
-        .optional(),
-      /** Extra environment of every migration step (the Jobs run in the data namespace, as do the Secrets they read). */
-      env: environmentVariables.optional(),
-      /**
-       * How long each database's migration may run (its Job's activeDeadlineSeconds, retries
-       * included); the migrations layer's Flux timeout follows the longest. Prefect says some
-       * migrations of a large database take 30 minutes and more.
-       */
+        .optional()
+        .describe(
+          "Each database's migration commands, run in order in one pod (lib/prefect/migration-job.ts, DEFAULT_MIGRATION_STEPS); a database left out keeps its defaults.",
+        ),
+      env: environmentVariables
+        .optional()
+        .describe('Extra environment of every migration step (the Jobs run in the data namespace, as do the Secrets they read).'),
       deadlines: z
         .strictObject(
           Object.fromEntries(
@@ -269,40 +315,50 @@ export const prefect = z.strictObject({
               database,
               duration
                 .refine((value) => (durationMilliseconds(value) ?? 0) >= 60_000, { error: 'expected at least one minute, such as "1h"' })
-                .default(MIGRATION_DEADLINE),
+                .default(MIGRATION_DEADLINE)
+                .describe(`How long the "${database}" database's migration may run.`),
             ]),
           ) as Record<(typeof DATABASES)[number], z.ZodDefault<z.ZodString>>,
         )
-        .prefault({}),
-      /**
-       * Flux never prunes a migration Job (a new release would otherwise delete the previous
-       * one while it still runs). Instead, once every migration of the current release has
-       * succeeded, a small Job deletes the earlier releases' succeeded migration Jobs, with
-       * kubectl and a Role that may only read and delete Jobs of the data namespace. It reaches
-       * the API server at `cluster.apiServer`. Off: the earlier Jobs stay until deleted by hand.
-       */
+        .prefault({})
+        .describe(
+          "How long each database's migration may run (its Job's activeDeadlineSeconds, retries included); the migrations layer's Flux timeout follows the longest. Prefect says some migrations of a large database take 30 minutes and more.",
+        ),
       cleanup: z
         .strictObject({
-          enabled: z.boolean().default(true),
-          /** The tag of the `registry.k8s.io/kubectl` image. */
+          enabled: z.boolean().default(true).describe('Whether the cleanup Job runs.'),
           kubectlVersion: z
             .string()
             .regex(/^v1\.\d+\.\d+$/, { error: 'expected a kubectl release such as "v1.34.4"' })
-            .default('v1.34.4'),
+            .default('v1.34.4')
+            .describe('The tag of the `registry.k8s.io/kubectl` image.'),
         })
-        .prefault({}),
+        .prefault({})
+        .describe(
+          "Flux never prunes a migration Job (a new release would otherwise delete the previous one while it still runs). Instead, once every migration of the current release has succeeded, a small Job deletes the earlier releases' succeeded migration Jobs, with kubectl and a Role that may only read and delete Jobs of the data namespace. It reaches the API server at `cluster.apiServer`. Off: the earlier Jobs stay until deleted by hand.",
+        ),
     })
-    .prefault({}),
-  /** Caps every scalable service's HPA maximum (small clusters). */
-  maxReplicas: z.int().min(1, { error: 'expected at least 1 replica' }).optional(),
-  /** Resources of every service that `services.<name>.resources` does not set (small clusters). */
-  defaultResources: resources.optional(),
-  services: z.record(dnsLabel, serviceOverride).default({}),
-  /**
-   * The open-source server's API authentication: "basic" (PREFECT_SERVER_API_AUTH_STRING from the
-   * Secret api-auth; the default), or "none" when a proxy in front authenticates.
-   */
-  apiAuth: z.enum(['basic', 'none'], { error: 'expected "basic" or "none"' }).optional(),
-  /** Single sign-on with Okta, ADFS and/or Entra (reference/auth-methods). */
-  sso: singleSignOn.optional(),
+    .prefault({})
+    .describe('The schema-migration Jobs (one per database, in the migrations layer).'),
+  maxReplicas: z
+    .int()
+    .min(1, { error: 'expected at least 1 replica' })
+    .optional()
+    .describe("Caps every scalable service's HPA maximum (small clusters)."),
+  defaultResources: resources
+    .optional()
+    .describe('Resources of every service that `services.<name>.resources` does not set (small clusters).'),
+  services: z
+    .record(dnsLabel, serviceOverride.describe('Changes to this service of the catalog, or a new service.'))
+    .default({})
+    .describe(
+      'The catalog of services (lib/catalog/services.ts), changed by name: any field can be overridden, and `enabled: false` removes a service.',
+    ),
+  apiAuth: z
+    .enum(['basic', 'none'], { error: 'expected "basic" or "none"' })
+    .optional()
+    .describe(
+      'The open-source server\'s API authentication: "basic" (PREFECT_SERVER_API_AUTH_STRING from the Secret api-auth; the default), or "none" when a proxy in front authenticates.',
+    ),
+  sso: singleSignOn.optional().describe('Single sign-on with Okta, ADFS and/or Entra (reference/auth-methods).'),
 });

@@ -36,56 +36,65 @@ const MAX_ENVIRONMENT_LENGTH = 63 - 'prefect-'.length - '-migrations'.length;
 
 export const configSchema = z
   .strictObject({
-    /**
-     * The environment's name (its file's name): part of label values such as
-     * "prefect-<environment>-migrations", which Kubernetes caps at 63 characters.
-     */
-    environment: dnsLabel.refine((value) => value.length <= MAX_ENVIRONMENT_LENGTH, {
-      error: `expected at most ${MAX_ENVIRONMENT_LENGTH} characters: the name goes into label values such as "prefect-<environment>-migrations", at most 63 characters`,
-    }),
-    /** Which Prefect server: Customer-Managed Prefect Cloud, or the open-source server (lib/catalog/services.ts, EDITIONS). */
-    edition: z.enum(EDITIONS, { error: 'expected an edition: "customer-managed" or "open-source"' }).default('customer-managed'),
-    domain: hostname,
-    hostnames: z.strictObject({ api: hostname.optional(), app: hostname.optional() }).prefault({}),
+    environment: dnsLabel
+      .refine((value) => value.length <= MAX_ENVIRONMENT_LENGTH, {
+        error: `expected at most ${MAX_ENVIRONMENT_LENGTH} characters: the name goes into label values such as "prefect-<environment>-migrations", at most 63 characters`,
+      })
+      .describe(
+        'The environment\'s name (its file\'s name): part of label values such as "prefect-<environment>-migrations", which Kubernetes caps at 63 characters.',
+      ),
+    edition: z
+      .enum(EDITIONS, { error: 'expected an edition: "customer-managed" or "open-source"' })
+      .default('customer-managed')
+      .describe('Which Prefect server: Customer-Managed Prefect Cloud, or the open-source server (lib/catalog/services.ts, EDITIONS).'),
+    domain: hostname.describe('The DNS domain of the installation: the API is at api.<domain> and the UI at app.<domain>.'),
+    hostnames: z
+      .strictObject({
+        api: hostname.optional().describe("The API's hostname, instead of api.<domain>."),
+        app: hostname.optional().describe("The UI's hostname, instead of app.<domain>."),
+      })
+      .prefault({})
+      .describe('Hostnames other than the defaults.'),
     namespaces: z
       .strictObject({
-        prefect: dnsLabel.default('prefect'),
-        data: dnsLabel.default('prefect-data'),
-        istio: dnsLabel.default('istio-system'),
-        ingress: dnsLabel.default('istio-ingress'),
-        certManager: dnsLabel.default('cert-manager'),
+        prefect: dnsLabel.default('prefect').describe('The Prefect services.'),
+        data: dnsLabel.default('prefect-data').describe('PostgreSQL, Redis, and the init and migration Jobs.'),
+        istio: dnsLabel.default('istio-system').describe('istiod.'),
+        ingress: dnsLabel.default('istio-ingress').describe('The ingress gateway, its Gateway and the certificate.'),
+        certManager: dnsLabel.default('cert-manager').describe('cert-manager and trust-manager.'),
       })
-      .prefault({}),
-    tls,
-    loadBalancer: loadBalancer.prefault({}),
-    mesh: mesh.prefault({}),
-    routes: routes.prefault({}),
-    /**
-     * Maintenance mode (docs: faq, "What happens while the API is in maintenance mode?"): the
-     * gateway answers 200 on GET /load-balancer/health-check and 503 with Retry-After to every
-     * other request on both hosts. `true` retries after 300 seconds.
-     */
+      .prefault({})
+      .describe('The namespaces, each different from the others.'),
+    tls: tls.describe("Where the certificate of both hostnames comes from: Let's Encrypt, a self-signed CA, or a Secret of yours."),
+    loadBalancer: loadBalancer.prefault({}).describe('The load balancer in front of the gateway, L4 or L7.'),
+    mesh: mesh.prefault({}).describe('Istio and the platform releases Flux installs.'),
+    routes: routes.prefault({}).describe('Which paths of which hostname reach which service.'),
     maintenance: z
       .union(
         [
           z.boolean(),
           z.strictObject({
-            /** Seconds clients are told to wait (the Retry-After header). */
             retryAfter: z
               .int()
               .min(1, { error: 'expected at least 1 second' })
-              .max(86_400, { error: 'expected at most a day (86400 seconds)' }),
+              .max(86_400, { error: 'expected at most a day (86400 seconds)' })
+              .describe('Seconds clients are told to wait (the Retry-After header).'),
           }),
         ],
         { error: 'expected true, false, or { retryAfter: <seconds> }' },
       )
-      .default(false),
-    postgres: postgres.prefault({}),
-    redis: redis.prefault({}),
-    prefect,
-    secrets: secrets.prefault({ provider: 'existing' }),
-    cluster,
-    flux: flux.prefault({}),
+      .default(false)
+      .describe(
+        'Maintenance mode (docs: faq, "What happens while the API is in maintenance mode?"): the gateway answers 200 on GET /load-balancer/health-check and 503 with Retry-After to every other request on both hosts. `true` retries after 300 seconds.',
+      ),
+    postgres: postgres.prefault({}).describe('The PostgreSQL server and the databases events, nebula and orion (or prefect, open source).'),
+    redis: redis.prefault({}).describe('The Redis instances: cache, work and streams (or messaging, open source).'),
+    prefect: prefect.describe('The Prefect services: images, catalog changes, migrations, single sign-on.'),
+    secrets: secrets
+      .prefault({ provider: 'existing' })
+      .describe('Where the Secrets come from: created by you (default) or by External Secrets Operator.'),
+    cluster: cluster.describe('The node pool and networks the capacity check and the NetworkPolicies are written for.'),
+    flux: flux.prefault({}).describe('How Flux applies the output: the Kustomizations, their source and their timing.'),
   })
   .superRefine((config, context) => {
     const namespaces = Object.entries(config.namespaces);

@@ -2,7 +2,12 @@
  * Kubernetes resource quantities ("500m", "2Gi", "1.5", "1e3"), as the API server reads them.
  */
 
-const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?$/;
+const NUMBER = String.raw`(?:\d+(?:\.\d*)?|\.\d+)`;
+const EXPONENT_OR_SUFFIX = String.raw`(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?`;
+const QUANTITY = new RegExp(`^([+-]?${NUMBER})${EXPONENT_OR_SUFFIX}$`);
+
+/** A quantity without a minus sign: what sizes something matches it (zero is the caller's to refuse). */
+export const UNSIGNED_QUANTITY = new RegExp(`^(\\+?${NUMBER})${EXPONENT_OR_SUFFIX}$`);
 
 const SUFFIX: Record<string, number> = {
   n: 1e-9,

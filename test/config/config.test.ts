@@ -106,7 +106,7 @@ describe('invalid configuration', () => {
 
   it('fails on a bad quantity, naming file, field, expectation and value', () => {
     expect(problemsOf(variant({ redis: { cache: { memory: 'lots' } } }))).toEqual([
-      'config/test.yaml: redis.cache.memory: expected a Kubernetes quantity such as "2Gi", got "lots"',
+      'config/test.yaml: redis.cache.memory: expected a Kubernetes quantity above zero, such as "2Gi", got "lots"',
     ]);
   });
 
@@ -134,19 +134,19 @@ describe('invalid configuration', () => {
 
   it('fails on a bad domain', () => {
     expect(problemsOf(variant({ domain: 'Prefect_Example' }))).toEqual([
-      'config/test.yaml: domain: expected a lower-case DNS name such as "prefect.example.com", got "Prefect_Example"',
+      'config/test.yaml: domain: expected a lower-case DNS name such as "prefect.example.com" (labels of at most 63 characters, 253 in all), got "Prefect_Example"',
     ]);
   });
 
   it('fails on a domain with one label', () => {
     expect(problemsOf(variant({ domain: 'localhost' }))).toEqual([
-      'config/test.yaml: domain: expected a lower-case DNS name such as "prefect.example.com", got "localhost"',
+      'config/test.yaml: domain: expected a lower-case DNS name such as "prefect.example.com" (labels of at most 63 characters, 253 in all), got "localhost"',
     ]);
   });
 
   it('fails on a bad hostname override', () => {
     expect(problemsOf(variant({ hostnames: { app: 'app..example.com' } }))).toEqual([
-      'config/test.yaml: hostnames.app: expected a lower-case DNS name such as "prefect.example.com", got "app..example.com"',
+      'config/test.yaml: hostnames.app: expected a lower-case DNS name such as "prefect.example.com" (labels of at most 63 characters, 253 in all), got "app..example.com"',
     ]);
   });
 
@@ -311,7 +311,7 @@ describe('invalid configuration', () => {
     const long = `x${'y'.repeat(20_000)}`;
     const [problem] = problemsOf(variant({ redis: { cache: { memory: long } } }));
     expect(problem).toBe(
-      `config/test.yaml: redis.cache.memory: expected a Kubernetes quantity such as "2Gi", got "${long.slice(0, 80)}"… (20001 characters)`,
+      `config/test.yaml: redis.cache.memory: expected a Kubernetes quantity above zero, such as "2Gi", got "${long.slice(0, 80)}"… (20001 characters)`,
     );
   });
 
@@ -363,8 +363,16 @@ describe('quantities', () => {
     [{ redis: { cache: { memory: '0' } } }, 'redis.cache.memory', '2Gi'],
   ])('refuses one that is not above zero: %j', (changes, field, example) => {
     expect(problemsOf(variant(changes as Record<string, unknown>))).toEqual([
-      `config/test.yaml: ${field}: expected a quantity above zero, such as "${example}", got ${JSON.stringify(Object.values(Object.values(changes)[0] as Record<string, unknown>).flatMap((v) => (typeof v === 'string' ? [v] : Object.values(v as Record<string, string>)))[0])}`,
+      `config/test.yaml: ${field}: expected a Kubernetes quantity above zero, such as "${example}", got ${JSON.stringify(Object.values(Object.values(changes)[0] as Record<string, unknown>).flatMap((v) => (typeof v === 'string' ? [v] : Object.values(v as Record<string, string>)))[0])}`,
     ]);
+  });
+
+  it.each([
+    [{ postgres: { resources: { requests: { cpu: '1', memory: '1Ei' }, limits: { memory: '1Ei' } } } }, 'postgres.resources.requests.memory', 'at most 16Ti, such as "1Gi"'],
+    [{ postgres: { storage: { size: '1Pi' } } }, 'postgres.storage.size', 'at most 64Ti, such as "100Gi"'],
+    [{ cluster: { cpuPerNode: '2000' } }, 'cluster.cpuPerNode', 'at most 1024, such as "16"'],
+  ])('refuses one beyond what anything it sizes can have: %j', (changes, field, expected) => {
+    expect(problemsOf(variant(changes as Record<string, unknown>))[0]).toMatch(`config/test.yaml: ${field}: expected ${expected}, got`);
   });
 });
 
