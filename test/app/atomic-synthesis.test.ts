@@ -47,7 +47,9 @@ describe('atomic synthesis', () => {
     try {
       const result = synth();
       expect(result.status).toBe(2);
-      expect(result.stderr).toContain('config/prod.yaml: redis.cache.memory: expected a Kubernetes quantity above zero, such as "2Gi", got "lots"');
+      expect(result.stderr).toContain(
+        'config/prod.yaml: redis.cache.memory: expected a Kubernetes quantity above zero, such as "2Gi", got "lots"',
+      );
       expect(treeHash(dist)).toBe(before);
     } finally {
       restore();

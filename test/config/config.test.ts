@@ -368,7 +368,11 @@ describe('quantities', () => {
   });
 
   it.each([
-    [{ postgres: { resources: { requests: { cpu: '1', memory: '1Ei' }, limits: { memory: '1Ei' } } } }, 'postgres.resources.requests.memory', 'at most 16Ti, such as "1Gi"'],
+    [
+      { postgres: { resources: { requests: { cpu: '1', memory: '1Ei' }, limits: { memory: '1Ei' } } } },
+      'postgres.resources.requests.memory',
+      'at most 16Ti, such as "1Gi"',
+    ],
     [{ postgres: { storage: { size: '1Pi' } } }, 'postgres.storage.size', 'at most 64Ti, such as "100Gi"'],
     [{ cluster: { cpuPerNode: '2000' } }, 'cluster.cpuPerNode', 'at most 1024, such as "16"'],
   ])('refuses one beyond what anything it sizes can have: %j', (changes, field, expected) => {
