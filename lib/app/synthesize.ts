@@ -11,6 +11,7 @@ import { describeObject, GENERATED_MARK, type KubernetesObject, renderEnvironmen
 import { checkYamlReading } from '../output/yaml-text';
 import { PrefectApp } from './prefect-app';
 import { RouteTableError } from '../edge/routes/routes';
+import { ConfigurationFault } from '../core/configuration-fault';
 import { checkConventions } from '../validation/conventions';
 import { immutableChangeSteps, immutableChanges, removalCascade, removalSteps } from '../validation/immutable-fields';
 import type { StrictValidator } from '../validation/strict-validator';
@@ -147,6 +148,8 @@ export function buildEnvironment(config: EnvironmentConfig, configFile: string, 
         error.problems.map((problem) => `${configFile}: ${problem.startsWith('routes.') ? problem : `routes: ${problem}`}`),
       );
     }
+    // What a builder finds wrong with the sizes or wiring the configuration asks for.
+    if (error instanceof ConfigurationFault) throw new ConfigError([`${configFile}: ${error.message}`]);
     throw error;
   }
   const { environment } = config;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { formatBytes, isQuantity, parseQuantity } from '../core/quantity';
 import { SECRET_CATALOG, SECRET_IDS, defaultSecretName, type NamedSecretId } from '../catalog/secrets';
 import { SHARED_REDIS_ROLES } from '../catalog/services';
+import { forbid, need, rule, whenFields } from './json-rules';
 import { duration, hostname, MAX_MEMORY, MAX_VOLUME, objectName, quantity, resources } from './fields';
 
 /*
@@ -33,7 +34,8 @@ const externalPostgres = z
         message: `expected a CA Secret with sslMode "${external.sslMode}" (its key ca.crt is the CA of the server's certificate: the services' driver, asyncpg, verifies only against a CA file)`,
       });
     }
-  });
+  })
+  .meta({ allOf: [rule(whenFields({ sslMode: [['verify-ca', 'verify-full'], 'verify-full'] }), need('caSecret'))] });
 
 const postgresBackup = z.strictObject({
   destinationPath: z
@@ -51,7 +53,7 @@ const postgresBackup = z.strictObject({
     .enum(['secret', 'iam-role'])
     .default('secret')
     .describe(
-      '"secret": the Secret `postgres-backup` (lib/catalog/secrets.ts); "iam-role": the pods\' cloud identity (e.g. EKS Pod Identity).',
+      '"secret": the keys of the Secret named postgres-backup in lib/catalog/secrets.ts; "iam-role": the pods\' cloud identity (e.g. EKS Pod Identity).',
     ),
   schedule: z
     .string()
@@ -145,6 +147,16 @@ export const postgres = z
     if (postgres.provider !== 'external' && postgres.external !== undefined) {
       context.addIssue({ code: 'custom', path: ['external'], message: 'expected only with provider "external"' });
     }
+  })
+  .meta({
+    allOf: [
+      rule(whenFields({ provider: [['statefulset', 'external'], 'statefulset'] }), {
+        properties: { instances: { const: 1 }, backup: false },
+      }),
+      rule(whenFields({ provider: [['statefulset', 'cloudnativepg'], 'statefulset'] }), forbid('external')),
+      // The loader says this one at the top level (schema.ts), beside the same rule for each Redis.
+      rule(whenFields({ provider: [['external'], 'statefulset'] }), need('external')),
+    ],
   });
 
 /** Redis needs memory beyond `maxmemory` for client buffers and copy-on-write during AOF rewrites. */
@@ -211,6 +223,13 @@ const redisInstance = (memory: string) =>
           message: `expected at least ${minimum} (memory × ${REDIS_MEMORY_HEADROOM}: Redis needs headroom over maxmemory)`,
         });
       }
+    })
+    .meta({
+      allOf: [
+        rule(whenFields({ provider: [['in-cluster'], 'in-cluster'] }), forbid('external')),
+        rule(whenFields({ provider: [['external'], 'in-cluster'] }), need('external')),
+        { type: 'object', properties: { resources: need('limits') } },
+      ],
     });
 
 export const redis = z.strictObject({
@@ -255,8 +274,8 @@ export const secretNames = z.strictObject(
 const REVISION_ERROR = 'expected a revision such as "2" (letters, digits, "-", "_" and ".")';
 const secretsRevision = z
   .union([z.int().min(0), z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/, { error: REVISION_ERROR })], { error: REVISION_ERROR })
-  .transform(String)
   .default('1')
+  .transform(String)
   .describe(
     "Bump after changing a Secret's value: the init and migration Jobs get new names and run again (setting the roles' new passwords), and the pods that read Secrets at start restart.",
   );

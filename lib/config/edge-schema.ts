@@ -2,6 +2,7 @@
  * The edge sections of the configuration: TLS, the load balancer, the mesh, the route table.
  */
 import { z } from 'zod';
+import { rule, forbid, need, whenFields } from './json-rules';
 import { loadBalancerProblems } from './load-balancer-rules';
 import { cidr, dnsLabel, duration, email, hostname, labelMap, labelValueMap, objectName, resources, version } from './fields';
 
@@ -145,6 +146,20 @@ export const loadBalancer = z
   })
   .superRefine((loadBalancer, context) => {
     for (const { field, message } of loadBalancerProblems(loadBalancer)) context.addIssue({ code: 'custom', path: [field], message });
+  })
+  // loadBalancerProblems in JSON Schema (mode defaults to l4, provider to generic).
+  .meta({
+    allOf: [
+      rule(whenFields({ mode: [['l4'], 'l4'] }), forbid('trustedProxies', 'certificate', 'serviceType')),
+      rule(whenFields({ mode: [['l7'], 'l4'], provider: [['aws'], 'generic'] }), {
+        allOf: [need('certificate'), forbid('trustedProxies', 'serviceType')],
+      }),
+      rule(whenFields({ mode: [['l7'], 'l4'], provider: [['gcp', 'azure', 'generic'], 'generic'] }), {
+        type: 'object',
+        properties: { certificate: false, sourceRanges: { type: 'array', maxItems: 0 }, externalDns: { const: false } },
+      }),
+      rule(whenFields({ mode: [['l7'], 'l4'], provider: [['generic'], 'generic'] }), need('trustedProxies')),
+    ],
   });
 
 export const mesh = z.strictObject({
@@ -196,7 +211,7 @@ export const mesh = z.strictObject({
     })
     .prefault({})
     .describe(
-      'The cloud identity of the cert-manager that Flux installs, for DNS-01 without a key Secret: `eks.amazonaws.com/role-arn` (IRSA), `iam.gke.io/gcp-service-account` (GKE Workload Identity), or `azure.workload.identity/client-id` with the pod label `azure.workload.identity/use: "true"` (Azure Workload Identity).',
+      'The cloud identity of the cert-manager that Flux installs, for DNS-01 without a key in a Secret; one of `eks.amazonaws.com/role-arn` (IRSA), `iam.gke.io/gcp-service-account` (GKE Workload Identity), or `azure.workload.identity/client-id` with the pod label `azure.workload.identity/use: "true"` (Azure Workload Identity).',
     ),
   trustDomain: z
     .string()

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { CIDR_PATTERN, isNetworkCidr } from '../core/cidr';
-import { parseQuantity, UNSIGNED_QUANTITY } from '../core/quantity';
+import { parseQuantity, POSITIVE_QUANTITY } from '../core/quantity';
 import { GO_DURATION } from '../core/duration';
 
 /*
@@ -43,11 +43,8 @@ export const MAX_VOLUME = 64 * 2 ** 40;
 export const quantity = (example: string, max: number) =>
   z
     .string()
-    .regex(UNSIGNED_QUANTITY, { error: `expected a Kubernetes quantity above zero, such as "${example}"` })
-    .refine((value) => !UNSIGNED_QUANTITY.test(value) || parseQuantity(value) > 0, {
-      error: `expected a Kubernetes quantity above zero, such as "${example}"`,
-    })
-    .refine((value) => !UNSIGNED_QUANTITY.test(value) || parseQuantity(value) <= max, {
+    .regex(POSITIVE_QUANTITY, { error: `expected a Kubernetes quantity above zero, such as "${example}"` })
+    .refine((value) => !POSITIVE_QUANTITY.test(value) || parseQuantity(value) <= max, {
       error: `expected at most ${max >= 2 ** 40 ? `${max / 2 ** 40}Ti` : max}, such as "${example}"`,
     });
 

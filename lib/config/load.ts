@@ -161,8 +161,21 @@ function formatIssue(issue: z.core.$ZodIssue, raw: unknown, file: string): strin
         : issue.message;
       return [`${at(issue.path)}${expected}, got ${describe(value)}`];
     }
+    case 'invalid_key': {
+      // A record's key that its key schema refuses: the path ends at the key, and what is wrong is the key itself.
+      const key = issue.path[issue.path.length - 1];
+      const reason = issue.issues[0]?.message ?? 'expected another key';
+      return [`${at(issue.path)}${reason.startsWith('Invalid') ? 'expected another key' : reason}, got the key ${describe(String(key))}`];
+    }
+    case 'invalid_value': {
+      // zod's own wording ("Invalid option: expected one of "a"|"b"") in the words of the other messages.
+      const message = issue.message.startsWith('Invalid')
+        ? `expected ${issue.values.length === 1 ? '' : 'one of '}${issue.values.map((option) => JSON.stringify(option)).join(', ')}`
+        : issue.message;
+      if (value === undefined) return [`${at(issue.path)}required: ${message}, got nothing`];
+      return [`${at(issue.path)}${message}, got ${describe(value)}`];
+    }
     case 'invalid_union':
-    case 'invalid_value':
       if (value === undefined) return [`${at(issue.path)}required: ${issue.message}, got nothing`];
       return [`${at(issue.path)}${issue.message}, got ${describe(value)}`];
     default:

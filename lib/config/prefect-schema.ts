@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DATABASES, PREFECT_IMAGES, REDIS_ROLES, SERVICE_TYPES } from '../catalog/services';
 import { isNetworkCidr, strictlyContains } from '../core/cidr';
 import { dnsLabel, duration, imageTag, networkCidr, objectName, resources } from './fields';
+import { anyCase, need } from './json-rules';
 import { durationMilliseconds } from '../core/duration';
 
 /** The default deadline of each database's migration: room for Prefect's 30-minute-plus migrations. */
@@ -43,9 +44,25 @@ export const secretKeyReference = z.strictObject({
 export type SecretKeyReference = z.infer<typeof secretKeyReference>;
 
 /** Words of a variable's name (split at "_") that mark its value as secret. */
-const SECRET_WORD = /^(PASSWORD|PASSWD|PASS|PWD|SECRET|SECRETS|TOKEN|TOKENS|KEY|KEYS|APIKEY|CREDENTIAL|CREDENTIALS|PRIVATE)$/;
+const SECRET_WORDS = [
+  'PASSWORD',
+  'PASSWD',
+  'PASS',
+  'PWD',
+  'SECRET',
+  'SECRETS',
+  'TOKEN',
+  'TOKENS',
+  'KEY',
+  'KEYS',
+  'APIKEY',
+  'CREDENTIAL',
+  'CREDENTIALS',
+  'PRIVATE',
+];
+const SECRET_WORD = new RegExp(`^(?:${SECRET_WORDS.join('|')})$`);
 /** Last words that name something about a secret rather than the secret: `…_KEY_FILE`, `…_TOKEN_TTL_SECONDS`. */
-const NOT_THE_SECRET = new Set([
+const NOT_THE_SECRET = [
   'FILE',
   'PATH',
   'DIR',
@@ -67,7 +84,21 @@ const NOT_THE_SECRET = new Set([
   'PREFIX',
   'ALGORITHM',
   'TYPE',
-]);
+];
+
+/**
+ * A name, split into words at "_", with a secret word among them and not ending in a word about a
+ * secret. `word` writes each word as a pattern: as it is, for a name in upper case, or in any case
+ * for JSON Schema, whose patterns take no flags.
+ */
+function secretNamePattern(word: (word: string) => string): string {
+  const words = (list: readonly string[]) => `(?:${list.map(word).join('|')})`;
+  return `^(?!(?:[\\s\\S]*_)?${words(NOT_THE_SECRET)}_*$)(?=(?:[\\s\\S]*_)?${words(SECRET_WORDS)}(?:_[\\s\\S]*)?$)`;
+}
+const SECRET_NAME = new RegExp(secretNamePattern((word) => word));
+/** A variable name that says its value is secret, as a JSON Schema pattern. */
+const SECRET_NAME_PATTERN = secretNamePattern(anyCase);
+
 /**
  * Whether a configuration field's name (camelCase, e.g. `accessKeySecret`, `caSecret`) holds a
  * secret or names one: its value is never echoed in a message, in case a secret was put there.
@@ -81,14 +112,13 @@ export function namesSecret(field: string): boolean {
   return words.some((word) => SECRET_WORD.test(word));
 }
 
-/** A URL that carries a password: `scheme://user:password@host`. */
-const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]+@/i;
+/** A URL that carries a password: `scheme://user:password@host` (a JSON Schema pattern, so no flags). */
+const URL_WITH_PASSWORD_PATTERN = '^[A-Za-z][A-Za-z0-9+.-]*://[^/@\\s]*:[^/@\\s]+@';
+const URL_WITH_PASSWORD = new RegExp(URL_WITH_PASSWORD_PATTERN);
 
 /** Whether an environment variable's name says its value is secret (a password, token, key …). */
 export function looksSecret(name: string): boolean {
-  const words = name.toUpperCase().split(/_+/).filter(Boolean);
-  if (NOT_THE_SECRET.has(words.at(-1) ?? '')) return false;
-  return words.some((word) => SECRET_WORD.test(word));
+  return SECRET_NAME.test(name.toUpperCase());
 }
 
 /**
@@ -116,10 +146,19 @@ export const environmentVariables = z
           code: 'custom',
           path: [name],
           params: { redact: true },
-          message: `${reason}, and a literal would be committed to Git (the value is not shown); reference a Secret instead: ${name}: { secret: <Secret name>, key: <key> }`,
+          message: `expected a Secret key, ${name}: { secret: <Secret name>, key: <key> }, not a literal: ${reason}, and a literal would be committed to Git (the value is not shown)`,
         });
       }
     }
+  })
+  .meta({
+    allOf: [
+      { type: 'object', patternProperties: { [SECRET_NAME_PATTERN]: { type: 'object' } } },
+      {
+        type: 'object',
+        additionalProperties: { anyOf: [{ type: 'object' }, { type: 'string', not: { pattern: URL_WITH_PASSWORD_PATTERN } }] },
+      },
+    ],
   });
 export type EnvironmentVariables = z.infer<typeof environmentVariables>;
 
@@ -250,7 +289,8 @@ const singleSignOn = z
     if (sso.okta === undefined && sso.adfs === undefined && sso.entra === undefined) {
       context.addIssue({ code: 'custom', message: 'expected at least one provider: okta, adfs or entra' });
     }
-  });
+  })
+  .meta({ anyOf: [need('okta'), need('adfs'), need('entra')] });
 export type SingleSignOn = z.infer<typeof singleSignOn>;
 
 export const prefect = z.strictObject({

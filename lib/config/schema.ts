@@ -20,6 +20,7 @@ import { cluster, flux } from './cluster-schema';
 import { postgres, redis, secrets } from './data-schema';
 import { loadBalancer, mesh, routes, tls } from './edge-schema';
 import { dnsLabel, hostname } from './fields';
+import { at, forbid, given, need, rule, whenFields } from './json-rules';
 import { prefect } from './prefect-schema';
 import { SSO_SERVICE } from '../catalog/single-sign-on';
 
@@ -37,7 +38,7 @@ const MAX_ENVIRONMENT_LENGTH = 63 - 'prefect-'.length - '-migrations'.length;
 export const configSchema = z
   .strictObject({
     environment: dnsLabel
-      .refine((value) => value.length <= MAX_ENVIRONMENT_LENGTH, {
+      .max(MAX_ENVIRONMENT_LENGTH, {
         error: `expected at most ${MAX_ENVIRONMENT_LENGTH} characters: the name goes into label values such as "prefect-<environment>-migrations", at most 63 characters`,
       })
       .describe(
@@ -59,7 +60,7 @@ export const configSchema = z
       .strictObject({
         prefect: dnsLabel.default('prefect').describe('The Prefect services.'),
         data: dnsLabel.default('prefect-data').describe('PostgreSQL, Redis, and the init and migration Jobs.'),
-        istio: dnsLabel.default('istio-system').describe('istiod.'),
+        istio: dnsLabel.default('istio-system').describe('istiod, the Istio control plane.'),
         ingress: dnsLabel.default('istio-ingress').describe('The ingress gateway, its Gateway and the certificate.'),
         certManager: dnsLabel.default('cert-manager').describe('cert-manager and trust-manager.'),
       })
@@ -271,6 +272,46 @@ export const configSchema = z
           "expected only with mesh.installCertManager true (give the cluster's own cert-manager its cloud identity where it is installed)",
       });
     }
+  })
+  // The rules above that JSON Schema can state, for the editor's schema (json-rules.ts).
+  .meta({
+    allOf: [
+      ...(['api', 'app'] as const).map((host) =>
+        rule({ not: given(['hostnames', host], {}) }, at(['domain'], { type: 'string', maxLength: 253 - `${host}.`.length })),
+      ),
+      rule(given(['flux', 'sourceRef', 'kind'], { const: 'OCIRepository' }), at(['flux', 'sops'], need('path'))),
+      ...EDITIONS.map((edition) =>
+        rule(
+          whenFields({ edition: [[edition], 'customer-managed'] }),
+          at(['prefect'], {
+            ...forbid(edition === 'open-source' ? 'sso' : 'apiAuth'),
+            ...at(['services'], {
+              type: 'object',
+              additionalProperties: {
+                type: 'object',
+                properties: {
+                  databases: { type: 'array', items: { enum: databasesOf(edition) } },
+                  redis: {
+                    type: 'array',
+                    items: {
+                      enum: [...redisInstancesOf(edition), ...(edition === 'customer-managed' ? Object.keys(SHARED_REDIS_ROLES) : [])],
+                    },
+                  },
+                },
+              },
+            }),
+          }),
+        ),
+      ),
+      { not: given(['prefect'], { allOf: [given(['sso'], {}), given(['services', SSO_SERVICE, 'enabled'], { const: false })] }) },
+      rule(
+        given(['mesh', 'installCertManager'], { const: false }),
+        at(['mesh', 'certManager'], {
+          type: 'object',
+          properties: { serviceAccountAnnotations: { type: 'object', maxProperties: 0 }, podLabels: { type: 'object', maxProperties: 0 } },
+        }),
+      ),
+    ],
   });
 
 /**

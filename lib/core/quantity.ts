@@ -6,8 +6,11 @@ const NUMBER = String.raw`(?:\d+(?:\.\d*)?|\.\d+)`;
 const EXPONENT_OR_SUFFIX = String.raw`(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?`;
 const QUANTITY = new RegExp(`^([+-]?${NUMBER})${EXPONENT_OR_SUFFIX}$`);
 
-/** A quantity without a minus sign: what sizes something matches it (zero is the caller's to refuse). */
-export const UNSIGNED_QUANTITY = new RegExp(`^(\\+?${NUMBER})${EXPONENT_OR_SUFFIX}$`);
+/**
+ * A quantity above zero: no minus sign, and a digit other than 0 in the number (past any leading
+ * zeros and the point) — whatever the exponent or suffix, the value is then positive.
+ */
+export const POSITIVE_QUANTITY = new RegExp(`^(?=\\+?0*\\.?0*[1-9])(\\+?${NUMBER})${EXPONENT_OR_SUFFIX}$`);
 
 const SUFFIX: Record<string, number> = {
   n: 1e-9,

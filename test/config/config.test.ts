@@ -198,7 +198,7 @@ describe('invalid configuration', () => {
 
   it('fails on an unknown load balancer preset', () => {
     expect(problemsOf(variant({ loadBalancer: { provider: 'digitalocean' } }))).toEqual([
-      'config/test.yaml: loadBalancer.provider: Invalid option: expected one of "aws"|"gcp"|"azure"|"generic", got "digitalocean"',
+      'config/test.yaml: loadBalancer.provider: expected one of "aws", "gcp", "azure", "generic", got "digitalocean"',
     ]);
   });
 
@@ -406,7 +406,7 @@ describe('configuration problems found while building', () => {
     const error = errorOf({ prefect: { services: { ui: { enabled: false } } } });
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual([
-      'config/dev.yaml: routes: route "ui": its backend "ui" is turned off (prefect.services.ui.enabled: false); remove the route (routes.table) or keep the service',
+      'config/dev.yaml: routes: route "ui": expected a backend that runs: "ui" is turned off (prefect.services.ui.enabled: false); remove the route (routes.table) or keep the service',
     ]);
   });
 
@@ -414,7 +414,7 @@ describe('configuration problems found while building', () => {
     const error = errorOf({ routes: { overrides: { nosuch: { timeout: '30s' } } } });
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems[0]).toMatch(
-      /^config\/dev\.yaml: routes\.overrides\.nosuch: no route is named "nosuch" \(routes: .*ui.*\)$/,
+      /^config\/dev\.yaml: routes\.overrides\.nosuch: expected the name of a route: .*ui.* \(no route is named "nosuch"\)$/,
     );
   });
 });

@@ -201,7 +201,9 @@ describe('PostgreSQL (StatefulSet)', () => {
         ...config,
         postgres: { ...config.postgres, resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } } },
       }),
-    ).toThrow(/postgres: 1Gi of memory leaves work_mem 0\.66 MB for max_connections 390, below 1 MB; give PostgreSQL at least 1560Mi/);
+    ).toThrow(
+      /^postgres\.resources\.limits\.memory: expected at least 1560Mi: 1Gi of memory leaves work_mem 0\.66 MB for max_connections 390, below 1 MB/,
+    );
   });
 
   it("runs in the data tier's priority class", () => {

@@ -118,7 +118,8 @@ describe('CloudNativePG', () => {
       expect(specOf(findObject(rendered, 'Database', `postgres-${database}`, NS))).toMatchObject({
         cluster: { name: 'postgres' },
         name: database,
-        owner: database,
+        // The superuser owns each database; the role only connects (the init Job's privileges).
+        owner: 'postgres',
         ensure: 'present',
         databaseReclaimPolicy: 'retain',
         extensions: [{ name: 'pg_trgm', ensure: 'present', schema: 'public' }],
@@ -141,7 +142,7 @@ describe('CloudNativePG', () => {
       expect(script).toContain(
         'ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES',
       );
-      expect(script).toContain('REVOKE ALL ON DATABASE :"database" FROM PUBLIC;');
+      expect(script).toContain('REVOKE ALL ON DATABASE :"database" FROM PUBLIC, :"role";');
     }
   });
 

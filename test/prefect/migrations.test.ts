@@ -159,7 +159,9 @@ describe('migration Jobs', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toContain('config/prod.yaml: prefect.migrations.env.PREFECT_CLOUD_LICENSE_KEY: the name says the value is secret');
+    expect(message).toContain(
+      'config/prod.yaml: prefect.migrations.env.PREFECT_CLOUD_LICENSE_KEY: expected a Secret key, PREFECT_CLOUD_LICENSE_KEY: { secret: <Secret name>, key: <key> }, not a literal: the name says the value is secret',
+    );
     expect(message).not.toContain('lk-9f8e7d6c5b4a');
   });
 });

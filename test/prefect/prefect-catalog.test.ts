@@ -392,7 +392,7 @@ describe('a new web service with host internal', () => {
 
   it('fails synthesis when it is public (host api) but no route leads to it', () => {
     expect(() => buildVariant('prod', { prefect: { services: { reports: { ...internal, host: 'api' } } } })).toThrow(
-      'service "reports" (catalog host: api) has no route on the api host; add one, or mark it internal (prefect.services.reports.host: internal)',
+      'service "reports": expected a route on the api host (catalog host: api); add one, or mark it internal (prefect.services.reports.host: internal)',
     );
   });
 });

@@ -135,7 +135,7 @@ describe('secret settings of a service', () => {
         message = (error as Error).message;
       }
       expect(message, name).toContain(`config/prod.yaml: prefect.services.actions.env.${name}: `);
-      expect(message, name).toContain(`reference a Secret instead: ${name}: { secret: <Secret name>, key: <key> }`);
+      expect(message, name).toContain(`expected a Secret key, ${name}: { secret: <Secret name>, key: <key> }, not a literal`);
       expect(message, name).not.toContain(value);
     }
   });

@@ -26,6 +26,8 @@ import { NO_SIDECAR_LABEL } from '../../mesh/sidecar';
 
 export const CLOUDNATIVE_PG_IMAGE_REPOSITORY = 'ghcr.io/cloudnative-pg/postgresql';
 const PORT = 5432;
+/** The superuser CloudNativePG creates (its Secret's username must be this). */
+const CLOUDNATIVE_PG_SUPERUSER = 'postgres';
 /** The instance manager's status port, which the operator and the other instances call. */
 const STATUS_PORT = 8000;
 
@@ -179,7 +181,9 @@ export class CloudNativePostgres extends PostgresRelations {
         spec: {
           cluster: { name },
           name: database,
-          owner: roleName(database),
+          // The superuser owns the database (the migrations run as it); the role may connect and
+          // use what they create (the init Job's privileges), not create schemas or extensions.
+          owner: CLOUDNATIVE_PG_SUPERUSER,
           ensure: DatabaseSpecEnsure.PRESENT,
           // Deleting the resource never drops the database.
           databaseReclaimPolicy: DatabaseSpecDatabaseReclaimPolicy.RETAIN,

@@ -80,6 +80,10 @@ export interface InitScriptOptions {
  * `grantSuperuser` and `grantDatabase` give the Job. Values reach SQL only through psql's
  * quoting (`:'literal'`, `:"identifier"`), never through the shell.
  *
+ * Ownership: the database belongs to the user the Job and the migrations run as (the superuser,
+ * or a managed service's administrator), never to the service's role, which may connect and
+ * nothing more at the database's level: an owner could create schemas and install extensions.
+ *
  * Privileges: the migration Jobs run as the superuser, and in PostgreSQL an object belongs to
  * whoever creates it, not to the database's owner. So the superuser's default privileges in the
  * database's `public` schema give the role what a service needs on every table, sequence and
@@ -102,7 +106,9 @@ export function initScript(database: DatabaseName, options: InitScriptOptions = 
   const creation = `\\getenv password ${db}_PASSWORD
 -- A superuser keeps the password below out of the server log, even if a statement fails. (A
 -- managed service's administrator may not change these; its log settings are its own.)
-SELECT 'SET log_statement = none', 'SET log_min_error_statement = panic' FROM pg_catalog.pg_roles WHERE rolname = current_user AND rolsuper
+-- pg_stat_statements keeps the text of utility statements (ALTER ROLE … PASSWORD) unless told not
+-- to, in its view and in its file under pg_stat_tmp; a slow statement is logged whole.
+SELECT 'SET log_statement = none', 'SET log_min_error_statement = panic', 'SET log_min_duration_statement = -1', 'SET pg_stat_statements.track_utility = off' FROM pg_catalog.pg_roles WHERE rolname = current_user AND rolsuper
 \\gexec
 SET password_encryption = 'scram-sha-256';
 -- One login role per database, with no other power; its password follows the Secret.
@@ -113,12 +119,13 @@ SELECT format('ALTER ROLE %I WITH NOSUPERUSER NOREPLICATION NOBYPASSRLS', rolnam
 \\gexec
 ALTER ROLE :"role" WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT -1 PASSWORD :'password';
 -- An administrator that is not a superuser (a managed service's) must be able to act as the role
--- to create a database owned by it.
+-- to take over a database the role owns (one that an earlier version created so).
 SELECT format('GRANT %I TO %I', :'role', current_user) WHERE NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) AND NOT pg_catalog.pg_has_role(current_user, :'role', 'USAGE')
 \\gexec
-SELECT format('CREATE DATABASE %I WITH OWNER = %I TEMPLATE = template0 ENCODING = %L', :'database', :'role', 'UTF8') WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = :'database')
+-- The database belongs to this user, who runs the migrations, not to the role: an owner may create
+-- schemas and install extensions in it.
+SELECT format('CREATE DATABASE %I WITH TEMPLATE = template0 ENCODING = %L', :'database', 'UTF8') WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = :'database')
 \\gexec
-ALTER DATABASE :"database" OWNER TO :"role";
 `;
   return `set -eu
 ${createDatabase ? `: "\${${db}_PASSWORD:?is empty: set the key password of the database's Secret}"\n` : ''}export PGHOST="$${su}_HOST" PGPORT="$${su}_PORT" PGUSER="$${su}_USER" PGPASSWORD="$${su}_PASSWORD" PGSSLMODE="$${su}_SSLMODE"
@@ -136,8 +143,14 @@ done
 ${psql} --file=- <<'SQL'
 \\getenv database ${db}_NAME
 \\getenv role ${db}_USER
-${createDatabase ? creation : ''}-- Only the owner (and superusers) may connect; no other role gets anything here.
-REVOKE ALL ON DATABASE :"database" FROM PUBLIC;
+${createDatabase ? creation : ''}-- A database the role owns (created so by an earlier version, or by an operator's bootstrap) is
+-- taken over by this user.
+SELECT format('ALTER DATABASE %I OWNER TO %I', datname, current_user) FROM pg_catalog.pg_database WHERE datname = :'database' AND pg_catalog.pg_get_userbyid(datdba) = :'role'
+\\gexec
+-- The role may connect, and do nothing else at the database's level (no CREATE of schemas, no
+-- temporary tables); PUBLIC gets nothing.
+REVOKE ALL ON DATABASE :"database" FROM PUBLIC, :"role";
+GRANT CONNECT ON DATABASE :"database" TO :"role";
 \\connect :"database"
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 -- The role must not own the schema its tables live in (a schema's owner may drop them).
@@ -157,6 +170,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"role";
 GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO :"role";
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO :"role";
 SQL
-echo "database ${database}: ready (owner ${database}, pg_trgm, privileges on what the migrations create)"
+echo "database ${database}: ready (owned by $PGUSER; role ${database} may connect and use what the migrations create; pg_trgm)"
 `;
 }

@@ -1,6 +1,7 @@
 import { databasesOf, type DatabaseName, type ServiceDefinition } from '../../catalog/services';
 import type { Resources } from '../../config/schema';
 import { roleName } from './postgres-access';
+import { ConfigurationFault } from '../../core/configuration-fault';
 import { parseQuantity } from '../../core/quantity';
 
 /*
@@ -89,9 +90,10 @@ export function tunedSettings(sizing: PostgresSizing): Record<string, string> {
   const workMem = (memory - sharedBuffers) / (sizing.maxConnections * 3);
   if (workMem < MINIMUM_WORK_MEM_BYTES) {
     const needed = Math.ceil((sizing.maxConnections * 3 * MINIMUM_WORK_MEM_BYTES) / (3 / 4) / MB);
-    throw new Error(
-      `postgres: ${sizing.memory} of memory leaves work_mem ${(workMem / MB).toFixed(2)} MB for max_connections ${sizing.maxConnections}, below ${MINIMUM_WORK_MEM_BYTES / MB} MB; ` +
-        `give PostgreSQL at least ${needed}Mi (postgres.resources.limits.memory), lower the services' maxReplicas or postgres.pool, or set postgres.maxConnections`,
+    throw new ConfigurationFault(
+      'postgres.resources.limits.memory',
+      `expected at least ${needed}Mi: ${sizing.memory} of memory leaves work_mem ${(workMem / MB).toFixed(2)} MB for max_connections ${sizing.maxConnections}, below ${MINIMUM_WORK_MEM_BYTES / MB} MB ` +
+        "(or lower the services' maxReplicas or postgres.pool, or set postgres.maxConnections)",
     );
   }
   const parallelPerGather = clamp(Math.floor(cores / 2), 0, 4);
@@ -150,6 +152,9 @@ function commonSettings(): Record<string, string> {
     log_temp_files: "'10MB'",
     log_autovacuum_min_duration: "'10s'",
     track_io_timing: 'on',
+    // Query statistics for queries only: a utility statement's text (ALTER ROLE … PASSWORD '…')
+    // would otherwise be kept whole, in pg_stat_statements and in its file under pg_stat_tmp.
+    'pg_stat_statements.track_utility': 'off',
     // Dead peers (a node gone, a proxy timing out) are noticed in about two minutes.
     tcp_keepalives_idle: '60',
     tcp_keepalives_interval: '10',

@@ -150,7 +150,9 @@ export function configuredRoutes(routes: EnvironmentConfig['routes'], edition: E
   for (const [name, override] of Object.entries(routes.overrides)) {
     const index = table.findIndex((route) => route.name === name);
     if (index < 0) {
-      problems.push(`routes.overrides.${name}: no route is named "${name}" (routes: ${table.map((route) => route.name).join(', ')})`);
+      problems.push(
+        `routes.overrides.${name}: expected the name of a route: ${table.map((route) => route.name).join(', ')} (no route is named "${name}")`,
+      );
       continue;
     }
     const defined = Object.fromEntries(Object.entries(override).filter(([, value]) => value !== undefined));
@@ -179,46 +181,48 @@ export function resolveRoutes(
   table.forEach((route, index) => {
     const where = `route "${route.name}"`;
     const problemCount = problems.length;
-    if (seen.has(route.name)) problems.push(`${where}: the name is used twice; every route needs its own name`);
+    if (seen.has(route.name)) problems.push(`${where}: expected a name of its own: the name is used twice`);
     seen.add(route.name);
-    if (route.match.length === 0) problems.push(`${where}: no match condition; give at least one prefix, exact or regex`);
+    if (route.match.length === 0) problems.push(`${where}: expected at least one match condition: a prefix, exact or regex`);
     for (const match of route.match) {
       const problem = checkMatch(match);
-      if (problem) problems.push(`${where}: ${describeMatch(match)}: ${problem}`);
+      if (problem) problems.push(`${where}: ${describeMatch(match)}: expected ${problem}`);
     }
 
     const backend = catalog.find((service) => service.name === route.backend);
     if (!backend && disabled.includes(route.backend)) {
       problems.push(
-        `${where}: its backend "${route.backend}" is turned off (prefect.services.${route.backend}.enabled: false); remove the route (routes.table) or keep the service`,
+        `${where}: expected a backend that runs: "${route.backend}" is turned off (prefect.services.${route.backend}.enabled: false); remove the route (routes.table) or keep the service`,
       );
     } else if (!backend) {
       problems.push(
-        `${where}: backend "${route.backend}" is not a service of the catalog (web services: ${webServices.map((service) => service.name).join(', ')})`,
+        `${where}: expected a web service of the catalog as backend (${webServices.map((service) => service.name).join(', ')}), got "${route.backend}"`,
       );
     } else if (backend.type !== 'web' || backend.port === undefined) {
-      problems.push(`${where}: backend "${route.backend}" is a ${backend.type} service; only web services serve requests`);
-    } else if (backend.host === 'internal' || backend.host === undefined) {
-      problems.push(`${where}: backend "${route.backend}" is internal (catalog host: internal) and is never routed from outside`);
-    } else if (backend.host !== route.host && backend.host !== 'both') {
       problems.push(
-        `${where}: backend "${route.backend}" serves the ${backend.host} host (catalog), but the route is on the ${route.host} host`,
+        `${where}: expected a web service as backend: "${route.backend}" is a ${backend.type} service; only web services serve requests`,
       );
+    } else if (backend.host === 'internal' || backend.host === undefined) {
+      problems.push(`${where}: expected a backend routed from outside: "${route.backend}" is internal (catalog host: internal)`);
+    } else if (backend.host !== route.host && backend.host !== 'both') {
+      problems.push(`${where}: expected a backend on the ${route.host} host: "${route.backend}" serves the ${backend.host} host (catalog)`);
     } else if (route.port !== undefined && route.port !== backend.port) {
-      problems.push(`${where}: port ${route.port} is not the port of "${route.backend}" (${backend.port} in the catalog)`);
+      problems.push(`${where}: expected the port of "${route.backend}" (${backend.port} in the catalog), got ${route.port}`);
     }
 
     const websocket = route.websocket ?? false;
     if (websocket && backend && backend.websockets !== true) {
-      problems.push(`${where}: a websocket route, but backend "${route.backend}" does not accept websockets (catalog websockets: false)`);
+      problems.push(
+        `${where}: expected a backend that accepts websockets for a websocket route: "${route.backend}" does not (catalog websockets: false)`,
+      );
     }
     if (websocket && route.timeout !== undefined && !isZero(route.timeout)) {
       problems.push(
-        `${where}: a websocket route cannot have a timeout (${route.timeout}): it would cut long-lived connections; remove it or set "0s"`,
+        `${where}: expected no timeout (or "0s") on a websocket route, got ${route.timeout}: it would cut long-lived connections`,
       );
     }
     if (websocket && route.retries !== undefined && route.retries.attempts > 0) {
-      problems.push(`${where}: a websocket route cannot retry (attempts: ${route.retries.attempts}); remove retries or set attempts: 0`);
+      problems.push(`${where}: expected no retries (or attempts: 0) on a websocket route, got attempts: ${route.retries.attempts}`);
     }
     for (const [field, value] of [
       ['timeout', route.timeout],
@@ -226,10 +230,11 @@ export function resolveRoutes(
     ] as const) {
       if (value === undefined) continue;
       const milliseconds = durationMilliseconds(value);
-      if (milliseconds === undefined) problems.push(`${where}: ${field} ${JSON.stringify(value)} is not a duration such as "30s"`);
-      else if (milliseconds > 0 && milliseconds < 1) problems.push(`${where}: ${field} ${value} is below Istio's minimum of 1ms`);
+      if (milliseconds === undefined) problems.push(`${where}: ${field}: expected a duration such as "30s", got ${JSON.stringify(value)}`);
+      else if (milliseconds > 0 && milliseconds < 1)
+        problems.push(`${where}: ${field}: expected at least Istio's minimum of 1ms, got ${value}`);
       else if (milliseconds === 0 && field !== 'timeout')
-        problems.push(`${where}: ${field} cannot be 0; remove it to use the route timeout`);
+        problems.push(`${where}: ${field}: expected a duration above 0 (remove it to use the route timeout)`);
     }
 
     // An earlier match (of an earlier route, or of this route) that catches every request of
@@ -245,7 +250,7 @@ export function resolveRoutes(
               ? `its own earlier ${describeMatch(cover)}`
               : `route "${earlier.name}" (${describeMatch(cover)}), listed before it,`;
           problems.push(
-            `${where}: ${describeMatch(match)} can never match: ${by} already catches every such request; put the more specific route first`,
+            `${where}: ${describeMatch(match)}: expected a match that can be reached: ${by} already catches every such request; put the more specific route first`,
           );
           break;
         }
@@ -272,7 +277,7 @@ export function resolveRoutes(
     for (const host of hosts) {
       if (!table.some((route) => route.backend === service.name && route.host === host)) {
         problems.push(
-          `service "${service.name}" (catalog host: ${service.host}) has no route on the ${host} host; add one, or mark it internal (prefect.services.${service.name}.host: internal)`,
+          `service "${service.name}": expected a route on the ${host} host (catalog host: ${service.host}); add one, or mark it internal (prefect.services.${service.name}.host: internal)`,
         );
       }
     }
@@ -302,19 +307,19 @@ function isZero(duration: string): boolean {
 function checkMatch(match: PathMatch): string | undefined {
   if ('regex' in match) {
     // RE2 has no lookaround and no backreferences; JavaScript would accept them silently.
-    if (/\(\?[=!<]|\\[1-9]/.test(match.regex)) return 'RE2 (Istio) supports no lookaround and no backreferences';
+    if (/\(\?[=!<]|\\[1-9]/.test(match.regex)) return 'a pattern without lookaround and backreferences, which RE2 (Istio) does not support';
     // Istio's validation rejects longer ones (Envoy's RE2 program size limit).
-    if (match.regex.length > 1024) return `${match.regex.length} characters long; Istio accepts at most 1024`;
+    if (match.regex.length > 1024) return `at most 1024 characters, which Istio accepts, got ${match.regex.length}`;
     try {
       new RegExp(match.regex);
     } catch (error) {
-      return `not a valid regular expression (${(error as Error).message})`;
+      return `a valid regular expression (${(error as Error).message})`;
     }
     return undefined;
   }
   const path = 'prefix' in match ? match.prefix : match.exact;
-  if (!path.startsWith('/')) return 'a path must start with "/"';
-  if (/[?#\s]/.test(path)) return 'a path cannot contain "?", "#" or white space (Istio matches the path without the query string)';
+  if (!path.startsWith('/')) return 'a path that starts with "/"';
+  if (/[?#\s]/.test(path)) return 'a path without "?", "#" or white space (Istio matches the path without the query string)';
   return undefined;
 }
 

@@ -247,13 +247,13 @@ describe('the route table', () => {
 
   it('fails on an unknown backend', () => {
     expect(problems(withRoute('auth', { backend: 'authz' }))).toContain(
-      'route "auth": backend "authz" is not a service of the catalog (web services: ui, auth, nebula, server, events)',
+      'route "auth": expected a web service of the catalog as backend (ui, auth, nebula, server, events), got "authz"',
     );
   });
 
   it('fails on a backend that is not a web service', () => {
     expect(problems(withRoute('server', { backend: 'ladler' }))).toContain(
-      'route "server": backend "ladler" is a consumer service; only web services serve requests',
+      'route "server": expected a web service as backend: "ladler" is a consumer service; only web services serve requests',
     );
   });
 
@@ -264,19 +264,19 @@ describe('the route table', () => {
     ];
     const routes = [...DEFAULT_ROUTES, { name: 'admin', host: 'api' as const, match: [{ prefix: '/admin/' }], backend: 'admin' }];
     expect(problems(routes, catalog)).toEqual([
-      'route "admin": backend "admin" is internal (catalog host: internal) and is never routed from outside',
+      'route "admin": expected a backend routed from outside: "admin" is internal (catalog host: internal)',
     ]);
   });
 
   it('fails on a backend of the other host', () => {
     expect(problems(withRoute('ui', { backend: 'nebula' }))).toContain(
-      'route "ui": backend "nebula" serves the api host (catalog), but the route is on the app host',
+      'route "ui": expected a backend on the app host: "nebula" serves the api host (catalog)',
     );
   });
 
   it('fails on a port that is not the catalog port', () => {
     expect(problems(withRoute('nebula', { port: 8000 }))).toEqual([
-      'route "nebula": port 8000 is not the port of "nebula" (8080 in the catalog)',
+      'route "nebula": expected the port of "nebula" (8080 in the catalog), got 8000',
     ]);
   });
 
@@ -287,10 +287,10 @@ describe('the route table', () => {
     ]);
     const found = problems(reordered);
     expect(found).toContain(
-      'route "server": regex "/api/accounts/[^/]+/workspaces/[^/]+/.*" can never match: route "nebula" (prefix "/api/"), listed before it, already catches every such request; put the more specific route first',
+      'route "server": regex "/api/accounts/[^/]+/workspaces/[^/]+/.*": expected a match that can be reached: route "nebula" (prefix "/api/"), listed before it, already catches every such request; put the more specific route first',
     );
     expect(found).toContain(
-      'route "events-websockets": exact "/api/events/in" can never match: route "nebula" (prefix "/api/"), listed before it, already catches every such request; put the more specific route first',
+      'route "events-websockets": exact "/api/events/in": expected a match that can be reached: route "nebula" (prefix "/api/"), listed before it, already catches every such request; put the more specific route first',
     );
   });
 
@@ -306,7 +306,7 @@ describe('the route table', () => {
       },
     ]);
     expect(problems(routes)).toEqual([
-      'route "events-legacy": exact "/api/accounts/a/workspaces/b/events/in" can never match: route "events-websockets" (regex "/api/accounts/[^/]+/workspaces/[^/]+/events/(in|out)"), listed before it, already catches every such request; put the more specific route first',
+      'route "events-legacy": exact "/api/accounts/a/workspaces/b/events/in": expected a match that can be reached: route "events-websockets" (regex "/api/accounts/[^/]+/workspaces/[^/]+/events/(in|out)"), listed before it, already catches every such request; put the more specific route first',
     ]);
   });
 
@@ -314,7 +314,7 @@ describe('the route table', () => {
     const routes = table((list) => [{ name: 'catch-all', host: 'api', match: [{ regex: '/api/.*' }], backend: 'nebula' }, ...list]);
     const found = problems(routes);
     expect(found).toContain(
-      'route "nebula": prefix "/api/" can never match: route "catch-all" (regex "/api/.*"), listed before it, already catches every such request; put the more specific route first',
+      'route "nebula": prefix "/api/": expected a match that can be reached: route "catch-all" (regex "/api/.*"), listed before it, already catches every such request; put the more specific route first',
     );
     // `/api` itself is not caught by `/api/.*`: the exact condition stays reachable.
     expect(found.some((problem) => problem.includes('exact "/api" can never match'))).toBe(false);
@@ -322,7 +322,7 @@ describe('the route table', () => {
 
   it('fails on a condition repeated within a route', () => {
     expect(problems(withRoute('nebula', { match: [{ prefix: '/api/' }, { prefix: '/api/v2/' }] }))).toContain(
-      'route "nebula": prefix "/api/v2/" can never match: its own earlier prefix "/api/" already catches every such request; put the more specific route first',
+      'route "nebula": prefix "/api/v2/": expected a match that can be reached: its own earlier prefix "/api/" already catches every such request; put the more specific route first',
     );
   });
 
@@ -336,46 +336,48 @@ describe('the route table', () => {
 
   it('fails on a public web service without a route', () => {
     expect(problems(table((routes) => routes.filter((route) => route.name !== 'ui')))).toEqual([
-      'service "ui" (catalog host: app) has no route on the app host; add one, or mark it internal (prefect.services.ui.host: internal)',
+      'service "ui": expected a route on the app host (catalog host: app); add one, or mark it internal (prefect.services.ui.host: internal)',
     ]);
   });
 
   it('fails on a websocket route to a backend without websockets', () => {
     expect(problems(withRoute('nebula', { websocket: true }))).toContain(
-      'route "nebula": a websocket route, but backend "nebula" does not accept websockets (catalog websockets: false)',
+      'route "nebula": expected a backend that accepts websockets for a websocket route: "nebula" does not (catalog websockets: false)',
     );
   });
 
   it('fails on a websocket route with a timeout or retries', () => {
     const found = problems(withRoute('events-websockets', { timeout: '30s', retries: { attempts: 2 } }));
     expect(found).toContain(
-      'route "events-websockets": a websocket route cannot have a timeout (30s): it would cut long-lived connections; remove it or set "0s"',
+      'route "events-websockets": expected no timeout (or "0s") on a websocket route, got 30s: it would cut long-lived connections',
     );
-    expect(found).toContain('route "events-websockets": a websocket route cannot retry (attempts: 2); remove retries or set attempts: 0');
+    expect(found).toContain('route "events-websockets": expected no retries (or attempts: 0) on a websocket route, got attempts: 2');
   });
 
   it('fails on a duplicate route name', () => {
     const routes = table((list) => [...list, { name: 'auth', host: 'api', match: [{ prefix: '/oauth/' }], backend: 'auth' }]);
-    expect(problems(routes)).toEqual(['route "auth": the name is used twice; every route needs its own name']);
+    expect(problems(routes)).toEqual(['route "auth": expected a name of its own: the name is used twice']);
   });
 
   it('fails on a regex that RE2 cannot run or that does not compile', () => {
     expect(problems(withRoute('server', { match: [{ regex: '/api/accounts/(?!x)[^/]+/.*' }] }))).toContain(
-      'route "server": regex "/api/accounts/(?!x)[^/]+/.*": RE2 (Istio) supports no lookaround and no backreferences',
+      'route "server": regex "/api/accounts/(?!x)[^/]+/.*": expected a pattern without lookaround and backreferences, which RE2 (Istio) does not support',
     );
     expect(problems(withRoute('server', { match: [{ regex: '/api/accounts/([^/]+/.*' }] }))[0]).toMatch(
-      /^route "server": regex "\/api\/accounts\/\(\[\^\/\]\+\/\.\*": not a valid regular expression/,
+      /^route "server": regex "\/api\/accounts\/\(\[\^\/\]\+\/\.\*": expected a valid regular expression/,
     );
   });
 
   it('fails on a path with a query string', () => {
     expect(problems(withRoute('nebula', { match: [{ exact: '/api' }, { prefix: '/api/?x' }] }))).toContain(
-      'route "nebula": prefix "/api/?x": a path cannot contain "?", "#" or white space (Istio matches the path without the query string)',
+      'route "nebula": prefix "/api/?x": expected a path without "?", "#" or white space (Istio matches the path without the query string)',
     );
   });
 
   it("fails on a timeout below Istio's minimum of 1ms", () => {
-    expect(problems(withRoute('nebula', { timeout: '500us' }))).toEqual(['route "nebula": timeout 500us is below Istio\'s minimum of 1ms']);
+    expect(problems(withRoute('nebula', { timeout: '500us' }))).toEqual([
+      'route "nebula": timeout: expected at least Istio\'s minimum of 1ms, got 500us',
+    ]);
   });
 
   it('treats a timeout of 0s as none (Istio rejects a zero duration)', () => {
@@ -385,7 +387,7 @@ describe('the route table', () => {
 
   it('fails on an override of a route that does not exist', () => {
     expect(() => configuredRoutes({ overrides: { orion: { timeout: '10s' } } })).toThrow(
-      'routes.overrides.orion: no route is named "orion" (routes: auth, events-websockets, events, server, nebula, ui)',
+      'routes.overrides.orion: expected the name of a route: auth, events-websockets, events, server, nebula, ui (no route is named "orion")',
     );
   });
 
@@ -431,13 +433,13 @@ describe('the route table from the configuration', () => {
 
   it('fails synthesis with a message naming the route', () => {
     expect(() => buildVariant('prod', { routes: { overrides: { ui: { backend: 'nebula' } } } })).toThrow(
-      'route "ui": backend "nebula" serves the api host (catalog), but the route is on the app host',
+      'route "ui": expected a backend on the app host: "nebula" serves the api host (catalog)',
     );
   });
 
   it('fails synthesis, as a configuration error, when a routed service is switched off', () => {
     expect(() => buildVariant('prod', { prefect: { services: { events: { enabled: false } } } })).toThrow(
-      'config/prod.yaml: routes: route "events-websockets": its backend "events" is turned off (prefect.services.events.enabled: false); remove the route (routes.table) or keep the service',
+      'config/prod.yaml: routes: route "events-websockets": expected a backend that runs: "events" is turned off (prefect.services.events.enabled: false); remove the route (routes.table) or keep the service',
     );
   });
 });
