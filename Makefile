@@ -28,6 +28,10 @@ build/app.js: $(SOURCES) node_modules/.package-lock.json
 build/main.js: build/app.js lib/app/launcher.ts lib/core/code-cache.ts
 	npx esbuild lib/app/launcher.ts --bundle --platform=node --target=node20 --log-level=warning --outfile=$@
 
+# The cdk8s CLI's validation plugin (cdk8s.yaml): a configuration error ends `cdk8s synth` with status 2.
+build/cdk8s-configuration-check.js: lib/app/cdk8s-configuration-check.ts node_modules/.package-lock.json
+	npx esbuild lib/app/cdk8s-configuration-check.ts --bundle --platform=node --target=node20 --log-level=warning --outfile=$@
+
 build/export-json-schema.js: scripts/export-json-schema.ts $(SOURCES) node_modules/.package-lock.json
 	npx esbuild scripts/export-json-schema.ts --bundle --platform=node --target=node20 --log-level=warning --outfile=$@
 

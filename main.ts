@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { runningSourceSha256 } from './lib/core/code-cache';
 import { formatCapacity } from './lib/validation/capacity';
 import { ConfigError } from './lib/config/load';
+import { CONFIGURATION_PROBLEMS_FILE, configurationProblemsText } from './lib/app/cdk8s-configuration-check';
 import type { BuiltEnvironment } from './lib/app/synthesize';
 import { synthesize, SynthesisError } from './lib/app/synthesize';
 import { OutputLockedError } from './lib/output/atomic-tree';
@@ -126,6 +127,12 @@ function main(): number {
       // A failing app makes the cdk8s CLI print its own stack trace. An app that leaves no output
       // folder makes it say "synthesis failed" in one line and exit 1: remove the scratch folder.
       fs.rmSync(cliOutdir, { recursive: true, force: true });
+      // A configuration error instead leaves the problems for the validation plugin, which fails
+      // the CLI with its status 2 (lib/app/cdk8s-configuration-check.ts) — when it runs.
+      if (error instanceof ConfigError && process.env.CDK8S_RECORD_CONSTRUCT_METADATA === 'true') {
+        fs.mkdirSync(cliOutdir, { recursive: true });
+        fs.writeFileSync(path.join(cliOutdir, CONFIGURATION_PROBLEMS_FILE), configurationProblemsText(error.problems));
+      }
       return 0;
     }
     return status;

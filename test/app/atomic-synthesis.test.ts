@@ -192,16 +192,64 @@ describe('atomic synthesis', () => {
     expect(treeHash(dist)).toBe(before);
   });
 
-  it('keeps dist/ unchanged when `cdk8s synth` runs on bad configuration', () => {
+  it('ends `cdk8s synth` on bad configuration with status 2 (its validation plugin), dist/ unchanged', () => {
     const before = treeHash(dist);
     const restore = edit('config/dev.yaml', (text) => text.replace('mode: selfsigned', 'mode: self-signed'));
     try {
       const result = run('npx', ['cdk8s', 'synth', '--no-check-upgrade'], project);
-      expect(result.status).toBe(1);
+      expect(result.status).toBe(2);
       expect(result.stderr).toContain('config/dev.yaml: tls.mode: expected a TLS mode');
-      // The CLI's one-line verdict, not its stack trace.
-      expect(result.stderr).toContain('ERROR: synthesis failed');
+      // The plugin's report names the problem too, and the CLI does not call it a failed synthesis.
+      expect(result.stdout).toContain('Recommendation: config/dev.yaml: tls.mode: expected a TLS mode');
+      expect(result.stderr).toContain('Validation failed');
+      expect(result.stderr).not.toContain('ERROR: synthesis failed');
       expect(result.stderr).not.toMatch(/^\s+at /m);
+      expect(treeHash(dist)).toBe(before);
+      // Without the plugin (--no-validate) the CLI has no status for it: "synthesis failed", 1, never 0.
+      const unchecked = run('npx', ['cdk8s', 'synth', '--no-check-upgrade', '--no-validate'], project);
+      expect(unchecked.status).toBe(1);
+      expect(unchecked.stderr).toContain('ERROR: synthesis failed');
+      expect(treeHash(dist)).toBe(before);
+    } finally {
+      restore();
+    }
+  });
+
+  it("ends `make synth` with 2 on bad configuration; on any other failure make gives its own 2 and names the app's 1", () => {
+    const before = treeHash(dist);
+    const badConfig = edit('config/dev.yaml', (text) => text.replace('mode: selfsigned', 'mode: self-signed'));
+    try {
+      const result = run('make', ['--no-print-directory', 'synth'], project);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain('config/dev.yaml: tls.mode: expected a TLS mode');
+      expect(result.stderr).toMatch(/\[Makefile:\d+: synth\] Error 2$/m);
+    } finally {
+      badConfig();
+    }
+    const throwing = edit('lib/charts/flux-chart.ts', (text) =>
+      text.replace("super(scope, 'flux', props);", "super(scope, 'flux', props);\n    throw new Error('construct exploded');"),
+    );
+    try {
+      const result = run('make', ['--no-print-directory', 'synth'], project);
+      // GNU make exits 2 whenever a recipe fails; the recipe's own status is in its last line.
+      expect(result.status).toBe(2);
+      expect(result.stderr).toMatch(/\[Makefile:\d+: synth\] Error 1$/m);
+      expect(treeHash(dist)).toBe(before);
+    } finally {
+      throwing();
+    }
+  });
+
+  it('ends `cdk8s synth` with status 1 when a construct throws, dist/ unchanged', () => {
+    const before = treeHash(dist);
+    const restore = edit('lib/charts/flux-chart.ts', (text) =>
+      text.replace("super(scope, 'flux', props);", "super(scope, 'flux', props);\n    throw new Error('construct exploded');"),
+    );
+    try {
+      const result = run('npx', ['cdk8s', 'synth', '--no-check-upgrade'], project);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('construct exploded');
+      expect(result.stderr).toContain('ERROR: synthesis failed');
       expect(treeHash(dist)).toBe(before);
     } finally {
       restore();

@@ -25,15 +25,34 @@ const BROKEN_FILES: readonly [string, string, (text: string) => string | Buffer,
   ['a file in UTF-16', 'dev', (text) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), /UTF-16/],
   ['a NUL byte', 'dev', (text) => `${text}\u0000`, /expected|control|NUL|null/i],
   ['a mapping where TLS takes one', 'prod', (text) => text.replace(/tls:\n(?: {2}.*\n)+/, 'tls: letsencrypt\n'), /tls: expected a mapping/],
-  ['a value of 20 MB', 'dev', (text) => text.replace('domain: prefect.dev.example.com', `domain: ${'a'.repeat(20 * 2 ** 20)}`), /domain: expected/],
+  [
+    'a value of 20 MB',
+    'dev',
+    (text) => text.replace('domain: prefect.dev.example.com', `domain: ${'a'.repeat(20 * 2 ** 20)}`),
+    /domain: expected/,
+  ],
   [
     'a secret where a Secret name goes',
     'prod',
-    (text) => text.replace(/solver:\n(?: {4}.*\n)+/, `solver:\n    type: dns01\n    provider:\n      name: route53\n      region: us-east-1\n      accessKeySecret: { name: "${PLANTED}/x", key: k }\n`),
+    (text) =>
+      text.replace(
+        /solver:\n(?: {4}.*\n)+/,
+        `solver:\n    type: dns01\n    provider:\n      name: route53\n      region: us-east-1\n      accessKeySecret: { name: "${PLANTED}/x", key: k }\n`,
+      ),
     /accessKeySecret\.name: expected/,
   ],
-  ['a literal password in a service’s env', 'prod', (text) => `${text}\n`.replace('prefect:\n', `prefect:\n  services:\n    server:\n      env:\n        SMTP_PASSWORD: ${PLANTED}\n`), /SMTP_PASSWORD: expected a Secret key/],
-  ['an unknown key deep down', 'prod', (text) => text.replace('    maxReplicas: 6', '    maxReplicas: 6\n    maxReplica: 7'), /did you mean "maxReplicas"/],
+  [
+    'a literal password in a service’s env',
+    'prod',
+    (text) => `${text}\n`.replace('prefect:\n', `prefect:\n  services:\n    server:\n      env:\n        SMTP_PASSWORD: ${PLANTED}\n`),
+    /SMTP_PASSWORD: expected a Secret key/,
+  ],
+  [
+    'an unknown key deep down',
+    'prod',
+    (text) => text.replace('    maxReplicas: 6', '    maxReplicas: 6\n    maxReplica: 7'),
+    /did you mean "maxReplicas"/,
+  ],
 ];
 
 describe('bad input through node build/main.js', () => {
@@ -50,7 +69,8 @@ describe('bad input through node build/main.js', () => {
     const first = run('node', ['build/main.js'], project);
     expect(first.status, first.stderr).toBe(0);
     before = treeHash(dist);
-    for (const file of fs.readdirSync(path.join(project, 'config'))) originals.set(file, fs.readFileSync(path.join(project, 'config', file)));
+    for (const file of fs.readdirSync(path.join(project, 'config')))
+      originals.set(file, fs.readFileSync(path.join(project, 'config', file)));
   });
   afterAll(() => removeProjectCopy(project));
 
