@@ -6,8 +6,8 @@ import type { EnvironmentConfig } from '../config/load';
 import { parseQuantity } from '../core/quantity';
 
 /**
- * Requests of the Istio control plane as its charts set them by default (istiod's
- * `pilot.resources`, istio-cni's `cni.resources`), and istiod's default HPA range.
+ * Requests of the Istio control plane as its charts (1.30) set them by default (istiod's and
+ * istio-cni's top-level `resources`), and istiod's default HPA range (`autoscaleMax`).
  */
 export const ISTIO_REQUESTS = {
   istiod: { cpu: '500m', memory: '2048Mi', maxReplicas: 5 },

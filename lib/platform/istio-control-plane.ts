@@ -53,7 +53,7 @@ export interface IstioControlPlaneProps {
  *
  * The CNI agent is not optional here: the Prefect and data namespaces enforce Pod Security
  * "restricted", which rejects the `istio-init` container (NET_ADMIN, NET_RAW) that sidecar
- * injection adds otherwise. With `pilot.cni.enabled` istiod injects the unprivileged
+ * injection adds otherwise. With `cni.enabled` istiod injects the unprivileged
  * `istio-validation` container instead, and the privilege moves to one DaemonSet in the
  * (privileged) control plane namespace.
  */
@@ -97,7 +97,13 @@ export class IstioControlPlane extends Construct {
       {
         // Above the data tier and the services: while istiod is gone, no pod starts in the mesh.
         global: { ...global.global, priorityClassName: PRIORITY_CLASS.platform },
-        pilot: { cni: { enabled: true }, autoscaleMin: props.istiodReplicas, replicaCount: props.istiodReplicas },
+        // The istiod chart reads these at its top level (its values.yaml nests its defaults under
+        // `_internal_defaults_do_not_set` and merges what is given over them): a `pilot:` key, as
+        // older charts had it, is ignored. The injection template's `.Values.pilot.cni` is
+        // picked from the top-level `cni` (templates/istiod-injector-configmap.yaml).
+        cni: { enabled: true },
+        autoscaleMin: props.istiodReplicas,
+        replicaCount: props.istiodReplicas,
         meshConfig: {
           trustDomain,
           // cert-manager's HTTP-01 solver publishes each challenge as an Ingress of class

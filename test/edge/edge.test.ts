@@ -194,7 +194,9 @@ describe('platform: Flux installs the controllers', () => {
   });
 
   it('uses the Istio CNI agent, since the Prefect namespaces forbid istio-init', () => {
-    expect(values(prod, 'istiod').pilot).toEqual({ cni: { enabled: true }, autoscaleMin: 2, replicaCount: 2 });
+    // Top-level keys of the istiod chart 1.30 (a `pilot:` key is ignored by it).
+    expect(values(prod, 'istiod')).toMatchObject({ cni: { enabled: true }, autoscaleMin: 2, replicaCount: 2 });
+    expect(values(prod, 'istiod').pilot).toBeUndefined();
     expect(values(prod, 'istiod').global).toEqual({ priorityClassName: 'prefect-platform' });
     const gke = variants['platform profile gke'] as RenderedEnvironment;
     for (const release of ['istio-base', 'istio-cni', 'istio-ingressgateway'])
@@ -1231,8 +1233,8 @@ describe('platform: the control plane before the data tier and the services', ()
   });
 
   it('runs two istiod replicas (and so the PodDisruptionBudget of the chart) where a second node exists, one on a single node', () => {
-    expect(release(build('prod'), 'istiod').pilot).toMatchObject({ autoscaleMin: 2, replicaCount: 2 });
-    expect(release(build('staging'), 'istiod').pilot).toMatchObject({ autoscaleMin: 2, replicaCount: 2 });
-    expect(release(build('dev'), 'istiod').pilot).toMatchObject({ autoscaleMin: 1, replicaCount: 1 });
+    expect(release(build('prod'), 'istiod')).toMatchObject({ autoscaleMin: 2, replicaCount: 2 });
+    expect(release(build('staging'), 'istiod')).toMatchObject({ autoscaleMin: 2, replicaCount: 2 });
+    expect(release(build('dev'), 'istiod')).toMatchObject({ autoscaleMin: 1, replicaCount: 1 });
   });
 });
