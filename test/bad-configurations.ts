@@ -48,11 +48,11 @@ export const BROKEN: readonly [string, string, Changes | readonly Changes[], key
   ['a domain with an underscore', 'prod', { domain: 'prefect_example.com' }, undefined],
   ['a domain of one label', 'prod', { domain: 'localhost' }, undefined],
   ['a domain label of 64 characters', 'prod', { domain: `${'a'.repeat(64)}.example.com` }, undefined],
-  ['a domain of 260 characters', 'prod', { domain: `${'a'.repeat(60)}.`.repeat(4) + 'example.com' }, undefined],
+  ['a domain of 260 characters', 'prod', { domain: `${`${'a'.repeat(60)}.`.repeat(4)}example.com` }, undefined],
   [
     'a domain of 250 characters, so api.<domain> has 254',
     'prod',
-    { domain: `${'a'.repeat(61)}.`.repeat(3) + `${'b'.repeat(52)}.example.com` },
+    { domain: `${`${'a'.repeat(61)}.`.repeat(3)}${'b'.repeat(52)}.example.com` },
     undefined,
   ],
   ['an all-numeric hostname', 'prod', { hostnames: { api: '10.0.0.1' } }, undefined],

@@ -85,6 +85,68 @@ export const VARIANTS = {
     },
     namespaces: { ingress: 'gateways' },
   },
+  /**
+   * prod on a company's cluster: a tainted database pool, consumers on spot nodes, the gateway on
+   * an ingress pool, every image through a Harbor mirror, Istio's charts from an OCI registry,
+   * common metadata, more chart values and two patches.
+   */
+  companyCluster: {
+    scheduling: {
+      default: { tolerations: [{ key: 'example.com/managed', operator: 'Exists', effect: 'NoSchedule' }] },
+      workloads: {
+        postgres: {
+          nodeSelector: { 'example.com/pool': 'database' },
+          tolerations: [{ key: 'example.com/dedicated', value: 'database', effect: 'NoSchedule' }],
+        },
+        redis: {
+          nodeSelector: { 'example.com/pool': 'database' },
+          tolerations: [{ key: 'example.com/dedicated', value: 'database', effect: 'NoSchedule' }],
+        },
+        'type:consumer': {
+          nodeSelector: { 'example.com/pool': 'spot' },
+          tolerations: [{ key: 'example.com/spot', operator: 'Exists', effect: 'NoSchedule' }],
+        },
+        server: {
+          nodeAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+              { weight: 50, preference: { matchExpressions: [{ key: 'example.com/pool', operator: 'In', values: ['general'] }] } },
+            ],
+          },
+          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' }],
+        },
+        gateway: { nodeSelector: { 'example.com/pool': 'ingress' } },
+        'cert-manager': { nodeSelector: { 'example.com/pool': 'system' } },
+        migrations: { nodeSelector: { 'example.com/pool': 'general' } },
+      },
+    },
+    images: {
+      mirrors: {
+        'docker.io': 'harbor.example.com/dockerhub',
+        'quay.io': 'harbor.example.com/quay',
+        'registry.k8s.io': 'harbor.example.com/k8s',
+      },
+      pullSecrets: ['harbor-pull'],
+    },
+    charts: {
+      istio: { url: 'oci://harbor.example.com/charts/istio', secretRef: 'harbor-charts' },
+      jetstack: { url: 'https://artifactory.example.com/artifactory/api/helm/jetstack' },
+    },
+    metadata: { labels: { 'example.com/cost-center': 'cc-1234' }, annotations: { 'example.com/team': 'platform' } },
+    helmValues: {
+      istiod: { env: { PILOT_ENABLE_STATUS: 'true' } },
+      'istio-ingressgateway': { podAnnotations: { 'example.com/owner': 'edge' } },
+    },
+    patches: [
+      {
+        target: { kind: 'Deployment', namespace: 'prefect', name: 'server' },
+        merge: { spec: { template: { metadata: { annotations: { 'example.com/patched': 'merge' } } } } },
+      },
+      {
+        target: { kind: 'Service', namespace: 'prefect', name: 'ui' },
+        jsonPatch: [{ op: 'add', path: '/metadata/annotations/example.com~1patched', value: 'json' }],
+      },
+    ],
+  },
 } satisfies Record<string, Changes | readonly Changes[]>;
 
 /** Builds a variant of a committed environment in memory. */

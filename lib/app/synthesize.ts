@@ -12,6 +12,7 @@ import { checkYamlReading } from '../output/yaml-text';
 import { PrefectApp } from './prefect-app';
 import { RouteTableError } from '../edge/routes/routes';
 import { ConfigurationFault } from '../core/configuration-fault';
+import { customize } from '../customize/customize';
 import { checkConventions } from '../validation/conventions';
 import { immutableChangeSteps, immutableChanges, removalCascade, removalSteps } from '../validation/immutable-fields';
 import type { StrictValidator } from '../validation/strict-validator';
@@ -139,8 +140,15 @@ export interface BuiltEnvironment extends RenderedEnvironment {
  */
 export function buildEnvironment(config: EnvironmentConfig, configFile: string, texts?: RenderedTexts): BuiltEnvironment {
   let app: PrefectApp;
+  let rendered: RenderedEnvironment;
   try {
     app = new PrefectApp(config);
+    rendered = renderEnvironment(
+      app,
+      configFile,
+      texts && { render: (json, dump) => texts.render(config.environment, json, dump) },
+      (objects) => customize(objects, config),
+    );
   } catch (error) {
     // The route table is the configuration's (routes, prefect.services): its problems are configuration errors.
     if (error instanceof RouteTableError) {
@@ -149,11 +157,11 @@ export function buildEnvironment(config: EnvironmentConfig, configFile: string, 
       );
     }
     // What a builder finds wrong with the sizes or wiring the configuration asks for.
-    if (error instanceof ConfigurationFault) throw new ConfigError([`${configFile}: ${error.message}`]);
+    if (error instanceof ConfigurationFault) {
+      throw new ConfigError(error.problems.map((problem) => `${configFile}: ${problem.field}: ${problem.expectation}`));
+    }
     throw error;
   }
-  const { environment } = config;
-  const rendered = renderEnvironment(app, configFile, texts && { render: (json, dump) => texts.render(environment, json, dump) });
   const injectedNamespaces = new Set(
     rendered.objects
       .filter(({ object }) => object.kind === 'Namespace' && object.metadata.labels?.['istio-injection'] === 'enabled')

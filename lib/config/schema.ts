@@ -17,6 +17,7 @@ import {
   type Edition,
 } from '../catalog/services';
 import { cluster, flux } from './cluster-schema';
+import { charts, helmValues, images, metadata, patches, scheduling, WORKLOAD_GROUPS } from './company-schema';
 import { postgres, redis, secrets } from './data-schema';
 import { loadBalancer, mesh, routes, tls } from './edge-schema';
 import { dnsLabel, hostname } from './fields';
@@ -96,6 +97,12 @@ export const configSchema = z
       .describe('Where the Secrets come from: created by you (default) or by External Secrets Operator.'),
     cluster: cluster.describe('The node pool and networks the capacity check and the NetworkPolicies are written for.'),
     flux: flux.prefault({}).describe('How Flux applies the output: the Kustomizations, their source and their timing.'),
+    scheduling: scheduling.prefault({}),
+    images: images.prefault({}),
+    charts,
+    metadata: metadata.prefault({}),
+    helmValues,
+    patches,
   })
   .superRefine((config, context) => {
     const namespaces = Object.entries(config.namespaces);
@@ -259,6 +266,20 @@ export const configSchema = z
         path: ['prefect', 'sso'],
         message: `expected the ${SSO_SERVICE} service to run: single sign-on is its job (prefect.services.${SSO_SERVICE}.enabled is false)`,
       });
+    }
+    const services = catalogOf(edition).map((service) => service.name);
+    const newServices = Object.entries(config.prefect.services)
+      .filter(([, override]) => override.enabled !== false)
+      .map(([name]) => name);
+    const workloads = [...WORKLOAD_GROUPS, ...new Set([...services, ...newServices])];
+    for (const key of Object.keys(config.scheduling.workloads)) {
+      if (!workloads.includes(key)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['scheduling', 'workloads', key],
+          message: `expected a workload: ${WORKLOAD_GROUPS.join(', ')}, or a Prefect service (${[...new Set([...services, ...newServices])].join(', ')})`,
+        });
+      }
     }
     const { certManager } = config.mesh;
     if (

@@ -39,18 +39,28 @@ export function generatedLine(configFile: string): string {
   return `${GENERATED_MARK}${configFile}. Do not edit: change the configuration and run \`make synth\`.`;
 }
 
+/** What happens to the synthesized objects before they are rendered (the company settings, lib/customize). */
+export type ObjectTransform = (
+  objects: ReadonlyArray<{ readonly layer: Layer; readonly object: KubernetesObject }>,
+) => ReadonlyArray<{ readonly layer: string; readonly object: KubernetesObject }>;
+
 /** Renders every layer of `app` to files: one per object, plus a `kustomization.yaml` per layer. */
 export function renderEnvironment(
   app: { readonly layers: readonly LayerChart[]; readonly config: { readonly environment: string } },
   configFile: string,
   texts?: RenderedTextCache,
+  transform?: ObjectTransform,
 ): RenderedEnvironment {
   const header = `# ${generatedLine(configFile)}\n`;
   const objects: RenderedObject[] = [];
   const files = new Map<string, string>();
+  const synthesized = app.layers.flatMap((chart) =>
+    (chart.toJson() as KubernetesObject[]).map((object) => ({ layer: chart.layer, object })),
+  );
+  const transformed = transform ? transform(synthesized) : synthesized;
   for (const chart of app.layers) {
     const layerFiles: string[] = [];
-    for (const object of chart.toJson() as KubernetesObject[]) {
+    for (const { object } of transformed.filter((entry) => entry.layer === chart.layer)) {
       const file = `${chart.layer}/${fileName(object)}`;
       if (files.has(file)) {
         throw new Error(

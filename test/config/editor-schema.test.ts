@@ -137,6 +137,7 @@ describe('the editor schema', () => {
     ociSops: 'prod',
     existingTls: 'prod',
     ownMesh: 'staging',
+    companyCluster: 'prod',
   };
   it.each(Object.entries(VARIANTS))('takes the %s variant, as the loader does', (name, changes) => {
     const environment = VARIANT_BASES[name as keyof typeof VARIANTS];

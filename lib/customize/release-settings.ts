@@ -1,0 +1,114 @@
+/*
+ * Where each platform chart takes image registries, pull secrets and scheduling, as values (read
+ * from the charts' values.yaml at the versions this project pins: istio 1.30 (istiod, istio-cni,
+ * gateway), cert-manager v1.21, trust-manager v0.24, cloudnative-pg 0.29, external-secrets 2.9).
+ * Their images and the registries they come from are the charts' defaults.
+ */
+import type { Placement } from '../config/company-schema';
+import { mirrored } from './mirrors';
+
+type Mapping = Record<string, unknown>;
+
+export interface ReleaseContext {
+  readonly mirrors: Readonly<Record<string, string>>;
+  readonly pullSecrets: readonly string[];
+  /** The release's merged placement, when scheduling names its group or sets a default. */
+  readonly placement?: Placement;
+}
+
+export interface ReleaseSettings {
+  /** The scheduling group (config `scheduling.workloads`) of the release's pods; none for a DaemonSet on every node. */
+  readonly group?: string;
+  /** Values merged over the generated ones (before `helmValues`). */
+  values(context: ReleaseContext): Mapping;
+}
+
+/** A chart's scheduling keys at `prefix` (nodeSelector, tolerations, affinity.nodeAffinity, topologySpreadConstraints). */
+function scheduling(placement: Placement | undefined): Mapping {
+  if (!placement) return {};
+  return {
+    ...(placement.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
+    ...(placement.tolerations ? { tolerations: placement.tolerations } : {}),
+    ...(placement.nodeAffinity ? { affinity: { nodeAffinity: placement.nodeAffinity } } : {}),
+    ...(placement.topologySpreadConstraints ? { topologySpreadConstraints: placement.topologySpreadConstraints } : {}),
+  };
+}
+
+const named = (secrets: readonly string[]) => secrets.map((name) => ({ name }));
+const when = (condition: boolean, values: Mapping): Mapping => (condition ? values : {});
+
+/** Istio's images are docker.io/istio/… (the released charts' `global.hub`); pull secrets by name. */
+function istioGlobal({ mirrors, pullSecrets }: ReleaseContext): Mapping {
+  const hub = mirrored('docker.io/istio/x', mirrors).slice(0, -'/x'.length);
+  const global = {
+    ...when(hub !== 'docker.io/istio', { hub }),
+    ...when(pullSecrets.length > 0, { imagePullSecrets: [...pullSecrets] }),
+  };
+  return when(Object.keys(global).length > 0, { global });
+}
+
+/** A `registry/namespace` pair of a chart that names its registry apart (cert-manager's `imageRegistry`). */
+function registryOf(host: string, mirrors: Readonly<Record<string, string>>): Mapping {
+  const mirror = mirrors[host];
+  return when(mirror !== undefined, { imageRegistry: mirror });
+}
+
+export const RELEASE_SETTINGS: Readonly<Record<string, ReleaseSettings>> = {
+  istiod: {
+    group: 'istiod',
+    values: (context) => ({ ...istioGlobal(context), ...scheduling(context.placement) }),
+  },
+  // A DaemonSet that must run on every node (it tolerates every taint): images only.
+  'istio-cni': { values: (context) => istioGlobal(context) },
+  'istio-ingressgateway': {
+    group: 'gateway',
+    // The gateway's image is injected by istiod (from istiod's hub); its pods need the pull secret.
+    values: ({ pullSecrets, placement }) => ({
+      ...when(pullSecrets.length > 0, { imagePullSecrets: named(pullSecrets) }),
+      ...scheduling(placement),
+    }),
+  },
+  'cert-manager': {
+    group: 'cert-manager',
+    values: ({ mirrors, pullSecrets, placement }) => {
+      const placed = scheduling(placement);
+      return {
+        ...registryOf('quay.io', mirrors),
+        ...when(pullSecrets.length > 0, { global: { imagePullSecrets: named(pullSecrets) } }),
+        ...placed,
+        ...when(Object.keys(placed).length > 0, { webhook: placed, cainjector: placed, startupapicheck: placed }),
+      };
+    },
+  },
+  'trust-manager': {
+    group: 'trust-manager',
+    values: ({ mirrors, pullSecrets, placement }) => ({
+      ...registryOf('quay.io', mirrors),
+      ...when(pullSecrets.length > 0, { imagePullSecrets: named(pullSecrets) }),
+      ...scheduling(placement),
+    }),
+  },
+  'cloudnative-pg': {
+    group: 'cloudnative-pg',
+    values: ({ mirrors, pullSecrets, placement }) => {
+      const repository = mirrored('ghcr.io/cloudnative-pg/cloudnative-pg', mirrors);
+      return {
+        ...when(repository !== 'ghcr.io/cloudnative-pg/cloudnative-pg', { image: { repository } }),
+        ...when(pullSecrets.length > 0, { imagePullSecrets: named(pullSecrets) }),
+        ...scheduling(placement),
+      };
+    },
+  },
+  'external-secrets': {
+    group: 'external-secrets',
+    values: ({ mirrors, pullSecrets, placement }) => {
+      const repository = mirrored('ghcr.io/external-secrets/external-secrets', mirrors);
+      const image = { image: { repository } };
+      const global = { ...when(pullSecrets.length > 0, { imagePullSecrets: named(pullSecrets) }), ...scheduling(placement) };
+      return {
+        ...when(repository !== 'ghcr.io/external-secrets/external-secrets', { ...image, webhook: image, certController: image }),
+        ...when(Object.keys(global).length > 0, { global }),
+      };
+    },
+  },
+};
