@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
-import type { RenderedEnvironment } from '../lib/output/render';
+import type { BuiltEnvironment } from '../lib/app/synthesize';
 import { buildFromText, PROJECT_ROOT } from './helpers';
 
 type Changes = Record<string, unknown>;
@@ -91,6 +91,29 @@ export const VARIANTS = {
    * common metadata, more chart values and two patches.
    */
   companyCluster: {
+    cluster: {
+      labels: { 'example.com/pool': 'general' },
+      pools: [
+        {
+          name: 'database',
+          nodes: 2,
+          cpuPerNode: '16',
+          memoryPerNode: '64Gi',
+          labels: { 'example.com/pool': 'database' },
+          taints: [{ key: 'example.com/dedicated', value: 'database', effect: 'NoSchedule' }],
+        },
+        {
+          name: 'spot',
+          nodes: 3,
+          cpuPerNode: '8',
+          memoryPerNode: '32Gi',
+          labels: { 'example.com/pool': 'spot' },
+          taints: [{ key: 'example.com/spot', value: 'true', effect: 'NoSchedule' }],
+        },
+        { name: 'ingress', nodes: 2, cpuPerNode: '4', memoryPerNode: '8Gi', labels: { 'example.com/pool': 'ingress' } },
+        { name: 'system', nodes: 2, cpuPerNode: '4', memoryPerNode: '16Gi', labels: { 'example.com/pool': 'system' } },
+      ],
+    },
     scheduling: {
       default: { tolerations: [{ key: 'example.com/managed', operator: 'Exists', effect: 'NoSchedule' }] },
       workloads: {
@@ -150,6 +173,6 @@ export const VARIANTS = {
 } satisfies Record<string, Changes | readonly Changes[]>;
 
 /** Builds a variant of a committed environment in memory. */
-export function buildVariant(environment: string, changes: Changes | readonly Changes[]): RenderedEnvironment {
+export function buildVariant(environment: string, changes: Changes | readonly Changes[]): BuiltEnvironment {
   return buildFromText(variantText(environment, changes), environment);
 }

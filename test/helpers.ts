@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfigFile, parseConfig, type EnvironmentConfig } from '../lib/config/load';
 import type { KubernetesObject, RenderedEnvironment } from '../lib/output/render';
-import { buildEnvironment } from '../lib/app/synthesize';
+import { type BuiltEnvironment, buildEnvironment } from '../lib/app/synthesize';
 import { loadSchemaBundle } from '../lib/validation/schema-bundle';
 import { StrictValidator } from '../lib/validation/strict-validator';
 
@@ -28,7 +28,7 @@ export function build(environment: string): RenderedEnvironment {
 }
 
 /** Builds an environment from configuration text (a variant of a committed file). */
-export function buildFromText(text: string, environment: string): RenderedEnvironment {
+export function buildFromText(text: string, environment: string): BuiltEnvironment {
   return buildEnvironment(parseConfig(text, `config/${environment}.yaml`, environment), `config/${environment}.yaml`);
 }
 

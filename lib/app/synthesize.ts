@@ -12,7 +12,8 @@ import { checkYamlReading } from '../output/yaml-text';
 import { PrefectApp } from './prefect-app';
 import { RouteTableError } from '../edge/routes/routes';
 import { ConfigurationFault } from '../core/configuration-fault';
-import { customize } from '../customize/customize';
+import { customize, placedControllers } from '../customize/customize';
+import { INGRESS_GATEWAY_NAME } from '../edge/ingress-gateway-release';
 import { checkConventions } from '../validation/conventions';
 import { immutableChangeSteps, immutableChanges, removalCascade, removalSteps } from '../validation/immutable-fields';
 import type { StrictValidator } from '../validation/strict-validator';
@@ -169,7 +170,10 @@ export function buildEnvironment(config: EnvironmentConfig, configFile: string, 
   );
   const capacity = capacityReport(
     config,
-    workloadDemands(rendered.objects, { injectedNamespaces, platformWorkloads: app.platformWorkloads }),
+    workloadDemands(rendered.objects, {
+      injectedNamespaces,
+      platformWorkloads: placedControllers(app.platformWorkloads, config, INGRESS_GATEWAY_NAME),
+    }),
   );
   const files = new Map(rendered.files);
   files.set('README.md', environmentReadme(reviewerView(app, rendered, capacity, configFile)));

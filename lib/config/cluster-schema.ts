@@ -2,7 +2,32 @@
  * The cluster and Flux sections of the configuration: the node pool, its DNS, the Git source.
  */
 import { z } from 'zod';
+import { labelKey, labelValue } from './company-schema';
 import { dnsLabel, duration, MAX_CPU, MAX_MEMORY, networkCidr, objectName, quantity } from './fields';
+
+const taint = z.strictObject({
+  key: labelKey.describe('The taint key.'),
+  value: labelValue.optional().describe('The taint value.'),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).describe('The taint effect; PreferNoSchedule keeps no pod away.'),
+});
+const nodeLabels = z
+  .record(labelKey, labelValue)
+  .default({})
+  .describe("Labels of the pool's nodes: the capacity check places a pod only on pools its nodeSelector and required node affinity admit.");
+const nodeTaints = z
+  .array(taint)
+  .default([])
+  .describe("Taints of the pool's nodes: the capacity check places there only pods that tolerate them (scheduling.*.tolerations).");
+
+/** A node pool beside the main one (`cluster.nodes` …), such as a tainted database pool or spot nodes. */
+const pool = z.strictObject({
+  name: dnsLabel.describe('The name of the pool, in the capacity report.'),
+  nodes: z.int().min(1, { error: 'expected at least 1 node' }).max(10000).describe("The pool's nodes."),
+  cpuPerNode: quantity('16', MAX_CPU).describe('Allocatable CPU of one node of the pool.'),
+  memoryPerNode: quantity('64Gi', MAX_MEMORY).describe('Allocatable memory of one node of the pool.'),
+  labels: nodeLabels,
+  taints: nodeTaints,
+});
 
 export const cluster = z.strictObject({
   nodes: z
@@ -12,6 +37,14 @@ export const cluster = z.strictObject({
   cpuPerNode: quantity('16', MAX_CPU).describe("Allocatable CPU of one node (the node's `status.allocatable.cpu`, not its size)."),
   memoryPerNode: quantity('24Gi', MAX_MEMORY).describe("Allocatable memory of one node (the node's `status.allocatable.memory`)."),
   zones: z.array(z.string().min(1)).default([]).describe('Topology zones of the node pool; empty for a single-zone cluster.'),
+  labels: nodeLabels,
+  taints: nodeTaints,
+  pools: z
+    .array(pool)
+    .default([])
+    .describe(
+      'More node pools (a tainted database pool, spot nodes): the capacity check places each pod on the pools its scheduling admits, each pool with one of its nodes lost.',
+    ),
   privateRanges: z
     .array(networkCidr)
     .min(1, { error: "expected at least one range (the cluster's pod network)" })

@@ -10,10 +10,10 @@ import { need } from './json-rules';
 
 /** A label key: an optional DNS prefix of at most 253 characters, then a name of at most 63. */
 const LABEL_KEY = /^(?:(?=[^/]{1,253}\/)[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?\/)?(?=[^/]{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const labelKey = z
+export const labelKey = z
   .string()
   .regex(LABEL_KEY, { error: 'expected a Kubernetes label key such as "example.com/team" (a name of at most 63 characters)' });
-const labelValue = z.string().regex(/^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, {
+export const labelValue = z.string().regex(/^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, {
   error: 'expected a label value: at most 63 letters, digits, "-", "_" and ".", quoted ("true", "1234")',
 });
 

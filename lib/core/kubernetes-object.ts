@@ -28,6 +28,29 @@ export interface WorkloadDemand {
   readonly memory: number;
   /** Runs once per node (DaemonSet). */
   readonly perNode?: boolean;
+  /** Where its pods may run: what the capacity check matches against each node pool. */
+  readonly placement?: PodPlacement;
+}
+
+export interface Toleration {
+  readonly key?: string;
+  readonly operator?: string;
+  readonly value?: string;
+  readonly effect?: string;
+}
+
+export interface NodeSelectorRequirement {
+  readonly key: string;
+  readonly operator: string;
+  readonly values?: readonly string[];
+}
+
+/** A pod's constraints on nodes: its nodeSelector, tolerations and required node affinity. */
+export interface PodPlacement {
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  readonly tolerations?: readonly Toleration[];
+  /** requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms: one of them must match. */
+  readonly requiredNodeTerms?: ReadonlyArray<{ readonly matchExpressions?: readonly NodeSelectorRequirement[] }>;
 }
 
 /** Where each workload kind keeps its pod template (the one list, for every check that reads pod templates). */

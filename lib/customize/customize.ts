@@ -15,7 +15,7 @@
  */
 import type { FieldProblem } from '../core/configuration-fault';
 import { ConfigurationFault } from '../core/configuration-fault';
-import type { KubernetesObject } from '../core/kubernetes-object';
+import type { KubernetesObject, PodPlacement, WorkloadDemand } from '../core/kubernetes-object';
 import type { EnvironmentConfig } from '../config/load';
 import type { Placement } from '../config/company-schema';
 import { resolveCatalog } from '../prefect/service-catalog';
@@ -278,4 +278,40 @@ export function customize(entries: readonly LayerObject[], config: EnvironmentCo
 
   if (problems.length > 0) throw new ConfigurationFault(problems);
   return result;
+}
+
+/** The scheduling group of a platform controller's pods, by its workload name (lib/platform/controller-workloads.ts). */
+function controllerGroup(name: string): string | undefined {
+  if (name === 'istiod') return 'istiod';
+  if (name.startsWith('cert-manager')) return 'cert-manager';
+  if (name === 'trust-manager') return 'trust-manager';
+  if (name === 'cloudnative-pg') return 'cloudnative-pg';
+  if (name.startsWith('external-secrets')) return 'external-secrets';
+  return undefined;
+}
+
+/**
+ * The platform controllers' pods with the placement that scheduling gives them through their
+ * charts (RELEASE_SETTINGS), for the capacity check; the istio-cni DaemonSet tolerates every
+ * taint (its chart's default), the ingress gateway takes the "gateway" group.
+ */
+export function placedControllers(workloads: readonly WorkloadDemand[], config: EnvironmentConfig, gatewayName: string): WorkloadDemand[] {
+  return workloads.map((workload) => {
+    if (workload.perNode) return { ...workload, placement: { tolerations: [{ operator: 'Exists' }] } };
+    const group = workload.name === gatewayName ? 'gateway' : controllerGroup(workload.name);
+    const placement = group ? placementFor([group], config) : config.scheduling.default;
+    const constraints = placement && {
+      ...(placement.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
+      ...(placement.tolerations ? { tolerations: placement.tolerations } : {}),
+      ...(nodeTerms(placement.nodeAffinity) ? { requiredNodeTerms: nodeTerms(placement.nodeAffinity) } : {}),
+    };
+    return constraints && Object.keys(constraints).length > 0 ? { ...workload, placement: constraints } : workload;
+  });
+}
+
+function nodeTerms(nodeAffinity: Placement['nodeAffinity']): PodPlacement['requiredNodeTerms'] {
+  const required = nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution as
+    | { nodeSelectorTerms?: PodPlacement['requiredNodeTerms'] }
+    | undefined;
+  return required?.nodeSelectorTerms && required.nodeSelectorTerms.length > 0 ? required.nodeSelectorTerms : undefined;
 }

@@ -1,7 +1,7 @@
 import type { EnvironmentConfig } from '../config/load';
 
 export type { WorkloadDemand } from '../core/kubernetes-object';
-import type { KubernetesObject, WorkloadDemand } from '../core/kubernetes-object';
+import type { KubernetesObject, PodPlacement, Toleration, WorkloadDemand } from '../core/kubernetes-object';
 import { formatBytes, parseQuantity } from '../core/quantity';
 import { SIDECAR_RESOURCES } from '../mesh/sidecar';
 
@@ -26,6 +26,27 @@ export interface CapacityReport {
   readonly fits: boolean;
   /** Why it does not fit: totals over the pool, a pod larger than a node, or pods left unplaced. */
   readonly problems: readonly string[];
+  /** Every node pool, the main one (`cluster`) first, with what is placed on it at the minimum. */
+  readonly pools: readonly PoolReport[];
+}
+
+export interface PoolReport {
+  readonly name: string;
+  readonly nodes: number;
+  readonly nodeCpu: number;
+  readonly nodeMemory: number;
+  readonly survivingNodes: number;
+  /** Requests of the pods placed on the pool at the minimum (per-node pods on each surviving node). */
+  readonly placed: { readonly cpu: number; readonly memory: number };
+}
+
+interface Pool {
+  readonly name: string;
+  readonly nodes: number;
+  readonly node: { readonly cpu: number; readonly memory: number };
+  readonly surviving: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taints: ReadonlyArray<{ readonly key: string; readonly value?: string; readonly effect: string }>;
 }
 
 /** Istio injects a sidecar into pods of these namespaces unless a pod opts out. */
@@ -46,7 +67,32 @@ export class CapacityError extends Error {
 
 interface PodTemplate {
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec?: { containers?: Container[]; initContainers?: Container[] };
+  spec?: {
+    containers?: Container[];
+    initContainers?: Container[];
+    nodeSelector?: Record<string, string>;
+    tolerations?: Toleration[];
+    affinity?: { nodeAffinity?: NodeAffinity };
+  };
+}
+interface NodeAffinity {
+  requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: PodPlacement['requiredNodeTerms'] };
+}
+
+/** The constraints of a pod spec on its nodes, or undefined when it has none. */
+function placementOf(spec: {
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  affinity?: { nodeAffinity?: NodeAffinity };
+  nodeAffinity?: NodeAffinity;
+}): PodPlacement | undefined {
+  const terms = (spec.affinity?.nodeAffinity ?? spec.nodeAffinity)?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  const placement: PodPlacement = {
+    ...(spec.nodeSelector && Object.keys(spec.nodeSelector).length > 0 ? { nodeSelector: spec.nodeSelector } : {}),
+    ...(spec.tolerations && spec.tolerations.length > 0 ? { tolerations: spec.tolerations } : {}),
+    ...(terms && terms.length > 0 ? { requiredNodeTerms: terms } : {}),
+  };
+  return Object.keys(placement).length > 0 ? placement : undefined;
 }
 interface Container {
   resources?: { requests?: { cpu?: string | number; memory?: string | number } };
@@ -79,6 +125,7 @@ export function workloadDemands(
     const scaling = autoscalers.get(`${namespace}/${object.kind}/${object.metadata.name}`);
     const replicas = spec.replicas ?? 1;
     const { cpu, memory } = podRequests(spec.template, inputs.injectedNamespaces.has(namespace));
+    const placement = placementOf(spec.template.spec ?? {});
     demands.push({
       layer,
       kind: object.kind,
@@ -89,6 +136,7 @@ export function workloadDemands(
       cpu,
       memory,
       ...(object.kind === 'DaemonSet' ? { perNode: true } : {}),
+      ...(placement ? { placement } : {}),
     });
   }
   return [...demands, ...inputs.platformWorkloads];
@@ -100,6 +148,7 @@ function cloudNativePgDemand(layer: string, object: KubernetesObject, inputs: Ca
     instances?: number;
     resources?: Container['resources'];
     inheritedMetadata?: { labels?: Record<string, string> };
+    affinity?: { nodeSelector?: Record<string, string>; tolerations?: Toleration[]; nodeAffinity?: NodeAffinity };
   };
   const namespace = object.metadata.namespace ?? 'default';
   const template: PodTemplate = {
@@ -108,7 +157,18 @@ function cloudNativePgDemand(layer: string, object: KubernetesObject, inputs: Ca
   };
   const { cpu, memory } = podRequests(template, inputs.injectedNamespaces.has(namespace));
   const instances = spec.instances ?? 1;
-  return { layer, kind: 'Cluster', namespace, name: object.metadata.name, minReplicas: instances, maxReplicas: instances, cpu, memory };
+  const placement = placementOf(spec.affinity ?? {});
+  return {
+    layer,
+    kind: 'Cluster',
+    namespace,
+    name: object.metadata.name,
+    minReplicas: instances,
+    maxReplicas: instances,
+    cpu,
+    memory,
+    ...(placement ? { placement } : {}),
+  };
 }
 
 /** Requests of one pod: its containers, the largest init container if larger, and the sidecar. */
@@ -169,25 +229,105 @@ export function allocatable(cpu: number, memory: number): { cpu: number; memory:
   return { cpu: cpu - cpuReserved, memory: memory - memoryReserved };
 }
 
+/** The node pools: the main one (`cluster.nodes` …), then `cluster.pools`. */
+function poolsOf(config: EnvironmentConfig): Pool[] {
+  const pool = (name: string, nodes: number, cpu: string, memory: string, labels: Pool['labels'], taints: Pool['taints']): Pool => ({
+    name,
+    nodes,
+    node: allocatable(parseQuantity(cpu), parseQuantity(memory)),
+    surviving: nodes > 1 ? nodes - 1 : 1,
+    labels,
+    taints,
+  });
+  const { cluster } = config;
+  return [
+    pool('cluster', cluster.nodes, cluster.cpuPerNode, cluster.memoryPerNode, cluster.labels, cluster.taints),
+    ...cluster.pools.map((extra) => pool(extra.name, extra.nodes, extra.cpuPerNode, extra.memoryPerNode, extra.labels, extra.taints)),
+  ];
+}
+
+function tolerates(toleration: Toleration, taint: Pool['taints'][number]): boolean {
+  if (toleration.effect !== undefined && toleration.effect !== taint.effect) return false;
+  if (toleration.operator === 'Exists') return toleration.key === undefined || toleration.key === taint.key;
+  return toleration.key === taint.key && (toleration.value ?? '') === (taint.value ?? '');
+}
+
+function satisfies(requirement: { key: string; operator: string; values?: readonly string[] }, labels: Pool['labels']): boolean {
+  const value = labels[requirement.key];
+  const values = requirement.values ?? [];
+  switch (requirement.operator) {
+    case 'In':
+      return value !== undefined && values.includes(value);
+    case 'NotIn':
+      return value === undefined || !values.includes(value);
+    case 'Exists':
+      return value !== undefined;
+    case 'DoesNotExist':
+      return value === undefined;
+    case 'Gt':
+    case 'Lt': {
+      const [bound] = values;
+      if (value === undefined || bound === undefined) return false;
+      return requirement.operator === 'Gt' ? Number(value) > Number(bound) : Number(value) < Number(bound);
+    }
+    default:
+      return false;
+  }
+}
+
+/** Whether the scheduler may put a pod with `placement` on the pool's nodes (labels, taints, required affinity). */
+function admits(pool: Pool, placement: PodPlacement | undefined): boolean {
+  if (!Object.entries(placement?.nodeSelector ?? {}).every(([key, value]) => pool.labels[key] === value)) return false;
+  for (const taint of pool.taints) {
+    if (taint.effect === 'PreferNoSchedule') continue;
+    if (!(placement?.tolerations ?? []).some((toleration) => tolerates(toleration, taint))) return false;
+  }
+  const terms = placement?.requiredNodeTerms ?? [];
+  return (
+    terms.length === 0 || terms.some((term) => (term.matchExpressions ?? []).every((requirement) => satisfies(requirement, pool.labels)))
+  );
+}
+
 export function capacityReport(config: EnvironmentConfig, workloads: readonly WorkloadDemand[]): CapacityReport {
-  const nodes = config.cluster.nodes;
-  const node = allocatable(parseQuantity(config.cluster.cpuPerNode), parseQuantity(config.cluster.memoryPerNode));
-  const survivingNodes = nodes > 1 ? nodes - 1 : 1;
+  const pools = poolsOf(config);
+  const main = pools[0] as Pool;
+  const { nodes, node, surviving: survivingNodes } = main;
+  const eligible = new Map(workloads.map((workload) => [workload, pools.filter((pool) => admits(pool, workload.placement))] as const));
+  const poolsOfWorkload = (workload: WorkloadDemand) => eligible.get(workload) ?? [];
   const total = (replicas: (workload: WorkloadDemand) => number) => ({
     cpu: workloads.reduce((sum, workload) => sum + workload.cpu * replicas(workload), 0),
     memory: workloads.reduce((sum, workload) => sum + workload.memory * replicas(workload), 0),
   });
-  const minimum = total((workload) => (workload.perNode ? survivingNodes : workload.minReplicas));
-  const maximum = total((workload) => (workload.perNode ? nodes : workload.maxReplicas));
+  const perNodeCount = (workload: WorkloadDemand, count: (pool: Pool) => number) =>
+    poolsOfWorkload(workload).reduce((sum, pool) => sum + count(pool), 0);
+  const minimum = total((workload) => (workload.perNode ? perNodeCount(workload, (pool) => pool.surviving) : workload.minReplicas));
+  const maximum = total((workload) => (workload.perNode ? perNodeCount(workload, (pool) => pool.nodes) : workload.maxReplicas));
   const problems: string[] = [];
-  if (minimum.cpu > node.cpu * survivingNodes) problems.push(`CPU requests exceed the allocatable CPU of ${survivingNodes} node(s)`);
-  if (minimum.memory > node.memory * survivingNodes)
-    problems.push(`memory requests exceed the allocatable memory of ${survivingNodes} node(s)`);
+  const name = (workload: WorkloadDemand) => `${workload.kind} ${workload.namespace}/${workload.name}`;
   for (const workload of workloads) {
-    if (workload.cpu > node.cpu || workload.memory > node.memory)
-      problems.push(`a pod of ${workload.kind} ${workload.namespace}/${workload.name} requests more than one node has`);
+    if (poolsOfWorkload(workload).length === 0) {
+      problems.push(
+        `no node pool admits the pods of ${name(workload)} (${describePlacement(workload.placement)}): ${pools.map(describePool).join('; ')}`,
+      );
+    }
   }
-  if (problems.length === 0) problems.push(...unplacedPods(workloads, node, survivingNodes));
+  if (pools.length === 1) {
+    if (minimum.cpu > node.cpu * survivingNodes) problems.push(`CPU requests exceed the allocatable CPU of ${survivingNodes} node(s)`);
+    if (minimum.memory > node.memory * survivingNodes)
+      problems.push(`memory requests exceed the allocatable memory of ${survivingNodes} node(s)`);
+  }
+  for (const workload of workloads) {
+    const candidates = poolsOfWorkload(workload);
+    if (candidates.length > 0 && !candidates.some((pool) => workload.cpu <= pool.node.cpu && workload.memory <= pool.node.memory)) {
+      problems.push(
+        pools.length === 1
+          ? `a pod of ${name(workload)} requests more than one node has`
+          : `a pod of ${name(workload)} requests more than one node of ${candidates.map((pool) => `pool ${pool.name}`).join(' or ')} has`,
+      );
+    }
+  }
+  const packing = pools.length > 1 || problems.length === 0 ? placePods(workloads, pools, poolsOfWorkload) : undefined;
+  if (problems.length === 0 && packing) problems.push(...packing.problems);
   return {
     environment: config.environment,
     workloads,
@@ -199,36 +339,81 @@ export function capacityReport(config: EnvironmentConfig, workloads: readonly Wo
     maximum,
     fits: problems.length === 0,
     problems,
+    pools: pools.map((pool) => ({
+      name: pool.name,
+      nodes: pool.nodes,
+      nodeCpu: pool.node.cpu,
+      nodeMemory: pool.node.memory,
+      survivingNodes: pool.surviving,
+      placed: packing?.placed.get(pool) ?? (pools.length === 1 ? minimum : { cpu: 0, memory: 0 }),
+    })),
   };
+}
+
+function describePlacement(placement: PodPlacement | undefined): string {
+  if (!placement) return 'no nodeSelector, tolerations or node affinity';
+  const parts = [
+    placement.nodeSelector ? `nodeSelector ${JSON.stringify(placement.nodeSelector)}` : '',
+    placement.tolerations
+      ? `tolerations of ${placement.tolerations.map((toleration) => toleration.key ?? '*').join(', ')}`
+      : 'no tolerations',
+    placement.requiredNodeTerms ? 'a required node affinity' : '',
+  ].filter(Boolean);
+  return parts.join(', ');
+}
+
+function describePool(pool: Pool): string {
+  const labels = Object.entries(pool.labels).map(([key, value]) => `${key}=${value}`);
+  const taints = pool.taints.map((taint) => `${taint.key}${taint.value ? `=${taint.value}` : ''}:${taint.effect}`);
+  return `pool ${pool.name} (labels ${labels.join(', ') || 'none'}; taints ${taints.join(', ') || 'none'})`;
 }
 
 /**
  * Totals can fit while pods do not: places every pod at the minimum, largest first, on the
- * surviving nodes (first fit decreasing, as the scheduler packs at best), per-node pods on each.
+ * surviving nodes of the pools that admit it (first fit decreasing, as the scheduler packs at
+ * best), per-node pods on each node of those pools.
  */
-function unplacedPods(workloads: readonly WorkloadDemand[], node: { cpu: number; memory: number }, nodes: number): string[] {
-  const free = Array.from({ length: nodes }, () => ({ ...node }));
+function placePods(
+  workloads: readonly WorkloadDemand[],
+  pools: readonly Pool[],
+  poolsOf: (workload: WorkloadDemand) => readonly Pool[],
+): { problems: string[]; placed: Map<Pool, { cpu: number; memory: number }> } {
+  const bins = pools.flatMap((pool) =>
+    Array.from({ length: pool.surviving }, () => ({ pool, cpu: pool.node.cpu, memory: pool.node.memory })),
+  );
+  const placed = new Map(pools.map((pool) => [pool, { cpu: 0, memory: 0 }] as const));
+  const take = (bin: (typeof bins)[number], workload: WorkloadDemand) => {
+    bin.cpu -= workload.cpu;
+    bin.memory -= workload.memory;
+    const sum = placed.get(bin.pool) as { cpu: number; memory: number };
+    sum.cpu += workload.cpu;
+    sum.memory += workload.memory;
+  };
   for (const workload of workloads.filter((entry) => entry.perNode)) {
-    for (const bin of free) {
-      bin.cpu -= workload.cpu;
-      bin.memory -= workload.memory;
-    }
+    const admitted = poolsOf(workload);
+    for (const bin of bins.filter((candidate) => admitted.includes(candidate.pool))) take(bin, workload);
   }
   const pods = workloads
     .filter((workload) => !workload.perNode)
     .flatMap((workload) => Array.from({ length: workload.minReplicas }, () => workload))
     .sort((a, b) => b.memory - a.memory || b.cpu - a.cpu);
-  const unplaced = new Set<string>();
+  const unplaced = new Map<string, readonly Pool[]>();
   for (const pod of pods) {
-    const bin = free.find((candidate) => candidate.cpu >= pod.cpu && candidate.memory >= pod.memory);
+    const admitted = poolsOf(pod);
+    if (admitted.length === 0) continue;
+    const bin = bins.find((candidate) => admitted.includes(candidate.pool) && candidate.cpu >= pod.cpu && candidate.memory >= pod.memory);
     if (!bin) {
-      unplaced.add(`${pod.kind} ${pod.namespace}/${pod.name}`);
+      unplaced.set(`${pod.kind} ${pod.namespace}/${pod.name}`, admitted);
       continue;
     }
-    bin.cpu -= pod.cpu;
-    bin.memory -= pod.memory;
+    take(bin, pod);
   }
-  return [...unplaced].map((name) => `no node has room left for a pod of ${name} (pods placed largest first)`);
+  const problems = [...unplaced].map(([name, admitted]) =>
+    pools.length === 1
+      ? `no node has room left for a pod of ${name} (pods placed largest first)`
+      : `no node of ${admitted.map((pool) => `pool ${pool.name}`).join(' or ')} has room left for a pod of ${name} (pods placed largest first)`,
+  );
+  return { problems, placed };
 }
 
 const cores = (value: number) => `${value.toFixed(2)} CPU`;
@@ -236,13 +421,29 @@ const memory = (value: number) => `${(value / 2 ** 30).toFixed(1)} GiB`;
 
 /** A one-screen summary: totals against the pool, then the largest workloads. */
 export function formatCapacity(report: CapacityReport): string {
-  const pool = { cpu: report.nodeCpu * report.survivingNodes, memory: report.nodeMemory * report.survivingNodes };
+  const pools = report.pools.length > 0 ? report.pools : [];
+  const multi = pools.length > 1;
+  const sum = (value: (pool: PoolReport) => number) => pools.reduce((total, pool) => total + value(pool), 0);
+  const pool = multi
+    ? { cpu: sum((entry) => entry.nodeCpu * entry.survivingNodes), memory: sum((entry) => entry.nodeMemory * entry.survivingNodes) }
+    : { cpu: report.nodeCpu * report.survivingNodes, memory: report.nodeMemory * report.survivingNodes };
+  const all = multi
+    ? { cpu: sum((entry) => entry.nodeCpu * entry.nodes), memory: sum((entry) => entry.nodeMemory * entry.nodes) }
+    : { cpu: report.nodeCpu * report.nodes, memory: report.nodeMemory * report.nodes };
   const lines = [
     ...report.problems.map((problem) => `does not fit: ${problem}`),
-    `capacity of ${report.environment}: ${report.nodes} node(s) of ${cores(report.nodeCpu)} / ${memory(report.nodeMemory)} allocatable; the minimum must fit on ${report.survivingNodes}${report.survivingNodes < report.nodes ? ' (one node lost)' : ' (a single node: no room to lose one)'}`,
+    multi
+      ? `capacity of ${report.environment}: ${pools.length} node pools; the minimum must fit with one node of each pool lost`
+      : `capacity of ${report.environment}: ${report.nodes} node(s) of ${cores(report.nodeCpu)} / ${memory(report.nodeMemory)} allocatable; the minimum must fit on ${report.survivingNodes}${report.survivingNodes < report.nodes ? ' (one node lost)' : ' (a single node: no room to lose one)'}`,
+    ...(multi
+      ? pools.map((entry) => {
+          const room = { cpu: entry.nodeCpu * entry.survivingNodes, memory: entry.nodeMemory * entry.survivingNodes };
+          return `  pool ${entry.name}: ${entry.nodes} node(s) of ${cores(entry.nodeCpu)} / ${memory(entry.nodeMemory)}; placed at minimum: ${cores(entry.placed.cpu)} of ${cores(room.cpu)} (${percent(entry.placed.cpu, room.cpu)}), ${memory(entry.placed.memory)} of ${memory(room.memory)} (${percent(entry.placed.memory, room.memory)})`;
+        })
+      : []),
     `  requested at minimum replicas: ${cores(report.minimum.cpu)} of ${cores(pool.cpu)} (${percent(report.minimum.cpu, pool.cpu)}), ${memory(report.minimum.memory)} of ${memory(pool.memory)} (${percent(report.minimum.memory, pool.memory)})`,
     `  headroom at minimum:           ${cores(pool.cpu - report.minimum.cpu)}, ${memory(pool.memory - report.minimum.memory)}`,
-    `  requested at maximum replicas: ${cores(report.maximum.cpu)} of ${cores(report.nodeCpu * report.nodes)}, ${memory(report.maximum.memory)} of ${memory(report.nodeMemory * report.nodes)} (all nodes)`,
+    `  requested at maximum replicas: ${cores(report.maximum.cpu)} of ${cores(all.cpu)}, ${memory(report.maximum.memory)} of ${memory(all.memory)} (all nodes)`,
     `  ${'workload'.padEnd(52)} ${'pods'.padStart(7)} ${'CPU/pod'.padStart(8)} ${'mem/pod'.padStart(8)} ${'CPU min'.padStart(8)} ${'mem min'.padStart(9)}`,
   ];
   // Names compared by code unit, not localeCompare: the same order under every locale (and no ICU collator to load).

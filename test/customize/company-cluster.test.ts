@@ -12,6 +12,7 @@ import { customize } from '../../lib/customize/customize';
 import { mirrored } from '../../lib/customize/mirrors';
 import { applyJsonPatch, mergePatch } from '../../lib/customize/patch';
 import { runPolicy } from '../../lib/policy/run';
+import { formatCapacity } from '../../lib/validation/capacity';
 import { buildVariant, VARIANTS } from '../config-variants';
 import { build, findObject, loadEnvironment, objectsOfKind, sharedValidator } from '../helpers';
 
@@ -191,6 +192,67 @@ describe('a company cluster (the companyCluster variant of prod)', () => {
     const objects = plain.objects.map(({ layer, object }) => ({ layer, object }));
     const customized = customize(objects, config);
     expect(customized.map(({ object }) => object)).toEqual(objects.map(({ object }) => object));
+  });
+});
+
+describe('the capacity check on several node pools', () => {
+  const pools = VARIANTS.companyCluster.cluster.pools;
+  const withPools = (changed: readonly Record<string, unknown>[]) =>
+    buildVariant('prod', [VARIANTS.companyCluster, { cluster: { pools: changed } }]);
+
+  it('places every pod on a pool that admits it, and reports each pool', () => {
+    const report = company.capacity;
+    expect(report.fits).toBe(true);
+    expect(report.pools.map((pool) => pool.name)).toEqual(['cluster', 'database', 'spot', 'ingress', 'system']);
+    const placed = Object.fromEntries(report.pools.map((pool) => [pool.name, pool.placed.memory]));
+    // PostgreSQL and the Redis instances (tainted pool, tolerated) are on the database pool: more than 8 GiB there.
+    expect(placed.database).toBeGreaterThan(8 * 2 ** 30);
+    expect(placed.spot).toBeGreaterThan(0);
+    expect(placed.ingress).toBeGreaterThan(0);
+    const total = report.pools.reduce((sum, pool) => sum + pool.placed.memory, 0);
+    expect(total).toBeCloseTo(report.minimum.memory, 0);
+    expect(formatCapacity(report)).toMatch(/^ {2}pool database: 2 node\(s\) of .*; placed at minimum: /m);
+  });
+
+  it('fails, with the table, when the pinned pods do not fit their small pool', () => {
+    const small = withPools(
+      pools.map((pool) => (pool.name === 'database' ? { ...pool, nodes: 2, cpuPerNode: '4', memoryPerNode: '8Gi' } : pool)),
+    );
+    expect(small.capacity.fits).toBe(false);
+    const problems = checkEnvironment(small, sharedValidator());
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^dist\/prod: the installation does not fit on the node pool/);
+    expect(problems[0]).toContain(
+      'does not fit: a pod of StatefulSet prefect-data/postgres requests more than one node of pool database has',
+    );
+    expect(problems[0]).toContain('pool database: 2 node(s) of');
+    expect(problems[0]).toContain('StatefulSet prefect-data/postgres');
+  });
+
+  it('fails when the pinned pods fit a node each but not all together', () => {
+    const crowded = withPools(
+      pools.map((pool) => (pool.name === 'database' ? { ...pool, nodes: 2, cpuPerNode: '6', memoryPerNode: '12Gi' } : pool)),
+    );
+    expect(crowded.capacity.fits).toBe(false);
+    expect(crowded.capacity.problems.join('\n')).toMatch(
+      /no node of pool database has room left for a pod of StatefulSet prefect-data\/redis-/,
+    );
+  });
+
+  it('fails when no pool admits a workload (a nodeSelector no pool has, or a taint it does not tolerate)', () => {
+    const nowhere = buildVariant('prod', [
+      VARIANTS.companyCluster,
+      { scheduling: { workloads: { postgres: { nodeSelector: { 'example.com/pool': 'gpu' }, tolerations: null } } } },
+    ]);
+    expect(nowhere.capacity.problems[0]).toMatch(
+      /^no node pool admits the pods of StatefulSet prefect-data\/postgres \(nodeSelector \{"example.com\/pool":"gpu"\}.*\): pool cluster \(labels example.com\/pool=general; taints none\); pool database/,
+    );
+    const untolerated = withPools(
+      pools.map((pool) => (pool.name === 'spot' ? { ...pool, taints: [{ key: 'example.com/preemptible', effect: 'NoExecute' }] } : pool)),
+    );
+    expect(
+      untolerated.capacity.problems.some((problem) => /^no node pool admits the pods of Deployment prefect\/ladler/.test(problem)),
+    ).toBe(true);
   });
 });
 
