@@ -24,6 +24,7 @@ const FOLDER_ORDER: Readonly<Record<string, number>> = {
   edge: 5,
   prefect: 6,
   charts: 7,
+  customize: 7,
   output: 8,
   validation: 9,
   app: 10,

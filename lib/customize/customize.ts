@@ -18,6 +18,7 @@ import { ConfigurationFault } from '../core/configuration-fault';
 import type { KubernetesObject, PodPlacement, WorkloadDemand } from '../core/kubernetes-object';
 import type { EnvironmentConfig } from '../config/load';
 import type { Placement } from '../config/company-schema';
+import { isQuantity, parseQuantity } from '../core/quantity';
 import { resolveCatalog } from '../prefect/service-catalog';
 import { applyJsonPatch, JsonPatchError, mergePatch } from './patch';
 import { mirrored } from './mirrors';
@@ -276,6 +277,7 @@ export function customize(entries: readonly LayerObject[], config: EnvironmentCo
     entry.object = object;
   });
 
+  problems.push(...controllerRequestProblems(config));
   if (problems.length > 0) throw new ConfigurationFault(problems);
   return result;
 }
@@ -296,7 +298,8 @@ function controllerGroup(name: string): string | undefined {
  * taint (its chart's default), the ingress gateway takes the "gateway" group.
  */
 export function placedControllers(workloads: readonly WorkloadDemand[], config: EnvironmentConfig, gatewayName: string): WorkloadDemand[] {
-  return workloads.map((workload) => {
+  return workloads.map((given) => {
+    const workload = withRequestsFromValues(given, config);
     if (workload.perNode) return { ...workload, placement: { tolerations: [{ operator: 'Exists' }] } };
     const group = workload.name === gatewayName ? 'gateway' : controllerGroup(workload.name);
     const placement = group ? placementFor([group], config) : config.scheduling.default;
@@ -306,6 +309,62 @@ export function placedControllers(workloads: readonly WorkloadDemand[], config: 
       ...(nodeTerms(placement.nodeAffinity) ? { requiredNodeTerms: nodeTerms(placement.nodeAffinity) } : {}),
     };
     return constraints && Object.keys(constraints).length > 0 ? { ...workload, placement: constraints } : workload;
+  });
+}
+
+/** Where each platform controller's requests are in its chart's values: [release, path]. */
+const CONTROLLER_REQUESTS: Readonly<Record<string, readonly [string, readonly string[]]>> = {
+  istiod: ['istiod', ['resources', 'requests']],
+  'istio-cni-node': ['istio-cni', ['resources', 'requests']],
+  'istio-ingressgateway': ['istio-ingressgateway', ['resources', 'requests']],
+  'cert-manager': ['cert-manager', ['resources', 'requests']],
+  'cert-manager-webhook': ['cert-manager', ['webhook', 'resources', 'requests']],
+  'cert-manager-cainjector': ['cert-manager', ['cainjector', 'resources', 'requests']],
+  'trust-manager': ['trust-manager', ['resources', 'requests']],
+  'cloudnative-pg': ['cloudnative-pg', ['resources', 'requests']],
+  'external-secrets': ['external-secrets', ['resources', 'requests']],
+  'external-secrets-webhook': ['external-secrets', ['webhook', 'resources', 'requests']],
+  'external-secrets-cert-controller': ['external-secrets', ['certController', 'resources', 'requests']],
+};
+
+/** The requests that `helmValues` gives a controller, at its chart's path: { field, cpu?, memory? }. */
+function requestsFromValues(name: string, config: EnvironmentConfig): { field: string; cpu?: unknown; memory?: unknown } | undefined {
+  const location = CONTROLLER_REQUESTS[name];
+  if (!location) return undefined;
+  const [release, path] = location;
+  const requests = path.reduce<unknown>((node, key) => (isMapping(node) ? node[key] : undefined), config.helmValues[release]);
+  if (!isMapping(requests)) return undefined;
+  return { field: `helmValues.${release}.${path.join('.')}`, cpu: requests.cpu, memory: requests.memory };
+}
+
+/** A controller's demand with the requests `helmValues` sets for it (the capacity check counts what runs). */
+function withRequestsFromValues(workload: WorkloadDemand, config: EnvironmentConfig): WorkloadDemand {
+  const given = requestsFromValues(workload.name, config);
+  if (!given) return workload;
+  const read = (value: unknown) =>
+    (typeof value === 'string' || typeof value === 'number') && isQuantity(String(value)) ? parseQuantity(String(value)) : undefined;
+  return { ...workload, cpu: read(given.cpu) ?? workload.cpu, memory: read(given.memory) ?? workload.memory };
+}
+
+/** The problems of requests that `helmValues` sets for the controllers: each must be a quantity. */
+function controllerRequestProblems(config: EnvironmentConfig): FieldProblem[] {
+  return Object.keys(CONTROLLER_REQUESTS).flatMap((name) => {
+    const given = requestsFromValues(name, config);
+    if (!given) return [];
+    return (['cpu', 'memory'] as const).flatMap((resource) => {
+      const value = given[resource];
+      if (
+        value === undefined ||
+        ((typeof value === 'string' || typeof value === 'number') && isQuantity(String(value)) && parseQuantity(String(value)) > 0)
+      )
+        return [];
+      return [
+        {
+          field: `${given.field}.${resource}`,
+          expectation: `expected a Kubernetes quantity above zero, such as ${resource === 'cpu' ? '"500m"' : '"512Mi"'}, got ${JSON.stringify(value)}`,
+        },
+      ];
+    });
   });
 }
 

@@ -239,6 +239,19 @@ describe('the capacity check on several node pools', () => {
     );
   });
 
+  it('counts the requests that helmValues gives a controller, and refuses one that is not a quantity', () => {
+    const sized = buildVariant('prod', [
+      VARIANTS.companyCluster,
+      { helmValues: { istiod: { resources: { requests: { cpu: '2', memory: '4Gi' } } } } },
+    ]);
+    const istiod = sized.capacity.workloads.find((workload) => workload.name === 'istiod');
+    expect(istiod).toMatchObject({ cpu: 2, memory: 4 * 2 ** 30 });
+    expect(values('istiod').resources).toBeUndefined();
+    expect(refusal({ helmValues: { 'cert-manager': { webhook: { resources: { requests: { memory: 'lots' } } } } } })).toEqual([
+      'config/prod.yaml: helmValues.cert-manager.webhook.resources.requests.memory: expected a Kubernetes quantity above zero, such as "512Mi", got "lots"',
+    ]);
+  });
+
   it('fails when no pool admits a workload (a nodeSelector no pool has, or a taint it does not tolerate)', () => {
     const nowhere = buildVariant('prod', [
       VARIANTS.companyCluster,
