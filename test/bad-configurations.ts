@@ -125,8 +125,18 @@ export const BROKEN: readonly [string, string, Changes | readonly Changes[], key
   ['PostgreSQL 12', 'prod', { postgres: { version: '12' } }, undefined],
   ['two StatefulSet PostgreSQL instances', 'prod', { postgres: { instances: 2 } }, undefined],
   ['a backup without CloudNativePG', 'prod', { postgres: { backup: { destinationPath: 's3://prefect-backups/prod' } } }, undefined],
-  ['a backup path that is not S3', 'prod', { postgres: { provider: 'cloudnativepg', backup: { destinationPath: 'gs://b/p' } } }, undefined],
-  ['more CloudNativePG instances than nodes', 'prod', { postgres: { provider: 'cloudnativepg', instances: 5 } }, 'instancesPerNode'],
+  [
+    'a backup path that is not S3',
+    'prod',
+    { postgres: { provider: 'cloudnativepg', logicalBackup: null, backup: { destinationPath: 'gs://b/p' } } },
+    undefined,
+  ],
+  [
+    'more CloudNativePG instances than nodes',
+    'prod',
+    { postgres: { provider: 'cloudnativepg', logicalBackup: null, instances: 5 } },
+    'instancesPerNode',
+  ],
   ['an external PostgreSQL without its server', 'dev', { postgres: { provider: 'external' } }, undefined],
   [
     'an external server without a provider of external',
@@ -242,5 +252,8 @@ export const BROKEN: readonly [string, string, Changes | readonly Changes[], key
     { cluster: { pools: [{ name: 'db', nodes: 1, cpuPerNode: '4', memoryPerNode: '8Gi', taints: [{ key: 'x' }] }] } },
     undefined,
   ],
+  ['a logical backup with CloudNativePG', 'prod', { postgres: { provider: 'cloudnativepg', logicalBackup: {} } }, undefined],
+  ['a backup schedule of four fields', 'prod', { postgres: { logicalBackup: { schedule: '0 3 * *' } } }, undefined],
+  ['backups kept: none', 'prod', { postgres: { logicalBackup: { keep: 0 } } }, undefined],
   ['a route override of a route not in the table', 'prod', { routes: { overrides: { reports: { timeout: '30s' } } } }, 'routeTable'],
 ];

@@ -41,6 +41,8 @@ export const VARIANTS = {
   cloudnativePg: {
     postgres: {
       provider: 'cloudnativepg',
+      // CloudNativePG backs up with `backup`: prod's logical backup is for the StatefulSet.
+      logicalBackup: null,
       instances: 3,
       backup: { destinationPath: 's3://prefect-backups/prod', endpointURL: 'https://s3.us-east-1.amazonaws.com' },
     },

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { databasesOf, redisInstancesOf, type RedisName } from '../catalog/services';
 import { CloudNativePostgres, defaultInstances } from '../data/postgres/cloudnative-pg';
 import { DatabaseInitJob } from '../data/postgres/database-init-job';
+import { LogicalBackup } from '../data/postgres/logical-backup';
 import { ExternalPostgres } from '../data/postgres/external-postgres';
 import { ExternalRedis } from '../data/redis/external-redis';
 import { Postgres, POSTGRES_IMAGE_REPOSITORY } from '../data/postgres/postgres';
@@ -120,6 +121,22 @@ export class DataChart extends LayerChart {
           createDatabase: postgres.provider !== 'cloudnativepg',
         }),
     );
+
+    if (postgres.logicalBackup && postgres.provider !== 'cloudnativepg') {
+      const { schedule, keep, storage } = postgres.logicalBackup;
+      new LogicalBackup(this, 'LogicalBackup', {
+        postgres: this.postgres,
+        databases,
+        namespace,
+        image: `${POSTGRES_IMAGE_REPOSITORY}:${postgres.version}`,
+        version: postgres.version,
+        labelsFor,
+        mesh,
+        schedule,
+        keep,
+        storage,
+      });
+    }
 
     const servers = redisInstancesOf(this.config.edition).map((instance): [RedisName, RedisServer] => {
       const settings = redis[instance];

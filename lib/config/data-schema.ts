@@ -127,6 +127,33 @@ export const postgres = z
         'CloudNativePG instances (1 primary + replicas). Omit for 3 on a cluster with more than one zone (one per node when there are fewer nodes), 1 otherwise.',
       ),
     backup: postgresBackup.optional().describe('CloudNativePG: base backups and WAL archiving to an object store, and a ScheduledBackup.'),
+    logicalBackup: z
+      .strictObject({
+        schedule: z
+          .string()
+          .regex(/^[0-9*/,A-Za-z-]+( +[0-9*/,A-Za-z-]+){4}$/, { error: 'expected a cron schedule of five fields, such as "0 3 * * *"' })
+          .default('0 3 * * *')
+          .describe('When the backup runs (cron, UTC).'),
+        keep: z
+          .int()
+          .min(1)
+          .max(365)
+          .default(7)
+          .describe('How many complete backups stay on the volume; the oldest beyond goes once a new one is complete.'),
+        storage: z
+          .strictObject({
+            size: quantity('50Gi', MAX_VOLUME)
+              .default('20Gi')
+              .describe('The size of the volume of backups: `keep` times the dumps of all databases, and room for one more.'),
+            storageClass: objectName.optional().describe("The volume's StorageClass; omit for the cluster's default."),
+          })
+          .prefault({})
+          .describe('The volume the backups are written to (never pruned by Flux).'),
+      })
+      .optional()
+      .describe(
+        'StatefulSet or external: a scheduled pg_dump of every database (and the roles, without passwords) to a volume, with retention. README, "Backups and restore".',
+      ),
     external: externalPostgres.optional().describe('With provider "external": the server to connect to.'),
   })
   .superRefine((postgres, context) => {
@@ -147,6 +174,13 @@ export const postgres = z
     if (postgres.provider !== 'external' && postgres.external !== undefined) {
       context.addIssue({ code: 'custom', path: ['external'], message: 'expected only with provider "external"' });
     }
+    if (postgres.provider === 'cloudnativepg' && postgres.logicalBackup !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['logicalBackup'],
+        message: 'expected only with provider "statefulset" or "external" (CloudNativePG backs up with postgres.backup)',
+      });
+    }
   })
   .meta({
     allOf: [
@@ -154,6 +188,7 @@ export const postgres = z
         properties: { instances: { const: 1 }, backup: false },
       }),
       rule(whenFields({ provider: [['statefulset', 'cloudnativepg'], 'statefulset'] }), forbid('external')),
+      rule(whenFields({ provider: [['cloudnativepg'], 'statefulset'] }), forbid('logicalBackup')),
       // The loader says this one at the top level (schema.ts), beside the same rule for each Redis.
       rule(whenFields({ provider: [['external'], 'statefulset'] }), need('external')),
     ],

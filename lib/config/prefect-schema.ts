@@ -44,7 +44,7 @@ export const secretKeyReference = z.strictObject({
 export type SecretKeyReference = z.infer<typeof secretKeyReference>;
 
 /** Words of a variable's name (split at "_") that mark its value as secret. */
-const SECRET_WORDS = [
+export const SECRET_WORDS = [
   'PASSWORD',
   'PASSWD',
   'PASS',
@@ -62,7 +62,7 @@ const SECRET_WORDS = [
 ];
 const SECRET_WORD = new RegExp(`^(?:${SECRET_WORDS.join('|')})$`);
 /** Last words that name something about a secret rather than the secret: `…_KEY_FILE`, `…_TOKEN_TTL_SECONDS`. */
-const NOT_THE_SECRET = [
+export const NOT_THE_SECRET = [
   'FILE',
   'PATH',
   'DIR',

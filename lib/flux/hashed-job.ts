@@ -111,46 +111,9 @@ export class HashedJob extends Construct {
     super(scope, id);
     const { baseName, namespace, labels } = props;
     this.baseName = baseName;
-    // The Job is a client like any service: the relations give it its environment, its egress
-    // and its place in the servers' policies.
-    this.client = new RecordingDataClient(baseName, namespace, selectorFor(labels), baseName);
-    props.connect(this.client);
-
-    // The relations' files (a server's CA) go into every container, like their variables.
-    const files = toSecretVolumes(this.client.mounts);
-    const volumes = [...(props.volumes ?? []), ...files.volumes];
-    const initContainers = props.initContainers ?? [];
-    const withRelations = (container: k8s.Container): k8s.Container => {
-      const volumeMounts = [...(container.volumeMounts ?? []), ...files.volumeMounts];
-      return {
-        imagePullPolicy: 'IfNotPresent',
-        securityContext: restrictedContainerSecurityContext(props.runAs),
-        ...container,
-        env: [...toEnvVars(this.client.env), ...(container.env ?? [])],
-        ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
-      };
-    };
-    const imagePullSecrets = props.imagePullSecrets ?? [];
-    const template: k8s.PodTemplateSpec = {
-      metadata: { labels, annotations: { ...sidecarAnnotations(0), ...NATIVE_SIDECAR_ANNOTATION, ...props.podAnnotations } },
-      spec: {
-        serviceAccountName: baseName,
-        automountServiceAccountToken: false,
-        enableServiceLinks: false,
-        restartPolicy: 'Never',
-        securityContext: restrictedPodSecurityContext(props.runAs),
-        ...(imagePullSecrets.length > 0 ? { imagePullSecrets: [...imagePullSecrets] } : {}),
-        ...(initContainers.length > 0 ? { initContainers: initContainers.map(withRelations) } : {}),
-        containers: [withRelations(props.container)],
-        ...(volumes.length > 0 ? { volumes: [...volumes] } : {}),
-      },
-    };
+    const { client, template } = relatedJobPod(this, props);
+    this.client = client;
     this.jobName = `${baseName}-${contentHash(k8s.toJson_PodTemplateSpec(template), 10)}`;
-
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: baseName, namespace, labels },
-      automountServiceAccountToken: false,
-    });
     this.job = new k8s.KubeJob(this, 'Resource', {
       metadata: {
         name: this.jobName,
@@ -160,14 +123,66 @@ export class HashedJob extends Construct {
       },
       spec: { backoffLimit: props.backoffLimit, activeDeadlineSeconds: props.activeDeadlineSeconds, template },
     });
-
-    const policy = new WorkloadNetworkPolicy(this, 'NetworkPolicy', {
-      name: baseName,
-      namespace,
-      labels,
-      podSelector: this.client.selectorLabels,
-      mesh: props.mesh,
-    });
-    for (const rule of this.client.egress) policy.allowEgress(rule);
   }
+}
+
+/** What a Job's pod is made of, with or without a hash in its name: see HashedJobProps. */
+export type JobPodProps = Omit<HashedJobProps, 'backoffLimit' | 'activeDeadlineSeconds' | 'annotations'>;
+
+/**
+ * The pod template of a Job that is a client of the data relations (its environment, its
+ * files, its mesh identity through a native sidecar, the restricted security context), and the
+ * objects around it in `scope`: its ServiceAccount, and a NetworkPolicy that lets it reach only
+ * what its relations opened. For run-once Jobs (HashedJob) and scheduled ones (ScheduledJob).
+ */
+export function relatedJobPod(scope: Construct, props: JobPodProps): { client: RecordingDataClient; template: k8s.PodTemplateSpec } {
+  const { baseName, namespace, labels } = props;
+  // The Job is a client like any service: the relations give it its environment, its egress
+  // and its place in the servers' policies.
+  const client = new RecordingDataClient(baseName, namespace, selectorFor(labels), baseName);
+  props.connect(client);
+
+  // The relations' files (a server's CA) go into every container, like their variables.
+  const files = toSecretVolumes(client.mounts);
+  const volumes = [...(props.volumes ?? []), ...files.volumes];
+  const initContainers = props.initContainers ?? [];
+  const withRelations = (container: k8s.Container): k8s.Container => {
+    const volumeMounts = [...(container.volumeMounts ?? []), ...files.volumeMounts];
+    return {
+      imagePullPolicy: 'IfNotPresent',
+      securityContext: restrictedContainerSecurityContext(props.runAs),
+      ...container,
+      env: [...toEnvVars(client.env), ...(container.env ?? [])],
+      ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
+    };
+  };
+  const imagePullSecrets = props.imagePullSecrets ?? [];
+  const template: k8s.PodTemplateSpec = {
+    metadata: { labels, annotations: { ...sidecarAnnotations(0), ...NATIVE_SIDECAR_ANNOTATION, ...props.podAnnotations } },
+    spec: {
+      serviceAccountName: baseName,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      restartPolicy: 'Never',
+      securityContext: restrictedPodSecurityContext(props.runAs),
+      ...(imagePullSecrets.length > 0 ? { imagePullSecrets: [...imagePullSecrets] } : {}),
+      ...(initContainers.length > 0 ? { initContainers: initContainers.map(withRelations) } : {}),
+      containers: [withRelations(props.container)],
+      ...(volumes.length > 0 ? { volumes: [...volumes] } : {}),
+    },
+  };
+
+  new k8s.KubeServiceAccount(scope, 'ServiceAccount', {
+    metadata: { name: baseName, namespace, labels },
+    automountServiceAccountToken: false,
+  });
+  const policy = new WorkloadNetworkPolicy(scope, 'NetworkPolicy', {
+    name: baseName,
+    namespace,
+    labels,
+    podSelector: client.selectorLabels,
+    mesh: props.mesh,
+  });
+  for (const rule of client.egress) policy.allowEgress(rule);
+  return { client, template };
 }

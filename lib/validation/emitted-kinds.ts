@@ -8,12 +8,14 @@
  */
 export const EMITTED_KUBERNETES_KINDS: readonly string[] = [
   'v1/ConfigMap',
+  'v1/PersistentVolumeClaim',
   'v1/Namespace',
   'v1/Service',
   'v1/ServiceAccount',
   'apps/v1/Deployment',
   'apps/v1/StatefulSet',
   'batch/v1/Job',
+  'batch/v1/CronJob',
   'autoscaling/v2/HorizontalPodAutoscaler',
   'policy/v1/PodDisruptionBudget',
   'networking.k8s.io/v1/IngressClass',

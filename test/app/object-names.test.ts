@@ -140,8 +140,18 @@ const PINNED: Record<(typeof ENVIRONMENTS)[number], Pinned> = {
     platform: [...COMMON.platform, 'IngressClass -/istio'],
     edge: [...COMMON.edge, 'ClusterIssuer -/prefect-letsencrypt-staging', 'VirtualService istio-ingress/prefect-http-redirect'],
   },
-  // letsencrypt over DNS-01.
-  prod: { ...COMMON, edge: [...COMMON.edge, 'ClusterIssuer -/prefect-letsencrypt'] },
+  // letsencrypt over DNS-01; postgres.logicalBackup: the CronJob, its volume, its identity and its NetworkPolicy.
+  prod: {
+    ...COMMON,
+    edge: [...COMMON.edge, 'ClusterIssuer -/prefect-letsencrypt'],
+    data: [
+      ...COMMON.data,
+      'PersistentVolumeClaim prefect-data/postgres-backup',
+      'CronJob prefect-data/postgres-backup',
+      'ServiceAccount prefect-data/postgres-backup',
+      'NetworkPolicy prefect-data/postgres-backup',
+    ],
+  },
 };
 
 describe.each(ENVIRONMENTS)('object names in %s', (environment) => {

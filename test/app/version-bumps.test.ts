@@ -60,10 +60,14 @@ describe('a version bump of prod touches only what it upgrades', () => {
     expect(result).toEqual([...workloads, ...jobs, fluxLayer].sort());
   });
 
-  it('a PostgreSQL version: its StatefulSet, and the init Jobs replaced', () => {
+  it('a PostgreSQL version: its StatefulSet, the backup CronJob (the same image), and the init Jobs replaced', () => {
     const result = changes(buildVariant('prod', { postgres: { version: '17.7' } }));
     expect(result).toEqual(
-      ['~ data/statefulset.prefect-data.postgres.yaml', ...replacedJobs(result, 'data', 'job.prefect-data.postgres-init-')].sort(),
+      [
+        '~ data/cronjob.prefect-data.postgres-backup.yaml',
+        '~ data/statefulset.prefect-data.postgres.yaml',
+        ...replacedJobs(result, 'data', 'job.prefect-data.postgres-init-'),
+      ].sort(),
     );
   });
 

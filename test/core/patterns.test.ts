@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CIDR_PATTERN, parseCidr } from '../../lib/core/cidr';
 import { isQuantity, parseQuantity, POSITIVE_QUANTITY } from '../../lib/core/quantity';
-import { looksSecret } from '../../lib/config/prefect-schema';
+import { looksSecret, NOT_THE_SECRET, SECRET_WORDS } from '../../lib/config/prefect-schema';
 import { PROJECT_ROOT } from '../helpers';
 
 /** The pattern of secret-looking variable names in config/schema.json (its first patternProperties). */
@@ -70,55 +70,16 @@ function quantityCandidate(random: () => number): string {
   return `${sign}${number}${tail}`;
 }
 
-/** The rule as words: split at "_", a secret word among them, and the last word not about a secret. */
-const SECRET_WORDS = [
-  'PASSWORD',
-  'PASSWD',
-  'PASS',
-  'PWD',
-  'SECRET',
-  'SECRETS',
-  'TOKEN',
-  'TOKENS',
-  'KEY',
-  'KEYS',
-  'APIKEY',
-  'CREDENTIAL',
-  'CREDENTIALS',
-  'PRIVATE',
-];
-const ABOUT_A_SECRET = [
-  'FILE',
-  'PATH',
-  'DIR',
-  'URL',
-  'URI',
-  'ENDPOINT',
-  'SECONDS',
-  'MINUTES',
-  'HOURS',
-  'TTL',
-  'EXPIRY',
-  'EXPIRATION',
-  'LENGTH',
-  'SIZE',
-  'NAME',
-  'ID',
-  'ENABLED',
-  'HEADER',
-  'PREFIX',
-  'ALGORITHM',
-  'TYPE',
-];
+/** The rule as words (the lists are the schema's: what is checked is the pattern built from them): split at "_", a secret word among them, the last word not about a secret. */
 function secretByWords(name: string): boolean {
   const words = name.toUpperCase().split(/_+/).filter(Boolean);
-  if (ABOUT_A_SECRET.includes(words.at(-1) ?? '')) return false;
+  if (NOT_THE_SECRET.includes(words.at(-1) ?? '')) return false;
   return words.some((word) => SECRET_WORDS.includes(word));
 }
 
 function nameCandidate(random: () => number): string {
   const word = () => {
-    const chosen = pick(random, [...SECRET_WORDS, ...ABOUT_A_SECRET, 'PREFECT', 'API', 'DB', 'X', 'KEYRING', 'PASSWORDS', 'db-key']);
+    const chosen = pick(random, [...SECRET_WORDS, ...NOT_THE_SECRET, 'PREFECT', 'API', 'DB', 'X', 'KEYRING', 'PASSWORDS', 'db-key']);
     return random() < 0.3 ? chosen.toLowerCase() : chosen;
   };
   const separator = () => pick(random, ['_', '_', '_', '__', '']);

@@ -150,11 +150,11 @@ describe('CloudNativePG', () => {
     expect(spec.priorityClassName).toBe('prefect-data');
     const instancesOf = (environment: string, changes: Record<string, unknown>) =>
       specOf<{ instances: number }>(findObject(variant(environment, changes).render(), 'Cluster', 'postgres', NS)).instances;
-    expect(instancesOf('prod', { postgres: { provider: 'cloudnativepg' } })).toBe(3);
+    expect(instancesOf('prod', { postgres: { provider: 'cloudnativepg', logicalBackup: null } })).toBe(3);
     // Two nodes in three zones: one instance per node.
-    expect(instancesOf('prod', { postgres: { provider: 'cloudnativepg' }, cluster: { nodes: 2 } })).toBe(2);
+    expect(instancesOf('prod', { postgres: { provider: 'cloudnativepg', logicalBackup: null }, cluster: { nodes: 2 } })).toBe(2);
     expect(instancesOf('dev', { postgres: { provider: 'cloudnativepg' } })).toBe(1);
-    expect(instancesOf('prod', { postgres: { provider: 'cloudnativepg', instances: 2 } })).toBe(2);
+    expect(instancesOf('prod', { postgres: { provider: 'cloudnativepg', logicalBackup: null, instances: 2 } })).toBe(2);
   });
 
   it('archives to the object store and backs up on a schedule', () => {

@@ -104,6 +104,20 @@ async function removeApplied(layers: ReadonlyMap<string, readonly Manifest[]>): 
   const objects = [...layers.values()].flat().filter((object) => object.kind !== 'Namespace');
   const removed = await server.kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], list(objects));
   if (removed.status !== 0) throw new Error(`cleaning up: ${output(removed)}`);
+  // Admission gives every claim the pvc-protection finalizer, which the controller manager
+  // (not run here) removes once no pod uses the claim: done by hand, so that the claim goes.
+  for (const claim of objects.filter((object) => object.kind === 'PersistentVolumeClaim')) {
+    const released = await server.kubectl([
+      'patch',
+      'persistentvolumeclaim',
+      claim.metadata.name,
+      '--namespace',
+      claim.metadata.namespace ?? 'default',
+      '--type=merge',
+      '--patch={"metadata":{"finalizers":null}}',
+    ]);
+    if (released.status !== 0 && !/NotFound|not found/.test(output(released))) throw new Error(`releasing a claim: ${output(released)}`);
+  }
 }
 
 beforeAll(async () => {
