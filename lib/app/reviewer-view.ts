@@ -1,8 +1,9 @@
 /*
  * What dist/<env>/README.md shows of an environment, gathered from the app and its rendered
- * objects: traffic, routes, services, the Secrets to create, the Flux Kustomizations, capacity.
+ * objects: traffic, routes, services, the Secrets to create, the Flux Kustomizations, backups, capacity.
  */
-import { redisInstanceFor, redisInstancesOf } from '../catalog/services';
+import { databasesOf, redisInstanceFor, redisInstancesOf } from '../catalog/services';
+import { BACKUP_DIR, restoreCommands } from '../data/postgres/logical-backup';
 import { kubectlCommands } from '../data/secrets/secrets';
 import { describeMatch } from '../edge/routes/routes';
 import { kustomizationName, LAYERS } from '../flux/layers';
@@ -95,6 +96,43 @@ function fluxView(app: PrefectApp, rendered: RenderedEnvironment): ReviewerViewI
   return { namespace: flux.namespace, source: flux.sourceRef, root: flux.path, folder: `dist/${environment}`, kustomizations };
 }
 
+/** What backs PostgreSQL up in this environment, and how to restore (README, "Backups and restore"). */
+function backupsView(app: PrefectApp): ReviewerViewInput['backups'] {
+  const { config } = app;
+  const { postgres, namespaces, environment } = config;
+  const databases = databasesOf(config.edition);
+  if (postgres.provider === 'cloudnativepg') {
+    return postgres.backup
+      ? {
+          paragraphs: [
+            `PostgreSQL (CloudNativePG): base backups and WAL archiving to \`${postgres.backup.destinationPath}\`, a ScheduledBackup at \`${postgres.backup.schedule}\` (six fields, seconds first), retention ${postgres.backup.retentionPolicy}. Restore by bootstrapping a new Cluster from that object store (CloudNativePG's recovery).`,
+          ],
+          restore: [],
+        }
+      : { paragraphs: ['PostgreSQL (CloudNativePG): **no backup is configured** (`postgres.backup`).'], restore: [] };
+  }
+  const backup = postgres.logicalBackup;
+  if (!backup) {
+    return {
+      paragraphs: [
+        `PostgreSQL: **no backup is configured**${postgres.provider === 'external' ? ' by this installation (the managed service may keep its own)' : ''}: set \`postgres.logicalBackup\` (the repository README, "Backups and restore").`,
+      ],
+      restore: [],
+    };
+  }
+  const volume = `${backup.storage.size}${backup.storage.storageClass ? `, ${backup.storage.storageClass}` : ''}`;
+  return {
+    paragraphs: [
+      `PostgreSQL: the CronJob \`${namespaces.data}/postgres-backup\` runs \`pg_dump\` of ${databases.join(', ')} and the roles (no passwords) at \`${backup.schedule}\` (UTC) into \`${BACKUP_DIR}/<UTC start>/\` on the volume \`postgres-backup\` (${volume}); the newest ${backup.keep} complete backups are kept. Redis holds nothing that must be restored.`,
+      `To restore: stop the writers (\`flux suspend kustomization ${kustomizationName(environment, 'prefect')}\`, then \`kubectl --namespace ${namespaces.prefect} scale deployment,statefulset --all --replicas=0\`), make sure the init Jobs have run against the server, then, from a pod that mounts \`postgres-backup\` with the superuser's \`PG*\` variables (a Job made from the CronJob with its command replaced by a shell), for the backup \`<backup>\`:`,
+    ],
+    restore: [
+      ...restoreCommands(databases, `${BACKUP_DIR}/<backup>`),
+      `flux resume kustomization ${kustomizationName(environment, 'prefect')}`,
+    ],
+  };
+}
+
 export function reviewerView(
   app: PrefectApp,
   rendered: RenderedEnvironment,
@@ -135,6 +173,7 @@ export function reviewerView(
     capacity: formatCapacity(capacity),
     secrets: secretsToCreate(app),
     flux: fluxView(app, rendered),
+    backups: backupsView(app),
     objectsPerLayer: LAYERS.map((layer) => [layer, count(layer)] as const),
   };
 }

@@ -35,6 +35,8 @@ export interface ReviewerViewInput {
   /** How the Secrets that the objects read come to exist (shell lines or a description). */
   readonly secrets: { readonly intro: string; readonly commands: readonly string[] };
   readonly flux: ReviewedFlux;
+  /** The Operations section: how PostgreSQL is backed up and restored (paragraphs, then shell lines). */
+  readonly backups: { readonly paragraphs: readonly string[]; readonly restore: readonly string[] };
   readonly objectsPerLayer: ReadonlyArray<readonly [string, number]>;
 }
 
@@ -146,6 +148,10 @@ export function environmentReadme(input: ReviewerViewInput): string {
     '',
     ...(input.secrets.commands.length > 0 ? ['```sh', ...input.secrets.commands, '```', ''] : []),
     ...fluxSection(input.flux),
+    '## Operations',
+    '',
+    ...input.backups.paragraphs.flatMap((paragraph) => [paragraph, '']),
+    ...(input.backups.restore.length > 0 ? ['```sh', ...input.backups.restore, '```', ''] : []),
     '## Capacity',
     '',
     '```',

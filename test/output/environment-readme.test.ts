@@ -1,5 +1,6 @@
 import { JSDOM } from 'jsdom';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { restoreCommands } from '../../lib/data/postgres/logical-backup';
 import type { RenderedEnvironment } from '../../lib/output/render';
 import { buildVariant, VARIANTS } from '../config-variants';
 import { build, ENVIRONMENTS } from '../helpers';
@@ -163,5 +164,26 @@ describe('the Secrets section, on an empty cluster', () => {
       const namespace = secret.slice(0, secret.indexOf('/'));
       expect(namespaceLine.get(namespace), `namespace of ${secret}`).toBeLessThan(index);
     }
+  });
+});
+
+describe('the Operations section', () => {
+  const readme = (rendered: RenderedEnvironment) => rendered.files.get('README.md') as string;
+  const operations = (rendered: RenderedEnvironment) => readme(rendered).split('## Operations\n')[1]?.split('\n## ')[0] ?? '';
+
+  it('gives prod its backup schedule, volume and the restore commands that the backup test runs', () => {
+    const section = operations(build('prod'));
+    expect(section).toContain('`prefect-data/postgres-backup` runs `pg_dump` of events, nebula, orion');
+    expect(section).toContain('at `0 3 * * *` (UTC)');
+    expect(section).toContain('(200Gi, gp3); the newest 7 complete backups are kept');
+    for (const command of restoreCommands(['events', 'nebula', 'orion'], '/backups/<backup>')) expect(section).toContain(command);
+    expect(section).toContain('flux suspend kustomization prefect-prod-prefect');
+  });
+
+  it('says so where no backup is configured, and names what CloudNativePG backs up to', () => {
+    expect(operations(build('dev'))).toContain('PostgreSQL: **no backup is configured**: set `postgres.logicalBackup`');
+    const cloudnative = operations(buildVariant('prod', VARIANTS.cloudnativePg));
+    expect(cloudnative).toContain('base backups and WAL archiving to `s3://prefect-backups/prod`');
+    expect(cloudnative).not.toContain('pg_restore');
   });
 });
