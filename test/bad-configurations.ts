@@ -25,7 +25,7 @@ export const LOADER_ONLY = {
   routeTable: 'a route override names a route of the table (the default one or routes.table)',
   outputObjects: "a name of an object of the output: a HelmRepository (charts), a HelmRelease (helmValues), a patch's target",
   chartValues: "a chart's values, which the editor schema leaves free (helmValues): the requests the capacity check reads from them",
-  sizing: "PostgreSQL's tuning: work_mem for the connections that every service's replicas and pools may open",
+  sizing: "sizes computed from the whole installation: PostgreSQL's work_mem for every connection, the pods packed onto the node pools",
 } as const;
 
 /** [what is wrong, the environment it changes, the change, the rule that only the loader checks]. */
@@ -189,6 +189,7 @@ export const BROKEN: readonly [string, string, Changes | readonly Changes[], key
   ['cluster without memory per node', 'prod', { cluster: { memoryPerNode: null } }, undefined],
   ['zones as a string', 'prod', { cluster: { zones: 'us-east-1a' } }, undefined],
   ['a route timeout without a unit', 'prod', { routes: { overrides: { ui: { timeout: '30' } } } }, undefined],
+  ['a node pool too small for the installation', 'prod', { cluster: { memoryPerNode: '8Gi' } }, 'sizing'],
   [
     'PostgreSQL memory too small for the connections',
     'prod',

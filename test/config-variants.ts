@@ -37,8 +37,9 @@ export const ACM_CERTIFICATE = 'arn:aws:acm:us-east-1:123456789012:certificate/0
 
 /** Configuration changes that several suites build on: the providers and modes no committed environment uses. */
 export const VARIANTS = {
-  /** prod with CloudNativePG, three instances and backups. */
+  /** prod with CloudNativePG, three instances and backups, on nodes with room for them (three copies of prod's database). */
   cloudnativePg: {
+    cluster: { memoryPerNode: '48Gi' },
     postgres: {
       provider: 'cloudnativepg',
       // CloudNativePG backs up with `backup`: prod's logical backup is for the StatefulSet.

@@ -2,7 +2,7 @@ import { LABEL } from '../core/labels';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
-import { CapacityError, capacityReport, workloadDemands, type CapacityReport } from '../validation/capacity';
+import { capacityReport, formatCapacity, workloadDemands, type CapacityReport } from '../validation/capacity';
 import { ConfigError, loadConfigFile, type EnvironmentConfig } from '../config/load';
 import { environmentReadme } from '../output/environment-readme';
 import { reviewerView } from './reviewer-view';
@@ -175,6 +175,14 @@ export function buildEnvironment(config: EnvironmentConfig, configFile: string, 
       platformWorkloads: placedControllers(app.platformWorkloads, config, INGRESS_GATEWAY_NAME),
     }),
   );
+  // What the configuration asks for does not fit the node pools it describes: a configuration
+  // error (the sizes, replicas or pools in it must change), with the table.
+  if (!capacity.fits) {
+    const table = formatCapacity(capacity).replace(/^/gm, '  ');
+    throw new ConfigError([
+      `${configFile}: cluster: expected node pools that hold every pod at its minimum replicas, with one node of each pool lost (or lower requests and replicas):\n${table}`,
+    ]);
+  }
   const files = new Map(rendered.files);
   files.set('README.md', environmentReadme(reviewerView(app, rendered, capacity, configFile)));
   const sorted = new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -188,9 +196,6 @@ export function checkEnvironment(
   checked?: CheckedObjects,
 ): string[] {
   const problems: string[] = [];
-  if (rendered.capacity && !rendered.capacity.fits) {
-    problems.push(`dist/${rendered.environment}: ${new CapacityError(rendered.capacity).message}`);
-  }
   const where = (file: string) => `dist/${rendered.environment}/${file}`;
   for (const { file, object, text } of rendered.objects) {
     if (checked?.has(rendered.environment, text)) {

@@ -34,7 +34,7 @@ const values = (name: string) => (findObject(company, 'HelmRelease', name, 'flux
 const MANAGED = { key: 'example.com/managed', operator: 'Exists', effect: 'NoSchedule' };
 const DATABASE = { key: 'example.com/dedicated', operator: 'Equal', value: 'database', effect: 'NoSchedule' };
 
-function refusal(changes: Record<string, unknown>): readonly string[] {
+function refusal(changes: Record<string, unknown> | readonly Record<string, unknown>[]): readonly string[] {
   try {
     buildVariant('prod', changes);
   } catch (error) {
@@ -197,8 +197,11 @@ describe('a company cluster (the companyCluster variant of prod)', () => {
 
 describe('the capacity check on several node pools', () => {
   const pools = VARIANTS.companyCluster.cluster.pools;
-  const withPools = (changed: readonly Record<string, unknown>[]) =>
-    buildVariant('prod', [VARIANTS.companyCluster, { cluster: { pools: changed } }]);
+  /** The problems of the companyCluster variant with other pools (or other changes). */
+  const refusedWith = (changes: Record<string, unknown>) => refusal([VARIANTS.companyCluster, changes]);
+  const poolsWith = (name: string, change: Record<string, unknown>) => ({
+    cluster: { pools: pools.map((pool) => (pool.name === name ? { ...pool, ...change } : pool)) },
+  });
 
   it('places every pod on a pool that admits it, and reports each pool', () => {
     const report = company.capacity;
@@ -214,29 +217,20 @@ describe('the capacity check on several node pools', () => {
     expect(formatCapacity(report)).toMatch(/^ {2}pool database: 2 node\(s\) of .*; placed at minimum: /m);
   });
 
-  it('fails, with the table, when the pinned pods do not fit their small pool', () => {
-    const small = withPools(
-      pools.map((pool) => (pool.name === 'database' ? { ...pool, nodes: 2, cpuPerNode: '4', memoryPerNode: '8Gi' } : pool)),
-    );
-    expect(small.capacity.fits).toBe(false);
-    const problems = checkEnvironment(small, sharedValidator());
+  it('fails as a configuration error, with the table, when the pinned pods do not fit their small pool', () => {
+    const problems = refusedWith(poolsWith('database', { nodes: 2, cpuPerNode: '4', memoryPerNode: '8Gi' }));
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^dist\/prod: the installation does not fit on the node pool/);
+    expect(problems[0]).toMatch(/^config\/prod\.yaml: cluster: expected node pools that hold every pod at its minimum replicas/);
     expect(problems[0]).toContain(
       'does not fit: a pod of StatefulSet prefect-data/postgres requests more than one node of pool database has',
     );
     expect(problems[0]).toContain('pool database: 2 node(s) of');
-    expect(problems[0]).toContain('StatefulSet prefect-data/postgres');
+    expect(problems[0]).toMatch(/^ {4}StatefulSet prefect-data\/postgres +1 /m);
   });
 
   it('fails when the pinned pods fit a node each but not all together', () => {
-    const crowded = withPools(
-      pools.map((pool) => (pool.name === 'database' ? { ...pool, nodes: 2, cpuPerNode: '6', memoryPerNode: '12Gi' } : pool)),
-    );
-    expect(crowded.capacity.fits).toBe(false);
-    expect(crowded.capacity.problems.join('\n')).toMatch(
-      /no node of pool database has room left for a pod of StatefulSet prefect-data\/redis-/,
-    );
+    const [problem] = refusedWith(poolsWith('database', { nodes: 2, cpuPerNode: '6', memoryPerNode: '12Gi' }));
+    expect(problem).toMatch(/no node of pool database has room left for a pod of StatefulSet prefect-data\/redis-/);
   });
 
   it('counts the requests that helmValues gives a controller, and refuses one that is not a quantity', () => {
@@ -253,19 +247,14 @@ describe('the capacity check on several node pools', () => {
   });
 
   it('fails when no pool admits a workload (a nodeSelector no pool has, or a taint it does not tolerate)', () => {
-    const nowhere = buildVariant('prod', [
-      VARIANTS.companyCluster,
-      { scheduling: { workloads: { postgres: { nodeSelector: { 'example.com/pool': 'gpu' }, tolerations: null } } } },
-    ]);
-    expect(nowhere.capacity.problems[0]).toMatch(
-      /^no node pool admits the pods of StatefulSet prefect-data\/postgres \(nodeSelector \{"example.com\/pool":"gpu"\}.*\): pool cluster \(labels example.com\/pool=general; taints none\); pool database/,
+    const [nowhere] = refusedWith({
+      scheduling: { workloads: { postgres: { nodeSelector: { 'example.com/pool': 'gpu' }, tolerations: null } } },
+    });
+    expect(nowhere).toMatch(
+      /does not fit: no node pool admits the pods of StatefulSet prefect-data\/postgres \(nodeSelector \{"example.com\/pool":"gpu"\}.*\): pool cluster \(labels example.com\/pool=general; taints none\); pool database/,
     );
-    const untolerated = withPools(
-      pools.map((pool) => (pool.name === 'spot' ? { ...pool, taints: [{ key: 'example.com/preemptible', effect: 'NoExecute' }] } : pool)),
-    );
-    expect(
-      untolerated.capacity.problems.some((problem) => /^no node pool admits the pods of Deployment prefect\/ladler/.test(problem)),
-    ).toBe(true);
+    const [untolerated] = refusedWith(poolsWith('spot', { taints: [{ key: 'example.com/preemptible', effect: 'NoExecute' }] }));
+    expect(untolerated).toMatch(/does not fit: no node pool admits the pods of Deployment prefect\/ladler/);
   });
 });
 

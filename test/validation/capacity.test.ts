@@ -127,7 +127,9 @@ describe('capacity of a CloudNativePG cluster', () => {
       .readFileSync(path.join(PROJECT_ROOT, 'config', 'prod.yaml'), 'utf8')
       .replace('postgres:\n', 'postgres:\n  provider: cloudnativepg\n  instances: 3\n')
       // CloudNativePG backs up with postgres.backup: prod's logical backup goes.
-      .replace(/ {2}# A pg_dump[^\n]*\n {2}logicalBackup:\n {4}storage: [^\n]*\n/, '');
+      .replace(/ {2}# A pg_dump[^\n]*\n {2}logicalBackup:\n {4}storage: [^\n]*\n/, '')
+      // Three instances of prod's size beside everything else need larger nodes than prod's.
+      .replace('memoryPerNode: 24Gi', 'memoryPerNode: 64Gi');
     const built = buildFromText(text, 'prod') as BuiltEnvironment;
     const cluster = built.capacity.workloads.find((workload) => workload.kind === 'Cluster');
     expect(cluster).toMatchObject({ name: 'postgres', minReplicas: 3, maxReplicas: 3, cpu: 4, memory: 8 * GiB });
