@@ -239,6 +239,8 @@ describe('a catalog entry overridden in every field', () => {
   const rendered: RenderedEnvironment = buildVariant('prod', {
     prefect: { services: { 'work-pools': full, nebula: { host: 'internal' } } },
     routes: { overrides: { nebula: { backend: 'work-pools' } } },
+    // Three larger work-pools pods do not fit prod's nodes with one lost (the capacity check says so).
+    cluster: { memoryPerNode: '32Gi' },
   });
   const find = (kind: string, name = 'work-pools') => findObject(rendered, kind, name, 'prefect') as KubernetesObject & { spec: Spec };
   const deployment = find('Deployment');
