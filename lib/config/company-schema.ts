@@ -75,6 +75,7 @@ export const WORKLOAD_GROUPS = [
   'jobs',
   'postgres-init',
   'migrations',
+  'postgres-backup',
   'gateway',
   'istiod',
   'cert-manager',
@@ -95,7 +96,7 @@ export const scheduling = z
       )
       .default({})
       .describe(
-        `Per workload, merged over the default in this order: "prefect" (every Prefect service), "type:<web|background|consumer|loop>", the service's name; "redis", then "redis-<instance>"; "jobs", then "postgres-init" or "migrations". Others: ${WORKLOAD_GROUPS.filter((group) => !group.startsWith('type:')).join(', ')}.`,
+        `Per workload, merged over the default in this order: "prefect" (every Prefect service), "type:<web|background|consumer|loop>", the service's name; "redis", then "redis-<instance>"; "jobs", then "postgres-init", "migrations" or "postgres-backup". Others: ${WORKLOAD_GROUPS.filter((group) => !group.startsWith('type:')).join(', ')}.`,
       ),
   })
   .describe(

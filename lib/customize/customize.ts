@@ -99,6 +99,7 @@ function workloadGroups(entry: LayerObject, config: EnvironmentConfig, serviceTy
   if (namespace === config.namespaces.data && (kind === 'StatefulSet' || kind === 'Cluster') && name === 'postgres') return ['postgres'];
   if (namespace === config.namespaces.data && (kind === 'StatefulSet' || kind === 'Deployment') && name.startsWith('redis-'))
     return ['redis', name];
+  if (kind === 'CronJob' && name === 'postgres-backup') return ['jobs', 'postgres-backup'];
   if (kind === 'Job') {
     if (name.startsWith('postgres-init-')) return ['jobs', 'postgres-init'];
     if (entry.layer === 'migrations') return ['jobs', 'migrations'];

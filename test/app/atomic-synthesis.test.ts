@@ -41,6 +41,12 @@ describe('atomic synthesis', () => {
     };
   };
 
+  /** A construct of the flux layer that throws (a bug, not a configuration error); returns the undo. */
+  const throwingConstruct = () =>
+    edit('lib/charts/flux-chart.ts', (text) =>
+      text.replace("super(scope, 'flux', props);", "super(scope, 'flux', props);\n    throw new Error('construct exploded');"),
+    );
+
   it('fails on bad configuration with exit status 2 and leaves dist/ unchanged', () => {
     const before = treeHash(dist);
     const restore = edit('config/prod.yaml', (text) => text.replace('memory: 2Gi', 'memory: lots'));
@@ -58,9 +64,7 @@ describe('atomic synthesis', () => {
 
   it('fails when a construct throws and leaves dist/ unchanged', () => {
     const before = treeHash(dist);
-    const restore = edit('lib/charts/flux-chart.ts', (text) =>
-      text.replace("super(scope, 'flux', props);", "super(scope, 'flux', props);\n    throw new Error('construct exploded');"),
-    );
+    const restore = throwingConstruct();
     try {
       const result = synth();
       expect(result.status).toBe(1);
@@ -226,9 +230,7 @@ describe('atomic synthesis', () => {
     } finally {
       badConfig();
     }
-    const throwing = edit('lib/charts/flux-chart.ts', (text) =>
-      text.replace("super(scope, 'flux', props);", "super(scope, 'flux', props);\n    throw new Error('construct exploded');"),
-    );
+    const throwing = throwingConstruct();
     try {
       const result = run('make', ['--no-print-directory', 'synth'], project);
       // GNU make exits 2 whenever a recipe fails; the recipe's own status is in its last line.
@@ -242,9 +244,7 @@ describe('atomic synthesis', () => {
 
   it('ends `cdk8s synth` with status 1 when a construct throws, dist/ unchanged', () => {
     const before = treeHash(dist);
-    const restore = edit('lib/charts/flux-chart.ts', (text) =>
-      text.replace("super(scope, 'flux', props);", "super(scope, 'flux', props);\n    throw new Error('construct exploded');"),
-    );
+    const restore = throwingConstruct();
     try {
       const result = run('npx', ['cdk8s', 'synth', '--no-check-upgrade'], project);
       expect(result.status).toBe(1);

@@ -104,6 +104,18 @@ describe('a company cluster (the companyCluster variant of prod)', () => {
     }
   });
 
+  it('places the backup CronJob by its group, under jobs', () => {
+    const backup = buildVariant('prod', [
+      VARIANTS.companyCluster,
+      { scheduling: { workloads: { 'postgres-backup': { nodeSelector: { 'example.com/pool': 'database' }, tolerations: [DATABASE] } } } },
+    ]);
+    const cronJob = findObject(backup, 'CronJob', 'postgres-backup', 'prefect-data');
+    const spec = (cronJob.spec as { jobTemplate: { spec: { template: { spec: PodSpec } } } }).jobTemplate.spec.template.spec;
+    expect(spec.nodeSelector).toEqual({ 'example.com/pool': 'database' });
+    expect(spec.tolerations).toEqual([MANAGED, DATABASE]);
+    expect(spec.containers[0]?.image).toBe('harbor.example.com/dockerhub/library/postgres:17.6');
+  });
+
   it('pulls every image of a mirrored registry through the mirror, with the pull secret beside the existing one', () => {
     const images = company.objects.flatMap(({ object }) => {
       const template = (object.spec as { template?: { spec?: PodSpec } } | undefined)?.template?.spec;
