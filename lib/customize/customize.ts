@@ -216,7 +216,8 @@ export function customize(entries: readonly LayerObject[], config: EnvironmentCo
     let values = (spec.values as Mapping) ?? {};
     if (settings) {
       const placement = settings.group ? placementFor([settings.group], config) : undefined;
-      values = mergePatch(values, settings.values({ mirrors, pullSecrets, placement })) as Mapping;
+      const { labels, annotations } = config.metadata;
+      values = mergePatch(values, settings.values({ mirrors, pullSecrets, placement, labels, annotations })) as Mapping;
     }
     const extra = config.helmValues[object.metadata.name];
     if (extra) values = mergePatch(values, extra) as Mapping;

@@ -14,6 +14,9 @@ export interface ReleaseContext {
   readonly pullSecrets: readonly string[];
   /** The release's merged placement, when scheduling names its group or sets a default. */
   readonly placement?: Placement;
+  /** `metadata.labels` and `metadata.annotations`, for the charts that put common ones on what they create. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 export interface ReleaseSettings {
@@ -70,11 +73,15 @@ export const RELEASE_SETTINGS: Readonly<Record<string, ReleaseSettings>> = {
   },
   'cert-manager': {
     group: 'cert-manager',
-    values: ({ mirrors, pullSecrets, placement }) => {
+    values: ({ mirrors, pullSecrets, placement, labels }) => {
       const placed = scheduling(placement);
+      const global = {
+        ...when(pullSecrets.length > 0, { imagePullSecrets: named(pullSecrets) }),
+        ...when(Object.keys(labels).length > 0, { commonLabels: labels }),
+      };
       return {
         ...registryOf('quay.io', mirrors),
-        ...when(pullSecrets.length > 0, { global: { imagePullSecrets: named(pullSecrets) } }),
+        ...when(Object.keys(global).length > 0, { global }),
         ...placed,
         ...when(Object.keys(placed).length > 0, { webhook: placed, cainjector: placed, startupapicheck: placed }),
       };
@@ -82,18 +89,21 @@ export const RELEASE_SETTINGS: Readonly<Record<string, ReleaseSettings>> = {
   },
   'trust-manager': {
     group: 'trust-manager',
-    values: ({ mirrors, pullSecrets, placement }) => ({
+    values: ({ mirrors, pullSecrets, placement, labels, annotations }) => ({
       ...registryOf('quay.io', mirrors),
       ...when(pullSecrets.length > 0, { imagePullSecrets: named(pullSecrets) }),
+      ...when(Object.keys(labels).length > 0, { commonLabels: labels }),
+      ...when(Object.keys(annotations).length > 0, { commonAnnotations: annotations }),
       ...scheduling(placement),
     }),
   },
   'cloudnative-pg': {
     group: 'cloudnative-pg',
-    values: ({ mirrors, pullSecrets, placement }) => {
+    values: ({ mirrors, pullSecrets, placement, annotations }) => {
       const repository = mirrored('ghcr.io/cloudnative-pg/cloudnative-pg', mirrors);
       return {
         ...when(repository !== 'ghcr.io/cloudnative-pg/cloudnative-pg', { image: { repository } }),
+        ...when(Object.keys(annotations).length > 0, { commonAnnotations: annotations }),
         ...when(pullSecrets.length > 0, { imagePullSecrets: named(pullSecrets) }),
         ...scheduling(placement),
       };
@@ -101,13 +111,14 @@ export const RELEASE_SETTINGS: Readonly<Record<string, ReleaseSettings>> = {
   },
   'external-secrets': {
     group: 'external-secrets',
-    values: ({ mirrors, pullSecrets, placement }) => {
+    values: ({ mirrors, pullSecrets, placement, labels }) => {
       const repository = mirrored('ghcr.io/external-secrets/external-secrets', mirrors);
       const image = { image: { repository } };
       const global = { ...when(pullSecrets.length > 0, { imagePullSecrets: named(pullSecrets) }), ...scheduling(placement) };
       return {
         ...when(repository !== 'ghcr.io/external-secrets/external-secrets', { ...image, webhook: image, certController: image }),
         ...when(Object.keys(global).length > 0, { global }),
+        ...when(Object.keys(labels).length > 0, { commonLabels: labels }),
       };
     },
   },

@@ -160,7 +160,11 @@ describe('a company cluster (the companyCluster variant of prod)', () => {
     expect(values('trust-manager')).toMatchObject({
       imageRegistry: 'harbor.example.com/quay',
       imagePullSecrets: [{ name: 'harbor-pull' }],
+      commonLabels: { 'example.com/cost-center': 'cc-1234' },
+      commonAnnotations: { 'example.com/team': 'platform' },
     });
+    // The charts that label everything they create get the common labels.
+    expect(certManager.global).toMatchObject({ commonLabels: { 'example.com/cost-center': 'cc-1234' } });
   });
 
   it('reads the Istio charts from an OCI registry and cert-manager’s from another repository', () => {
