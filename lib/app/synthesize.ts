@@ -2,7 +2,7 @@ import { LABEL } from '../core/labels';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as yaml from 'js-yaml';
-import { capacityReport, formatCapacity, workloadDemands, type CapacityReport } from '../validation/capacity';
+import { CapacityError, capacityReport, workloadDemands, type CapacityReport } from '../validation/capacity';
 import { ConfigError, loadConfigFile, type EnvironmentConfig } from '../config/load';
 import { environmentReadme } from '../output/environment-readme';
 import { reviewerView } from './reviewer-view';
@@ -13,7 +13,6 @@ import { PrefectApp } from './prefect-app';
 import { RouteTableError } from '../edge/routes/routes';
 import { ConfigurationFault } from '../core/configuration-fault';
 import { customize, placedControllers } from '../customize/customize';
-import { INGRESS_GATEWAY_NAME } from '../edge/ingress-gateway-release';
 import { checkConventions } from '../validation/conventions';
 import { immutableChangeSteps, immutableChanges, removalCascade, removalSteps } from '../validation/immutable-fields';
 import type { StrictValidator } from '../validation/strict-validator';
@@ -172,15 +171,15 @@ export function buildEnvironment(config: EnvironmentConfig, configFile: string, 
     config,
     workloadDemands(rendered.objects, {
       injectedNamespaces,
-      platformWorkloads: placedControllers(app.platformWorkloads, config, INGRESS_GATEWAY_NAME),
+      platformWorkloads: placedControllers(app.platformWorkloads, config),
     }),
   );
   // What the configuration asks for does not fit the node pools it describes: a configuration
   // error (the sizes, replicas or pools in it must change), with the table.
   if (!capacity.fits) {
-    const table = formatCapacity(capacity).replace(/^/gm, '  ');
+    const [verdict, ...table] = new CapacityError(capacity).message.split('\n');
     throw new ConfigError([
-      `${configFile}: cluster: expected node pools that hold every pod at its minimum replicas, with one node of each pool lost (or lower requests and replicas):\n${table}`,
+      `${configFile}: cluster: expected node pools that hold every pod at its minimum replicas: ${verdict}\n${table.map((line) => `  ${line}`).join('\n')}`,
     ]);
   }
   const files = new Map(rendered.files);
@@ -190,11 +189,7 @@ export function buildEnvironment(config: EnvironmentConfig, configFile: string, 
 }
 
 /** Every reason why the rendered output must not reach `dist/`. */
-export function checkEnvironment(
-  rendered: RenderedEnvironment & { readonly capacity?: CapacityReport },
-  validator: StrictValidator,
-  checked?: CheckedObjects,
-): string[] {
+export function checkEnvironment(rendered: RenderedEnvironment, validator: StrictValidator, checked?: CheckedObjects): string[] {
   const problems: string[] = [];
   const where = (file: string) => `dist/${rendered.environment}/${file}`;
   for (const { file, object, text } of rendered.objects) {

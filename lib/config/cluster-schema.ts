@@ -2,16 +2,14 @@
  * The cluster and Flux sections of the configuration: the node pool, its DNS, the Git source.
  */
 import { z } from 'zod';
-import { labelKey, labelValue } from './company-schema';
-import { dnsLabel, duration, MAX_CPU, MAX_MEMORY, networkCidr, objectName, quantity } from './fields';
+import { dnsLabel, duration, labelKey, labelValue, labelValueMap, MAX_CPU, MAX_MEMORY, networkCidr, objectName, quantity } from './fields';
 
 const taint = z.strictObject({
   key: labelKey.describe('The taint key.'),
   value: labelValue.optional().describe('The taint value.'),
   effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).describe('The taint effect; PreferNoSchedule keeps no pod away.'),
 });
-const nodeLabels = z
-  .record(labelKey, labelValue)
+const nodeLabels = labelValueMap
   .default({})
   .describe("Labels of the pool's nodes: the capacity check places a pod only on pools its nodeSelector and required node affinity admit.");
 const nodeTaints = z

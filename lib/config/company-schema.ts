@@ -5,17 +5,8 @@
  * name. lib/customize/ applies them to the synthesized objects, before validation.
  */
 import { z } from 'zod';
-import { objectName } from './fields';
+import { labelKey, labelMap, labelValue, labelValueMap, objectName } from './fields';
 import { need } from './json-rules';
-
-/** A label key: an optional DNS prefix of at most 253 characters, then a name of at most 63. */
-const LABEL_KEY = /^(?:(?=[^/]{1,253}\/)[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?\/)?(?=[^/]{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-export const labelKey = z
-  .string()
-  .regex(LABEL_KEY, { error: 'expected a Kubernetes label key such as "example.com/team" (a name of at most 63 characters)' });
-export const labelValue = z.string().regex(/^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, {
-  error: 'expected a label value: at most 63 letters, digits, "-", "_" and ".", quoted ("true", "1234")',
-});
 
 /** Prefixes that Kubernetes, Istio, Flux and this project own: never set from the configuration. */
 export const RESERVED_LABEL_PREFIXES = ['kubernetes.io/', 'k8s.io/', 'app.kubernetes.io/', 'istio.io/', 'fluxcd.io/', 'toolkit.fluxcd.io/'];
@@ -36,8 +27,7 @@ const toleration = z.strictObject({
 
 /** Where one workload's pods may run. */
 const placement = z.strictObject({
-  nodeSelector: z
-    .record(labelKey, labelValue)
+  nodeSelector: labelValueMap
     .optional()
     .describe('Node labels the pods require (merged over the default\'s, key by key), e.g. { "node-pool": "database" }.'),
   tolerations: z.array(toleration).optional().describe("Taints the pods tolerate (added to the default's)."),
@@ -57,7 +47,7 @@ const placement = z.strictObject({
 export type Placement = z.infer<typeof placement>;
 
 /**
- * The workloads that scheduling names (lib/customize/workloads.ts): every pod this project or
+ * The workloads that scheduling names (lib/customize/customize.ts, workloadGroups): every pod this project or
  * its Helm releases run. Prefect services also by name (their catalog names).
  */
 export const WORKLOAD_GROUPS = [
@@ -144,14 +134,12 @@ export const charts = z
 
 export const metadata = z
   .strictObject({
-    labels: z
-      .record(labelKey, labelValue)
+    labels: labelValueMap
       .default({})
       .describe(
         'Labels on every object and pod template of the output (cost centre, team), never over a label the project sets; not under kubernetes.io/, app.kubernetes.io/, istio.io/ or fluxcd.io/.',
       ),
-    annotations: z
-      .record(labelKey, z.string())
+    annotations: labelMap
       .default({})
       .describe('Annotations on every object and pod template of the output, never over one the project sets.'),
   })

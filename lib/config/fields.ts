@@ -78,22 +78,21 @@ export const networkCidr = z
     error: 'expected a network range with no host bits set, such as "203.0.113.0/24" or "::/0"',
   });
 
-/** Labels: keys as `labelMap`, values that Kubernetes accepts as label values. */
-export const labelValueMap = z.record(
-  z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, {
-    error: 'expected a Kubernetes label key such as "azure.workload.identity/use"',
-  }),
-  z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, {
-    error: 'expected a label value (at most 63 letters, digits, "-", "_" and "."), quoted: "true"',
-  }),
-);
+/** A label or annotation key: an optional DNS prefix of at most 253 characters, then a name of at most 63. */
+export const labelKey = z
+  .string()
+  .regex(/^(?:(?=[^/]{1,253}\/)[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?\/)?(?=[^/]{1,63}$)[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/, {
+    error: 'expected a Kubernetes label or annotation key such as "example.com/team" (a name of at most 63 characters)',
+  });
+export const labelValue = z.string().regex(/^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, {
+  error: 'expected a label value: at most 63 letters, digits, "-", "_" and ".", quoted ("true", "1234")',
+});
 
-export const labelMap = z.record(
-  z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, {
-    error: 'expected a Kubernetes label or annotation key such as "example.com/team"',
-  }),
-  z.string(),
-);
+/** Labels: keys and values as Kubernetes takes them. */
+export const labelValueMap = z.record(labelKey, labelValue);
+
+/** Annotations: keys as labels', any string as the value. */
+export const labelMap = z.record(labelKey, z.string());
 
 export const resources = z.strictObject({
   requests: z

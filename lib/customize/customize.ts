@@ -15,12 +15,12 @@
  */
 import type { FieldProblem } from '../core/configuration-fault';
 import { ConfigurationFault } from '../core/configuration-fault';
-import type { KubernetesObject, PodPlacement, WorkloadDemand } from '../core/kubernetes-object';
+import { type KubernetesObject, POD_TEMPLATE_PATHS, type PodPlacement, type WorkloadDemand } from '../core/kubernetes-object';
 import type { EnvironmentConfig } from '../config/load';
 import type { Placement } from '../config/company-schema';
 import { isQuantity, parseQuantity } from '../core/quantity';
 import { resolveCatalog } from '../prefect/service-catalog';
-import { applyJsonPatch, JsonPatchError, mergePatch } from './patch';
+import { applyJsonPatch, isMapping, JsonPatchError, mergePatch } from './patch';
 import { mirrored } from './mirrors';
 import { RELEASE_SETTINGS } from './release-settings';
 
@@ -31,19 +31,11 @@ export interface LayerObject {
   object: KubernetesObject;
 }
 
-const isMapping = (value: unknown): value is Mapping => value !== null && typeof value === 'object' && !Array.isArray(value);
-
-/** The pod templates of a workload object (none for other kinds). */
+/** The pod template of a workload object, where POD_TEMPLATE_PATHS puts it ([] for other kinds). */
 function podTemplates(object: KubernetesObject): Mapping[] {
-  const spec = object.spec as Mapping | undefined;
-  if (!isMapping(spec)) return [];
-  if (['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicaSet'].includes(object.kind) && isMapping(spec.template))
-    return [spec.template];
-  if (object.kind === 'CronJob' && isMapping(spec.jobTemplate) && isMapping((spec.jobTemplate as Mapping).spec)) {
-    const template = ((spec.jobTemplate as Mapping).spec as Mapping).template;
-    return isMapping(template) ? [template] : [];
-  }
-  return [];
+  const path = POD_TEMPLATE_PATHS[object.kind];
+  const template = path?.reduce<unknown>((node, key) => (isMapping(node) ? node[key] : undefined), object);
+  return isMapping(template) && isMapping(template.spec) ? [template] : [];
 }
 
 /** Whether any of the company settings is in use (otherwise nothing is copied or changed). */
@@ -88,7 +80,7 @@ function dedupe<T>(items: readonly T[]): T[] {
   });
 }
 
-/** The scheduling groups of an object of the output, most general first (workloads.ts of the README). */
+/** The scheduling groups of an object of the output, most general first (README, "Company clusters"). */
 function workloadGroups(entry: LayerObject, config: EnvironmentConfig, serviceTypes: ReadonlyMap<string, string>): string[] {
   const { kind, metadata } = entry.object;
   const name = metadata.name;
@@ -112,16 +104,29 @@ function placementFor(groups: readonly string[], config: EnvironmentConfig): Pla
   return mergePlacements([config.scheduling.default, ...groups.map((group) => config.scheduling.workloads[group])]);
 }
 
-/** Placement on a pod spec: nodeSelector merged, tolerations and spread added, node affinity replaced. */
-function place(podSpec: Mapping, placement: Placement, selector: Mapping | undefined): void {
-  if (placement.nodeSelector) podSpec.nodeSelector = { ...((podSpec.nodeSelector as Mapping) ?? {}), ...placement.nodeSelector };
-  if (placement.tolerations) podSpec.tolerations = dedupe([...((podSpec.tolerations as unknown[]) ?? []), ...placement.tolerations]);
-  if (placement.nodeAffinity) podSpec.affinity = { ...((podSpec.affinity as Mapping) ?? {}), nodeAffinity: placement.nodeAffinity };
+/**
+ * Placement on `target`: nodeSelector merged, tolerations added, node affinity replaced, and the
+ * spread added to `spread`'s topologySpreadConstraints (a constraint without labelSelector gets
+ * `selector`, when there is one). A pod spec keeps its node affinity under `affinity`; a
+ * CloudNativePG Cluster's `affinity` is itself the target, with the spread on the Cluster's spec.
+ */
+function place(
+  target: Mapping,
+  placement: Placement,
+  options: { readonly affinityNested: boolean; readonly spread: Mapping; readonly selector?: Mapping },
+): void {
+  if (placement.nodeSelector) target.nodeSelector = { ...((target.nodeSelector as Mapping) ?? {}), ...placement.nodeSelector };
+  if (placement.tolerations) target.tolerations = dedupe([...((target.tolerations as unknown[]) ?? []), ...placement.tolerations]);
+  if (placement.nodeAffinity) {
+    if (options.affinityNested) target.affinity = { ...((target.affinity as Mapping) ?? {}), nodeAffinity: placement.nodeAffinity };
+    else target.nodeAffinity = placement.nodeAffinity;
+  }
   if (placement.topologySpreadConstraints) {
+    const { selector, spread } = options;
     const added = placement.topologySpreadConstraints.map((constraint) =>
       constraint.labelSelector === undefined && selector ? { ...constraint, labelSelector: { matchLabels: selector } } : constraint,
     );
-    podSpec.topologySpreadConstraints = [...((podSpec.topologySpreadConstraints as unknown[]) ?? []), ...added];
+    spread.topologySpreadConstraints = [...((spread.topologySpreadConstraints as unknown[]) ?? []), ...added];
   }
 }
 
@@ -175,7 +180,7 @@ export function customize(entries: readonly LayerObject[], config: EnvironmentCo
       }
       if (placement) {
         const selector = ((object.spec as Mapping).selector as Mapping | undefined)?.matchLabels as Mapping | undefined;
-        place(podSpec, placement, selector);
+        place(podSpec, placement, { affinityNested: true, spread: podSpec, selector });
       }
     }
     if (object.kind === 'Cluster' && object.apiVersion.startsWith('postgresql.cnpg.io/')) {
@@ -184,17 +189,8 @@ export function customize(entries: readonly LayerObject[], config: EnvironmentCo
       if (pullSecrets.length > 0) spec.imagePullSecrets = pullSecrets.map((secret) => ({ name: secret }));
       if (placement) {
         const affinity = { ...((spec.affinity as Mapping) ?? {}) };
-        if (placement.nodeSelector) affinity.nodeSelector = { ...((affinity.nodeSelector as Mapping) ?? {}), ...placement.nodeSelector };
-        if (placement.tolerations)
-          affinity.tolerations = dedupe([...((affinity.tolerations as unknown[]) ?? []), ...placement.tolerations]);
-        if (placement.nodeAffinity) affinity.nodeAffinity = placement.nodeAffinity;
+        place(affinity, placement, { affinityNested: false, spread: spec });
         spec.affinity = affinity;
-        if (placement.topologySpreadConstraints) {
-          spec.topologySpreadConstraints = [
-            ...((spec.topologySpreadConstraints as unknown[]) ?? []),
-            ...placement.topologySpreadConstraints,
-          ];
-        }
       }
     }
   }
@@ -284,26 +280,18 @@ export function customize(entries: readonly LayerObject[], config: EnvironmentCo
   return result;
 }
 
-/** The scheduling group of a platform controller's pods, by its workload name (lib/platform/controller-workloads.ts). */
-function controllerGroup(name: string): string | undefined {
-  if (name === 'istiod') return 'istiod';
-  if (name.startsWith('cert-manager')) return 'cert-manager';
-  if (name === 'trust-manager') return 'trust-manager';
-  if (name === 'cloudnative-pg') return 'cloudnative-pg';
-  if (name.startsWith('external-secrets')) return 'external-secrets';
-  return undefined;
-}
-
 /**
- * The platform controllers' pods with the placement that scheduling gives them through their
- * charts (RELEASE_SETTINGS), for the capacity check; the istio-cni DaemonSet tolerates every
- * taint (its chart's default), the ingress gateway takes the "gateway" group.
+ * The platform controllers' pods (lib/platform/controller-workloads.ts) with what the
+ * configuration gives them through their charts, for the capacity check: the placement of their
+ * release's scheduling group (RELEASE_SETTINGS) and the requests of `helmValues`. The istio-cni
+ * DaemonSet tolerates every taint (its chart's default).
  */
-export function placedControllers(workloads: readonly WorkloadDemand[], config: EnvironmentConfig, gatewayName: string): WorkloadDemand[] {
+export function placedControllers(workloads: readonly WorkloadDemand[], config: EnvironmentConfig): WorkloadDemand[] {
   return workloads.map((given) => {
     const workload = withRequestsFromValues(given, config);
     if (workload.perNode) return { ...workload, placement: { tolerations: [{ operator: 'Exists' }] } };
-    const group = workload.name === gatewayName ? 'gateway' : controllerGroup(workload.name);
+    const release = CONTROLLER_REQUESTS[workload.name]?.[0];
+    const group = release === undefined ? undefined : RELEASE_SETTINGS[release]?.group;
     const placement = group ? placementFor([group], config) : config.scheduling.default;
     const constraints = placement && {
       ...(placement.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
@@ -314,7 +302,7 @@ export function placedControllers(workloads: readonly WorkloadDemand[], config: 
   });
 }
 
-/** Where each platform controller's requests are in its chart's values: [release, path]. */
+/** Each platform controller's workload: its HelmRelease, and where its requests are in the chart's values. */
 const CONTROLLER_REQUESTS: Readonly<Record<string, readonly [string, readonly string[]]>> = {
   istiod: ['istiod', ['resources', 'requests']],
   'istio-cni-node': ['istio-cni', ['resources', 'requests']],
@@ -339,13 +327,18 @@ function requestsFromValues(name: string, config: EnvironmentConfig): { field: s
   return { field: `helmValues.${release}.${path.join('.')}`, cpu: requests.cpu, memory: requests.memory };
 }
 
+/** A chart value's request in base units when it is a Kubernetes quantity above zero. */
+function requestQuantity(value: unknown): number | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const text = String(value);
+  return isQuantity(text) && parseQuantity(text) > 0 ? parseQuantity(text) : undefined;
+}
+
 /** A controller's demand with the requests `helmValues` sets for it (the capacity check counts what runs). */
 function withRequestsFromValues(workload: WorkloadDemand, config: EnvironmentConfig): WorkloadDemand {
   const given = requestsFromValues(workload.name, config);
   if (!given) return workload;
-  const read = (value: unknown) =>
-    (typeof value === 'string' || typeof value === 'number') && isQuantity(String(value)) ? parseQuantity(String(value)) : undefined;
-  return { ...workload, cpu: read(given.cpu) ?? workload.cpu, memory: read(given.memory) ?? workload.memory };
+  return { ...workload, cpu: requestQuantity(given.cpu) ?? workload.cpu, memory: requestQuantity(given.memory) ?? workload.memory };
 }
 
 /** The problems of requests that `helmValues` sets for the controllers: each must be a quantity. */
@@ -355,11 +348,7 @@ function controllerRequestProblems(config: EnvironmentConfig): FieldProblem[] {
     if (!given) return [];
     return (['cpu', 'memory'] as const).flatMap((resource) => {
       const value = given[resource];
-      if (
-        value === undefined ||
-        ((typeof value === 'string' || typeof value === 'number') && isQuantity(String(value)) && parseQuantity(String(value)) > 0)
-      )
-        return [];
+      if (value === undefined || requestQuantity(value) !== undefined) return [];
       return [
         {
           field: `${given.field}.${resource}`,

@@ -5,7 +5,7 @@
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const isMapping = (value: unknown): value is Record<string, unknown> =>
+export const isMapping = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** RFC 7386: mappings merge key by key, null removes a key, anything else replaces. */

@@ -42,7 +42,7 @@ const when = (condition: boolean, values: Mapping): Mapping => (condition ? valu
 
 /** Istio's images are docker.io/istio/… (the released charts' `global.hub`); pull secrets by name. */
 function istioGlobal({ mirrors, pullSecrets }: ReleaseContext): Mapping {
-  const hub = mirrored('docker.io/istio/x', mirrors).slice(0, -'/x'.length);
+  const hub = mirrored('docker.io/istio', mirrors);
   const global = {
     ...when(hub !== 'docker.io/istio', { hub }),
     ...when(pullSecrets.length > 0, { imagePullSecrets: [...pullSecrets] }),

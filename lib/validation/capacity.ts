@@ -1,7 +1,7 @@
 import type { EnvironmentConfig } from '../config/load';
 
 export type { WorkloadDemand } from '../core/kubernetes-object';
-import type { KubernetesObject, PodPlacement, Toleration, WorkloadDemand } from '../core/kubernetes-object';
+import type { KubernetesObject, NodeSelectorRequirement, PodPlacement, Toleration, WorkloadDemand } from '../core/kubernetes-object';
 import { formatBytes, parseQuantity } from '../core/quantity';
 import { SIDECAR_RESOURCES } from '../mesh/sidecar';
 
@@ -252,7 +252,7 @@ function tolerates(toleration: Toleration, taint: Pool['taints'][number]): boole
   return toleration.key === taint.key && (toleration.value ?? '') === (taint.value ?? '');
 }
 
-function satisfies(requirement: { key: string; operator: string; values?: readonly string[] }, labels: Pool['labels']): boolean {
+function satisfies(requirement: NodeSelectorRequirement, labels: Pool['labels']): boolean {
   const value = labels[requirement.key];
   const values = requirement.values ?? [];
   switch (requirement.operator) {
@@ -421,7 +421,7 @@ const memory = (value: number) => `${(value / 2 ** 30).toFixed(1)} GiB`;
 
 /** A one-screen summary: totals against the pool, then the largest workloads. */
 export function formatCapacity(report: CapacityReport): string {
-  const pools = report.pools.length > 0 ? report.pools : [];
+  const { pools } = report;
   const multi = pools.length > 1;
   const sum = (value: (pool: PoolReport) => number) => pools.reduce((total, pool) => total + value(pool), 0);
   const pool = multi

@@ -11,8 +11,9 @@ import { SUPERUSER_ENV_PREFIX, type PostgresServer } from './postgres-access';
 
 /** Where the volume of backups is mounted in the backup Job (its BACKUP_DIR). */
 export const BACKUP_DIR = '/backups';
-/** A complete backup's folder name: its UTC start time, e.g. 20261203T030000Z. */
-export const BACKUP_NAME = /^\d{8}T\d{6}Z$/;
+/** A complete backup's folder name: its UTC start time, e.g. 20261203T030000Z (an ERE, for the script's grep too). */
+const BACKUP_NAME_PATTERN = '^[0-9]{8}T[0-9]{6}Z$';
+export const BACKUP_NAME = new RegExp(BACKUP_NAME_PATTERN);
 
 export interface LogicalBackupProps {
   readonly postgres: PostgresServer;
@@ -104,10 +105,10 @@ pg_dumpall --no-password --globals-only --no-role-passwords --file="$partial/glo
 printf '%s\\n' ${list} > "$partial/DATABASES"
 mv "$partial" "$BACKUP_DIR/$stamp"
 # The newest BACKUP_KEEP complete backups stay.
-ls -1 "$BACKUP_DIR" | grep -E '^[0-9]{8}T[0-9]{6}Z$' | sort -r | tail -n "+$((BACKUP_KEEP + 1))" | while read -r old; do
+ls -1 "$BACKUP_DIR" | grep -E '${BACKUP_NAME_PATTERN}' | sort -r | tail -n "+$((BACKUP_KEEP + 1))" | while read -r old; do
   rm -rf "\${BACKUP_DIR:?}/$old"
 done
-echo "backup $stamp complete: ${list}; kept: $(ls -1 "$BACKUP_DIR" | grep -cE '^[0-9]{8}T[0-9]{6}Z$')"
+echo "backup $stamp complete: ${list}; kept: $(ls -1 "$BACKUP_DIR" | grep -cE '${BACKUP_NAME_PATTERN}')"
 `;
 }
 
