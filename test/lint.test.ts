@@ -23,6 +23,7 @@ const FOLDER_ORDER: Readonly<Record<string, number>> = {
   data: 5,
   edge: 5,
   prefect: 6,
+  monitoring: 6,
   charts: 7,
   customize: 7,
   output: 8,

@@ -6,6 +6,7 @@ import { EdgeChart } from '../charts/edge-chart';
 import { FluxChart } from '../charts/flux-chart';
 import type { LayerChart } from '../charts/layer-chart';
 import { MigrationsChart } from '../charts/migrations-chart';
+import { MonitoringChart } from '../charts/monitoring-chart';
 import { PlatformChart } from '../charts/platform-chart';
 import { PrefectChart } from '../charts/prefect-chart';
 import { edgeControllerWorkloads } from '../platform/controller-workloads';
@@ -47,6 +48,7 @@ export class PrefectApp extends App {
       this.data,
       migrations,
       this.prefect,
+      new MonitoringChart(this, { config, data: this.data, edge: this.edge, services: this.prefect.services }),
       new FluxChart(this, {
         config,
         readiness: { edge: this.edge.readiness, migrations: migrations.readiness },

@@ -1,3 +1,4 @@
+import { METRICS_ROLE } from '../data/postgres/postgres-exporter';
 import type { RequiredSecret } from '../core/required-secret';
 import type { Construct } from 'constructs';
 import { databasesOf, redisInstancesOf, type RedisName } from '../catalog/services';
@@ -34,6 +35,10 @@ export class DataChart extends LayerChart {
    * the databases and roles itself, the privileges only.
    */
   public readonly initJobs: readonly DatabaseInitJob[];
+  /** max_connections of an in-cluster server (none for an external one). */
+  public readonly maxConnections?: number;
+  /** The scheduled pg_dump, where configured. */
+  public readonly logicalBackup?: LogicalBackup;
   /** The Secrets of this layer that the user creates beside the catalog's: an external server's CA. */
   public readonly requiredSecrets: readonly RequiredSecret[];
 
@@ -51,6 +56,7 @@ export class DataChart extends LayerChart {
     });
     const databases = databasesOf(this.config.edition);
     const maxConnections = postgres.maxConnections ?? connectionBudget(props.catalog, postgres.pool, databases);
+    if (postgres.provider !== 'external') this.maxConnections = maxConnections;
     const common = { namespace, secrets: this.secrets, labelsFor };
 
     switch (postgres.provider) {
@@ -63,6 +69,7 @@ export class DataChart extends LayerChart {
           maxConnections,
           databases,
           mesh,
+          exporter: this.config.monitoring.enabled,
         });
         break;
       case 'cloudnativepg':
@@ -119,12 +126,13 @@ export class DataChart extends LayerChart {
           mesh,
           secrets: this.secrets,
           createDatabase: postgres.provider !== 'cloudnativepg',
+          ...(this.config.monitoring.enabled && postgres.provider === 'statefulset' ? { metricsRole: METRICS_ROLE } : {}),
         }),
     );
 
     if (postgres.logicalBackup && postgres.provider !== 'cloudnativepg') {
       const { schedule, keep, storage } = postgres.logicalBackup;
-      new LogicalBackup(this, 'LogicalBackup', {
+      this.logicalBackup = new LogicalBackup(this, 'LogicalBackup', {
         postgres: this.postgres,
         databases,
         namespace,
@@ -166,6 +174,7 @@ export class DataChart extends LayerChart {
           persistent: instance !== 'cache',
           storage: settings.storage,
           mesh,
+          exporter: this.config.monitoring.enabled,
         }),
       ];
     });

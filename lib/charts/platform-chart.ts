@@ -128,6 +128,7 @@ export class PlatformChart extends LayerChart {
         trustManagerVersion: mesh.installTrustManager ? mesh.versions.trustManager : undefined,
         serviceAccountAnnotations: mesh.certManager.serviceAccountAnnotations,
         podLabels: mesh.certManager.podLabels,
+        ...(this.config.monitoring.enabled ? { serviceMonitorLabels: this.config.monitoring.labels } : {}),
         labelsFor: release,
       });
     }

@@ -17,6 +17,7 @@ import {
   type Edition,
 } from '../catalog/services';
 import { cluster, flux } from './cluster-schema';
+import { monitoring } from './monitoring-schema';
 import { charts, helmValues, images, metadata, patches, scheduling, WORKLOAD_GROUPS } from './company-schema';
 import { postgres, redis, secrets } from './data-schema';
 import { loadBalancer, mesh, routes, tls } from './edge-schema';
@@ -97,6 +98,7 @@ export const configSchema = z
       .describe('Where the Secrets come from: created by you (default) or by External Secrets Operator.'),
     cluster: cluster.describe('The node pool and networks the capacity check and the NetworkPolicies are written for.'),
     flux: flux.prefault({}).describe('How Flux applies the output: the Kustomizations, their source and their timing.'),
+    monitoring: monitoring.describe('Scraping and alerts for a Prometheus Operator the cluster brings (README, "Monitoring").'),
     scheduling: scheduling.prefault({}),
     images: images.prefault({}),
     charts,

@@ -5,7 +5,7 @@ import { instanceName } from '../core/labels';
  * folder `dist/<env>/<layer>/` and, except `flux` itself, one Flux `Kustomization` that depends
  * on the layer before it.
  */
-export const APPLIED_LAYERS = ['platform', 'edge', 'data', 'migrations', 'prefect'] as const;
+export const APPLIED_LAYERS = ['platform', 'edge', 'data', 'migrations', 'prefect', 'monitoring'] as const;
 
 /** A layer that a Flux Kustomization of the `flux` layer applies. */
 export type AppliedLayer = (typeof APPLIED_LAYERS)[number];

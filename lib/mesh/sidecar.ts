@@ -15,5 +15,15 @@ export function sidecarAnnotations(drainSeconds: number): Record<string, string>
   };
 }
 
+/**
+ * Where a pod's metrics are, in the annotations Prometheus's Kubernetes discovery reads. Istio's
+ * injector moves them to the sidecar's agent (port 15020, /stats/prometheus), which merges the
+ * application's metrics with Envoy's and serves them without mTLS: Prometheus scrapes that port
+ * under STRICT (README, "Monitoring").
+ */
+export function prometheusScrapeAnnotations(port: number, path: string): Record<string, string> {
+  return { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': path };
+}
+
 /** Opts a pod out of injection (Jobs: a sidecar would keep the pod running after the job ends). */
 export const NO_SIDECAR_LABEL = { 'sidecar.istio.io/inject': 'false' } as const;

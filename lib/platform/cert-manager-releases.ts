@@ -40,6 +40,12 @@ export interface CertManagerReleasesProps {
    * @default - none
    */
   readonly podLabels?: Readonly<Record<string, string>>;
+  /**
+   * The chart's own ServiceMonitor of its controller, webhook and cainjector (the certificate
+   * expiry metrics the alerts read), with these labels for Prometheus's selector.
+   * @default - none
+   */
+  readonly serviceMonitorLabels?: Readonly<Record<string, string>>;
   /** Recommended labels for an object named `name` (a HelmRelease adds its chart's version). */
   readonly labelsFor: (name: string) => Record<string, string>;
 }
@@ -96,6 +102,9 @@ export class CertManagerReleases extends Construct {
             ? { serviceAccount: { annotations: { ...serviceAccountAnnotations } } }
             : {}),
           ...(Object.keys(podLabels).length > 0 ? { podLabels: { ...podLabels } } : {}),
+          ...(props.serviceMonitorLabels
+            ? { prometheus: { enabled: true, servicemonitor: { enabled: true, labels: { ...props.serviceMonitorLabels } } } }
+            : {}),
         },
       });
     }

@@ -16,7 +16,7 @@ import { principalOf } from '../mesh/identity';
 import { LABEL, withVersion } from '../core/labels';
 import { WorkloadNetworkPolicy } from '../mesh/workload-network-policy';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../core/pod-security';
-import { sidecarAnnotations } from '../mesh/sidecar';
+import { sidecarAnnotations, prometheusScrapeAnnotations } from '../mesh/sidecar';
 import { toResourceRequirements } from '../core/resources';
 import { PrincipalAllowPolicy } from '../mesh/principal-allow-policy';
 
@@ -453,7 +453,7 @@ function prometheusAnnotations(definition: ServiceDefinition): Record<string, st
   const metrics = definition.metrics;
   const port = metrics?.port ?? definition.port;
   if (metrics === undefined || port === undefined) return {};
-  return { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': metrics.path };
+  return prometheusScrapeAnnotations(port, metrics.path);
 }
 
 function withAnnotations<T extends object>(

@@ -118,7 +118,10 @@ const COMMON: Pinned = {
     'Kustomization flux-system/prefect-<env>-migrations',
     'Kustomization flux-system/prefect-<env>-platform',
     'Kustomization flux-system/prefect-<env>-prefect',
+    'Kustomization flux-system/prefect-<env>-monitoring',
   ],
+  // Empty unless monitoring.enabled.
+  monitoring: [],
 };
 
 /** Per environment: the common names plus what differs (TLS mode, providers). */
@@ -150,6 +153,16 @@ const PINNED: Record<(typeof ENVIRONMENTS)[number], Pinned> = {
       'CronJob prefect-data/postgres-backup',
       'ServiceAccount prefect-data/postgres-backup',
       'NetworkPolicy prefect-data/postgres-backup',
+    ],
+    // monitoring.enabled: the scrape targets, Prometheus's way in, the alerts.
+    monitoring: [
+      'PodMonitor prefect/mesh-pods',
+      'PodMonitor prefect-data/mesh-pods',
+      'PodMonitor istio-ingress/mesh-pods',
+      'ServiceMonitor istio-system/istiod',
+      'NetworkPolicy prefect/prometheus-scrape',
+      'NetworkPolicy prefect-data/prometheus-scrape',
+      'PrometheusRule prefect/prefect-alerts',
     ],
   },
 };

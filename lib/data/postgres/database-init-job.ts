@@ -30,6 +30,12 @@ export interface DatabaseInitJobProps {
    * @default true
    */
   readonly createDatabase?: boolean;
+  /**
+   * The exporter's login role (lib/data/postgres/postgres-exporter.ts): created without a
+   * password, given pg_monitor and CONNECT on the database.
+   * @default - none
+   */
+  readonly metricsRole?: string;
 }
 
 /**
@@ -60,7 +66,10 @@ export class DatabaseInitJob extends HashedJob {
       container: {
         name: 'init',
         image: props.image,
-        command: ['/bin/sh', '-c', initScript(database, { createDatabase: props.createDatabase ?? true })],
+        command: ['/bin/sh', '-c', initScript(database, {
+            createDatabase: props.createDatabase ?? true,
+            ...(props.metricsRole ? { metricsRole: props.metricsRole } : {}),
+          })],
         resources: toResourceRequirements({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),
       },
       // The script waits for the server itself; retries cover a server restarting meanwhile.
@@ -73,6 +82,8 @@ export class DatabaseInitJob extends HashedJob {
 export interface InitScriptOptions {
   /** @default true (see DatabaseInitJobProps.createDatabase) */
   readonly createDatabase?: boolean;
+  /** @default - none (see DatabaseInitJobProps.metricsRole) */
+  readonly metricsRole?: string;
 }
 
 /**
@@ -103,6 +114,17 @@ export function initScript(database: DatabaseName, options: InitScriptOptions = 
   const waitingFor = createDatabase
     ? 'PostgreSQL at $PGHOST:$PGPORT did not accept connections'
     : `the operator did not create the database "$${db}_NAME" at $PGHOST:$PGPORT`;
+  // The exporter's role: no password (pg_hba admits it by peer authentication over the pod's
+  // socket only), the statistics views (pg_monitor), no other power. The Jobs of the databases
+  // run at once: the one that loses the race to create the role fails and is retried.
+  const metrics = options.metricsRole
+    ? `\\set metrics ${options.metricsRole}
+SELECT format('CREATE ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS', :'metrics') WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = :'metrics')
+\\gexec
+ALTER ROLE :"metrics" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD NULL;
+GRANT pg_monitor TO :"metrics";
+`
+    : '';
   const creation = `\\getenv password ${db}_PASSWORD
 -- A superuser keeps the password below out of the server log, even if a statement fails. (A
 -- managed service's administrator may not change these; its log settings are its own.)
@@ -126,7 +148,7 @@ SELECT format('GRANT %I TO %I', :'role', current_user) WHERE NOT (SELECT rolsupe
 -- schemas and install extensions in it.
 SELECT format('CREATE DATABASE %I WITH TEMPLATE = template0 ENCODING = %L', :'database', 'UTF8') WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = :'database')
 \\gexec
-`;
+${metrics}`;
   return `set -eu
 ${createDatabase ? `: "\${${db}_PASSWORD:?is empty: set the key password of the database's Secret}"\n` : ''}export PGHOST="$${su}_HOST" PGPORT="$${su}_PORT" PGUSER="$${su}_USER" PGPASSWORD="$${su}_PASSWORD" PGSSLMODE="$${su}_SSLMODE"
 export PGDATABASE=postgres PGCONNECT_TIMEOUT=10 PGAPPNAME=prefect-cdk8s-init PGOPTIONS='-c client_min_messages=warning'
@@ -151,7 +173,7 @@ SELECT format('ALTER DATABASE %I OWNER TO %I', datname, current_user) FROM pg_ca
 -- temporary tables); PUBLIC gets nothing.
 REVOKE ALL ON DATABASE :"database" FROM PUBLIC, :"role";
 GRANT CONNECT ON DATABASE :"database" TO :"role";
-\\connect :"database"
+${options.metricsRole ? 'GRANT CONNECT ON DATABASE :"database" TO :"metrics";\n' : ''}\\connect :"database"
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 -- The role must not own the schema its tables live in (a schema's owner may drop them).
 SELECT format('ALTER SCHEMA public OWNER TO %I', current_user) FROM pg_catalog.pg_namespace WHERE nspname = 'public' AND pg_catalog.pg_get_userbyid(nspowner) IN ('pg_database_owner', :'role')

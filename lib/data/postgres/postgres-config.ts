@@ -1,3 +1,4 @@
+import { exporterQueries, metricsHbaLines, metricsIdent } from './postgres-exporter';
 import { databasesOf, type DatabaseName, type ServiceDefinition } from '../../catalog/services';
 import type { Resources } from '../../config/schema';
 import { roleName } from './postgres-access';
@@ -187,6 +188,9 @@ export const PRELOADED_LIBRARIES = ['pg_stat_statements', 'auto_explain'] as con
 export interface PostgresConfFiles {
   readonly 'postgresql.conf': string;
   readonly 'pg_hba.conf': string;
+  /** With the exporter: its peer map (pg_ident.conf) and queries. */
+  readonly 'pg_ident.conf'?: string;
+  readonly 'queries.yaml'?: string;
 }
 
 /** The files of the StatefulSet's ConfigMap, mounted at `configDir`. */
@@ -194,11 +198,13 @@ export function postgresConfFiles(
   sizing: PostgresSizing,
   configDir: string,
   databases: readonly DatabaseName[] = databasesOf('customer-managed'),
+  exporter = false,
 ): PostgresConfFiles {
   const settings: Record<string, string> = {
     listen_addresses: "'*'",
     port: '5432',
     hba_file: `'${configDir}/pg_hba.conf'`,
+    ...(exporter ? { ident_file: `'${configDir}/pg_ident.conf'` } : {}),
     unix_socket_directories: "'/var/run/postgresql'",
     // In the cluster, the mesh encrypts every connection (Istio mTLS, STRICT): no server TLS.
     ssl: 'off',
@@ -215,16 +221,23 @@ export function postgresConfFiles(
     ...Object.entries(settings).map(([name, value]) => `${name} = ${value}`),
     '',
   ].join('\n');
-  return { 'postgresql.conf': conf, 'pg_hba.conf': pgHba(databases) };
+  if (!exporter) return { 'postgresql.conf': conf, 'pg_hba.conf': pgHba(databases) };
+  return {
+    'postgresql.conf': conf,
+    'pg_hba.conf': pgHba(databases, metricsHbaLines()),
+    'pg_ident.conf': metricsIdent(),
+    'queries.yaml': exporterQueries(),
+  };
 }
 
 /**
  * pg_hba.conf: SCRAM only, and each database's role reaches only its own database (`sameuser`:
  * the role has the database's name), whatever grants a later migration adds.
  */
-export function pgHba(databases: readonly DatabaseName[]): string {
+export function pgHba(databases: readonly DatabaseName[], first: readonly string[] = []): string {
   return [
     '# TYPE DATABASE USER ADDRESS METHOD',
+    ...first,
     'local all all scram-sha-256',
     ...pgHbaIsolation('host', databases),
     'host all all all scram-sha-256',

@@ -12,7 +12,8 @@ import { selectorFor, withVersion } from '../../core/labels';
 import { ServerAccess } from '../../mesh/server-access';
 import { toResourceRequirements } from '../../core/resources';
 import { retainedStatefulSetSpec, ServerServices } from '../server-workload';
-import { sidecarAnnotations } from '../../mesh/sidecar';
+import { prometheusScrapeAnnotations, sidecarAnnotations } from '../../mesh/sidecar';
+import { POSTGRES_EXPORTER_PORT, postgresExporterContainer } from './postgres-exporter';
 
 /** The official image's `postgres` user. */
 export const POSTGRES_USER = { uid: 999, gid: 999 } as const;
@@ -34,7 +35,13 @@ export function dataPaths(version: string): { readonly mountPath: string; readon
 }
 
 /** The StatefulSet's props: those of every in-cluster server (`name` also names its volume: a rename loses it). */
-export type PostgresProps = InClusterPostgresProps;
+export interface PostgresProps extends InClusterPostgresProps {
+  /**
+   * postgres_exporter beside the server (monitoring.enabled), announced to Prometheus.
+   * @default false
+   */
+  readonly exporter?: boolean;
+}
 
 /**
  * PostgreSQL as a single-instance StatefulSet of the official image: non-root (uid 999),
@@ -68,7 +75,8 @@ export class Postgres extends PostgresRelations {
     const sizing = sizingOf(props);
     const { mountPath, pgdata } = dataPaths(version);
 
-    const files = postgresConfFiles(sizing, CONFIG_DIR, props.databases);
+    const exporter = props.exporter ?? false;
+    const files = postgresConfFiles(sizing, CONFIG_DIR, props.databases, exporter);
     this.configMap = new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: `${name}-config`, namespace, labels },
       data: { ...files },
@@ -112,6 +120,7 @@ export class Postgres extends PostgresRelations {
               ...sidecarAnnotations(10),
               // A configuration change rolls the pod (PostgreSQL reads most settings at start).
               'prefect-cdk8s.io/config-checksum': contentHash(files),
+              ...(exporter ? prometheusScrapeAnnotations(POSTGRES_EXPORTER_PORT, '/metrics') : {}),
             },
           },
           spec: {
@@ -175,6 +184,15 @@ export class Postgres extends PostgresRelations {
                   { name: 'shm', mountPath: '/dev/shm' },
                 ],
               },
+              ...(exporter
+                ? [
+                    postgresExporterContainer({
+                      user: POSTGRES_USER,
+                      socket: { volume: 'run', directory: '/var/run/postgresql' },
+                      configVolume: 'config',
+                    }),
+                  ]
+                : []),
             ],
             volumes: [
               { name: 'config', configMap: { name: this.configMap.name } },

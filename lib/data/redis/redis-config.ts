@@ -1,4 +1,5 @@
 import type { RedisName } from '../../catalog/services';
+import { metricsAclLine } from './redis-exporter';
 
 /*
  * redis.conf of each instance, and the script that writes its ACL file at start. Both are
@@ -83,8 +84,18 @@ export function redisConf(props: RedisConfigProps): string {
  * Secret says later). Paths come from the environment (REDIS_PASSWORD_FILE,
  * REDIS_ADMIN_PASSWORD_FILE, REDIS_ACL_FILE, REDIS_PROBE_PASSWORD_FILE).
  */
-export function aclScript(): string {
+export function aclScript(options: { readonly metrics?: boolean } = {}): string {
   const denied = APP_DENIED_COMMANDS.map((command) => `-${command}`).join(' ');
+  // With the exporter (REDIS_METRICS_PASSWORD_FILE, REDIS_ADDR): a password drawn for this start,
+  // its hash in the ACL, itself in the exporter's password file (a JSON map from address to password).
+  const metrics = options.metrics
+    ? `metrics_password=$(head -c 32 /dev/urandom | od -An -v -tx1 | tr -d ' \\n')
+metrics=$(printf '%s' "$metrics_password" | sha256sum | cut -d ' ' -f 1)
+printf '{"%s":"%s"}' "$REDIS_ADDR" "$metrics_password" > "$REDIS_METRICS_PASSWORD_FILE.new"
+mv "$REDIS_METRICS_PASSWORD_FILE.new" "$REDIS_METRICS_PASSWORD_FILE"
+`
+    : '';
+  const metricsUser = options.metrics ? ` "${metricsAclLine('metrics')}"` : '';
   return `set -eu
 umask 077
 for file in "$REDIS_PASSWORD_FILE" "$REDIS_ADMIN_PASSWORD_FILE"; do
@@ -94,7 +105,7 @@ for file in "$REDIS_PASSWORD_FILE" "$REDIS_ADMIN_PASSWORD_FILE"; do
 done
 app=$(sha256sum < "$REDIS_PASSWORD_FILE" | cut -d ' ' -f 1)
 admin=$(sha256sum < "$REDIS_ADMIN_PASSWORD_FILE" | cut -d ' ' -f 1)
-printf '%s\\n' "user default on #$app ~* &* +@all -@admin ${denied}" "user ${ADMIN_USER} on #$admin ~* &* +@all" > "$REDIS_ACL_FILE.new"
+${metrics}printf '%s\\n' "user default on #$app ~* &* +@all -@admin ${denied}" "user ${ADMIN_USER} on #$admin ~* &* +@all"${metricsUser} > "$REDIS_ACL_FILE.new"
 mv "$REDIS_ACL_FILE.new" "$REDIS_ACL_FILE"
 cp "$REDIS_PASSWORD_FILE" "$REDIS_PROBE_PASSWORD_FILE.new"
 mv "$REDIS_PROBE_PASSWORD_FILE.new" "$REDIS_PROBE_PASSWORD_FILE"

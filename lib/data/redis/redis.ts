@@ -17,7 +17,8 @@ import { selectorFor, withVersion } from '../../core/labels';
 import { ServerAccess } from '../../mesh/server-access';
 import { toResourceRequirements } from '../../core/resources';
 import { retainedStatefulSetSpec, ServerServices } from '../server-workload';
-import { sidecarAnnotations } from '../../mesh/sidecar';
+import { prometheusScrapeAnnotations, sidecarAnnotations } from '../../mesh/sidecar';
+import { EXPORTER_REDIS_ADDRESS, REDIS_EXPORTER_PORT, redisExporterContainer } from './redis-exporter';
 
 /** The official image's `redis` user. */
 export const REDIS_USER = { uid: 999, gid: 999 } as const;
@@ -48,6 +49,11 @@ export interface RedisProps {
   readonly secrets: PrefectSecrets;
   readonly mesh: Mesh;
   readonly labelsFor: LabelsFor;
+  /**
+   * redis_exporter beside the server (monitoring.enabled), announced to Prometheus.
+   * @default false
+   */
+  readonly exporter?: boolean;
 }
 
 /**
@@ -110,6 +116,14 @@ export class Redis extends RedisRelations {
     // file), not with the Secret's file, which the kubelet updates in place: a changed Secret
     // must not fail the probes and restart the container with its old ACL over and over.
     const probePasswordFile = { name: 'REDIS_PROBE_PASSWORD_FILE', value: `${ACL_DIR}/probe-password` };
+    const exporter = props.exporter ?? false;
+    const metricsPasswordFile = `${ACL_DIR}/metrics-password.json`;
+    const metricsEnv: k8s.EnvVar[] = exporter
+      ? [
+          { name: 'REDIS_METRICS_PASSWORD_FILE', value: metricsPasswordFile },
+          { name: 'REDIS_ADDR', value: EXPORTER_REDIS_ADDRESS },
+        ]
+      : [];
     const passwordFiles: k8s.EnvVar[] = [
       { name: 'REDIS_PASSWORD_FILE', value: `${SECRET_DIR}/${SECRET_KEY.password}` },
       { name: 'REDIS_ADMIN_PASSWORD_FILE', value: `${SECRET_DIR}/${SECRET_KEY.adminPassword}` },
@@ -127,6 +141,7 @@ export class Redis extends RedisRelations {
           ...sidecarAnnotations(5),
           'prefect-cdk8s.io/config-checksum': contentHash(conf),
           ...props.secrets.revisionAnnotation,
+          ...(exporter ? prometheusScrapeAnnotations(REDIS_EXPORTER_PORT, '/metrics') : {}),
         },
       },
       spec: {
@@ -142,8 +157,8 @@ export class Redis extends RedisRelations {
             name: 'acl',
             image: this.image,
             imagePullPolicy: 'IfNotPresent',
-            command: ['/bin/sh', '-c', aclScript()],
-            env: [...passwordFiles, { name: 'REDIS_ACL_FILE', value: `${ACL_DIR}/users.acl` }, probePasswordFile],
+            command: ['/bin/sh', '-c', aclScript({ metrics: exporter })],
+            env: [...passwordFiles, { name: 'REDIS_ACL_FILE', value: `${ACL_DIR}/users.acl` }, probePasswordFile, ...metricsEnv],
             resources: toResourceRequirements({ requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } }),
             securityContext: restrictedContainerSecurityContext(REDIS_USER),
             volumeMounts: [
@@ -174,6 +189,15 @@ export class Redis extends RedisRelations {
               { name: 'data', mountPath: DATA_DIR },
             ],
           },
+          ...(exporter
+            ? [
+                redisExporterContainer({
+                  user: REDIS_USER,
+                  acl: { volume: 'acl', directory: ACL_DIR, passwordFile: metricsPasswordFile },
+                  streams: instance === 'streams',
+                }),
+              ]
+            : []),
         ],
         volumes: [
           { name: 'config', configMap: { name: `${name}-config` } },

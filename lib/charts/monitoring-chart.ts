@@ -1,0 +1,96 @@
+import type { Construct } from 'constructs';
+import { databasesOf } from '../catalog/services';
+import { LABEL } from '../core/labels';
+import { longestCronGapSeconds } from '../core/cron';
+import { Postgres } from '../data/postgres/postgres';
+import { Redis } from '../data/redis/redis';
+import { alertGroups, type AlertGroup, type MonitoredInstallation } from '../monitoring/alert-rules';
+import { PrefectAlertRules } from '../monitoring/prometheus-rules';
+import { IstiodServiceMonitor, MeshPodMonitor, PrometheusScrapeAccess } from '../monitoring/scrape-targets';
+import type { PrefectService } from '../prefect/prefect-service';
+import type { DataChart } from './data-chart';
+import type { EdgeChart } from './edge-chart';
+import { LayerChart, type LayerChartProps } from './layer-chart';
+
+export interface MonitoringChartProps extends LayerChartProps {
+  readonly data: DataChart;
+  readonly edge: EdgeChart;
+  readonly services: readonly PrefectService[];
+}
+
+/** Hours a backup may take beyond its schedule before the missing-backup alert fires. */
+const BACKUP_SLACK_SECONDS = 6 * 3600;
+
+/**
+ * Layer 6 (after prefect, so that a cluster without the Prometheus Operator's CRDs fails here and
+ * nowhere else): with `monitoring.enabled`, the PodMonitors of the mesh's pods in the installation's
+ * namespaces and of the gateway, istiod's ServiceMonitor, the NetworkPolicies that let Prometheus
+ * scrape, and the alert rules. Empty otherwise.
+ */
+export class MonitoringChart extends LayerChart {
+  /** The alert groups, for the README's runbooks (empty when monitoring is off). */
+  public readonly alertGroups: readonly AlertGroup[];
+
+  constructor(scope: Construct, props: MonitoringChartProps) {
+    super(scope, 'monitoring', props);
+    const { monitoring, namespaces, environment } = this.config;
+    if (!monitoring.enabled) {
+      this.alertGroups = [];
+      return;
+    }
+    const labels = (name: string) => ({ ...this.labelsFor({ name, component: 'monitoring' }), ...monitoring.labels });
+    const instance = this.labelsFor({ name: 'any', component: 'any' })[LABEL.instance] as string;
+
+    for (const namespace of [namespaces.prefect, namespaces.data]) {
+      new MeshPodMonitor(this, `Pods-${namespace}`, { namespace, labels: labels('mesh-pods'), selector: { [LABEL.instance]: instance } });
+      new PrometheusScrapeAccess(this, `Scrape-${namespace}`, { namespace, labels: labels('prometheus-scrape'), prometheus: monitoring.prometheus });
+    }
+    // The gateway's pods, by the labels its Gateway binds to; istiod, the chart's or your mesh's.
+    new MeshPodMonitor(this, 'Pods-gateway', { namespace: namespaces.ingress, labels: labels('mesh-pods'), selector: this.config.mesh.gatewaySelector });
+    new IstiodServiceMonitor(this, 'Istiod', { namespace: namespaces.istio, labels: labels('istiod') });
+
+    const { data, edge, services } = props;
+    const postgres = data.postgres instanceof Postgres ? data.postgres : undefined;
+    const redis = Object.values(data.redis).filter((server): server is Redis => server instanceof Redis);
+    const statefulVolumes = [
+      ...(postgres ? [`data-${postgres.name}-0`] : []),
+      ...redis.filter((server) => server.workload.kind === 'StatefulSet').map((server) => `data-${server.name}-0`),
+    ];
+    const backup = data.logicalBackup;
+    const backupGap = backup ? longestCronGapSeconds(this.config.postgres.logicalBackup?.schedule ?? '') : undefined;
+    const installation: MonitoredInstallation = {
+      environment,
+      namespaces: { prefect: namespaces.prefect, data: namespaces.data, ingress: namespaces.ingress },
+      ...(postgres && data.maxConnections !== undefined
+        ? {
+            postgres: {
+              workload: postgres.name,
+              maxConnections: data.maxConnections,
+              databases: [...databasesOf(this.config.edition)],
+              vacuumScaleFactor: 0.1,
+            },
+          }
+        : {}),
+      redis: redis.map((server) => ({
+        workload: server.name,
+        persistent: server.workload.kind === 'StatefulSet',
+        streams: server.instance === 'streams',
+      })),
+      volumes: [...statefulVolumes, ...(backup ? [backup.claimName] : [])],
+      webServices: services.filter((service) => service.definition.type === 'web' && service.definition.metrics).map((service) => service.name),
+      loops: services.filter((service) => service.workloadKind === 'StatefulSet').map((service) => service.name),
+      migrated: [...databasesOf(this.config.edition)],
+      ...(backup && backupGap !== undefined ? { backup: { cronJob: backup.claimName, maxAgeSeconds: backupGap + BACKUP_SLACK_SECONDS } } : {}),
+      ...(edge.certificate ? { certificate: { name: edge.certificate.secretName, namespace: namespaces.ingress } } : {}),
+    };
+    this.alertGroups = alertGroups(installation);
+    new PrefectAlertRules(this, 'AlertRules', {
+      name: 'prefect-alerts',
+      namespace: namespaces.prefect,
+      labels: labels('prefect-alerts'),
+      environment,
+      groups: this.alertGroups,
+      runbookUrl: monitoring.runbookUrl ?? `dist/${environment}/README.md`,
+    });
+  }
+}
