@@ -97,6 +97,33 @@ function fluxView(app: PrefectApp, rendered: RenderedEnvironment): ReviewerViewI
 }
 
 /** What backs PostgreSQL up in this environment, and how to restore (README, "Backups and restore"). */
+function monitoringView(app: PrefectApp): ReviewerViewInput['monitoring'] {
+  const { monitoring, namespaces } = app.config;
+  if (!monitoring.enabled) {
+    return { paragraphs: ['Not monitored by this installation: set `monitoring.enabled` (the repository README, "Monitoring").'], alerts: [] };
+  }
+  const exporters = [
+    app.config.postgres.provider === 'statefulset' ? 'postgres_exporter beside PostgreSQL' : undefined,
+    'redis_exporter beside each Redis in the cluster',
+  ].filter(Boolean);
+  return {
+    paragraphs: [
+      `Scraped (the monitoring layer, for a Prometheus in \`${monitoring.prometheus.namespace}\` selecting ${Object.keys(monitoring.labels).length > 0 ? Object.entries(monitoring.labels).map(([key, value]) => `\`${key}: ${value}\``).join(', ') : 'all monitors'}): every sidecar-injected pod of \`${namespaces.prefect}\`, \`${namespaces.data}\` and the gateway through its Istio agent on port 15020 (the application's metrics merged with Envoy's, outside mTLS; the NetworkPolicies \`prometheus-scrape\` open that port to Prometheus), with ${exporters.join(' and ')}; istiod on 15014; cert-manager through its chart's ServiceMonitor where this installation installs it. The rules also read kube-state-metrics and the kubelet's volume statistics, which a kube-prometheus-stack scrapes itself.`,
+      `Alerts: the PrometheusRule \`${namespaces.prefect}/prefect-alerts\`, each alert labelled \`environment: ${app.config.environment}\` and with a runbook below.`,
+    ],
+    alerts: app.monitoring.alertGroups.flatMap((group) =>
+      group.rules.map((rule) => ({
+        alert: rule.alert,
+        severity: rule.severity,
+        for: rule.for,
+        summary: rule.summary,
+        description: rule.description,
+        runbook: rule.runbook,
+      })),
+    ),
+  };
+}
+
 function backupsView(app: PrefectApp): ReviewerViewInput['backups'] {
   const { config } = app;
   const { postgres, namespaces, environment } = config;
@@ -174,6 +201,7 @@ export function reviewerView(
     secrets: secretsToCreate(app),
     flux: fluxView(app, rendered),
     backups: backupsView(app),
+    monitoring: monitoringView(app),
     objectsPerLayer: LAYERS.map((layer) => [layer, count(layer)] as const),
   };
 }

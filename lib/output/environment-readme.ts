@@ -37,6 +37,18 @@ export interface ReviewerViewInput {
   readonly flux: ReviewedFlux;
   /** The Operations section: how PostgreSQL is backed up and restored (paragraphs, then shell lines). */
   readonly backups: { readonly paragraphs: readonly string[]; readonly restore: readonly string[] };
+  /** The Operations section: what is scraped, and the alerts with their runbooks (none when monitoring is off). */
+  readonly monitoring: {
+    readonly paragraphs: readonly string[];
+    readonly alerts: readonly {
+      readonly alert: string;
+      readonly severity: string;
+      readonly for: string;
+      readonly summary: string;
+      readonly description: string;
+      readonly runbook: readonly string[];
+    }[];
+  };
   readonly objectsPerLayer: ReadonlyArray<readonly [string, number]>;
 }
 
@@ -152,6 +164,7 @@ export function environmentReadme(input: ReviewerViewInput): string {
     '',
     ...input.backups.paragraphs.flatMap((paragraph) => [paragraph, '']),
     ...(input.backups.restore.length > 0 ? ['```sh', ...input.backups.restore, '```', ''] : []),
+    ...monitoringSection(input.monitoring),
     '## Capacity',
     '',
     '```',
@@ -163,6 +176,27 @@ export function environmentReadme(input: ReviewerViewInput): string {
     table(['layer', 'objects'], [...input.objectsPerLayer.map(([layer, count]) => [layer, String(count)]), ['total', String(total)]]),
     '',
   ].join('\n');
+}
+
+/** An alert's text for the README: its label templates as placeholders. */
+const placeholders = (text: string) => text.replace(/\{\{ \$labels\.(\w+) \}\}/g, '<$1>');
+
+function monitoringSection(monitoring: ReviewerViewInput['monitoring']): string[] {
+  const lines = ['### Monitoring', '', ...monitoring.paragraphs.flatMap((paragraph) => [paragraph, ''])];
+  if (monitoring.alerts.length === 0) return lines;
+  lines.push(
+    table(
+      ['alert', 'severity', 'after', 'when'],
+      monitoring.alerts.map((alert) => [`[${alert.alert}](#${alert.alert.toLowerCase()})`, alert.severity, alert.for, placeholders(alert.summary).replace(/\|/g, '\\|')]),
+    ),
+    '',
+    '### Runbooks',
+    '',
+  );
+  for (const alert of monitoring.alerts) {
+    lines.push(`#### ${alert.alert}`, '', placeholders(alert.description), '', ...alert.runbook.map((step) => `- ${placeholders(step)}`), '');
+  }
+  return lines;
 }
 
 function fluxSection(flux: ReviewedFlux): string[] {

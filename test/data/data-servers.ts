@@ -93,10 +93,15 @@ export function run(command: string, args: readonly string[], options: { env?: N
 }
 
 /** Polls `check` until it returns true or `seconds` pass. */
-export async function waitFor(what: string, seconds: number, check: () => boolean, diagnostics: () => string = () => ''): Promise<void> {
+export async function waitFor(
+  what: string,
+  seconds: number,
+  check: () => boolean | Promise<boolean>,
+  diagnostics: () => string = () => '',
+): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
-    if (check()) return;
+    if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`${what} did not happen within ${seconds} s\n${diagnostics()}`);

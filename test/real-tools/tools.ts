@@ -26,6 +26,14 @@ export function toolPath(tool: Tool): string {
   return file;
 }
 
+/** The version tools/go/<folder>/go.mod pins of `module` (the tool's own module). */
+export function toolModuleVersion(folder: string, module: string): string {
+  const goMod = fs.readFileSync(path.join(PROJECT_ROOT, 'tools', 'go', folder, 'go.mod'), 'utf8');
+  const version = new RegExp(`^\\s*${module.replace(/[.]/g, '\\.')} (v\\S+)`, 'm').exec(goMod)?.[1];
+  if (version === undefined) throw new Error(`tools/go/${folder}/go.mod does not require ${module}`);
+  return version;
+}
+
 export interface Result {
   readonly status: number | null;
   readonly stdout: string;

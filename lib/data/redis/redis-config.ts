@@ -1,5 +1,5 @@
 import type { RedisName } from '../../catalog/services';
-import { metricsAclLine } from './redis-exporter';
+import { METRICS_USER, metricsAclLine } from './redis-exporter';
 
 /*
  * redis.conf of each instance, and the script that writes its ACL file at start. Both are
@@ -91,7 +91,8 @@ export function aclScript(options: { readonly metrics?: boolean } = {}): string 
   const metrics = options.metrics
     ? `metrics_password=$(head -c 32 /dev/urandom | od -An -v -tx1 | tr -d ' \\n')
 metrics=$(printf '%s' "$metrics_password" | sha256sum | cut -d ' ' -f 1)
-printf '{"%s":"%s"}' "$REDIS_ADDR" "$metrics_password" > "$REDIS_METRICS_PASSWORD_FILE.new"
+# The exporter looks its password up under its address with the user name in it.
+printf '{"%s://%s@%s":"%s"}' "\${REDIS_ADDR%%://*}" "${METRICS_USER}" "\${REDIS_ADDR#*://}" "$metrics_password" > "$REDIS_METRICS_PASSWORD_FILE.new"
 mv "$REDIS_METRICS_PASSWORD_FILE.new" "$REDIS_METRICS_PASSWORD_FILE"
 `
     : '';

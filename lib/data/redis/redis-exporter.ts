@@ -35,6 +35,7 @@ export const METRICS_COMMANDS = [
   'latency|latest',
   'latency|histogram',
   'client|list',
+  'client|setname',
   'cluster|info',
   'scan',
   'type',

@@ -7,6 +7,9 @@ import type { KubernetesObject } from '../../../lib/output/render';
 import type { DataChart } from '../../../lib/charts/data-chart';
 import { PrefectApp } from '../../../lib/app/prefect-app';
 import { build, findObject, loadEnvironment } from '../../helpers';
+import { metricsRead } from '../../../lib/monitoring/alert-rules';
+import { METRICS_USER, REDIS_EXPORTER } from '../../../lib/data/redis/redis-exporter';
+import { toolModuleVersion, toolPath } from '../../real-tools/tools';
 import { containerEnvironment, expandKubernetes, freePort, run, Scratch, waitFor, type EnvVarJson } from '../data-servers';
 
 /** The Customer-Managed environments' Redis instances, which these tests build. */
@@ -56,6 +59,7 @@ function localPaths(folder: string): Record<string, string> {
     REDIS_ADMIN_PASSWORD_FILE: path.join(folder, 'secret', 'admin-password'),
     REDIS_ACL_FILE: path.join(folder, 'acl', 'users.acl'),
     REDIS_PROBE_PASSWORD_FILE: path.join(folder, 'acl', 'probe-password'),
+    REDIS_METRICS_PASSWORD_FILE: path.join(folder, 'acl', 'metrics-password.json'),
   };
 }
 
@@ -97,8 +101,9 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
       run('chown', ['-R', `${SYSTEM_USER}:`, folder]);
 
       // 1. The init container: its exact command, its environment with the paths mapped here.
+      const port = await freePort();
       const init = spec.initContainers.find((container) => container.name === 'acl') as Container;
-      const initEnv = containerEnvironment(init.env, {}, localPaths(folder));
+      const initEnv = containerEnvironment(init.env, {}, { ...localPaths(folder), REDIS_ADDR: `redis://127.0.0.1:${port}` });
       const written = run(RUNUSER, ['-u', SYSTEM_USER, '--', ...init.command.map((part) => expandKubernetes(part, initEnv))], {
         env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(initEnv) },
       });
@@ -107,7 +112,6 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
       // 2. redis-server with the ConfigMap's file; the command line moves paths and the port.
       const main = spec.containers.find((container) => container.name === 'redis') as Container;
       expect(main.command).toEqual(['redis-server', '/etc/redis/redis.conf']);
-      const port = await freePort();
       const server = scratch.start(RUNUSER, [
         '-u',
         SYSTEM_USER,
@@ -270,6 +274,87 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
         ).toBe(true);
     }
   });
+
+  // monitoring.enabled (prod): redis_exporter, the image's version, run with the sidecar's exact
+  // environment against each instance: it logs in as "metrics" with the password the init
+  // container drew, every metric the alert rules read is there, and no command is refused.
+  // Only where there is a sidecar (not dev): no test is skipped.
+  if (loadEnvironment(environment).monitoring.enabled)
+    it.each(REDIS_INSTANCES.map((instance) => [instance]))(
+      '%s: the metrics sidecar reads what the alert rules use (real redis_exporter)',
+      async (name) => {
+        const rules = (
+          findObject(rendered, 'PrometheusRule', 'prefect-alerts', 'prefect') as unknown as {
+            spec: { groups: { rules: { alert: string; expr: string }[] }[] };
+          }
+        ).spec.groups.flatMap((group) => group.rules);
+        const instance = instances.get(name) as Instance;
+        const sidecar = instance.spec.containers.find((container) => container.name === 'metrics') as Container & { image: string };
+        expect(sidecar.image).toBe(`${REDIS_EXPORTER.image}:${REDIS_EXPORTER.version}`);
+        expect(toolModuleVersion('redis-exporter', 'github.com/oliver006/redis_exporter')).toBe(REDIS_EXPORTER.version);
+        // The metrics user may read, never write or administer.
+        const password = Object.values(
+          JSON.parse(fs.readFileSync(localPaths(instance.folder).REDIS_METRICS_PASSWORD_FILE, 'utf8')) as Record<string, string>,
+        )[0] as string;
+        expect(password).toMatch(/^[0-9a-f]{64}$/);
+        const asMetrics = (...args: string[]) => cli(instance, args, { user: METRICS_USER, password });
+        expect(asMetrics('PING').stdout.trim()).toBe('PONG');
+        for (const refused of [
+          ['SET', 'k', 'v'],
+          ['GET', 'k'],
+          ['CONFIG', 'SET', 'maxmemory', '1'],
+          ['FLUSHALL'],
+          ['XADD', 's', '*', 'a', 'b'],
+        ]) {
+          expect(asMetrics(...refused).stdout, refused.join(' ')).toMatch(/NOPERM/);
+        }
+        if (name === 'streams') {
+          admin(instance, 'XADD', 'events', '*', 'event', 'one');
+          admin(instance, 'XGROUP', 'CREATE', 'events', 'event-persister', '0');
+          admin(instance, 'SET', 'not-a-stream', 'x');
+        }
+        const listen = await freePort();
+        const env = containerEnvironment(
+          sidecar.env,
+          {},
+          {
+            REDIS_ADDR: `redis://127.0.0.1:${instance.port}`,
+            REDIS_PASSWORD_FILE: localPaths(instance.folder).REDIS_METRICS_PASSWORD_FILE,
+            REDIS_EXPORTER_WEB_LISTEN_ADDRESS: `127.0.0.1:${listen}`,
+          },
+        );
+        const exporter = scratch.start(RUNUSER, ['-u', SYSTEM_USER, '--', toolPath('redis_exporter')], {
+          PATH: '/usr/bin:/bin',
+          ...Object.fromEntries(env),
+        });
+        let text = '';
+        await waitFor(
+          `redis_exporter of ${name}`,
+          20,
+          async () => {
+            if (exporter.exitCode !== null) throw new Error(`redis_exporter exited:\n${scratch.log(exporter)}`);
+            try {
+              text = await (await fetch(`http://127.0.0.1:${listen}/metrics`)).text();
+            } catch {
+              return false;
+            }
+            return /^redis_up 1$/m.test(text);
+          },
+          () => scratch.log(exporter),
+        );
+        const exposed = new Set([...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/gm)].map((match) => match[1]));
+        const wanted = rules
+          .filter((rule) => rule.expr.includes(`redis-${name}`))
+          .flatMap((rule) => metricsRead(rule.expr))
+          .filter((metric) => metric.startsWith('redis_'));
+        expect(wanted.length).toBeGreaterThan(0);
+        expect(wanted.filter((metric) => !exposed.has(metric))).toEqual([]);
+        expect(text).toMatch(/^redis_exporter_last_scrape_error\{err=""\} 0$/m);
+        expect(scratch.log(exporter)).not.toMatch(/NOPERM|no permissions/i);
+        // One entry added, none delivered to the group: a lag of one.
+        if (name === 'streams') expect(text).toMatch(/^redis_stream_group_lag\{db="db0",group="event-persister",stream="events"\} 1$/m);
+      },
+    );
 
   it('connects with the URL a client gets from allowFrom ($(VAR) expansion, password from the Secret)', () => {
     const app = new PrefectApp(loadEnvironment(environment));
