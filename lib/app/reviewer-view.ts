@@ -100,7 +100,10 @@ function fluxView(app: PrefectApp, rendered: RenderedEnvironment): ReviewerViewI
 function monitoringView(app: PrefectApp): ReviewerViewInput['monitoring'] {
   const { monitoring, namespaces } = app.config;
   if (!monitoring.enabled) {
-    return { paragraphs: ['Not monitored by this installation: set `monitoring.enabled` (the repository README, "Monitoring").'], alerts: [] };
+    return {
+      paragraphs: ['Not monitored by this installation: set `monitoring.enabled` (the repository README, "Monitoring").'],
+      alerts: [],
+    };
   }
   const exporters = [
     app.config.postgres.provider === 'statefulset' ? 'postgres_exporter beside PostgreSQL' : undefined,
@@ -108,7 +111,13 @@ function monitoringView(app: PrefectApp): ReviewerViewInput['monitoring'] {
   ].filter(Boolean);
   return {
     paragraphs: [
-      `Scraped (the monitoring layer, for a Prometheus in \`${monitoring.prometheus.namespace}\` selecting ${Object.keys(monitoring.labels).length > 0 ? Object.entries(monitoring.labels).map(([key, value]) => `\`${key}: ${value}\``).join(', ') : 'all monitors'}): every sidecar-injected pod of \`${namespaces.prefect}\`, \`${namespaces.data}\` and the gateway through its Istio agent on port 15020 (the application's metrics merged with Envoy's, outside mTLS; the NetworkPolicies \`prometheus-scrape\` open that port to Prometheus), with ${exporters.join(' and ')}; istiod on 15014; cert-manager through its chart's ServiceMonitor where this installation installs it. The rules also read kube-state-metrics and the kubelet's volume statistics, which a kube-prometheus-stack scrapes itself.`,
+      `Scraped (the monitoring layer, for a Prometheus in \`${monitoring.prometheus.namespace}\` selecting ${
+        Object.keys(monitoring.labels).length > 0
+          ? Object.entries(monitoring.labels)
+              .map(([key, value]) => `\`${key}: ${value}\``)
+              .join(', ')
+          : 'all monitors'
+      }): every sidecar-injected pod of \`${namespaces.prefect}\`, \`${namespaces.data}\` and the gateway through its Istio agent on port 15020 (the application's metrics merged with Envoy's, outside mTLS; the NetworkPolicies \`prometheus-scrape\` open that port to Prometheus), with ${exporters.join(' and ')}; istiod on 15014; cert-manager through its chart's ServiceMonitor where this installation installs it. The rules also read kube-state-metrics and the kubelet's volume statistics, which a kube-prometheus-stack scrapes itself.`,
       `Alerts: the PrometheusRule \`${namespaces.prefect}/prefect-alerts\`, each alert labelled \`environment: ${app.config.environment}\` and with a runbook below.`,
     ],
     alerts: app.monitoring.alertGroups.flatMap((group) =>

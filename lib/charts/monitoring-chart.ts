@@ -43,10 +43,18 @@ export class MonitoringChart extends LayerChart {
 
     for (const namespace of [namespaces.prefect, namespaces.data]) {
       new MeshPodMonitor(this, `Pods-${namespace}`, { namespace, labels: labels('mesh-pods'), selector: { [LABEL.instance]: instance } });
-      new PrometheusScrapeAccess(this, `Scrape-${namespace}`, { namespace, labels: labels('prometheus-scrape'), prometheus: monitoring.prometheus });
+      new PrometheusScrapeAccess(this, `Scrape-${namespace}`, {
+        namespace,
+        labels: labels('prometheus-scrape'),
+        prometheus: monitoring.prometheus,
+      });
     }
     // The gateway's pods, by the labels its Gateway binds to; istiod, the chart's or your mesh's.
-    new MeshPodMonitor(this, 'Pods-gateway', { namespace: namespaces.ingress, labels: labels('mesh-pods'), selector: this.config.mesh.gatewaySelector });
+    new MeshPodMonitor(this, 'Pods-gateway', {
+      namespace: namespaces.ingress,
+      labels: labels('mesh-pods'),
+      selector: this.config.mesh.gatewaySelector,
+    });
     new IstiodServiceMonitor(this, 'Istiod', { namespace: namespaces.istio, labels: labels('istiod') });
 
     const { data, edge, services } = props;
@@ -77,10 +85,14 @@ export class MonitoringChart extends LayerChart {
         streams: server.instance === 'streams',
       })),
       volumes: [...statefulVolumes, ...(backup ? [backup.claimName] : [])],
-      webServices: services.filter((service) => service.definition.type === 'web' && service.definition.metrics).map((service) => service.name),
+      webServices: services
+        .filter((service) => service.definition.type === 'web' && service.definition.metrics)
+        .map((service) => service.name),
       loops: services.filter((service) => service.workloadKind === 'StatefulSet').map((service) => service.name),
       migrated: [...databasesOf(this.config.edition)],
-      ...(backup && backupGap !== undefined ? { backup: { cronJob: backup.claimName, maxAgeSeconds: backupGap + BACKUP_SLACK_SECONDS } } : {}),
+      ...(backup && backupGap !== undefined
+        ? { backup: { cronJob: backup.claimName, maxAgeSeconds: backupGap + BACKUP_SLACK_SECONDS } }
+        : {}),
       ...(edge.certificate ? { certificate: { name: edge.certificate.secretName, namespace: namespaces.ingress } } : {}),
     };
     this.alertGroups = alertGroups(installation);

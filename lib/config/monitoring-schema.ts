@@ -31,7 +31,8 @@ export const monitoring = z
     runbookUrl: z
       .string()
       .regex(/^(https?:\/\/[^\s#]+|[^\s#:]+)$/, {
-        error: 'expected the address of this environment\'s README without a "#…" part, such as "https://git.example.com/platform/prefect/-/blob/main/dist/prod/README.md"',
+        error:
+          'expected the address of this environment\'s README without a "#…" part, such as "https://git.example.com/platform/prefect/-/blob/main/dist/prod/README.md"',
       })
       .optional()
       .describe(

@@ -26,7 +26,8 @@ const FIELDS: readonly Field[] = [
 function value(text: string, field: Field): number {
   const named = field.names?.indexOf(text.toLowerCase()) ?? -1;
   const number = named >= 0 ? named + (field.offset ?? 0) : Number(text);
-  if (!Number.isInteger(number) || number < field.min || number > field.max) throw new Error(`"${text}" is not in ${field.min}–${field.max}`);
+  if (!Number.isInteger(number) || number < field.min || number > field.max)
+    throw new Error(`"${text}" is not in ${field.min}–${field.max}`);
   return number;
 }
 
@@ -58,7 +59,9 @@ export function longestCronGapSeconds(schedule: string): number | undefined {
   const dowAny = parts[4] === '*';
   const runs: number[] = [];
   const start = Date.UTC(2026, 0, 1);
-  const times = [...(hours ?? [])].sort((a, b) => a - b).flatMap((hour) => [...(minutes ?? [])].sort((a, b) => a - b).map((m) => hour * 60 + m));
+  const times = [...(hours ?? [])]
+    .sort((a, b) => a - b)
+    .flatMap((hour) => [...(minutes ?? [])].sort((a, b) => a - b).map((m) => hour * 60 + m));
   // Two years, so that the gap across the turn of the year counts too.
   for (let day = 0; day < 2 * 366; day++) {
     const date = new Date(start + day * 86_400_000);

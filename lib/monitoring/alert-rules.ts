@@ -88,7 +88,8 @@ export function alertGroups(installation: MonitoredInstallation): AlertGroup[] {
           for: '5m',
           severity: 'critical',
           summary: 'PostgreSQL does not answer its exporter',
-          description: 'The exporter beside PostgreSQL cannot connect, or is not scraped: every Prefect service that reads a database fails.',
+          description:
+            'The exporter beside PostgreSQL cannot connect, or is not scraped: every Prefect service that reads a database fails.',
           runbook: [
             `\`kubectl -n ${namespaces.data} get pod ${postgres.workload}-0\` and \`kubectl -n ${namespaces.data} logs ${postgres.workload}-0 -c postgres\`: a crash loop, a full disk, or an out-of-memory kill.`,
             `If the server runs and answers (\`kubectl -n ${namespaces.data} exec ${postgres.workload}-0 -c postgres -- pg_isready\`), read the exporter's log (\`-c metrics\`): its role (prefect_metrics) is created by the init Jobs.`,
@@ -113,7 +114,8 @@ export function alertGroups(installation: MonitoredInstallation): AlertGroup[] {
           for: '10m',
           severity: 'warning',
           summary: 'An ACCESS EXCLUSIVE lock has been held for 10 minutes in {{ $labels.datname }}',
-          description: 'An ACCESS EXCLUSIVE lock blocks every read and write of its table: a migration, a manual DDL statement or a VACUUM FULL is in the way of the services.',
+          description:
+            'An ACCESS EXCLUSIVE lock blocks every read and write of its table: a migration, a manual DDL statement or a VACUUM FULL is in the way of the services.',
           runbook: [
             "Find the holder: `SELECT pid, usename, state, now() - xact_start AS age, query FROM pg_stat_activity WHERE pid IN (SELECT pid FROM pg_locks WHERE mode = 'AccessExclusiveLock');`",
             'A migration Job: let it finish (its Job has a deadline). A manual statement: end it with `SELECT pg_cancel_backend(<pid>);`.',
@@ -137,7 +139,8 @@ export function alertGroups(installation: MonitoredInstallation): AlertGroup[] {
           for: '1h',
           severity: 'warning',
           summary: 'Table {{ $labels.datname }}.{{ $labels.relname }} has more dead rows than live ones',
-          description: "Dead rows over 100% of the live ones (Prefect's database-maintenance guide): the table and its indexes grow and queries slow down until vacuum catches up.",
+          description:
+            "Dead rows over 100% of the live ones (Prefect's database-maintenance guide): the table and its indexes grow and queries slow down until vacuum catches up.",
           runbook: [
             'Is autovacuum running on it? `SELECT relname, last_autovacuum, autovacuum_count, n_dead_tup FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 10;` (in the database).',
             'A long transaction holds the dead rows: `SELECT pid, now() - xact_start, state FROM pg_stat_activity ORDER BY 2 DESC NULLS LAST LIMIT 5;` — end it.',
@@ -153,7 +156,7 @@ export function alertGroups(installation: MonitoredInstallation): AlertGroup[] {
           description:
             "The table has more dead rows than the autovacuum threshold (50 + scale factor × live rows) and no vacuum for 24 hours (Prefect's database-maintenance guide).",
           runbook: [
-            'Autovacuum workers busy elsewhere or blocked: `SELECT pid, query, now() - xact_start FROM pg_stat_activity WHERE backend_type = \'autovacuum worker\';`',
+            "Autovacuum workers busy elsewhere or blocked: `SELECT pid, query, now() - xact_start FROM pg_stat_activity WHERE backend_type = 'autovacuum worker';`",
             'A transaction or replication slot holding back the horizon: `SELECT slot_name, active FROM pg_replication_slots;` and the longest transactions.',
             'Vacuum it by hand: `VACUUM (VERBOSE, ANALYZE) <table>;`.',
           ],
@@ -217,7 +220,8 @@ export function alertGroups(installation: MonitoredInstallation): AlertGroup[] {
         for: '30m',
         severity: 'warning',
         summary: 'The cache answers less than half of its reads, and evicts',
-        description: 'The cache is too small for what the services keep in it: keys are evicted before they are read again (Prefect, monitoring: the cache hit ratio).',
+        description:
+          'The cache is too small for what the services keep in it: keys are evicted before they are read again (Prefect, monitoring: the cache hit ratio).',
         runbook: ["Raise `redis.cache.memory` (and the instance's memory limit) in the configuration."],
       });
     }
@@ -243,7 +247,8 @@ export function alertGroups(installation: MonitoredInstallation): AlertGroup[] {
           for: '15m',
           severity: 'warning',
           summary: 'Entries of stream {{ $labels.stream }} delivered to {{ $labels.group }} are not acknowledged',
-          description: 'More than 1000 delivered entries are pending and the number grows: consumers fail on them, or crashed while holding them.',
+          description:
+            'More than 1000 delivered entries are pending and the number grows: consumers fail on them, or crashed while holding them.',
           runbook: [
             'Consumers crashing: their logs and restarts (`kubectl -n ' + namespaces.prefect + ' get pods`).',
             'Who holds them: `redis-cli --user admin XPENDING {{ $labels.stream }} {{ $labels.group }}` in the streams pod.',
@@ -309,7 +314,8 @@ export function alertGroups(installation: MonitoredInstallation): AlertGroup[] {
         for: '10m',
         severity: 'critical',
         summary: 'More than 5% of the requests to {{ $labels.destination_workload }} fail with 5xx',
-        description: "Measured by the service's own sidecar (Istio's request metrics): what the service answered, and errors of the mesh in front of it.",
+        description:
+          "Measured by the service's own sidecar (Istio's request metrics): what the service answered, and errors of the mesh in front of it.",
         runbook: [
           `The service's log: \`kubectl -n ${namespaces.prefect} logs deploy/{{ $labels.destination_workload }} -c {{ $labels.destination_workload }}\`.`,
           '503 with no log: the pods are not ready or are restarting (`kubectl get pods`); a database or Redis alert often fires at the same time.',
@@ -323,7 +329,7 @@ export function alertGroups(installation: MonitoredInstallation): AlertGroup[] {
         summary: 'The slowest 1% of requests to {{ $labels.destination_workload }} take more than 5 s',
         description: 'p99 latency measured by the sidecar of the service.',
         runbook: [
-          "CPU throttling or too few replicas: `kubectl -n " + namespaces.prefect + ' top pods`, the HPA (`kubectl get hpa`).',
+          'CPU throttling or too few replicas: `kubectl -n ' + namespaces.prefect + ' top pods`, the HPA (`kubectl get hpa`).',
           "Slow queries: PostgreSQL's log has every statement over 1 s (auto_explain), with its plan.",
         ],
       },

@@ -187,14 +187,26 @@ function monitoringSection(monitoring: ReviewerViewInput['monitoring']): string[
   lines.push(
     table(
       ['alert', 'severity', 'after', 'when'],
-      monitoring.alerts.map((alert) => [`[${alert.alert}](#${alert.alert.toLowerCase()})`, alert.severity, alert.for, placeholders(alert.summary).replace(/\|/g, '\\|')]),
+      monitoring.alerts.map((alert) => [
+        `[${alert.alert}](#${alert.alert.toLowerCase()})`,
+        alert.severity,
+        alert.for,
+        placeholders(alert.summary).replace(/\|/g, '\\|'),
+      ]),
     ),
     '',
     '### Runbooks',
     '',
   );
   for (const alert of monitoring.alerts) {
-    lines.push(`#### ${alert.alert}`, '', placeholders(alert.description), '', ...alert.runbook.map((step) => `- ${placeholders(step)}`), '');
+    lines.push(
+      `#### ${alert.alert}`,
+      '',
+      placeholders(alert.description),
+      '',
+      ...alert.runbook.map((step) => `- ${placeholders(step)}`),
+      '',
+    );
   }
   return lines;
 }

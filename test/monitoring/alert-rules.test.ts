@@ -218,17 +218,25 @@ const CASES: Record<string, Case> = {
     interval: '1h',
   },
   PrefectCertificateExpiringSoon: {
-    firing: { [series({ name: 'prefect-tls', namespace: 'istio-ingress' }, 'certmanager_certificate_expiration_timestamp_seconds')]: `${5 * 86400}x200` },
+    firing: {
+      [series({ name: 'prefect-tls', namespace: 'istio-ingress' }, 'certmanager_certificate_expiration_timestamp_seconds')]:
+        `${5 * 86400}x200`,
+    },
     labels: { name: 'prefect-tls', namespace: 'istio-ingress' },
     healthy: {
-      [series({ name: 'prefect-tls', namespace: 'istio-ingress' }, 'certmanager_certificate_expiration_timestamp_seconds')]: `${60 * 86400}x200`,
+      [series({ name: 'prefect-tls', namespace: 'istio-ingress' }, 'certmanager_certificate_expiration_timestamp_seconds')]:
+        `${60 * 86400}x200`,
     },
     at: '2h',
   },
   PrefectCertificateNotReady: {
-    firing: { [series({ name: 'prefect-tls', namespace: 'istio-ingress', condition: 'False' }, 'certmanager_certificate_ready_status')]: '1x60' },
+    firing: {
+      [series({ name: 'prefect-tls', namespace: 'istio-ingress', condition: 'False' }, 'certmanager_certificate_ready_status')]: '1x60',
+    },
     labels: { name: 'prefect-tls', namespace: 'istio-ingress', condition: 'False' },
-    healthy: { [series({ name: 'prefect-tls', namespace: 'istio-ingress', condition: 'False' }, 'certmanager_certificate_ready_status')]: '0x60' },
+    healthy: {
+      [series({ name: 'prefect-tls', namespace: 'istio-ingress', condition: 'False' }, 'certmanager_certificate_ready_status')]: '0x60',
+    },
     at: '45m',
   },
 };
@@ -236,7 +244,10 @@ const CASES: Record<string, Case> = {
 /** The annotations as Prometheus expands them for an alert with these labels. */
 function expanded(annotations: Record<string, string>, labels: Record<string, string>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(annotations).map(([key, text]) => [key, text.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name] ?? '')]),
+    Object.entries(annotations).map(([key, text]) => [
+      key,
+      text.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name] ?? ''),
+    ]),
   );
 }
 

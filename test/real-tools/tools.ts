@@ -6,7 +6,16 @@ import { PROJECT_ROOT } from '../helpers';
 /** Where scripts/install-tools.sh builds the real tools (tools/go/<module>/go.mod pins each). */
 export const TOOLS_BIN = path.join(PROJECT_ROOT, '.tools', 'go', 'bin');
 
-export type Tool = 'kube-apiserver' | 'etcd' | 'kubectl' | 'kubeconform' | 'actionlint' | 'flux' | 'promtool' | 'redis_exporter' | 'postgres_exporter';
+export type Tool =
+  | 'kube-apiserver'
+  | 'etcd'
+  | 'kubectl'
+  | 'kubeconform'
+  | 'actionlint'
+  | 'flux'
+  | 'promtool'
+  | 'redis_exporter'
+  | 'postgres_exporter';
 
 /** The Python of the tests' virtualenv (tools/python/requirements.txt, installed by scripts/install-tools.sh). */
 export function pythonPath(): string {

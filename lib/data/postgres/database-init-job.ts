@@ -66,10 +66,14 @@ export class DatabaseInitJob extends HashedJob {
       container: {
         name: 'init',
         image: props.image,
-        command: ['/bin/sh', '-c', initScript(database, {
+        command: [
+          '/bin/sh',
+          '-c',
+          initScript(database, {
             createDatabase: props.createDatabase ?? true,
             ...(props.metricsRole ? { metricsRole: props.metricsRole } : {}),
-          })],
+          }),
+        ],
         resources: toResourceRequirements({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),
       },
       // The script waits for the server itself; retries cover a server restarting meanwhile.
