@@ -18,7 +18,8 @@ export class PrefectApp extends App {
   public readonly edge: EdgeChart;
   public readonly data: DataChart;
   public readonly prefect: PrefectChart;
-  public readonly monitoring: MonitoringChart;
+  /** With monitoring.enabled only: its layer. */
+  public readonly monitoring?: MonitoringChart;
   /** The service catalog with the configuration's overrides, resolved once for every layer. */
   public readonly catalog: readonly ResolvedService[];
 
@@ -43,14 +44,16 @@ export class PrefectApp extends App {
       gateway: this.edge.gateway.client,
       trustBundle: this.edge.trustBundle,
     });
-    this.monitoring = new MonitoringChart(this, { config, data: this.data, edge: this.edge, services: this.prefect.services });
+    if (config.monitoring.enabled) {
+      this.monitoring = new MonitoringChart(this, { config, data: this.data, edge: this.edge, services: this.prefect.services });
+    }
     this.layers = [
       platform,
       this.edge,
       this.data,
       migrations,
       this.prefect,
-      this.monitoring,
+      ...(this.monitoring ? [this.monitoring] : []),
       new FluxChart(this, {
         config,
         readiness: { edge: this.edge.readiness, migrations: migrations.readiness },

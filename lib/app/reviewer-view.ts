@@ -6,7 +6,7 @@ import { databasesOf, redisInstanceFor, redisInstancesOf } from '../catalog/serv
 import { BACKUP_DIR, restoreCommands } from '../data/postgres/logical-backup';
 import { kubectlCommands } from '../data/secrets/secrets';
 import { describeMatch } from '../edge/routes/routes';
-import { kustomizationName, LAYERS } from '../flux/layers';
+import { kustomizationName, layersOf } from '../flux/layers';
 import type { ReviewedKustomization, ReviewerViewInput } from '../output/environment-readme';
 import type { RenderedEnvironment } from '../output/render';
 import { type CapacityReport, formatCapacity } from '../validation/capacity';
@@ -120,7 +120,7 @@ function monitoringView(app: PrefectApp): ReviewerViewInput['monitoring'] {
       }): every sidecar-injected pod of \`${namespaces.prefect}\`, \`${namespaces.data}\` and the gateway through its Istio agent on port 15020 (the application's metrics merged with Envoy's, outside mTLS; the NetworkPolicies \`prometheus-scrape\` open that port to Prometheus), with ${exporters.join(' and ')}; istiod on 15014; cert-manager through its chart's ServiceMonitor where this installation installs it. The rules also read kube-state-metrics and the kubelet's volume statistics, which a kube-prometheus-stack scrapes itself.`,
       `Alerts: the PrometheusRule \`${namespaces.prefect}/prefect-alerts\`, each alert labelled \`environment: ${app.config.environment}\` and with a runbook below.`,
     ],
-    alerts: app.monitoring.alertGroups.flatMap((group) =>
+    alerts: (app.monitoring?.alertGroups ?? []).flatMap((group) =>
       group.rules.map((rule) => ({
         alert: rule.alert,
         severity: rule.severity,
@@ -211,6 +211,6 @@ export function reviewerView(
     flux: fluxView(app, rendered),
     backups: backupsView(app),
     monitoring: monitoringView(app),
-    objectsPerLayer: LAYERS.map((layer) => [layer, count(layer)] as const),
+    objectsPerLayer: layersOf(config).map((layer) => [layer, count(layer)] as const),
   };
 }

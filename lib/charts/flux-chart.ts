@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { FluxLayer } from '../flux/flux-layer';
-import { APPLIED_LAYERS, kustomizationName } from '../flux/layers';
+import { appliedLayersOf, kustomizationName } from '../flux/layers';
 import type { LayerHealthChecks } from '../flux/flux-layer';
 import type { AppliedLayer } from '../flux/layers';
 import { LayerChart, type LayerChartProps } from './layer-chart';
@@ -35,7 +35,7 @@ export class FluxChart extends LayerChart {
     };
     const layers: FluxLayer[] = [];
     let previous: FluxLayer | undefined;
-    for (const layer of APPLIED_LAYERS) {
+    for (const layer of appliedLayersOf(this.config)) {
       const name = kustomizationName(environment, layer);
       const applied = new FluxLayer(this, `${layer}-layer`, {
         ...common,

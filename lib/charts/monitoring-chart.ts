@@ -25,19 +25,15 @@ const BACKUP_SLACK_SECONDS = 6 * 3600;
  * Layer 6 (after prefect, so that a cluster without the Prometheus Operator's CRDs fails here and
  * nowhere else): with `monitoring.enabled`, the PodMonitors of the mesh's pods in the installation's
  * namespaces and of the gateway, istiod's ServiceMonitor, the NetworkPolicies that let Prometheus
- * scrape, and the alert rules. Empty otherwise.
+ * scrape, and the alert rules. Only with monitoring enabled: no layer otherwise.
  */
 export class MonitoringChart extends LayerChart {
-  /** The alert groups, for the README's runbooks (empty when monitoring is off). */
+  /** The alert groups, for the README's runbooks. */
   public readonly alertGroups: readonly AlertGroup[];
 
   constructor(scope: Construct, props: MonitoringChartProps) {
     super(scope, 'monitoring', props);
     const { monitoring, namespaces, environment } = this.config;
-    if (!monitoring.enabled) {
-      this.alertGroups = [];
-      return;
-    }
     const labels = (name: string) => ({ ...this.labelsFor({ name, component: 'monitoring' }), ...monitoring.labels });
     const instance = this.labelsFor({ name: 'any', component: 'any' })[LABEL.instance] as string;
 

@@ -10,6 +10,16 @@ export const APPLIED_LAYERS = ['platform', 'edge', 'data', 'migrations', 'prefec
 /** A layer that a Flux Kustomization of the `flux` layer applies. */
 export type AppliedLayer = (typeof APPLIED_LAYERS)[number];
 
+/** The layers an environment has: `monitoring` only with monitoring.enabled. */
+export function appliedLayersOf(config: { readonly monitoring: { readonly enabled: boolean } }): AppliedLayer[] {
+  return APPLIED_LAYERS.filter((layer) => layer !== 'monitoring' || config.monitoring.enabled);
+}
+
+/** Every layer of an environment, `flux` last. */
+export function layersOf(config: { readonly monitoring: { readonly enabled: boolean } }): Layer[] {
+  return [...appliedLayersOf(config), 'flux'];
+}
+
 /** `flux` holds the Kustomizations above; the cluster's bootstrap points at it. */
 export const LAYERS = [...APPLIED_LAYERS, 'flux'] as const;
 export type Layer = (typeof LAYERS)[number];

@@ -31,6 +31,16 @@ export function exemptions(reasons: ExemptionReasons): Record<string, string> {
 export const SINGLE_INSTANCE_REASON =
   'a single-instance PostgreSQL: a second replica would be a second, diverging server; use the cloudnativepg provider (replicas spread over zones) or an external service for high availability';
 
+/** Why a server's exporter sidecar has no readiness probe (its server's container has one). */
+export const EXPORTER_READINESS_REASON =
+  "the metrics sidecar: a pod is ready only when all its containers are, so an exporter's readiness probe would take the server out of its Service whenever the exporter fails; the server's container has the readiness probe, the exporter a liveness probe";
+
+/** The exemptions of a workload with an exporter sidecar. */
+export const EXPORTER_EXEMPTIONS: ExemptionReasons = {
+  kubeLinter: { 'no-readiness-probe': EXPORTER_READINESS_REASON },
+  polaris: { readinessProbeMissing: EXPORTER_READINESS_REASON },
+};
+
 /** Why a Job has no probes (Polaris itself skips Jobs in its probe checks; kube-linter does not). */
 export const JOB_PROBE_REASON =
   'a Job runs to completion and serves nothing: a liveness or readiness probe has no meaning there (Polaris excludes Jobs from its probe checks for the same reason)';

@@ -118,9 +118,8 @@ const COMMON: Pinned = {
     'Kustomization flux-system/prefect-<env>-migrations',
     'Kustomization flux-system/prefect-<env>-platform',
     'Kustomization flux-system/prefect-<env>-prefect',
-    'Kustomization flux-system/prefect-<env>-monitoring',
   ],
-  // Empty unless monitoring.enabled.
+  // Only with monitoring.enabled (prod).
   monitoring: [],
 };
 
@@ -154,6 +153,7 @@ const PINNED: Record<(typeof ENVIRONMENTS)[number], Pinned> = {
       'ServiceAccount prefect-data/postgres-backup',
       'NetworkPolicy prefect-data/postgres-backup',
     ],
+    flux: [...COMMON.flux, 'Kustomization flux-system/prefect-<env>-monitoring'],
     // monitoring.enabled: the scrape targets, Prometheus's way in, the alerts.
     monitoring: [
       'PodMonitor prefect/mesh-pods',

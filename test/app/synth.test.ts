@@ -2,10 +2,10 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { LABEL, STABLE_LABEL_KEYS, VERSIONED_KINDS } from '../../lib/core/labels';
-import { APPLIED_LAYERS, LAYERS } from '../../lib/flux/layers';
+import { appliedLayersOf, layersOf } from '../../lib/flux/layers';
 import type { RenderedEnvironment } from '../../lib/output/render';
 import { checkEnvironment } from '../../lib/app/synthesize';
-import { build, ENVIRONMENTS, findObject, objectsOfKind, PROJECT_ROOT, sharedValidator } from '../helpers';
+import { build, ENVIRONMENTS, findObject, loadEnvironment, objectsOfKind, PROJECT_ROOT, sharedValidator } from '../helpers';
 
 const rendered = new Map<string, RenderedEnvironment>(ENVIRONMENTS.map((environment) => [environment, build(environment)]));
 const env = (name: string) => rendered.get(name) as RenderedEnvironment;
@@ -26,8 +26,11 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
 
   it('writes one folder per layer, each with a kustomization listing exactly its files', () => {
     const folders = new Set([...env(environment).files.keys()].filter((file) => file !== 'README.md').map((file) => file.split('/')[0]));
-    expect([...folders].sort()).toEqual([...LAYERS].sort());
-    for (const layer of LAYERS) {
+    const layers = layersOf(loadEnvironment(environment));
+    // monitoring only where monitoring.enabled.
+    expect(layers.includes('monitoring')).toBe(loadEnvironment(environment).monitoring.enabled);
+    expect([...folders].sort()).toEqual([...layers].sort());
+    for (const layer of layers) {
       const files = [...env(environment).files.keys()].filter(
         (file) => file.startsWith(`${layer}/`) && file !== `${layer}/kustomization.yaml`,
       );
@@ -62,25 +65,26 @@ describe.each(ENVIRONMENTS)('%s', (environment) => {
   });
 
   it('chains the Flux Kustomizations in layer order, from the configured source', () => {
-    const kustomizations = APPLIED_LAYERS.map((layer) =>
+    const applied = appliedLayersOf(loadEnvironment(environment));
+    const kustomizations = applied.map((layer) =>
       findObject(env(environment), 'Kustomization', `prefect-${environment}-${layer}`, 'flux-system'),
     );
     kustomizations.forEach((kustomization, index) => {
       const spec = kustomization.spec as Record<string, unknown>;
       expect(spec).toMatchObject({
-        path: `./dist/${environment}/${APPLIED_LAYERS[index]}`,
+        path: `./dist/${environment}/${applied[index]}`,
         prune: true,
         // Renaming or removing a layer never deletes what it applied.
         deletionPolicy: 'Orphan',
         // The edge layer is ready once applied (and its health checks pass): see EdgeChart.readiness;
         // the migrations layer once its migration Jobs are (not their cleanup): MigrationsChart.readiness.
-        wait: APPLIED_LAYERS[index] !== 'edge' && APPLIED_LAYERS[index] !== 'migrations',
+        wait: applied[index] !== 'edge' && applied[index] !== 'migrations',
         sourceRef: { kind: 'GitRepository', name: 'flux-system', namespace: 'flux-system' },
       });
       expect(spec.timeout).toMatch(/^\d+m$/);
       expect(spec.retryInterval).toMatch(/^\d+m$/);
       expect(spec.dependsOn).toEqual(
-        index === 0 ? undefined : [{ name: `prefect-${environment}-${APPLIED_LAYERS[index - 1]}`, namespace: 'flux-system' }],
+        index === 0 ? undefined : [{ name: `prefect-${environment}-${applied[index - 1]}`, namespace: 'flux-system' }],
       );
     });
   });

@@ -7,6 +7,7 @@ import { contentHash } from '../../lib/core/content-hash';
 import { RecordingDataClient } from '../../lib/core/data-client';
 import { renderEnvironment, type KubernetesObject, type RenderedEnvironment } from '../../lib/output/render';
 import { connectionBudget } from '../../lib/data/postgres/postgres-config';
+import { METRICS_IDENT_MAP, METRICS_ROLE } from '../../lib/data/postgres/postgres-exporter';
 import { PRIORITY_CLASS } from '../../lib/platform/priority-classes';
 import { PrefectApp } from '../../lib/app/prefect-app';
 import { SECRET_CATALOG } from '../../lib/catalog/secrets';
@@ -224,9 +225,16 @@ describe('PostgreSQL (StatefulSet)', () => {
 
   it('allows SCRAM only in pg_hba.conf, and each role only in its own database', () => {
     const hba = dataOf(findObject(prod, 'ConfigMap', 'postgres-config', NS))['pg_hba.conf'] as string;
-    const rules = hba.split('\n').filter((line) => line && !line.startsWith('#'));
+    const all = hba.split('\n').filter((line) => line && !line.startsWith('#'));
+    // The one exception (monitoring.enabled): the exporter's role by peer over the pod's socket,
+    // and never over TCP (test/data/postgres/postgres-exporter.test.ts logs in both ways).
+    expect(all.slice(0, 2)).toEqual([`local all ${METRICS_ROLE} peer map=${METRICS_IDENT_MAP}`, `host all ${METRICS_ROLE} all reject`]);
+    const rules = all.slice(2);
     for (const rule of rules) expect(rule).toMatch(/ (scram-sha-256|reject)$/);
-    expect(hba).not.toMatch(/\b(trust|md5|password|ident|peer)\b/);
+    expect(rules.join('\n')).not.toMatch(/\b(trust|md5|password|ident|peer)\b/);
+    expect(dataOf(findObject(build('dev'), 'ConfigMap', 'postgres-config', NS))['pg_hba.conf']).not.toMatch(
+      /\b(trust|md5|password|ident|peer)\b/,
+    );
     expect(rules).toContain('host sameuser events,nebula,orion all scram-sha-256');
     expect(rules.indexOf('host all events,nebula,orion all reject')).toBeLessThan(rules.indexOf('host all all all scram-sha-256'));
   });
@@ -390,8 +398,10 @@ describe('Redis', () => {
     for (const name of REDIS_INSTANCES) {
       const workload = findObject(prod, name === 'cache' ? 'Deployment' : 'StatefulSet', `redis-${name}`, NS);
       const template = templateOf(workload);
+      // Beside redis-server, the exporter (monitoring.enabled: test/data/redis/redis.test.ts runs it).
+      expect(template.spec.containers.map((container) => container.name)).toEqual(['redis', 'metrics']);
       for (const container of [...(template.spec.initContainers ?? []), ...template.spec.containers]) {
-        expect(container.image).toBe('docker.io/library/redis:7.4.6');
+        if (container.name !== 'metrics') expect(container.image).toBe('docker.io/library/redis:7.4.6');
         expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsUser: 999, allowPrivilegeEscalation: false });
       }
       expect(template.spec.initContainers?.map((container) => container.name)).toEqual(['acl']);

@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { checkEnvironment } from '../../lib/app/synthesize';
 import { ConfigError, parseConfig } from '../../lib/config/load';
-import { APPLIED_LAYERS } from '../../lib/flux/layers';
+import { appliedLayersOf } from '../../lib/flux/layers';
 import type { RenderedEnvironment } from '../../lib/output/render';
 import { buildVariant, VARIANTS, variantText } from '../config-variants';
-import { build, objectsOfKind, sharedValidator } from '../helpers';
+import { build, loadEnvironment, objectsOfKind, sharedValidator } from '../helpers';
 
 type Spec = any;
 
@@ -29,7 +29,9 @@ function configProblems(environment: string, changes: Record<string, unknown>): 
 describe('the flux layer', () => {
   it('names every Kustomization after the environment and its layer, and leaves the objects in place when one goes', () => {
     const rendered = build('staging');
-    expect(kustomizations(rendered).map(({ name }) => name)).toEqual(APPLIED_LAYERS.map((layer) => `prefect-staging-${layer}`));
+    expect(kustomizations(rendered).map(({ name }) => name)).toEqual(
+      appliedLayersOf(loadEnvironment('staging')).map((layer) => `prefect-staging-${layer}`),
+    );
     for (const { spec } of kustomizations(rendered)) expect(spec.deletionPolicy).toBe('Orphan');
   });
 
@@ -43,7 +45,7 @@ describe('the flux layer', () => {
     const byName = new Map(kustomizations(rendered).map(({ name, spec }) => [name, spec]));
 
     it('reads every layer from the OCIRepository, at paths inside the artifact pushed from dist/prod', () => {
-      for (const layer of APPLIED_LAYERS) {
+      for (const layer of appliedLayersOf(loadEnvironment('prod'))) {
         const spec = byName.get(`prefect-prod-${layer}`);
         expect(spec.sourceRef).toEqual({ kind: 'OCIRepository', name: 'prefect-prod', namespace: 'flux-system' });
         expect(spec.path).toBe(`./${layer}`);

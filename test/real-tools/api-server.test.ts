@@ -12,12 +12,12 @@ import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POD_TEMPLATE_PATHS } from '../../lib/core/kubernetes-object';
-import { APPLIED_LAYERS } from '../../lib/flux/layers';
+import { APPLIED_LAYERS, appliedLayersOf } from '../../lib/flux/layers';
 import type { KubernetesObject, RenderedEnvironment } from '../../lib/output/render';
 import { immutableChanges } from '../../lib/validation/immutable-fields';
 import { loadClusterCrds } from '../../lib/validation/schema-bundle';
 import { ACM_CERTIFICATE, buildVariant, VARIANTS } from '../config-variants';
-import { ENVIRONMENTS, PROJECT_ROOT, writeRendered } from '../helpers';
+import { ENVIRONMENTS, loadEnvironment, PROJECT_ROOT, writeRendered } from '../helpers';
 import { ApiServer } from './api-server';
 import { readmeFluxLines } from './flux';
 import { type Result, runTool } from './tools';
@@ -30,7 +30,13 @@ interface Manifest {
 }
 
 /** The flux layer first (bootstrap applies it), then the layers in the order of their dependsOn. */
-const FLUX_ORDER = ['flux', ...APPLIED_LAYERS] as const;
+/** The flux layer first, then an environment's layers (monitoring only where enabled). */
+const fluxOrder = (environment: string) => ['flux', ...appliedLayersOf(loadEnvironment(environment))];
+/** The same, for an environment built in memory: the layers it has folders for. */
+const renderedOrder = (rendered: RenderedEnvironment) => [
+  'flux',
+  ...APPLIED_LAYERS.filter((layer) => rendered.files.has(`${layer}/kustomization.yaml`)),
+];
 const FIELD_MANAGER = '--field-manager=kustomize-controller';
 /** What kustomize-controller applies before the rest of a layer (fluxcd/pkg ssa: ApplyAllStaged). */
 const DEFINITION_KINDS = new Set(['CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterRoleBinding']);
@@ -95,7 +101,7 @@ function podsOf(objects: readonly Manifest[]): Manifest[] {
 
 async function committedLayers(environment: string): Promise<Map<string, Manifest[]>> {
   const layers = new Map<string, Manifest[]>();
-  for (const layer of FLUX_ORDER) layers.set(layer, await kustomize(path.join(PROJECT_ROOT, 'dist', environment, layer)));
+  for (const layer of fluxOrder(environment)) layers.set(layer, await kustomize(path.join(PROJECT_ROOT, 'dist', environment, layer)));
   return layers;
 }
 
@@ -145,7 +151,7 @@ describe.each(ENVIRONMENTS)('dist/%s on a real kube-apiserver', (environment) =>
     if (layers !== undefined) await removeApplied(layers);
   });
 
-  it.each(FLUX_ORDER)('the %s layer applies with server-side apply, without a warning', async (layer) => {
+  it.each(fluxOrder(environment))('the %s layer applies with server-side apply, without a warning', async (layer) => {
     const objects = layers.get(layer) as Manifest[];
     expect(objects.length).toBeGreaterThan(0);
     // As kustomize-controller stages them: Namespaces, CRDs and cluster roles first.
@@ -182,7 +188,7 @@ describe('an upgrade of dist/prod on a real kube-apiserver', () => {
   let committed: Map<string, Manifest[]>;
   beforeAll(async () => {
     committed = await committedLayers('prod');
-    for (const layer of FLUX_ORDER) {
+    for (const layer of fluxOrder('prod')) {
       const applied = await apply(committed.get(layer) as Manifest[], { dryRun: false });
       if (applied.status !== 0) throw new Error(`applying the committed ${layer} layer: ${output(applied)}`);
     }
@@ -196,7 +202,7 @@ describe('an upgrade of dist/prod on a real kube-apiserver', () => {
     const folder = writeRendered(rendered);
     try {
       const objects: Manifest[] = [];
-      for (const layer of FLUX_ORDER) objects.push(...(await kustomize(path.join(folder, layer))));
+      for (const layer of renderedOrder(rendered)) objects.push(...(await kustomize(path.join(folder, layer))));
       return await apply(objects, { dryRun: true });
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
@@ -212,7 +218,7 @@ describe('an upgrade of dist/prod on a real kube-apiserver', () => {
       expect(applied.status, output(applied)).toBe(0);
     }
     const lines = readmeFluxLines('prod', 'diff');
-    expect(lines).toHaveLength(APPLIED_LAYERS.length);
+    expect(lines).toHaveLength(appliedLayersOf(loadEnvironment('prod')).length);
     for (const args of lines) {
       const diff = await server.flux(args);
       expect(diff.status, `${args.join(' ')}\n${output(diff)}`).toBe(0);
@@ -353,10 +359,11 @@ describe('the providers and modes the committed environments do not use, on a re
       ],
     ],
   ])('%s (%s) passes a server-side dry run', async (_variant, environment, changes) => {
-    const folder = writeRendered(buildVariant(environment, changes));
+    const rendered = buildVariant(environment, changes);
+    const folder = writeRendered(rendered);
     try {
       const objects: Manifest[] = [];
-      for (const layer of FLUX_ORDER) objects.push(...(await kustomize(path.join(folder, layer))));
+      for (const layer of renderedOrder(rendered)) objects.push(...(await kustomize(path.join(folder, layer))));
       // Namespaces as kustomize-controller creates them first, and those the configuration says
       // exist already (a mesh of your own brings its gateway's namespace).
       const namespaces = new Set(objects.flatMap((object) => (object.metadata.namespace ? [object.metadata.namespace] : [])));
@@ -394,7 +401,7 @@ describe("two environments' Flux folders in one cluster", () => {
       const built = await runTool('kubectl', ['kustomize', '--load-restrictor=LoadRestrictionsNone', folder]);
       expect(built.status, output(built)).toBe(0);
       const objects = yaml.loadAll(built.stdout).filter(Boolean) as Manifest[];
-      expect(objects).toHaveLength(environments.length * APPLIED_LAYERS.length);
+      expect(objects).toHaveLength(environments.flatMap((environment) => appliedLayersOf(loadEnvironment(environment))).length);
       const applied = await apply(objects, { dryRun: false });
       expect(applied.status, output(applied)).toBe(0);
       expect(applied.stderr).toBe('');
@@ -405,7 +412,9 @@ describe("two environments' Flux folders in one cluster", () => {
       for (const environment of environments) {
         const own = items.filter((item) => item.metadata.labels?.['app.kubernetes.io/instance'] === `prefect-${environment}`);
         expect(own.map((item) => item.metadata.name).sort()).toEqual(
-          APPLIED_LAYERS.map((layer) => `prefect-${environment}-${layer}`).sort(),
+          appliedLayersOf(loadEnvironment(environment))
+            .map((layer) => `prefect-${environment}-${layer}`)
+            .sort(),
         );
         for (const item of own) {
           expect(item.spec.path.startsWith(`./dist/${environment}/`), item.metadata.name).toBe(true);

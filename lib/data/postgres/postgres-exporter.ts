@@ -1,4 +1,4 @@
-import type { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
 import { restrictedContainerSecurityContext } from '../../core/pod-security';
 import { toResourceRequirements } from '../../core/resources';
 
@@ -16,6 +16,8 @@ export const POSTGRES_EXPORTER = {
   version: 'v0.17.1',
 } as const;
 export const POSTGRES_EXPORTER_PORT = 9187;
+/** The landing page: answers without asking PostgreSQL anything. */
+export const POSTGRES_EXPORTER_LIVENESS_PATH = '/';
 /** The exporter's login role: pg_monitor and CONNECT, no password, peer authentication only. */
 export const METRICS_ROLE = 'prefect_metrics';
 /** pg_ident's map from the operating-system user of the pod's containers to METRICS_ROLE. */
@@ -91,6 +93,14 @@ export function postgresExporterContainer(props: PostgresExporterProps): k8s.Con
     ],
     env: [{ name: 'DATA_SOURCE_NAME', value: exporterDataSource(props.socket.directory) }],
     ports: [{ name: 'metrics', containerPort: POSTGRES_EXPORTER_PORT, protocol: 'TCP' }],
+    // A hung exporter is restarted alone. No readiness probe: the pod's readiness (its Service's
+    // endpoints) is the server's, never its exporter's.
+    livenessProbe: {
+      httpGet: { path: POSTGRES_EXPORTER_LIVENESS_PATH, port: k8s.IntOrString.fromString('metrics') },
+      periodSeconds: 30,
+      timeoutSeconds: 5,
+      failureThreshold: 3,
+    },
     resources: toResourceRequirements({ requests: { cpu: '20m', memory: '48Mi' }, limits: { memory: '128Mi' } }),
     securityContext: restrictedContainerSecurityContext(props.user),
     volumeMounts: [

@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { contentHash } from '../../core/content-hash';
-import { exemptions, SINGLE_INSTANCE_REASON } from '../../policy/exemption-annotations';
+import { EXPORTER_EXEMPTIONS, exemptions, SINGLE_INSTANCE_REASON } from '../../policy/exemption-annotations';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../../core/pod-security';
 import { PostgresRelations, type InClusterPostgresProps, type SslMode } from './postgres-access';
 import { postgresConfFiles, sizingOf } from './postgres-config';
@@ -106,7 +106,10 @@ export class Postgres extends PostgresRelations {
         name,
         namespace,
         labels: withVersion(labels, version),
-        annotations: exemptions({ polaris: { topologySpreadConstraint: SINGLE_INSTANCE_REASON } }),
+        annotations: exemptions({
+          kubeLinter: { ...(exporter ? EXPORTER_EXEMPTIONS.kubeLinter : {}) },
+          polaris: { topologySpreadConstraint: SINGLE_INSTANCE_REASON, ...(exporter ? EXPORTER_EXEMPTIONS.polaris : {}) },
+        }),
       },
       spec: retainedStatefulSetSpec({
         serviceName: services.headlessName,

@@ -1,4 +1,4 @@
-import type { k8s } from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
 import { restrictedContainerSecurityContext } from '../../core/pod-security';
 import { toResourceRequirements } from '../../core/resources';
 
@@ -17,6 +17,8 @@ export const REDIS_EXPORTER = {
 } as const;
 export const REDIS_EXPORTER_PORT = 9121;
 export const METRICS_USER = 'metrics';
+/** Answers without asking Redis anything. */
+export const REDIS_EXPORTER_LIVENESS_PATH = '/health';
 /** Where the exporter connects: the server in its own pod (the key of its password file, too). */
 export const EXPORTER_REDIS_ADDRESS = 'redis://127.0.0.1:6379';
 
@@ -78,6 +80,14 @@ export function redisExporterContainer(props: RedisExporterProps): k8s.Container
         : []),
     ],
     ports: [{ name: 'metrics', containerPort: REDIS_EXPORTER_PORT, protocol: 'TCP' }],
+    // A hung exporter is restarted alone. No readiness probe: the pod's readiness (its Service's
+    // endpoints) is the server's, never its exporter's.
+    livenessProbe: {
+      httpGet: { path: REDIS_EXPORTER_LIVENESS_PATH, port: k8s.IntOrString.fromString('metrics') },
+      periodSeconds: 30,
+      timeoutSeconds: 5,
+      failureThreshold: 3,
+    },
     resources: toResourceRequirements({ requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } }),
     securityContext: restrictedContainerSecurityContext(props.user),
     volumeMounts: [{ name: props.acl.volume, mountPath: props.acl.directory, readOnly: true }],

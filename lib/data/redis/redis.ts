@@ -5,7 +5,7 @@ import type { LabelsFor } from '../../core/labels';
 import type { RedisName } from '../../catalog/services';
 import { minimumRedisMemoryLimit, type Resources } from '../../config/schema';
 import { contentHash } from '../../core/content-hash';
-import { exemptions } from '../../policy/exemption-annotations';
+import { EXPORTER_EXEMPTIONS, exemptions } from '../../policy/exemption-annotations';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from '../../core/pod-security';
 import { PRIORITY_CLASS } from '../../platform/priority-classes';
 import { formatBytes, parseQuantity } from '../../core/quantity';
@@ -224,7 +224,9 @@ export class Redis extends RedisRelations {
       namespace,
       labels: withVersion(labels, version),
       annotations: exemptions({
+        kubeLinter: { ...(exporter ? EXPORTER_EXEMPTIONS.kubeLinter : {}) },
         polaris: {
+          ...(exporter ? EXPORTER_EXEMPTIONS.polaris : {}),
           topologySpreadConstraint: singleInstance,
           // Polaris asks Deployments (not StatefulSets) for replicas and a budget.
           ...(persistent

@@ -68,6 +68,7 @@ describe('the PostgreSQL exporter of prod, on a real server', () => {
   let folder = '';
   let metrics = '';
   let exporterLog = () => '';
+  let listen = 0;
 
   const psql = (database: string, sql: string, connection: Record<string, string>) =>
     run(
@@ -114,7 +115,7 @@ describe('the PostgreSQL exporter of prod, on a real server', () => {
     );
     expect(churn.status, churn.stderr).toBe(0);
 
-    const listen = await freePort();
+    listen = await freePort();
     const socket = path.join(folder, 'run');
     const args = sidecar.args.map((arg) =>
       arg.startsWith('--web.listen-address=')
@@ -151,6 +152,11 @@ describe('the PostgreSQL exporter of prod, on a real server', () => {
     expect(sidecar.image).toBe(`${POSTGRES_EXPORTER.image}:${POSTGRES_EXPORTER.version}`);
     expect(toolModuleVersion('postgres-exporter', 'github.com/prometheus-community/postgres_exporter')).toBe(POSTGRES_EXPORTER.version);
     expect(containerEnvironment(sidecar.env, {}).get('DATA_SOURCE_NAME')).toBe(exporterDataSource('/var/run/postgresql'));
+  });
+
+  it("answers its liveness probe's path", async () => {
+    const probe = (sidecar as unknown as { livenessProbe: { httpGet: { path: string } } }).livenessProbe.httpGet.path;
+    expect((await fetch(`http://127.0.0.1:${listen}${probe}`)).status).toBe(200);
   });
 
   it('exposes every PostgreSQL metric the alert rules read', () => {

@@ -350,6 +350,9 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
         expect(wanted.length).toBeGreaterThan(0);
         expect(wanted.filter((metric) => !exposed.has(metric))).toEqual([]);
         expect(text).toMatch(/^redis_exporter_last_scrape_error\{err=""\} 0$/m);
+        // Its liveness probe's path answers.
+        const probe = (sidecar as unknown as { livenessProbe: { httpGet: { path: string } } }).livenessProbe.httpGet.path;
+        expect((await fetch(`http://127.0.0.1:${listen}${probe}`)).status).toBe(200);
         expect(scratch.log(exporter)).not.toMatch(/NOPERM|no permissions/i);
         // One entry added, none delivered to the group: a lag of one.
         if (name === 'streams') expect(text).toMatch(/^redis_stream_group_lag\{db="db0",group="event-persister",stream="events"\} 1$/m);
