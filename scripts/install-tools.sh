@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The real tools the tests run: kube-apiserver and kubectl (with kustomize), etcd, kubeconform,
-# actionlint, the Flux CLI; and a Python virtualenv with the packages of tools/python/requirements.txt.
+# actionlint, the Flux CLI, promtool, postgres_exporter and redis_exporter; and a Python virtualenv with the packages of tools/python/requirements.txt.
 # Each is built from the Go module of its own under tools/go/<name>/, whose go.mod pins the
 # version and whose go.sum pins the checksums, into .tools/go/bin/ (ignored). A build is reused
 # while its module files and the Go version are unchanged.

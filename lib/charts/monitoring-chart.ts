@@ -22,7 +22,7 @@ export interface MonitoringChartProps extends LayerChartProps {
 const BACKUP_SLACK_SECONDS = 6 * 3600;
 
 /**
- * Layer 6 (after prefect, so that a cluster without the Prometheus Operator's CRDs fails here and
+ * The monitoring layer (after prefect, so that a cluster without the Prometheus Operator's CRDs fails here and
  * nowhere else): with `monitoring.enabled`, the PodMonitors of the mesh's pods in the installation's
  * namespaces and of the gateway, istiod's ServiceMonitor, the NetworkPolicies that let Prometheus
  * scrape, and the alert rules. Only with monitoring enabled: no layer otherwise.
