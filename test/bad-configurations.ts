@@ -25,6 +25,7 @@ export const LOADER_ONLY = {
   routeTable: 'a route override names a route of the table (the default one or routes.table)',
   outputObjects: "a name of an object of the output: a HelmRepository (charts), a HelmRelease (helmValues), a patch's target",
   chartValues: "a chart's values, which the editor schema leaves free (helmValues): the requests the capacity check reads from them",
+  distinctServerNames: "a recovered CloudNativePG cluster's serverName different from the one it recovers from",
   sizing: "sizes computed from the whole installation: PostgreSQL's work_mem for every connection, the pods packed onto the node pools",
 } as const;
 
@@ -257,4 +258,40 @@ export const BROKEN: readonly [string, string, Changes | readonly Changes[], key
   ['a backup schedule of four fields', 'prod', { postgres: { logicalBackup: { schedule: '0 3 * *' } } }, undefined],
   ['backups kept: none', 'prod', { postgres: { logicalBackup: { keep: 0 } } }, undefined],
   ['a route override of a route not in the table', 'prod', { routes: { overrides: { reports: { timeout: '30s' } } } }, 'routeTable'],
+  [
+    'a CloudNativePG recovery into the folder it recovers from',
+    'prod',
+    {
+      postgres: {
+        provider: 'cloudnativepg',
+        logicalBackup: null,
+        backup: { destinationPath: 's3://backups/p', recovery: { serverName: 'postgres' } },
+      },
+    },
+    'distinctServerNames',
+  ],
+  [
+    'a recovery target time without its offset',
+    'prod',
+    {
+      postgres: {
+        provider: 'cloudnativepg',
+        logicalBackup: null,
+        backup: {
+          destinationPath: 's3://backups/p',
+          serverName: 'postgres-2',
+          recovery: { serverName: 'postgres', targetTime: '2026-11-30 14:05' },
+        },
+      },
+    },
+    undefined,
+  ],
+  [
+    'monitoring with a runbook address with an anchor',
+    'prod',
+    { monitoring: { runbookUrl: 'https://git.example.com/README.md#ops' } },
+    undefined,
+  ],
+  ['monitoring labels with an invalid key', 'prod', { monitoring: { labels: { '-bad': 'x' } } }, undefined],
+  ['monitoring turned on with a string', 'prod', { monitoring: { enabled: 'yes' } }, undefined],
 ];

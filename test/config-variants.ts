@@ -35,19 +35,26 @@ export function variantText(environment: string, changes: Changes | readonly Cha
 /** An example ACM certificate (the account id is AWS's documentation example). */
 export const ACM_CERTIFICATE = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
 
+/** prod with CloudNativePG (VARIANTS.cloudnativePg). */
+const CLOUDNATIVE_PG: Changes = {
+  cluster: { memoryPerNode: '48Gi' },
+  postgres: {
+    provider: 'cloudnativepg',
+    // CloudNativePG backs up with `backup`: prod's logical backup is for the StatefulSet.
+    logicalBackup: null,
+    instances: 3,
+    backup: { destinationPath: 's3://prefect-backups/prod', endpointURL: 'https://s3.us-east-1.amazonaws.com' },
+  },
+};
+
 /** Configuration changes that several suites build on: the providers and modes no committed environment uses. */
 export const VARIANTS = {
   /** prod with CloudNativePG, three instances and backups, on nodes with room for them (three copies of prod's database). */
-  cloudnativePg: {
-    cluster: { memoryPerNode: '48Gi' },
-    postgres: {
-      provider: 'cloudnativepg',
-      // CloudNativePG backs up with `backup`: prod's logical backup is for the StatefulSet.
-      logicalBackup: null,
-      instances: 3,
-      backup: { destinationPath: 's3://prefect-backups/prod', endpointURL: 'https://s3.us-east-1.amazonaws.com' },
-    },
-  },
+  cloudnativePg: CLOUDNATIVE_PG,
+  /** The CloudNativePG variant recovered to a point in time from the backups of the cluster before it. */
+  cloudnativePgRecovery: merge(CLOUDNATIVE_PG, {
+    postgres: { backup: { serverName: 'postgres-2', recovery: { serverName: 'postgres', targetTime: '2026-11-30T14:05:00Z' } } },
+  }),
   /** dev with an external PostgreSQL and two external Redis instances. */
   externalData: {
     postgres: {

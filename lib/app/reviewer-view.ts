@@ -141,7 +141,7 @@ function backupsView(app: PrefectApp): ReviewerViewInput['backups'] {
     return postgres.backup
       ? {
           paragraphs: [
-            `PostgreSQL (CloudNativePG): base backups and WAL archiving to \`${postgres.backup.destinationPath}\`, a ScheduledBackup at \`${postgres.backup.schedule}\` (six fields, seconds first), retention ${postgres.backup.retentionPolicy}. Restore by bootstrapping a new Cluster from that object store (CloudNativePG's recovery).`,
+            `PostgreSQL (CloudNativePG): base backups and WAL archiving by the Barman Cloud plugin to \`${postgres.backup.destinationPath}\` under \`${postgres.backup.serverName ?? 'postgres'}\` (the ObjectStore \`${namespaces.data}/postgres\`), a ScheduledBackup at \`${postgres.backup.schedule}\` (six fields, seconds first), retention ${postgres.backup.retentionPolicy}.${postgres.backup.recovery ? ` This Cluster is created from the backups under \`${postgres.backup.recovery.serverName}\`${postgres.backup.recovery.targetTime ? `, replayed to ${postgres.backup.recovery.targetTime}` : ''}.` : ''} To restore: \`postgres.backup.recovery\` with a new \`serverName\` (the repository README, "Restoring CloudNativePG").`,
           ],
           restore: [],
         }

@@ -19,6 +19,7 @@ import { LayerChart, type LayerChartProps } from './layer-chart';
 export class PlatformChart extends LayerChart {
   public readonly prefectNamespace: PrefectNamespace;
   public readonly dataNamespace: PrefectNamespace;
+  private certManager?: CertManagerReleases;
 
   constructor(scope: Construct, props: LayerChartProps) {
     super(scope, 'platform', props);
@@ -63,10 +64,14 @@ export class PlatformChart extends LayerChart {
     const { postgres, secrets, mesh, flux } = this.config;
     const labelsFor = this.labelsFor.bind(this);
     if (postgres.provider === 'cloudnativepg') {
+      const certManager = this.certManager?.certManager;
       new CloudNativePgOperator(this, 'CloudNativePgOperator', {
         fluxNamespace: flux.namespace,
         version: mesh.versions.cloudnativePg,
         labelsFor,
+        ...(postgres.backup
+          ? { barmanCloudPlugin: { version: mesh.versions.barmanCloudPlugin, after: certManager ? [certManager] : [] } }
+          : {}),
       });
     }
     if (secrets.provider === 'external-secrets') {
@@ -121,7 +126,7 @@ export class PlatformChart extends LayerChart {
       });
     }
     if (mesh.installCertManager || mesh.installTrustManager) {
-      new CertManagerReleases(this, 'CertManager', {
+      this.certManager = new CertManagerReleases(this, 'CertManager', {
         fluxNamespace: flux.namespace,
         namespace: namespaces.certManager,
         certManagerVersion: mesh.installCertManager ? mesh.versions.certManager : undefined,

@@ -6,7 +6,7 @@ import { formatBytes, isQuantity, parseQuantity } from '../core/quantity';
 import { SECRET_CATALOG, SECRET_IDS, defaultSecretName, type NamedSecretId } from '../catalog/secrets';
 import { SHARED_REDIS_ROLES } from '../catalog/services';
 import { forbid, need, rule, whenFields } from './json-rules';
-import { duration, hostname, MAX_MEMORY, MAX_VOLUME, objectName, quantity, resources } from './fields';
+import { dnsLabel, duration, hostname, MAX_MEMORY, MAX_VOLUME, objectName, quantity, resources } from './fields';
 
 /*
  * ---- Data layer: PostgreSQL and Redis (lib/data/postgres/postgres.ts, lib/data/redis/redis.ts and their providers) ----
@@ -37,6 +37,9 @@ const externalPostgres = z
   })
   .meta({ allOf: [rule(whenFields({ sslMode: [['verify-ca', 'verify-full'], 'verify-full'] }), need('caSecret'))] });
 
+/** The CloudNativePG Cluster's name (lib/data/postgres/cloudnative-pg.ts): its backups' default serverName. */
+export const CLOUDNATIVE_PG_CLUSTER_NAME = 'postgres';
+
 const postgresBackup = z.strictObject({
   destinationPath: z
     .string()
@@ -65,6 +68,26 @@ const postgresBackup = z.strictObject({
     .regex(/^[1-9]\d*[dwm]$/, { error: 'expected a retention such as "30d", "4w" or "6m"' })
     .default('30d')
     .describe('How long backups and WAL are kept: days, weeks or months.'),
+  serverName: dnsLabel
+    .optional()
+    .describe(
+      "The folder of this cluster's backups and WAL in the object store (the plugin's serverName); default the cluster's name, postgres. A cluster recovered from backups writes under a new one.",
+    ),
+  recovery: z
+    .strictObject({
+      serverName: dnsLabel.describe("The folder of the backups to recover from, in the same object store (the old cluster's serverName)."),
+      targetTime: z
+        .string()
+        .regex(/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/, {
+          error: 'expected an RFC 3339 time with its offset, such as "2026-11-30T14:05:00Z"',
+        })
+        .optional()
+        .describe('Point-in-time recovery: replay the WAL up to this time (RFC 3339); omit to replay all of it.'),
+    })
+    .optional()
+    .describe(
+      'Bootstrap the Cluster from the backups of `serverName` instead of an empty database (README, "Restoring CloudNativePG"). CloudNativePG reads it only when it creates the Cluster.',
+    ),
 });
 
 export const postgres = z
@@ -173,6 +196,14 @@ export const postgres = z
     }
     if (postgres.provider !== 'external' && postgres.external !== undefined) {
       context.addIssue({ code: 'custom', path: ['external'], message: 'expected only with provider "external"' });
+    }
+    const recovery = postgres.backup?.recovery;
+    if (recovery && recovery.serverName === (postgres.backup?.serverName ?? CLOUDNATIVE_PG_CLUSTER_NAME)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['backup', 'serverName'],
+        message: `expected a serverName other than the one recovered from ("${recovery.serverName}"): the recovered cluster must not archive over the backups it starts from`,
+      });
     }
     if (postgres.provider === 'cloudnativepg' && postgres.logicalBackup !== undefined) {
       context.addIssue({

@@ -197,6 +197,11 @@ export const mesh = z.strictObject({
       cloudnativePg: version
         .default('0.29.0')
         .describe('The `cloudnative-pg` chart: 0.29.0 installs operator 1.30.0, the CRDs the output is validated against.'),
+      barmanCloudPlugin: version
+        .default('0.7.0')
+        .describe(
+          'The `plugin-barman-cloud` chart (CloudNativePG with postgres.backup): 0.7.0 installs the plugin v0.13.0, whose ObjectStore CRD is the one the output is validated against (unchanged in v0.14.0).',
+        ),
     })
     .prefault({})
     .describe('The chart versions of the platform releases Flux installs: pinned, never ranges.'),

@@ -312,6 +312,7 @@ const CONTROLLER_REQUESTS: Readonly<Record<string, readonly [string, readonly st
   'cert-manager-cainjector': ['cert-manager', ['cainjector', 'resources', 'requests']],
   'trust-manager': ['trust-manager', ['resources', 'requests']],
   'cloudnative-pg': ['cloudnative-pg', ['resources', 'requests']],
+  'plugin-barman-cloud': ['plugin-barman-cloud', ['resources', 'requests']],
   'external-secrets': ['external-secrets', ['resources', 'requests']],
   'external-secrets-webhook': ['external-secrets', ['webhook', 'resources', 'requests']],
   'external-secrets-cert-controller': ['external-secrets', ['certController', 'resources', 'requests']],

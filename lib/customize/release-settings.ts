@@ -1,7 +1,8 @@
 /*
  * Where each platform chart takes image registries, pull secrets and scheduling, as values (read
  * from the charts' values.yaml at the versions this project pins: istio 1.30 (istiod, istio-cni,
- * gateway), cert-manager v1.21, trust-manager v0.24, cloudnative-pg 0.29, external-secrets 2.9).
+ * gateway), cert-manager v1.21, trust-manager v0.24, cloudnative-pg 0.29, plugin-barman-cloud 0.7,
+ * external-secrets 2.9).
  * Their images and the registries they come from are the charts' defaults.
  */
 import type { Placement } from '../config/company-schema';
@@ -103,6 +104,28 @@ export const RELEASE_SETTINGS: Readonly<Record<string, ReleaseSettings>> = {
       const repository = mirrored('ghcr.io/cloudnative-pg/cloudnative-pg', mirrors);
       return {
         ...when(repository !== 'ghcr.io/cloudnative-pg/cloudnative-pg', { image: { repository } }),
+        ...when(Object.keys(annotations).length > 0, { commonAnnotations: annotations }),
+        ...when(pullSecrets.length > 0, { imagePullSecrets: named(pullSecrets) }),
+        ...scheduling(placement),
+      };
+    },
+  },
+  // Its images as registry and repository, for the plugin and for the sidecar it adds to every
+  // PostgreSQL instance (plugin-barman-cloud 0.7.0).
+  'plugin-barman-cloud': {
+    group: 'cloudnative-pg',
+    values: ({ mirrors, pullSecrets, placement, annotations }) => {
+      const split = (image: string) => {
+        const reference = mirrored(image, mirrors);
+        const slash = reference.indexOf('/');
+        return { registry: reference.slice(0, slash), repository: reference.slice(slash + 1) };
+      };
+      const mirroredAway = mirrored('ghcr.io/cloudnative-pg/plugin-barman-cloud', mirrors) !== 'ghcr.io/cloudnative-pg/plugin-barman-cloud';
+      return {
+        ...when(mirroredAway, {
+          image: split('ghcr.io/cloudnative-pg/plugin-barman-cloud'),
+          sidecarImage: split('ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar'),
+        }),
         ...when(Object.keys(annotations).length > 0, { commonAnnotations: annotations }),
         ...when(pullSecrets.length > 0, { imagePullSecrets: named(pullSecrets) }),
         ...scheduling(placement),

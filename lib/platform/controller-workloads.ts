@@ -1,5 +1,5 @@
 import { CERT_MANAGER_REQUESTS } from './cert-manager-releases';
-import { CLOUDNATIVE_PG_NAMESPACE, CLOUDNATIVE_PG_OPERATOR_REQUESTS } from './cloudnative-pg-operator';
+import { BARMAN_CLOUD_PLUGIN_REQUESTS, CLOUDNATIVE_PG_NAMESPACE, CLOUDNATIVE_PG_OPERATOR_REQUESTS } from './cloudnative-pg-operator';
 import { EXTERNAL_SECRETS_NAMESPACE, EXTERNAL_SECRETS_REQUESTS } from './external-secrets-operator';
 import type { WorkloadDemand } from '../core/kubernetes-object';
 import type { EnvironmentConfig } from '../config/load';
@@ -75,6 +75,9 @@ export function edgeControllerWorkloads(config: EnvironmentConfig): WorkloadDema
   }
   if (config.postgres.provider === 'cloudnativepg') {
     workloads.push(demand(CLOUDNATIVE_PG_NAMESPACE, 'Deployment', 'cloudnative-pg', CLOUDNATIVE_PG_OPERATOR_REQUESTS));
+    if (config.postgres.backup) {
+      workloads.push(demand(CLOUDNATIVE_PG_NAMESPACE, 'Deployment', 'plugin-barman-cloud', BARMAN_CLOUD_PLUGIN_REQUESTS));
+    }
   }
   if (config.secrets.provider === 'external-secrets') {
     for (const name of ['external-secrets', 'external-secrets-webhook', 'external-secrets-cert-controller']) {

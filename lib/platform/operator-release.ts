@@ -28,6 +28,8 @@ export type OperatorInstallProps = Pick<OperatorReleaseProps, 'fluxNamespace' | 
  */
 export class OperatorRelease extends Construct {
   public readonly release: FluxHelmRelease;
+  /** The chart repository, for other charts of the same project. */
+  public readonly repository: FluxHelmRepository;
 
   constructor(scope: Construct, id: string, props: OperatorReleaseProps) {
     super(scope, id);
@@ -52,5 +54,6 @@ export class OperatorRelease extends Construct {
       version: props.version,
       values: props.values,
     });
+    this.repository = repository;
   }
 }

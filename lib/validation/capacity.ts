@@ -113,10 +113,17 @@ export function workloadDemands(
       max: spec.maxReplicas,
     });
   }
+  // The Barman Cloud plugin's ObjectStores: the sidecar each adds to the instances that archive to it.
+  const objectStores = new Map<string, Container['resources']>();
+  for (const { object } of objects) {
+    if (object.kind !== 'ObjectStore' || !object.apiVersion.startsWith('barmancloud.cnpg.io/')) continue;
+    const spec = object.spec as { instanceSidecarConfiguration?: { resources?: Container['resources'] } };
+    objectStores.set(`${object.metadata.namespace}/${object.metadata.name}`, spec.instanceSidecarConfiguration?.resources ?? {});
+  }
   const demands: WorkloadDemand[] = [];
   for (const { layer, object } of objects) {
     if (object.kind === 'Cluster' && object.apiVersion.startsWith('postgresql.cnpg.io/')) {
-      demands.push(cloudNativePgDemand(layer, object, inputs));
+      demands.push(cloudNativePgDemand(layer, object, inputs, objectStores));
       continue;
     }
     if (!['Deployment', 'StatefulSet', 'DaemonSet'].includes(object.kind)) continue;
@@ -142,18 +149,32 @@ export function workloadDemands(
   return [...demands, ...inputs.platformWorkloads];
 }
 
-/** A CloudNativePG cluster runs `instances` pods that the operator creates from the Cluster's resources. */
-function cloudNativePgDemand(layer: string, object: KubernetesObject, inputs: CapacityInputs): WorkloadDemand {
+/**
+ * A CloudNativePG cluster runs `instances` pods that the operator creates from the Cluster's
+ * resources, with the sidecar of each plugin's ObjectStore it archives to.
+ */
+function cloudNativePgDemand(
+  layer: string,
+  object: KubernetesObject,
+  inputs: CapacityInputs,
+  objectStores: ReadonlyMap<string, Container['resources']>,
+): WorkloadDemand {
   const spec = object.spec as {
     instances?: number;
     resources?: Container['resources'];
+    plugins?: { name: string; parameters?: Record<string, string> }[];
     inheritedMetadata?: { labels?: Record<string, string> };
     affinity?: { nodeSelector?: Record<string, string>; tolerations?: Toleration[]; nodeAffinity?: NodeAffinity };
   };
   const namespace = object.metadata.namespace ?? 'default';
+  const sidecars = (spec.plugins ?? []).flatMap((plugin) => {
+    const store = plugin.parameters?.barmanObjectName;
+    const resources = store === undefined ? undefined : objectStores.get(`${namespace}/${store}`);
+    return resources === undefined ? [] : [{ resources }];
+  });
   const template: PodTemplate = {
     metadata: { labels: spec.inheritedMetadata?.labels ?? {} },
-    spec: { containers: [{ resources: spec.resources ?? {} }] },
+    spec: { containers: [{ resources: spec.resources ?? {} }, ...sidecars] },
   };
   const { cpu, memory } = podRequests(template, inputs.injectedNamespaces.has(namespace));
   const instances = spec.instances ?? 1;

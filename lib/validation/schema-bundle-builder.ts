@@ -43,6 +43,7 @@ export const IMPORTED_CRD_FILES: readonly string[] = [
   'flux-kustomize.yaml',
   'external-secrets.yaml',
   'cloudnative-pg.yaml',
+  'barman-cloud.yaml',
   'prometheus-operator.yaml',
 ];
 

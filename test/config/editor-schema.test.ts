@@ -131,6 +131,7 @@ describe('the editor schema', () => {
   /** The committed environment each variant is written for. */
   const VARIANT_BASES: Record<keyof typeof VARIANTS, string> = {
     cloudnativePg: 'prod',
+    cloudnativePgRecovery: 'prod',
     externalData: 'dev',
     externalSecrets: 'dev',
     everySso: 'prod',

@@ -28,7 +28,7 @@ const DATABASES = databasesOf('customer-managed') as ReadonlyArray<'events' | 'n
 
 const NS = 'prefect-data';
 
-function variant(environment: string, changes: Record<string, unknown>) {
+function variant(environment: string, changes: Record<string, unknown> | readonly Record<string, unknown>[]) {
   const config = parseConfig(variantText(environment, changes), `config/${environment}.yaml`, environment);
   const app = new PrefectApp(config);
   const data = app.layers.find((chart) => chart.layer === 'data') as DataChart;
@@ -157,25 +157,70 @@ describe('CloudNativePG', () => {
     expect(instancesOf('prod', { postgres: { provider: 'cloudnativepg', logicalBackup: null, instances: 2 } })).toBe(2);
   });
 
-  it('archives to the object store and backs up on a schedule', () => {
-    expect(spec.backup).toMatchObject({
-      retentionPolicy: '30d',
-      barmanObjectStore: {
+  it('archives to the object store through the Barman Cloud plugin, and backs up on a schedule', () => {
+    // CloudNativePG's own barmanObjectStore is deprecated since 1.26: the plugin archives the WAL.
+    expect(spec.backup).toBeUndefined();
+    expect(spec.plugins).toEqual([
+      { name: 'barman-cloud.cloudnative-pg.io', isWALArchiver: true, parameters: { barmanObjectName: 'postgres' } },
+    ]);
+    expect(specOf(findObject(rendered, 'ObjectStore', 'postgres', NS))).toEqual({
+      configuration: {
         destinationPath: 's3://prefect-backups/prod',
         endpointURL: 'https://s3.us-east-1.amazonaws.com',
         s3Credentials: {
           accessKeyId: { name: 'prefect-postgres-backup', key: 'ACCESS_KEY_ID' },
           secretAccessKey: { name: 'prefect-postgres-backup', key: 'ACCESS_SECRET_KEY' },
         },
+        wal: { compression: 'gzip' },
+        data: { compression: 'gzip' },
       },
+      retentionPolicy: '30d',
+      instanceSidecarConfiguration: { resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } } },
     });
     expect(specOf(findObject(rendered, 'ScheduledBackup', 'postgres', NS))).toEqual({
       cluster: { name: 'postgres' },
       schedule: '0 0 2 * * *',
-      method: 'barmanObjectStore',
+      method: 'plugin',
+      pluginConfiguration: { name: 'barman-cloud.cloudnative-pg.io' },
       immediate: true,
       backupOwnerReference: 'self',
     });
+    // The plugin, installed beside the operator once the operator and cert-manager are.
+    const plugin = specOf<{ chart: { spec: { chart: string; version: string } }; dependsOn: { name: string }[]; targetNamespace: string }>(
+      findObject(rendered, 'HelmRelease', 'plugin-barman-cloud', 'flux-system'),
+    );
+    expect(plugin.chart.spec).toMatchObject({ chart: 'plugin-barman-cloud', version: '0.7.0' });
+    expect(plugin.targetNamespace).toBe('cnpg-system');
+    expect(plugin.dependsOn.map((release) => release.name)).toEqual(['cloudnative-pg', 'cert-manager']);
+  });
+
+  it('recovers a new cluster from the backups of another, to a point in time', () => {
+    const recovering = variant('prod', VARIANTS.cloudnativePgRecovery).render();
+    expectValid(recovering);
+    const cluster = specOf<Record<string, unknown>>(findObject(recovering, 'Cluster', 'postgres', NS));
+    expect(cluster.bootstrap).toEqual({
+      recovery: {
+        source: 'origin',
+        database: 'orion',
+        owner: 'orion',
+        secret: { name: 'prefect-postgres-orion' },
+        recoveryTarget: { targetTime: '2026-11-30T14:05:00Z' },
+      },
+    });
+    expect(cluster.externalClusters).toEqual([
+      {
+        name: 'origin',
+        plugin: { name: 'barman-cloud.cloudnative-pg.io', parameters: { barmanObjectName: 'postgres', serverName: 'postgres' } },
+      },
+    ]);
+    // It archives under its own name, never over the backups it starts from.
+    expect(cluster.plugins).toEqual([
+      {
+        name: 'barman-cloud.cloudnative-pg.io',
+        isWALArchiver: true,
+        parameters: { barmanObjectName: 'postgres', serverName: 'postgres-2' },
+      },
+    ]);
   });
 
   it('admits the clients, the other instances and the operator, and gives clients TLS to the primary', () => {

@@ -183,7 +183,7 @@ describe('the Operations section', () => {
   it('says so where no backup is configured, and names what CloudNativePG backs up to', () => {
     expect(operations(build('dev'))).toContain('PostgreSQL: **no backup is configured**: set `postgres.logicalBackup`');
     const cloudnative = operations(buildVariant('prod', VARIANTS.cloudnativePg));
-    expect(cloudnative).toContain('base backups and WAL archiving to `s3://prefect-backups/prod`');
+    expect(cloudnative).toContain('base backups and WAL archiving by the Barman Cloud plugin to `s3://prefect-backups/prod`');
     expect(cloudnative).not.toContain('pg_restore');
   });
 });

@@ -333,6 +333,7 @@ describe('an upgrade of dist/prod on a real kube-apiserver', () => {
 describe('the providers and modes the committed environments do not use, on a real kube-apiserver', () => {
   it.each<[string, string, Record<string, unknown> | readonly Record<string, unknown>[]]>([
     ['CloudNativePG with backups', 'prod', VARIANTS.cloudnativePg],
+    ['CloudNativePG recovered to a point in time', 'prod', VARIANTS.cloudnativePgRecovery],
     ['external PostgreSQL and Redis', 'dev', VARIANTS.externalData],
     ['External Secrets', 'dev', VARIANTS.externalSecrets],
     ['an L7 load balancer (AWS)', 'prod', { loadBalancer: { mode: 'l7', certificate: ACM_CERTIFICATE } }],

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BuiltEnvironment } from '../../lib/app/synthesize';
 import { buildFromText, loadEnvironment, PROJECT_ROOT } from '../helpers';
+import { buildVariant, VARIANTS } from '../config-variants';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -133,6 +134,31 @@ describe('capacity of a CloudNativePG cluster', () => {
     const built = buildFromText(text, 'prod') as BuiltEnvironment;
     const cluster = built.capacity.workloads.find((workload) => workload.kind === 'Cluster');
     expect(cluster).toMatchObject({ name: 'postgres', minReplicas: 3, maxReplicas: 3, cpu: 4, memory: 8 * GiB });
+  });
+
+  it('counts the exporters beside PostgreSQL and Redis (monitoring.enabled in prod)', () => {
+    const prod = buildFromText(fs.readFileSync(path.join(PROJECT_ROOT, 'config', 'prod.yaml'), 'utf8'), 'prod') as BuiltEnvironment;
+    const off = buildVariant('prod', { monitoring: { enabled: false } });
+    for (const name of ['postgres', 'redis-cache', 'redis-work', 'redis-streams']) {
+      const withExporter = prod.capacity.workloads.find((workload) => workload.name === name);
+      const without = off.capacity.workloads.find((workload) => workload.name === name);
+      // postgres_exporter 20m / 48Mi, redis_exporter 10m / 32Mi.
+      const [cpu, memory] = name === 'postgres' ? [0.02, 48 * 2 ** 20] : [0.01, 32 * 2 ** 20];
+      expect((withExporter?.cpu ?? 0) - (without?.cpu ?? 0), name).toBeCloseTo(cpu, 6);
+      expect((withExporter?.memory ?? 0) - (without?.memory ?? 0), name).toBe(memory);
+    }
+  });
+
+  it("counts the Barman Cloud plugin's sidecar in every instance, and the plugin itself", () => {
+    const built = buildVariant('prod', VARIANTS.cloudnativePg);
+    const cluster = built.capacity.workloads.find((workload) => workload.kind === 'Cluster');
+    // prod's 4 CPUs and 8Gi, and the ObjectStore's sidecar (100m, 128Mi).
+    expect(cluster).toMatchObject({ name: 'postgres', minReplicas: 3, cpu: 4.1, memory: 8 * GiB + 128 * 2 ** 20 });
+    expect(built.capacity.workloads.find((workload) => workload.name === 'plugin-barman-cloud')).toMatchObject({
+      namespace: 'cnpg-system',
+      cpu: 0.05,
+      memory: 128 * 2 ** 20,
+    });
   });
 });
 

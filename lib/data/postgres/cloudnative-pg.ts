@@ -1,8 +1,6 @@
 import type { Construct } from 'constructs';
 import {
   Cluster,
-  ClusterSpecBackupBarmanObjectStoreDataCompression,
-  ClusterSpecBackupBarmanObjectStoreWalCompression,
   ClusterSpecManagedRolesEnsure,
   ClusterSpecResourcesLimits,
   ClusterSpecResourcesRequests,
@@ -14,6 +12,14 @@ import {
   ScheduledBackupSpecBackupOwnerReference,
   ScheduledBackupSpecMethod,
 } from '../../../imports/cloudnative-pg-postgresql.cnpg.io';
+import {
+  ObjectStore,
+  ObjectStoreSpecConfigurationDataCompression,
+  ObjectStoreSpecConfigurationWalCompression,
+  ObjectStoreSpecInstanceSidecarConfigurationResourcesLimits,
+  ObjectStoreSpecInstanceSidecarConfigurationResourcesRequests,
+} from '../../../imports/barman-cloud-barmancloud.cnpg.io';
+import { CLOUDNATIVE_PG_CLUSTER_NAME } from '../../config/data-schema';
 import { withVersion } from '../../core/labels';
 import type { EnvironmentConfig } from '../../config/load';
 import { CLOUDNATIVE_PG_NAMESPACE } from '../../platform/cloudnative-pg-operator';
@@ -30,6 +36,16 @@ const PORT = 5432;
 const CLOUDNATIVE_PG_SUPERUSER = 'postgres';
 /** The instance manager's status port, which the operator and the other instances call. */
 const STATUS_PORT = 8000;
+
+/** The Barman Cloud plugin's name, as Clusters and ScheduledBackups refer to it. */
+export const BARMAN_CLOUD_PLUGIN = 'barman-cloud.cloudnative-pg.io';
+/**
+ * The resources of the plugin's sidecar in every instance (WAL archiving, base backups), set on
+ * the ObjectStore and counted by the capacity check.
+ */
+export const BARMAN_CLOUD_SIDECAR_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } } as const;
+/** The name of the recovery source among the Cluster's externalClusters. */
+const RECOVERY_SOURCE = 'origin';
 
 /** Instances when `postgres.instances` is not set: high availability where the cluster has zones to spread over. */
 export const DEFAULT_MULTI_ZONE_INSTANCES = 3;
@@ -76,7 +92,7 @@ export class CloudNativePostgres extends PostgresRelations {
 
   constructor(scope: Construct, id: string, props: CloudNativePostgresProps) {
     super(scope, id);
-    const name = props.name ?? 'postgres';
+    const name = props.name ?? CLOUDNATIVE_PG_CLUSTER_NAME;
     const { namespace, secrets } = props;
     this.name = name;
     this.host = `${name}-rw.${namespace}.svc`;
@@ -84,6 +100,7 @@ export class CloudNativePostgres extends PostgresRelations {
     const podSelector = { 'cnpg.io/cluster': name };
     const sizing = sizingOf(props);
     const backup = props.backup;
+    const recovery = backup?.recovery;
 
     this.cluster = new Cluster(this, 'Resource', {
       metadata: { name, namespace, labels: withVersion(labels, props.version) },
@@ -94,15 +111,36 @@ export class CloudNativePostgres extends PostgresRelations {
         inheritedMetadata: { labels: { ...labels, ...NO_SIDECAR_LABEL } },
         enableSuperuserAccess: true,
         superuserSecret: { name: secrets.use('postgres-superuser', namespace) },
-        bootstrap: {
-          initdb: {
-            database: 'orion',
-            owner: roleName('orion'),
-            secret: { name: secrets.use(roleSecretId('orion'), namespace) },
-            dataChecksums: true,
-            encoding: 'UTF8',
-          },
-        },
+        // A new Cluster starts empty, or from the backups of another one (point-in-time recovery).
+        bootstrap: recovery
+          ? {
+              recovery: {
+                source: RECOVERY_SOURCE,
+                database: 'orion',
+                owner: roleName('orion'),
+                secret: { name: secrets.use(roleSecretId('orion'), namespace) },
+                ...(recovery.targetTime ? { recoveryTarget: { targetTime: recovery.targetTime } } : {}),
+              },
+            }
+          : {
+              initdb: {
+                database: 'orion',
+                owner: roleName('orion'),
+                secret: { name: secrets.use(roleSecretId('orion'), namespace) },
+                dataChecksums: true,
+                encoding: 'UTF8',
+              },
+            },
+        ...(recovery
+          ? {
+              externalClusters: [
+                {
+                  name: RECOVERY_SOURCE,
+                  plugin: { name: BARMAN_CLOUD_PLUGIN, parameters: { barmanObjectName: name, serverName: recovery.serverName } },
+                },
+              ],
+            }
+          : {}),
         managed: {
           roles: props.databases.map((database) => ({
             name: roleName(database),
@@ -152,24 +190,17 @@ export class CloudNativePostgres extends PostgresRelations {
               ],
             }
           : {}),
+        // WAL archiving and base backups by the Barman Cloud plugin (CloudNativePG's in-tree
+        // barmanObjectStore is deprecated since 1.26), to the ObjectStore below.
         ...(backup
           ? {
-              backup: {
-                retentionPolicy: backup.retentionPolicy,
-                barmanObjectStore: {
-                  destinationPath: backup.destinationPath,
-                  ...(backup.endpointURL ? { endpointUrl: backup.endpointURL } : {}),
-                  s3Credentials:
-                    backup.credentials === 'iam-role'
-                      ? { inheritFromIamRole: true }
-                      : {
-                          accessKeyId: { name: secrets.use('postgres-backup', namespace), key: SECRET_KEY.accessKeyId },
-                          secretAccessKey: { name: secrets.use('postgres-backup', namespace), key: SECRET_KEY.secretAccessKey },
-                        },
-                  wal: { compression: ClusterSpecBackupBarmanObjectStoreWalCompression.GZIP },
-                  data: { compression: ClusterSpecBackupBarmanObjectStoreDataCompression.GZIP },
+              plugins: [
+                {
+                  name: BARMAN_CLOUD_PLUGIN,
+                  isWalArchiver: true,
+                  parameters: { barmanObjectName: name, ...(backup.serverName ? { serverName: backup.serverName } : {}) },
                 },
-              },
+              ],
             }
           : {}),
       },
@@ -194,12 +225,45 @@ export class CloudNativePostgres extends PostgresRelations {
     }
 
     if (backup) {
+      new ObjectStore(this, 'ObjectStore', {
+        metadata: { name, namespace, labels },
+        spec: {
+          configuration: {
+            destinationPath: backup.destinationPath,
+            ...(backup.endpointURL ? { endpointUrl: backup.endpointURL } : {}),
+            s3Credentials:
+              backup.credentials === 'iam-role'
+                ? { inheritFromIamRole: true }
+                : {
+                    accessKeyId: { name: secrets.use('postgres-backup', namespace), key: SECRET_KEY.accessKeyId },
+                    secretAccessKey: { name: secrets.use('postgres-backup', namespace), key: SECRET_KEY.secretAccessKey },
+                  },
+            wal: { compression: ObjectStoreSpecConfigurationWalCompression.GZIP },
+            data: { compression: ObjectStoreSpecConfigurationDataCompression.GZIP },
+          },
+          retentionPolicy: backup.retentionPolicy,
+          instanceSidecarConfiguration: {
+            resources: {
+              requests: {
+                cpu: ObjectStoreSpecInstanceSidecarConfigurationResourcesRequests.fromString(BARMAN_CLOUD_SIDECAR_RESOURCES.requests.cpu),
+                memory: ObjectStoreSpecInstanceSidecarConfigurationResourcesRequests.fromString(
+                  BARMAN_CLOUD_SIDECAR_RESOURCES.requests.memory,
+                ),
+              },
+              limits: {
+                memory: ObjectStoreSpecInstanceSidecarConfigurationResourcesLimits.fromString(BARMAN_CLOUD_SIDECAR_RESOURCES.limits.memory),
+              },
+            },
+          },
+        },
+      });
       new ScheduledBackup(this, 'ScheduledBackup', {
         metadata: { name, namespace, labels },
         spec: {
           cluster: { name },
           schedule: backup.schedule,
-          method: ScheduledBackupSpecMethod.BARMAN_OBJECT_STORE,
+          method: ScheduledBackupSpecMethod.PLUGIN,
+          pluginConfiguration: { name: BARMAN_CLOUD_PLUGIN },
           // A first backup right away, so that a new cluster is recoverable before the schedule.
           immediate: true,
           backupOwnerReference: ScheduledBackupSpecBackupOwnerReference.SELF,
