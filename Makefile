@@ -11,7 +11,7 @@ ENV ?=
 CRDS_DIR ?= ../shared/crds
 CDK8S := npx cdk8s --no-check-upgrade
 SOURCES := main.ts $(shell find lib imports -name '*.ts' 2>/dev/null) package-lock.json
-CRD_PREFIXES := istio cert-manager trust-manager flux-source flux-helm flux-kustomize external-secrets cloudnative-pg barman-cloud prometheus-operator
+CRD_PREFIXES := istio cert-manager trust-manager flux-source flux-helm flux-kustomize external-secrets cloudnative-pg barman-cloud prometheus-operator keda
 
 .PHONY: synth test tools typecheck lint format check-dist schema imports schemas bench diff clean deps
 

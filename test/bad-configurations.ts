@@ -294,4 +294,12 @@ export const BROKEN: readonly [string, string, Changes | readonly Changes[], key
   ],
   ['monitoring labels with an invalid key', 'prod', { monitoring: { labels: { '-bad': 'x' } } }, undefined],
   ['monitoring turned on with a string', 'prod', { monitoring: { enabled: 'yes' } }, undefined],
+  ['a backlog target of zero entries per replica', 'oss', { autoscaling: { lagPerReplica: 0 } }, undefined],
+  [
+    'a backlog stream with a space in its key',
+    'prod',
+    { prefect: { services: { ladler: { backlog: [{ stream: 'my events', group: 'ladler' }] } } } },
+    undefined,
+  ],
+  ['a backlog entry without its group', 'prod', { prefect: { services: { ladler: { backlog: [{ stream: 'events' }] } } } }, undefined],
 ];

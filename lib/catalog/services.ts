@@ -100,6 +100,12 @@ export interface EgressDestination {
   readonly ports: readonly number[];
 }
 
+/** A consumer group of a Redis stream. */
+export interface StreamConsumer {
+  readonly stream: string;
+  readonly group: string;
+}
+
 export interface ServiceDefinition {
   readonly name: string;
   readonly type: ServiceType;
@@ -124,6 +130,12 @@ export interface ServiceDefinition {
   readonly host?: 'api' | 'app' | 'both' | 'internal';
   /** Long-lived websocket connections (events in/out). */
   readonly websockets?: boolean;
+  /**
+   * The Redis streams and consumer groups it reads (on its `streams` or `messaging` instance):
+   * its backlog, which `autoscaling.backlog` scales it on.
+   * @default - none known: the service scales on CPU
+   */
+  readonly backlog?: readonly StreamConsumer[];
   readonly databases: readonly DatabaseName[];
   readonly redis: readonly RedisRole[];
   /** Replicas at the HPA minimum; `prefect.replicas` raises scalable services to at least that. */
@@ -354,6 +366,16 @@ export const OPEN_SOURCE_CATALOG: readonly ServiceDefinition[] = [
     args: [],
     databases: ['prefect'],
     redis: ['messaging'],
+    // prefect 3.9.1 with prefect-redis: the consumers of the messaging broker among the services
+    // it starts (prefect/server/events/services/event_persister.py, triggers.py, actions.py,
+    // prefect/server/services/task_run_recorder.py), each stream named after its topic. The
+    // end-to-end test finds these groups on the real Redis after an event went through.
+    backlog: [
+      { stream: 'events', group: 'event-persister' },
+      { stream: 'events', group: 'reactive-triggers' },
+      { stream: 'events', group: 'task-run-recorder' },
+      { stream: 'actions', group: 'actions' },
+    ],
     replicas: 1,
     maxReplicas: 4,
     resources: medium,

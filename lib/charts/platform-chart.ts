@@ -1,7 +1,10 @@
 import type { Construct } from 'constructs';
+import type { FluxHelmRelease } from '../flux/helm-release';
 import { CertManagerReleases } from '../platform/cert-manager-releases';
 import { CloudNativePgOperator } from '../platform/cloudnative-pg-operator';
 import { ExternalSecretsOperator } from '../platform/external-secrets-operator';
+import { KedaOperator } from '../platform/keda-operator';
+import { sidecarAnnotations } from '../mesh/sidecar';
 import { INGRESS_GATEWAY_NAME, IngressGatewayRelease } from '../edge/ingress-gateway-release';
 import { solvesHttp01 } from '../edge/tls/issuers';
 import { istiodReplicas } from '../platform/controller-workloads';
@@ -20,6 +23,7 @@ export class PlatformChart extends LayerChart {
   public readonly prefectNamespace: PrefectNamespace;
   public readonly dataNamespace: PrefectNamespace;
   private certManager?: CertManagerReleases;
+  private istiod?: FluxHelmRelease;
 
   constructor(scope: Construct, props: LayerChartProps) {
     super(scope, 'platform', props);
@@ -74,6 +78,15 @@ export class PlatformChart extends LayerChart {
           : {}),
       });
     }
+    if (this.config.autoscaling.backlog && this.config.autoscaling.installKeda) {
+      new KedaOperator(this, 'KedaOperator', {
+        fluxNamespace: flux.namespace,
+        version: mesh.versions.keda,
+        labelsFor,
+        operatorPodAnnotations: sidecarAnnotations(5),
+        ...(this.istiod ? { istiod: this.istiod } : {}),
+      });
+    }
     if (secrets.provider === 'external-secrets') {
       new ExternalSecretsOperator(this, 'ExternalSecretsOperator', {
         fluxNamespace: flux.namespace,
@@ -104,6 +117,7 @@ export class PlatformChart extends LayerChart {
         labelsFor: release,
         istiodReplicas: istiodReplicas(this.config),
       });
+      this.istiod = controlPlane.istiod;
       new IngressGatewayRelease(this, 'IngressGateway', {
         name: gatewayName,
         fluxNamespace: flux.namespace,

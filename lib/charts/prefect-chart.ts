@@ -1,3 +1,9 @@
+import type { RedisServer } from '../data/redis/redis-access';
+import { ConfigurationFault } from '../core/configuration-fault';
+import { RecordingDataClient } from '../core/data-client';
+import { redisSecretId, SECRET_KEY } from '../catalog/secrets';
+import { KEDA_NAMESPACE, KEDA_OPERATOR } from '../platform/keda-operator';
+import { RedisTriggerAuthentication } from '../prefect/backlog-scaling';
 import type { Construct } from 'constructs';
 import { redisInstanceFor, type DatabaseName, type RedisName, type RedisRole } from '../catalog/services';
 import type { DataClient } from '../core/data-client';
@@ -15,7 +21,12 @@ import { LayerChart, type LayerChartProps } from './layer-chart';
 /** What the data layer offers the services: relation methods that do all of the wiring. */
 export interface DataServices {
   readonly postgres: { grantDatabase(client: DataClient, database: DatabaseName): void };
-  readonly redis: Readonly<Record<RedisName, { allowFrom(client: DataClient, role?: RedisRole): void }>>;
+  readonly redis: Readonly<
+    Record<
+      RedisName,
+      Pick<RedisServer, 'host' | 'port' | 'tls' | 'allowFrom' | 'admitScaler'> & { allowFrom(client: DataClient, role?: RedisRole): void }
+    >
+  >;
   /** The Secrets' names and uses: image pull secrets, and the revision that restarts readers. */
   readonly secrets: {
     imagePullSecrets(namespace: string): Array<{ readonly name: string }>;
@@ -55,8 +66,51 @@ export class PrefectChart extends LayerChart {
     // The open-source API asks for basic auth unless a proxy in front authenticates.
     const basicAuth = openSource && (config.prefect.apiAuth ?? 'basic') === 'basic';
 
+    // autoscaling.backlog: the services that name their streams scale on their lag (KEDA), with one
+    // TriggerAuthentication per Redis instance here, and KEDA's operator admitted by that instance.
+    const authentications = new Map<RedisName, string>();
+    const backlogOf = (definition: ResolvedService) => {
+      if (!config.autoscaling.backlog || !definition.backlog || definition.type === 'loop') return undefined;
+      const role = (['streams', 'messaging'] as const).find((candidate) => definition.redis.includes(candidate));
+      if (role === undefined) {
+        throw new ConfigurationFault(
+          `prefect.services.${definition.name}.backlog`,
+          `expected only on a service that reads the streams or messaging Redis instance (its redis lists ${definition.redis.join(', ') || 'none'})`,
+        );
+      }
+      const instance = redisInstanceFor(config.redis.roles, role);
+      const server = data.redis[instance];
+      if (!server) throw new Error(`service ${definition.name}: Redis "${role}" is not an instance of the ${config.edition} edition`);
+      let authentication = authentications.get(instance);
+      if (authentication === undefined) {
+        authentication = `redis-${instance}`;
+        authentications.set(instance, authentication);
+        new RedisTriggerAuthentication(this, `TriggerAuthentication-${instance}`, {
+          name: authentication,
+          namespace,
+          labels: this.labelsFor({ name: authentication, component: 'autoscaling' }),
+          secret: data.secrets.keyRef(redisSecretId(instance), SECRET_KEY.password, namespace),
+        });
+        server.admitScaler(
+          new RecordingDataClient(
+            KEDA_OPERATOR.name,
+            KEDA_NAMESPACE,
+            { ...KEDA_OPERATOR.selectorLabels },
+            KEDA_OPERATOR.serviceAccountName,
+          ),
+        );
+      }
+      return {
+        consumers: definition.backlog,
+        redis: { address: `${server.host}:${server.port}`, tls: server.tls, authentication },
+        lagPerReplica: config.autoscaling.lagPerReplica,
+      };
+    };
+
     this.services = catalog.map((definition) => {
+      const backlog = backlogOf(definition);
       const service = new PrefectService(this, definition.name, {
+        ...(backlog ? { backlog } : {}),
         definition,
         namespace,
         image: prefectImage(config, definition.image),

@@ -72,6 +72,7 @@ export const WORKLOAD_GROUPS = [
   'trust-manager',
   'cloudnative-pg',
   'external-secrets',
+  'keda',
 ] as const;
 
 export const scheduling = z

@@ -197,6 +197,9 @@ export const mesh = z.strictObject({
       cloudnativePg: version
         .default('0.29.0')
         .describe('The `cloudnative-pg` chart: 0.29.0 installs operator 1.30.0, the CRDs the output is validated against.'),
+      keda: version
+        .default('2.20.2')
+        .describe('The KEDA chart (with autoscaling.backlog): 2.20.2 installs KEDA 2.20.2, whose CRDs the output is validated against.'),
       barmanCloudPlugin: version
         .default('0.7.0')
         .describe(

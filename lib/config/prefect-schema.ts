@@ -202,6 +202,28 @@ const serviceOverride = z.strictObject({
     .describe("Where the service's Prometheus metrics are: a path, on its port or on a port of their own."),
   host: z.enum(['api', 'app', 'both', 'internal']).optional().describe('Which hostname routes reach it on; internal: none.'),
   websockets: z.boolean().optional().describe('Whether it serves websockets (no timeout, no retries on its routes).'),
+  backlog: z
+    .array(
+      z.strictObject({
+        stream: z
+          .string()
+          .min(1)
+          .max(256)
+          .regex(/^\S+$/, { error: 'expected a Redis stream key without spaces' })
+          .describe('The stream key.'),
+        group: z
+          .string()
+          .min(1)
+          .max(256)
+          .regex(/^\S+$/, { error: 'expected a consumer group name without spaces' })
+          .describe('Its consumer group.'),
+      }),
+    )
+    .min(1)
+    .optional()
+    .describe(
+      'The Redis streams and consumer groups it reads, for autoscaling.backlog (the Customer-Managed catalog names none: Prefect does not publish them).',
+    ),
   databases: z
     .array(z.enum(DATABASES))
     .optional()
@@ -402,3 +424,25 @@ export const prefect = z.strictObject({
     ),
   sso: singleSignOn.optional().describe('Single sign-on with Okta, ADFS and/or Entra (reference/auth-methods).'),
 });
+
+/** `autoscaling`: how the scalable services scale beyond CPU. */
+export const autoscaling = z
+  .strictObject({
+    backlog: z
+      .boolean()
+      .default(false)
+      .describe(
+        'KEDA ScaledObjects instead of CPU HorizontalPodAutoscalers for the services that name their Redis streams (`backlog` in the catalog or prefect.services): they scale on the lag of their consumer groups, and on CPU.',
+      ),
+    lagPerReplica: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(100)
+      .describe("The entries waiting in a consumer group per replica: KEDA's lagCount, the target of the scaling."),
+    installKeda: z
+      .boolean()
+      .default(true)
+      .describe('Whether Flux installs KEDA (namespace keda, its operator in the mesh); false when the cluster already has it there.'),
+  })
+  .prefault({});

@@ -23,7 +23,7 @@ import { postgres, redis, secrets } from './data-schema';
 import { loadBalancer, mesh, routes, tls } from './edge-schema';
 import { dnsLabel, hostname } from './fields';
 import { at, forbid, given, need, rule, whenFields } from './json-rules';
-import { prefect } from './prefect-schema';
+import { autoscaling, prefect } from './prefect-schema';
 import { SSO_SERVICE } from '../catalog/single-sign-on';
 
 /** The API and UI hostnames: `api.<domain>` and `app.<domain>` unless overridden. */
@@ -98,6 +98,7 @@ export const configSchema = z
       .describe('Where the Secrets come from: created by you (default) or by External Secrets Operator.'),
     cluster: cluster.describe('The node pool and networks the capacity check and the NetworkPolicies are written for.'),
     flux: flux.prefault({}).describe('How Flux applies the output: the Kustomizations, their source and their timing.'),
+    autoscaling: autoscaling.describe('Scaling the consumer and background services on their backlog (KEDA).'),
     monitoring: monitoring.describe('Scraping and alerts for a Prometheus Operator the cluster brings (README, "Monitoring").'),
     scheduling: scheduling.prefault({}),
     images: images.prefault({}),

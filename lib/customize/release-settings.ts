@@ -132,6 +132,29 @@ export const RELEASE_SETTINGS: Readonly<Record<string, ReleaseSettings>> = {
       };
     },
   },
+  // Its three images as registry and repository, pull secrets, and its pods' scheduling (keda 2.20.2).
+  keda: {
+    group: 'keda',
+    values: ({ mirrors, pullSecrets, placement }) => {
+      const split = (image: string) => {
+        const reference = mirrored(image, mirrors);
+        const slash = reference.indexOf('/');
+        return { registry: reference.slice(0, slash), repository: reference.slice(slash + 1) };
+      };
+      const mirroredAway = mirrored('ghcr.io/kedacore/keda', mirrors) !== 'ghcr.io/kedacore/keda';
+      return {
+        ...when(mirroredAway, {
+          image: {
+            keda: split('ghcr.io/kedacore/keda'),
+            metricsApiServer: split('ghcr.io/kedacore/keda-metrics-apiserver'),
+            webhooks: split('ghcr.io/kedacore/keda-admission-webhooks'),
+          },
+        }),
+        ...when(pullSecrets.length > 0, { imagePullSecrets: named(pullSecrets) }),
+        ...scheduling(placement),
+      };
+    },
+  },
   'external-secrets': {
     group: 'external-secrets',
     values: ({ mirrors, pullSecrets, placement, labels }) => {

@@ -4,6 +4,8 @@ import { EXTERNAL_SECRETS_NAMESPACE, EXTERNAL_SECRETS_REQUESTS } from './externa
 import type { WorkloadDemand } from '../core/kubernetes-object';
 import type { EnvironmentConfig } from '../config/load';
 import { parseQuantity } from '../core/quantity';
+import { SIDECAR_RESOURCES } from '../mesh/sidecar';
+import { KEDA_NAMESPACE, KEDA_REQUESTS } from './keda-operator';
 
 /**
  * Requests of the Istio control plane as its charts (1.30) set them by default (istiod's and
@@ -77,6 +79,17 @@ export function edgeControllerWorkloads(config: EnvironmentConfig): WorkloadDema
     workloads.push(demand(CLOUDNATIVE_PG_NAMESPACE, 'Deployment', 'cloudnative-pg', CLOUDNATIVE_PG_OPERATOR_REQUESTS));
     if (config.postgres.backup) {
       workloads.push(demand(CLOUDNATIVE_PG_NAMESPACE, 'Deployment', 'plugin-barman-cloud', BARMAN_CLOUD_PLUGIN_REQUESTS));
+    }
+  }
+  if (config.autoscaling.backlog && config.autoscaling.installKeda) {
+    // The operator with its sidecar (lib/platform/keda-operator.ts).
+    workloads.push({
+      ...demand(KEDA_NAMESPACE, 'Deployment', 'keda-operator', KEDA_REQUESTS),
+      cpu: parseQuantity(KEDA_REQUESTS.cpu) + parseQuantity(SIDECAR_RESOURCES.cpu),
+      memory: parseQuantity(KEDA_REQUESTS.memory) + parseQuantity(SIDECAR_RESOURCES.memory),
+    });
+    for (const name of ['keda-operator-metrics-apiserver', 'keda-admission-webhooks']) {
+      workloads.push(demand(KEDA_NAMESPACE, 'Deployment', name, KEDA_REQUESTS));
     }
   }
   if (config.secrets.provider === 'external-secrets') {

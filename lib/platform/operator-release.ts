@@ -17,6 +17,11 @@ export interface OperatorReleaseProps {
   readonly version: string;
   readonly values: Record<string, unknown>;
   readonly labelsFor: LabelsFor;
+  /**
+   * Releases installed first.
+   * @default - none
+   */
+  readonly dependsOn?: readonly FluxHelmRelease[];
 }
 
 /** What differs per environment: where Flux's objects live, the chart's version, the labels. */
@@ -53,6 +58,7 @@ export class OperatorRelease extends Construct {
       chart: props.chart,
       version: props.version,
       values: props.values,
+      ...(props.dependsOn ? { dependsOn: props.dependsOn } : {}),
     });
     this.repository = repository;
   }

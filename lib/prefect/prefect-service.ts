@@ -1,3 +1,4 @@
+import { BacklogScaler, type BacklogScalerProps, CPU_TARGET_UTILIZATION } from './backlog-scaling';
 import type { Mesh } from '../mesh/identity';
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
@@ -78,6 +79,12 @@ export interface PrefectServiceProps {
    */
   readonly scrapeMetrics?: boolean;
   /**
+   * Scale on the lag of these consumer groups and on CPU (a KEDA ScaledObject), instead of a
+   * CPU HorizontalPodAutoscaler (autoscaling.backlog).
+   * @default - a CPU HorizontalPodAutoscaler
+   */
+  readonly backlog?: Pick<BacklogScalerProps, 'consumers' | 'redis' | 'lagPerReplica'>;
+  /**
    * Spread pods over these zones as well as over nodes.
    * @default false
    */
@@ -122,7 +129,8 @@ export class PrefectService extends Construct implements DataClient {
   public readonly service?: k8s.KubeService;
   /** Loop services: the headless Service that a StatefulSet names as its `serviceName`. */
   public readonly headlessService?: k8s.KubeService;
-  public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
+  /** The HorizontalPodAutoscaler, or with `backlog` the ScaledObject whose HPA KEDA keeps. */
+  public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2 | BacklogScaler;
   public readonly disruptionBudget?: k8s.KubePodDisruptionBudget;
   public readonly networkPolicy: WorkloadNetworkPolicy;
   /** Web services: who inside the mesh may call the port (`<name>-callers`: the services, and the ingress gateway when routed). */
@@ -349,17 +357,32 @@ export class PrefectService extends Construct implements DataClient {
       });
     }
 
-    if (!singleton) {
+    if (!singleton && props.backlog) {
+      this.autoscaler = new BacklogScaler(this, 'Autoscaler', {
+        ...props.backlog,
+        name: definition.name,
+        namespace: props.namespace,
+        labels: metadata.labels,
+        ...(props.exemptions?.autoscaler ? { annotations: props.exemptions.autoscaler } : {}),
+        target: { kind: this.workloadKind, name: definition.name },
+        minReplicas: props.replicas,
+        maxReplicas: props.maxReplicas,
+      });
+    } else if (!singleton) {
       this.autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
         metadata: withAnnotations(metadata, props.exemptions?.autoscaler),
         spec: {
           scaleTargetRef: { apiVersion: 'apps/v1', kind: this.workloadKind, name: definition.name },
           minReplicas: props.replicas,
           maxReplicas: props.maxReplicas,
-          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+          metrics: [
+            { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: CPU_TARGET_UTILIZATION } } },
+          ],
           behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
         },
       });
+    }
+    if (!singleton) {
       this.disruptionBudget = new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
         metadata,
         spec: {

@@ -106,12 +106,20 @@ export function workloadDemands(
 ): WorkloadDemand[] {
   const autoscalers = new Map<string, { min: number; max: number }>();
   for (const { object } of objects) {
-    if (object.kind !== 'HorizontalPodAutoscaler') continue;
-    const spec = object.spec as { scaleTargetRef: { kind: string; name: string }; minReplicas?: number; maxReplicas: number };
-    autoscalers.set(`${object.metadata.namespace}/${spec.scaleTargetRef.kind}/${spec.scaleTargetRef.name}`, {
-      min: spec.minReplicas ?? 1,
-      max: spec.maxReplicas,
-    });
+    if (object.kind === 'HorizontalPodAutoscaler') {
+      const spec = object.spec as { scaleTargetRef: { kind: string; name: string }; minReplicas?: number; maxReplicas: number };
+      autoscalers.set(`${object.metadata.namespace}/${spec.scaleTargetRef.kind}/${spec.scaleTargetRef.name}`, {
+        min: spec.minReplicas ?? 1,
+        max: spec.maxReplicas,
+      });
+    } else if (object.kind === 'ScaledObject' && object.apiVersion.startsWith('keda.sh/')) {
+      // KEDA's own defaults: at least 0, at most 100 replicas.
+      const spec = object.spec as { scaleTargetRef: { kind?: string; name: string }; minReplicaCount?: number; maxReplicaCount?: number };
+      autoscalers.set(`${object.metadata.namespace}/${spec.scaleTargetRef.kind ?? 'Deployment'}/${spec.scaleTargetRef.name}`, {
+        min: spec.minReplicaCount ?? 0,
+        max: spec.maxReplicaCount ?? 100,
+      });
+    }
   }
   // The Barman Cloud plugin's ObjectStores: the sidecar each adds to the instances that archive to it.
   const objectStores = new Map<string, Container['resources']>();

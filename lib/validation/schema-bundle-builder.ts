@@ -45,6 +45,7 @@ export const IMPORTED_CRD_FILES: readonly string[] = [
   'cloudnative-pg.yaml',
   'barman-cloud.yaml',
   'prometheus-operator.yaml',
+  'keda.yaml',
 ];
 
 /** The OpenAPI v3 documents per Kubernetes version, by upstream file name. */

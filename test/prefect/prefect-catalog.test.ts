@@ -23,8 +23,12 @@ import { routeRequest } from '../edge/routes/istio-routing';
 function recordingData(): DataServices & { grants: string[] } {
   const grants: string[] = [];
   const redis = (instance: RedisName) => ({
+    host: `redis-${instance}.prefect-data.svc`,
+    port: 6379,
+    tls: false,
     allowFrom: (client: DataClient, role: RedisRole = instance) =>
       void grants.push(`${client.name} redis:${instance}${role === instance ? '' : ` as ${role}`}`),
+    admitScaler: (client: DataClient) => void grants.push(`${client.namespace}/${client.name} scales on redis:${instance}`),
   });
   return {
     grants,
@@ -235,6 +239,7 @@ describe('a catalog entry overridden in every field', () => {
     resources: { requests: { cpu: '300m', memory: '768Mi' }, limits: { cpu: '2', memory: '1536Mi' } },
     env: { PREFECT_LOGGING_LEVEL: 'DEBUG' },
     egress: [{ cidr: '198.51.100.0/24', except: ['198.51.100.128/25'], ports: [8443] }],
+    backlog: [{ stream: 'work-pool-events', group: 'work-pools' }],
   };
   const rendered: RenderedEnvironment = buildVariant('prod', {
     prefect: { services: { 'work-pools': full, nebula: { host: 'internal' } } },
@@ -336,6 +341,23 @@ describe('a catalog entry overridden in every field', () => {
     resources: () =>
       expect(container.resources).toEqual({ requests: { cpu: '300m', memory: '768Mi' }, limits: { cpu: '2', memory: '1536Mi' } }),
     env: () => expect(container.env).toContainEqual({ name: 'PREFECT_LOGGING_LEVEL', value: 'DEBUG' }),
+    backlog: () => {
+      // Used with autoscaling.backlog: a ScaledObject on the group's lag in place of the HPA.
+      const scaled = buildVariant('prod', {
+        prefect: { services: { 'work-pools': full, nebula: { host: 'internal' } } },
+        routes: { overrides: { nebula: { backend: 'work-pools' } } },
+        cluster: { memoryPerNode: '32Gi' },
+        autoscaling: { backlog: true },
+      });
+      const scaledObject = findObject(scaled, 'ScaledObject', 'work-pools', 'prefect').spec as Spec;
+      expect(scaledObject.triggers[0]).toMatchObject({
+        type: 'redis-streams',
+        metadata: { stream: 'work-pool-events', consumerGroup: 'work-pools', address: 'redis-streams.prefect-data.svc:6379' },
+      });
+      expect(
+        scaled.objects.filter(({ object }) => object.kind === 'HorizontalPodAutoscaler' && object.metadata.name === 'work-pools'),
+      ).toEqual([]);
+    },
     egress: () => {
       // The list replaces the catalog's (HTTPS to the internet): only the range written.
       expect(ipBlockRules(find('NetworkPolicy'))).toEqual([

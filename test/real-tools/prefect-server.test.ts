@@ -282,6 +282,24 @@ describe('the open-source edition on the real Prefect server', () => {
     expect(found[0]?.payload).toEqual({ step: 'sent' });
   }, 90_000);
 
+  it('has the consumer groups its ScaledObject scales on, on the real Redis (autoscaling.backlog)', () => {
+    // After an event went through: every stream and group a trigger of the generated ScaledObject
+    // names exists, so KEDA reads a real lag (a wrong name would leave the service at its minimum).
+    const triggers = (findObject(rendered, 'ScaledObject', 'background', 'prefect').spec as { triggers: Spec[] }).triggers.filter(
+      (trigger) => trigger.type === 'redis-streams',
+    );
+    expect(triggers.length).toBeGreaterThan(0);
+    for (const trigger of triggers) {
+      const { stream, consumerGroup } = trigger.metadata as { stream: string; consumerGroup: string };
+      const groups = run('redis-cli', ['-p', String(redisPort), '-a', PASSWORDS.redis, '--no-auth-warning', 'XINFO', 'GROUPS', stream]);
+      expect(groups.status, groups.stderr).toBe(0);
+      expect(
+        groups.stdout.split('\n').map((line) => line.trim()),
+        `${stream}: ${groups.stdout}`,
+      ).toContain(consumerGroup);
+    }
+  });
+
   it('serves Prometheus metrics behind the same credentials', async () => {
     const metrics = await request('GET', '/api/metrics');
     expect(metrics.status).toBe(200);

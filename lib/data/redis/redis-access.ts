@@ -18,6 +18,12 @@ export interface RedisServer {
    * its variables.
    */
   allowFrom(client: DataClient, role?: RedisRole): void;
+  /**
+   * Lets `client` reach the instance, with no credentials of its own: KEDA's operator, which reads
+   * a consumer group's lag with the password of the ScaledObject's TriggerAuthentication. Only the
+   * server's policies and the client's egress.
+   */
+  admitScaler(client: DataClient): void;
 }
 
 /** The prefix of a role's environment variables, e.g. "REDIS_CACHE" or "REDIS_CONCURRENCY_LEASES". */
@@ -45,6 +51,10 @@ export class RedisAccess extends ClientRelation<RedisAccessProps> {
     client.addEnv(`${prefix}_URL`, { value: `${tls ? 'rediss' : 'redis'}://:${v('PASSWORD')}@${v('HOST')}:${v('PORT')}/0` });
     this.connect(client);
   }
+
+  public admitScaler(client: DataClient): void {
+    this.connect(client);
+  }
 }
 
 /**
@@ -61,6 +71,11 @@ export abstract class RedisRelations extends Construct implements RedisServer {
   public allowFrom(client: DataClient, role?: RedisRole): void {
     if (!this.relations) throw new Error(`${this.node.path}: the server's relations are not set up (its constructor must call relate)`);
     this.relations.allowFrom(client, role);
+  }
+
+  public admitScaler(client: DataClient): void {
+    if (!this.relations) throw new Error(`${this.node.path}: the server's relations are not set up (its constructor must call relate)`);
+    this.relations.admitScaler(client);
   }
 
   /** Called once by the subclass's constructor, with the server's side of the relation. */
