@@ -48,6 +48,17 @@ export function autoscalerFor(workload: PolicyObject, context: CheckContext): Po
   });
 }
 
+/**
+ * The KEDA ScaledObject that scales `workload`, if any: KEDA's own HorizontalPodAutoscaler owns
+ * the count then, as an HPA does (autoscaling.backlog).
+ */
+export function scaledObjectFor(workload: PolicyObject, context: CheckContext): PolicyObject | undefined {
+  return context.inNamespace('keda.sh', 'ScaledObject', workload.metadata.namespace).find((scaled) => {
+    const target = asRecord(dig(scaled, ['spec', 'scaleTargetRef'])) ?? {};
+    return (target.kind ?? 'Deployment') === workload.kind && target.name === workload.metadata.name;
+  });
+}
+
 /** The PodDisruptionBudgets whose selector selects `workload`'s pods. */
 export function budgetsFor(workload: PolicyObject, context: CheckContext): PolicyObject[] {
   const pod = template(workload);
@@ -66,7 +77,7 @@ export function budgetsFor(workload: PolicyObject, context: CheckContext): Polic
  * autoscaler's minimum is checked by hpaMinAvailability.
  */
 export function deploymentMissingReplicas(deployment: PolicyObject, context: CheckContext): string[] {
-  if (autoscalerFor(deployment, context)) return [];
+  if (autoscalerFor(deployment, context) || scaledObjectFor(deployment, context)) return [];
   const replicas = dig(deployment, ['spec', 'replicas']);
   return typeof replicas === 'number' && replicas >= 2 ? [] : [`Only one replica is scheduled (spec.replicas is ${replicas ?? 'unset'})`];
 }
