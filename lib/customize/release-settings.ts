@@ -39,6 +39,12 @@ function scheduling(placement: Placement | undefined): Mapping {
 }
 
 const named = (secrets: readonly string[]) => secrets.map((name) => ({ name }));
+
+/** An image reference as the charts that take them apart want it: registry (its first part) and repository. */
+function registryAndRepository(reference: string): { registry: string; repository: string } {
+  const slash = reference.indexOf('/');
+  return { registry: reference.slice(0, slash), repository: reference.slice(slash + 1) };
+}
 const when = (condition: boolean, values: Mapping): Mapping => (condition ? values : {});
 
 /** Istio's images are docker.io/istio/… (the released charts' `global.hub`); pull secrets by name. */
@@ -115,11 +121,7 @@ export const RELEASE_SETTINGS: Readonly<Record<string, ReleaseSettings>> = {
   'plugin-barman-cloud': {
     group: 'cloudnative-pg',
     values: ({ mirrors, pullSecrets, placement, annotations }) => {
-      const split = (image: string) => {
-        const reference = mirrored(image, mirrors);
-        const slash = reference.indexOf('/');
-        return { registry: reference.slice(0, slash), repository: reference.slice(slash + 1) };
-      };
+      const split = (image: string) => registryAndRepository(mirrored(image, mirrors));
       const mirroredAway = mirrored('ghcr.io/cloudnative-pg/plugin-barman-cloud', mirrors) !== 'ghcr.io/cloudnative-pg/plugin-barman-cloud';
       return {
         ...when(mirroredAway, {
@@ -136,11 +138,7 @@ export const RELEASE_SETTINGS: Readonly<Record<string, ReleaseSettings>> = {
   keda: {
     group: 'keda',
     values: ({ mirrors, pullSecrets, placement }) => {
-      const split = (image: string) => {
-        const reference = mirrored(image, mirrors);
-        const slash = reference.indexOf('/');
-        return { registry: reference.slice(0, slash), repository: reference.slice(slash + 1) };
-      };
+      const split = (image: string) => registryAndRepository(mirrored(image, mirrors));
       const mirroredAway = mirrored('ghcr.io/kedacore/keda', mirrors) !== 'ghcr.io/kedacore/keda';
       return {
         ...when(mirroredAway, {
