@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The real tools the tests run: kube-apiserver and kubectl (with kustomize), etcd, kubeconform,
-# actionlint, the Flux CLI, promtool, postgres_exporter and redis_exporter; and a Python virtualenv with the packages of tools/python/requirements.txt.
+# actionlint, the Flux CLI, promtool, postgres_exporter and redis_exporter, and pieces of
+# CloudNativePG's instance manager (tools/go/cloudnative-pg-instance/main.go, built on the
+# operator's module); and a Python virtualenv with the packages of tools/python/requirements.txt.
 # Each is built from the Go module of its own under tools/go/<name>/, whose go.mod pins the
 # version and whose go.sum pins the checksums, into .tools/go/bin/ (ignored). A build is reused
-# while its module files and the Go version are unchanged.
+# while its module files (and its own Go files) and the Go version are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,16 +22,22 @@ go_version=$(go env GOVERSION)
 for module in tools/go/*/; do
   name=$(basename "$module")
   stamp="$BIN/.$name.stamp"
-  want=$(cat "$module/go.mod" "$module/go.sum" | sha256sum | cut -d' ' -f1)-$go_version
+  # shellcheck disable=SC2046 # the module's own Go files, if any, one word each
+  want=$(cat "$module/go.mod" "$module/go.sum" $(find "$module" -maxdepth 1 -name '*.go' | sort) | sha256sum | cut -d' ' -f1)-$go_version
   # The `tool` lines of its go.mod; a binary is named after its package (etcd's package path ends
   # in a major version, /v3: its binary is named after the module's folder).
-  tools=$(cd "$module" && go mod edit -json | tr -d '\n ' | grep -o '"Tool":\[[^]]*\]' | grep -o '"Path":"[^"]*"' | cut -d'"' -f4)
+  tools=$(cd "$module" && go mod edit -json | tr -d '\n ' | grep -o '"Tool":\[[^]]*\]' | grep -o '"Path":"[^"]*"' | cut -d'"' -f4 || true)
   binaries=()
   for tool in $tools; do
     binary=$(basename "$tool")
     [[ $binary =~ ^v[0-9]+$ ]] && binary=$name
     binaries+=("$binary")
   done
+  # A module without `tool` lines is a program of its own (main.go), named after its folder.
+  if [ -z "$tools" ] && [ -f "$module/main.go" ]; then
+    tools=.
+    binaries=("$name")
+  fi
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && (cd "$BIN" && ls "${binaries[@]}" >/dev/null 2>&1); then
     continue
   fi

@@ -3,6 +3,7 @@
  * objects: traffic, routes, services, the Secrets to create, the Flux Kustomizations, backups, capacity.
  */
 import { databasesOf, redisInstanceFor, redisInstancesOf } from '../catalog/services';
+import { CLOUDNATIVE_PG_METRICS_PORT, CloudNativePostgres } from '../data/postgres/cloudnative-pg';
 import { BACKUP_DIR, restoreCommands } from '../data/postgres/logical-backup';
 import { kubectlCommands } from '../data/secrets/secrets';
 import { describeMatch } from '../edge/routes/routes';
@@ -109,6 +110,10 @@ function monitoringView(app: PrefectApp): ReviewerViewInput['monitoring'] {
     app.config.postgres.provider === 'statefulset' ? 'postgres_exporter beside PostgreSQL' : undefined,
     'redis_exporter beside each Redis in the cluster',
   ].filter(Boolean);
+  const cnpg = app.data.postgres instanceof CloudNativePostgres ? app.data.postgres : undefined;
+  const cloudnative = cnpg
+    ? `the CloudNativePG instances' own exporter on port ${CLOUDNATIVE_PG_METRICS_PORT} over TLS (the PodMonitor \`${cnpg.name}-instances\`, which verifies their certificate against the Cluster's CA \`${cnpg.caSecret}\`; the NetworkPolicy \`prometheus-scrape-${cnpg.name}\`), with CloudNativePG's default queries and the Prefect databases' table statistics (the ConfigMap \`${cnpg.monitoringQueries}\`); `
+    : '';
   return {
     paragraphs: [
       `Scraped (the monitoring layer, for a Prometheus in \`${monitoring.prometheus.namespace}\` selecting ${
@@ -117,7 +122,7 @@ function monitoringView(app: PrefectApp): ReviewerViewInput['monitoring'] {
               .map(([key, value]) => `\`${key}: ${value}\``)
               .join(', ')
           : 'all monitors'
-      }): every sidecar-injected pod of \`${namespaces.prefect}\`, \`${namespaces.data}\` and the gateway through its Istio agent on port 15020 (the application's metrics merged with Envoy's, outside mTLS; the NetworkPolicies \`prometheus-scrape\` open that port to Prometheus), with ${exporters.join(' and ')}; istiod on 15014; cert-manager through its chart's ServiceMonitor where this installation installs it. The rules also read kube-state-metrics and the kubelet's volume statistics, which a kube-prometheus-stack scrapes itself.`,
+      }): every sidecar-injected pod of \`${namespaces.prefect}\`, \`${namespaces.data}\` and the gateway through its Istio agent on port 15020 (the application's metrics merged with Envoy's, outside mTLS; the NetworkPolicies \`prometheus-scrape\` open that port to Prometheus), with ${exporters.join(' and ')}; ${cloudnative}istiod on 15014; cert-manager through its chart's ServiceMonitor where this installation installs it. The rules also read kube-state-metrics and the kubelet's volume statistics, which a kube-prometheus-stack scrapes itself.`,
       `Alerts: the PrometheusRule \`${namespaces.prefect}/prefect-alerts\`, each alert labelled \`environment: ${app.config.environment}\` and with a runbook below.`,
     ],
     alerts: (app.monitoring?.alertGroups ?? []).flatMap((group) =>

@@ -2,7 +2,7 @@ import { METRICS_ROLE } from '../data/postgres/postgres-exporter';
 import type { RequiredSecret } from '../core/required-secret';
 import type { Construct } from 'constructs';
 import { databasesOf, redisInstancesOf, type RedisName } from '../catalog/services';
-import { CloudNativePostgres, defaultInstances } from '../data/postgres/cloudnative-pg';
+import { CLOUDNATIVE_PG_METRICS_ROLE, CloudNativePostgres, defaultInstances } from '../data/postgres/cloudnative-pg';
 import { DatabaseInitJob } from '../data/postgres/database-init-job';
 import { LogicalBackup } from '../data/postgres/logical-backup';
 import { ExternalPostgres } from '../data/postgres/external-postgres';
@@ -127,6 +127,7 @@ export class DataChart extends LayerChart {
           secrets: this.secrets,
           createDatabase: postgres.provider !== 'cloudnativepg',
           ...(this.config.monitoring.enabled && postgres.provider === 'statefulset' ? { metricsRole: METRICS_ROLE } : {}),
+          ...(postgres.provider === 'cloudnativepg' ? { operatorMetricsRole: CLOUDNATIVE_PG_METRICS_ROLE } : {}),
         }),
     );
 

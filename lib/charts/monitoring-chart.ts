@@ -2,11 +2,13 @@ import type { Construct } from 'constructs';
 import { databasesOf } from '../catalog/services';
 import { LABEL } from '../core/labels';
 import { longestCronGapSeconds } from '../core/cron';
+import { CLOUDNATIVE_PG_METRICS_PORT, CloudNativePostgres } from '../data/postgres/cloudnative-pg';
 import { Postgres } from '../data/postgres/postgres';
+import { DOCUMENTED_FLAGS } from '../data/postgres/postgres-config';
 import { Redis } from '../data/redis/redis';
 import { alertGroups, type AlertGroup, type MonitoredInstallation } from '../monitoring/alert-rules';
 import { PrefectAlertRules } from '../monitoring/prometheus-rules';
-import { IstiodServiceMonitor, MeshPodMonitor, PrometheusScrapeAccess } from '../monitoring/scrape-targets';
+import { CloudNativePgPodMonitor, IstiodServiceMonitor, MeshPodMonitor, PrometheusScrapeAccess } from '../monitoring/scrape-targets';
 import type { PrefectService } from '../prefect/prefect-service';
 import type { DataChart } from './data-chart';
 import type { EdgeChart } from './edge-chart';
@@ -18,14 +20,28 @@ export interface MonitoringChartProps extends LayerChartProps {
   readonly services: readonly PrefectService[];
 }
 
+/**
+ * CloudNativePG's six-field schedule (seconds first, `?` for "any" as in its cron library) as the
+ * five fields of a CronJob's, for the longest gap between two backups: runs within a minute
+ * count as that minute's.
+ */
+function cnpgSchedule(schedule: string): string {
+  return schedule
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map((field) => (field === '?' ? '*' : field))
+    .join(' ');
+}
+
 /** Hours a backup may take beyond its schedule before the missing-backup alert fires. */
 const BACKUP_SLACK_SECONDS = 6 * 3600;
 
 /**
  * The monitoring layer (after prefect, so that a cluster without the Prometheus Operator's CRDs fails here and
  * nowhere else): with `monitoring.enabled`, the PodMonitors of the mesh's pods in the installation's
- * namespaces and of the gateway, istiod's ServiceMonitor, the NetworkPolicies that let Prometheus
- * scrape, and the alert rules. Only with monitoring enabled: no layer otherwise.
+ * namespaces and of the gateway, CloudNativePG's instances, istiod's ServiceMonitor, the
+ * NetworkPolicies that let Prometheus scrape, and the alert rules. Only with monitoring enabled: no layer otherwise.
  */
 export class MonitoringChart extends LayerChart {
   /** The alert groups, for the README's runbooks. */
@@ -55,6 +71,24 @@ export class MonitoringChart extends LayerChart {
 
     const { data, edge, services } = props;
     const postgres = data.postgres instanceof Postgres ? data.postgres : undefined;
+    const cnpg = data.postgres instanceof CloudNativePostgres ? data.postgres : undefined;
+    if (cnpg) {
+      new CloudNativePgPodMonitor(this, 'Pods-cloudnative-pg', {
+        namespace: namespaces.data,
+        labels: labels(`${cnpg.name}-instances`),
+        cluster: cnpg.name,
+        tls: { caSecret: cnpg.caSecret, serverName: cnpg.serverName },
+      });
+      new PrometheusScrapeAccess(this, 'Scrape-cloudnative-pg', {
+        name: `prometheus-scrape-${cnpg.name}`,
+        namespace: namespaces.data,
+        labels: labels(`prometheus-scrape-${cnpg.name}`),
+        prometheus: monitoring.prometheus,
+        podSelector: { 'cnpg.io/cluster': cnpg.name },
+        port: CLOUDNATIVE_PG_METRICS_PORT,
+      });
+    }
+    const cnpgBackupGap = cnpg?.backedUp ? longestCronGapSeconds(cnpgSchedule(this.config.postgres.backup?.schedule ?? '')) : undefined;
     const redis = Object.values(data.redis).filter((server): server is Redis => server instanceof Redis);
     const statefulVolumes = [
       ...(postgres ? [`data-${postgres.name}-0`] : []),
@@ -71,7 +105,19 @@ export class MonitoringChart extends LayerChart {
               workload: postgres.name,
               maxConnections: data.maxConnections,
               databases: [...databasesOf(this.config.edition)],
-              vacuumScaleFactor: 0.1,
+              vacuumScaleFactor: Number(DOCUMENTED_FLAGS.autovacuum_vacuum_scale_factor),
+            },
+          }
+        : {}),
+      ...(cnpg && data.maxConnections !== undefined
+        ? {
+            cloudnativePg: {
+              cluster: cnpg.name,
+              instances: cnpg.instances,
+              maxConnections: data.maxConnections,
+              databases: [...databasesOf(this.config.edition)],
+              vacuumScaleFactor: Number(DOCUMENTED_FLAGS.autovacuum_vacuum_scale_factor),
+              ...(cnpgBackupGap !== undefined ? { backup: { maxAgeSeconds: cnpgBackupGap + BACKUP_SLACK_SECONDS } } : {}),
             },
           }
         : {}),
@@ -81,6 +127,8 @@ export class MonitoringChart extends LayerChart {
         streams: server.instance === 'streams',
       })),
       volumes: [...statefulVolumes, ...(backup ? [backup.claimName] : [])],
+      // CloudNativePG names an instance's claim after the instance, "<cluster>-<serial>".
+      ...(cnpg ? { volumePatterns: [`${cnpg.name}-[0-9]+`] } : {}),
       webServices: services
         .filter((service) => service.definition.type === 'web' && service.definition.metrics)
         .map((service) => service.name),

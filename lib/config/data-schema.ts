@@ -2,6 +2,7 @@
  * The data sections of the configuration: PostgreSQL, Redis and the Secrets they read.
  */
 import { z } from 'zod';
+import { cronScheduleProblem } from '../core/cron';
 import { formatBytes, isQuantity, parseQuantity } from '../core/quantity';
 import { SECRET_CATALOG, SECRET_IDS, defaultSecretName, type NamedSecretId } from '../catalog/secrets';
 import { SHARED_REDIS_ROLES } from '../catalog/services';
@@ -40,6 +41,16 @@ const externalPostgres = z
 /** The CloudNativePG Cluster's name (lib/data/postgres/cloudnative-pg.ts): its backups' default serverName. */
 export const CLOUDNATIVE_PG_CLUSTER_NAME = 'postgres';
 
+/** A cron schedule's fields in their ranges (the pattern checks only their shape). */
+const cronFields =
+  (withSeconds: boolean) =>
+  (schedule: string, context: z.RefinementCtx): void => {
+    // A wrong number of fields is the pattern's to report.
+    if (schedule.trim().split(/\s+/).length !== (withSeconds ? 6 : 5)) return;
+    const problem = cronScheduleProblem(schedule, withSeconds);
+    if (problem) context.addIssue({ code: 'custom', message: `expected a valid cron schedule: ${problem}` });
+  };
+
 const postgresBackup = z.strictObject({
   destinationPath: z
     .string()
@@ -61,6 +72,7 @@ const postgresBackup = z.strictObject({
   schedule: z
     .string()
     .regex(/^\S+( \S+){5}$/, { error: 'expected a six-field cron expression (seconds first) such as "0 0 2 * * *"' })
+    .superRefine(cronFields(true))
     .default('0 0 2 * * *')
     .describe("CloudNativePG's cron format: six fields, seconds first."),
   retentionPolicy: z
@@ -155,6 +167,7 @@ export const postgres = z
         schedule: z
           .string()
           .regex(/^[0-9*/,A-Za-z-]+( +[0-9*/,A-Za-z-]+){4}$/, { error: 'expected a cron schedule of five fields, such as "0 3 * * *"' })
+          .superRefine(cronFields(false))
           .default('0 3 * * *')
           .describe('When the backup runs (cron, UTC).'),
         keep: z

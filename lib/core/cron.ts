@@ -48,6 +48,30 @@ function values(text: string, field: Field): Set<number> {
   return result;
 }
 
+const FIELD_NAMES = ['minute', 'hour', 'day of month', 'month', 'day of week'];
+
+/**
+ * What is wrong with a schedule's fields, or undefined: five fields, or six with seconds first
+ * (CloudNativePG's), each of numbers or names in its range, `*`, ranges, lists and steps (and `?`
+ * for "any" in the day fields of a six-field one, which its cron library takes).
+ */
+export function cronScheduleProblem(schedule: string, withSeconds = false): string | undefined {
+  const parts = schedule.trim().split(/\s+/);
+  const expected = withSeconds ? 6 : 5;
+  if (parts.length !== expected) return `expected ${expected} fields, got ${parts.length}`;
+  const fields = withSeconds ? [{ min: 0, max: 59 }, ...FIELDS] : FIELDS;
+  const names = withSeconds ? ['second', ...FIELD_NAMES] : FIELD_NAMES;
+  for (const [index, part] of parts.entries()) {
+    const text = withSeconds && part === '?' && index >= 3 ? '*' : part;
+    try {
+      values(text, fields[index] as Field);
+    } catch (error) {
+      return `the ${names[index]} field "${part}": ${(error as Error).message}`;
+    }
+  }
+  return undefined;
+}
+
 /** Seconds of the longest gap between two consecutive runs; undefined if it runs less than twice a year. */
 export function longestCronGapSeconds(schedule: string): number | undefined {
   const parts = schedule.trim().split(/\s+/);

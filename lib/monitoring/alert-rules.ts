@@ -1,9 +1,14 @@
+import { CLOUDNATIVE_PG_NAMESPACE } from '../platform/cloudnative-pg-operator';
+
 /*
  * The alerts of one installation, as data: each with its PromQL expression, how long it must hold,
  * its severity, what it means and what to do (the runbook the per-environment README prints and
  * each alert's runbook_url points at). The expressions read:
  * - the exporters beside PostgreSQL and Redis (pg_*, redis_*), whose exact versions the tests run
  *   against real servers to find every metric named here;
+ * - CloudNativePG's exporter in every instance (cnpg_*, with its default queries and ours), run by
+ *   the tests from the operator's Go module against a real server, and the Barman Cloud plugin's
+ *   backup metrics (barman_cloud_cloudnative_pg_io_*, named in the plugin's source);
  * - Istio's standard metrics of the sidecars (istio_requests_total, istio_request_duration_milliseconds);
  * - kube-state-metrics (kube_job_*, kube_statefulset_*, kube_cronjob_*) and the kubelet's volume
  *   statistics (kubelet_volume_stats_*), which a Prometheus Operator stack scrapes itself;
@@ -44,10 +49,23 @@ export interface MonitoredInstallation {
     /** autovacuum_vacuum_scale_factor of postgresql.conf. */
     readonly vacuumScaleFactor: number;
   };
+  /** The CloudNativePG provider's Cluster, with the exporter of every instance. */
+  readonly cloudnativePg?: {
+    readonly cluster: string;
+    readonly instances: number;
+    /** max_connections as the Cluster's parameters set it. */
+    readonly maxConnections: number;
+    readonly databases: readonly string[];
+    readonly vacuumScaleFactor: number;
+    /** With postgres.backup: WAL archived, and base backups no older than this (seconds). */
+    readonly backup?: { readonly maxAgeSeconds: number };
+  };
   /** The in-cluster Redis instances, with their exporters. */
   readonly redis: readonly { readonly workload: string; readonly persistent: boolean; readonly streams: boolean }[];
   /** The claims the data tier's volumes are bound through (PostgreSQL's, Redis's, the backups'). */
   readonly volumes: readonly string[];
+  /** Claims named by pattern (regular expressions: CloudNativePG's, "<cluster>-<serial>"). */
+  readonly volumePatterns?: readonly string[];
   /** Web services (their Istio request metrics). */
   readonly webServices: readonly string[];
   /** The one-replica StatefulSets of the loop services. */
@@ -67,7 +85,10 @@ export const DISK_WARNING_SHARE = 0.8;
 /** Days before expiry when the certificate alert fires (cert-manager renews at 2/3 of the lifetime). */
 export const CERTIFICATE_WARNING_DAYS = 14;
 
-const alternatives = (names: readonly string[]) => names.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\\\$&')).join('|');
+/** A name as a regular expression that matches it alone. */
+const escaped = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Names as the alternatives of a PromQL regular-expression matcher (its backslashes doubled in the string). */
+const alternatives = (names: readonly string[]) => names.map((name) => escaped(name).replace(/\\/g, '\\\\')).join('|');
 
 /** The installation's alert groups: those of the parts it has. */
 export function alertGroups(installation: MonitoredInstallation): AlertGroup[] {
@@ -121,49 +142,19 @@ export function alertGroups(installation: MonitoredInstallation): AlertGroup[] {
             'A migration Job: let it finish (its Job has a deadline). A manual statement: end it with `SELECT pg_cancel_backend(<pid>);`.',
           ],
         },
-        {
-          alert: 'PrefectPostgresDeadlocks',
-          expr: `increase(pg_stat_database_deadlocks{${pg}, ${databases}}[10m]) > 5`,
-          for: '0m',
-          severity: 'warning',
-          summary: 'Deadlocks in {{ $labels.datname }}',
-          description: 'PostgreSQL aborted more than five transactions in ten minutes to break deadlocks.',
-          runbook: [
-            "The server log names both statements of each deadlock: `kubectl logs <postgres pod> -c postgres | grep -A5 'deadlock detected'`.",
-            'Report them with the Prefect version; they come from the services, not from the installation.',
-          ],
-        },
-        {
-          alert: 'PrefectPostgresTableBloat',
-          expr: `pg_table_maintenance_dead_rows{${pg}} > pg_table_maintenance_live_rows{${pg}} and pg_table_maintenance_dead_rows{${pg}} > 10000`,
-          for: '1h',
-          severity: 'warning',
-          summary: 'Table {{ $labels.datname }}.{{ $labels.relname }} has more dead rows than live ones',
-          description:
-            "Dead rows over 100% of the live ones (Prefect's database-maintenance guide): the table and its indexes grow and queries slow down until vacuum catches up.",
-          runbook: [
-            'Is autovacuum running on it? `SELECT relname, last_autovacuum, autovacuum_count, n_dead_tup FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 10;` (in the database).',
-            'A long transaction holds the dead rows: `SELECT pid, now() - xact_start, state FROM pg_stat_activity ORDER BY 2 DESC NULLS LAST LIMIT 5;` — end it.',
-            "Then `VACUUM (VERBOSE, ANALYZE) <table>;`. Prefect's events tables grow fastest: its retention settings bound them.",
-          ],
-        },
-        {
-          alert: 'PrefectPostgresAutovacuumStale',
-          expr: `(pg_table_maintenance_seconds_since_vacuum{${pg}} > 86400 or pg_table_maintenance_seconds_since_vacuum{${pg}} < 0) and pg_table_maintenance_dead_rows{${pg}} > (50 + ${postgres.vacuumScaleFactor} * pg_table_maintenance_live_rows{${pg}})`,
-          for: '1h',
-          severity: 'warning',
-          summary: 'Autovacuum has not run on {{ $labels.datname }}.{{ $labels.relname }} for 24 hours although it should',
-          description:
-            "The table has more dead rows than the autovacuum threshold (50 + scale factor × live rows) and no vacuum for 24 hours (Prefect's database-maintenance guide).",
-          runbook: [
-            "Autovacuum workers busy elsewhere or blocked: `SELECT pid, query, now() - xact_start FROM pg_stat_activity WHERE backend_type = 'autovacuum worker';`",
-            'A transaction or replication slot holding back the horizon: `SELECT slot_name, active FROM pg_replication_slots;` and the longest transactions.',
-            'Vacuum it by hand: `VACUUM (VERBOSE, ANALYZE) <table>;`.',
-          ],
-        },
+        ...tableRules({
+          metric: (name) => `pg_${name}`,
+          selector: pg,
+          databases,
+          vacuumScaleFactor: postgres.vacuumScaleFactor,
+          log: `kubectl -n ${namespaces.data} logs ${postgres.workload}-0 -c postgres`,
+        }),
       ],
     });
   }
+
+  const cnpg = installation.cloudnativePg;
+  if (cnpg) groups.push({ name: 'prefect-cloudnative-pg', rules: cloudNativePgRules(cnpg, namespaces) });
 
   if (installation.redis.length > 0) {
     const rules: AlertRule[] = [];
@@ -259,10 +250,10 @@ export function alertGroups(installation: MonitoredInstallation): AlertGroup[] {
     groups.push({ name: 'prefect-redis', rules });
   }
 
-  const volumes = installation.volumes;
+  const volumes = [...installation.volumes.map(escaped), ...(installation.volumePatterns ?? [])];
   const prefectRules: AlertRule[] = [];
   if (volumes.length > 0) {
-    const selector = `${data}, persistentvolumeclaim=~"${alternatives(volumes)}"`;
+    const selector = `${data}, persistentvolumeclaim=~"${volumes.map((volume) => volume.replace(/\\/g, '\\\\')).join('|')}"`;
     prefectRules.push({
       alert: 'PrefectVolumeFilling',
       expr: `kubelet_volume_stats_used_bytes{${selector}} / kubelet_volume_stats_capacity_bytes{${selector}} > ${DISK_WARNING_SHARE}`,
@@ -399,4 +390,209 @@ export function metricsRead(expr: string): string[] {
   // Identifiers that are not functions (followed by a parenthesis) or operators.
   const names = stripped.match(/\b[a-zA-Z_:][a-zA-Z0-9_:]*\b(?!\s*\()/g) ?? [];
   return [...new Set(names.filter((name) => !PROMQL_WORDS.has(name)))].sort();
+}
+
+interface TableRuleOptions {
+  /** The exporter's name of a statistic: pg_… (postgres_exporter), cnpg_pg_… (CloudNativePG). */
+  readonly metric: (name: string) => string;
+  /** The series of this server. */
+  readonly selector: string;
+  /** The matcher of the Prefect databases. */
+  readonly databases: string;
+  readonly vacuumScaleFactor: number;
+  /** How to read the server's log. */
+  readonly log: string;
+}
+
+/** Deadlocks, bloat and stale autovacuum: the same statistics, whichever exporter reads them. */
+function tableRules(options: TableRuleOptions): AlertRule[] {
+  const { metric, selector, databases, vacuumScaleFactor } = options;
+  const table = (name: string) => `${metric(`table_maintenance_${name}`)}{${selector}}`;
+  return [
+    {
+      alert: 'PrefectPostgresDeadlocks',
+      expr: `increase(${metric('stat_database_deadlocks')}{${selector}, ${databases}}[10m]) > 5`,
+      for: '0m',
+      severity: 'warning',
+      summary: 'Deadlocks in {{ $labels.datname }}',
+      description: 'PostgreSQL aborted more than five transactions in ten minutes to break deadlocks.',
+      runbook: [
+        `The server log names both statements of each deadlock: \`${options.log} | grep -A5 'deadlock detected'\`.`,
+        'Report them with the Prefect version; they come from the services, not from the installation.',
+      ],
+    },
+    {
+      alert: 'PrefectPostgresTableBloat',
+      expr: `${table('dead_rows')} > ${table('live_rows')} and ${table('dead_rows')} > 10000`,
+      for: '1h',
+      severity: 'warning',
+      summary: 'Table {{ $labels.datname }}.{{ $labels.relname }} has more dead rows than live ones',
+      description:
+        "Dead rows over 100% of the live ones (Prefect's database-maintenance guide): the table and its indexes grow and queries slow down until vacuum catches up.",
+      runbook: [
+        'Is autovacuum running on it? `SELECT relname, last_autovacuum, autovacuum_count, n_dead_tup FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 10;` (in the database).',
+        'A long transaction holds the dead rows: `SELECT pid, now() - xact_start, state FROM pg_stat_activity ORDER BY 2 DESC NULLS LAST LIMIT 5;` — end it.',
+        "Then `VACUUM (VERBOSE, ANALYZE) <table>;`. Prefect's events tables grow fastest: its retention settings bound them.",
+      ],
+    },
+    {
+      alert: 'PrefectPostgresAutovacuumStale',
+      expr: `(${table('seconds_since_vacuum')} > 86400 or ${table('seconds_since_vacuum')} < 0) and ${table('dead_rows')} > (50 + ${vacuumScaleFactor} * ${table('live_rows')})`,
+      for: '1h',
+      severity: 'warning',
+      summary: 'Autovacuum has not run on {{ $labels.datname }}.{{ $labels.relname }} for 24 hours although it should',
+      description:
+        "The table has more dead rows than the autovacuum threshold (50 + scale factor × live rows) and no vacuum for 24 hours (Prefect's database-maintenance guide).",
+      runbook: [
+        "Autovacuum workers busy elsewhere or blocked: `SELECT pid, query, now() - xact_start FROM pg_stat_activity WHERE backend_type = 'autovacuum worker';`",
+        'A transaction or replication slot holding back the horizon: `SELECT slot_name, active FROM pg_replication_slots;` and the longest transactions.',
+        'Vacuum it by hand: `VACUUM (VERBOSE, ANALYZE) <table>;`.',
+      ],
+    },
+  ];
+}
+
+/** The alert group of a CloudNativePG Cluster: its instances, replication, WAL archiving and backups. */
+function cloudNativePgRules(
+  cnpg: NonNullable<MonitoredInstallation['cloudnativePg']>,
+  namespaces: MonitoredInstallation['namespaces'],
+): AlertRule[] {
+  const ns = namespaces.data;
+  const selector = `namespace="${ns}", workload="${cnpg.cluster}"`;
+  const kubectl = `kubectl -n ${ns}`;
+  const instances = `${kubectl} get pods -l cnpg.io/cluster=${cnpg.cluster} -L cnpg.io/instanceRole`;
+  const psql = `${kubectl} exec <primary> -c postgres -- psql`;
+  const rules: AlertRule[] = [
+    {
+      alert: 'PrefectPostgresDown',
+      expr: `cnpg_collector_up{${selector}} == 0`,
+      for: '5m',
+      severity: 'critical',
+      summary: 'PostgreSQL instance {{ $labels.pod }} does not answer its exporter',
+      description: "CloudNativePG's exporter in the instance cannot connect to its PostgreSQL: the instance is starting, crashed or stuck.",
+      runbook: [
+        `\`${instances}\` and \`${kubectl} logs {{ $labels.pod }} -c postgres\`: a crash loop, a full disk, an out-of-memory kill.`,
+        `The Cluster's own account: \`${kubectl} get cluster ${cnpg.cluster} -o jsonpath='{.status.phase}{"\\n"}{.status.conditions}'\`.`,
+      ],
+    },
+    {
+      alert: 'PrefectPostgresNoPrimary',
+      expr: `absent(cnpg_pg_replication_in_recovery{${selector}} == 0)`,
+      for: '5m',
+      severity: 'critical',
+      summary: 'No PostgreSQL instance accepts writes',
+      description:
+        'No scraped instance of the Cluster is a primary: a failover that has not completed, every instance down, or Prometheus not reaching them. Every Prefect service that writes fails.',
+      runbook: [
+        `\`${instances}\`: which instance should be primary, and why it is not ready.`,
+        `\`${kubectl} get cluster ${cnpg.cluster}\`: a failover in progress shows in its phase; the operator's log (\`kubectl -n ${CLOUDNATIVE_PG_NAMESPACE} logs deploy/cloudnative-pg\`) says what it waits for.`,
+        `Nothing scraped at all: the PodMonitor ${cnpg.cluster}-instances and the NetworkPolicy prometheus-scrape-${cnpg.cluster} in ${ns}.`,
+      ],
+    },
+    {
+      alert: 'PrefectPostgresConnectionsHigh',
+      expr: `max by (pod) (sum by (pod) (cnpg_backends_total{${selector}})) > ${Math.floor(cnpg.maxConnections * CONNECTIONS_WARNING_SHARE)}`,
+      for: '10m',
+      severity: 'warning',
+      summary: `PostgreSQL connections on {{ $labels.pod }} above ${CONNECTIONS_WARNING_SHARE * 100}% of max_connections (${cnpg.maxConnections})`,
+      description: `max_connections is sized for every service at its maximum replicas; more than ${CONNECTIONS_WARNING_SHARE * 100}% in use means pools larger than planned or connections left open.`,
+      runbook: [
+        `Who holds them: \`${psql} -c "SELECT usename, datname, application_name, state, count(*) FROM pg_stat_activity GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC;"\`.`,
+        'Many `idle in transaction`: a service holds transactions open; restart it and report it.',
+        'More replicas than planned (a changed `maxReplicas` or pool size): synthesize again, so that max_connections follows, or lower the pools.',
+      ],
+    },
+    {
+      alert: 'PrefectPostgresLockWaits',
+      expr: `sum by (pod) (cnpg_backends_waiting_total{${selector}}) > 0`,
+      for: '10m',
+      severity: 'warning',
+      summary: 'Sessions on {{ $labels.pod }} have waited for locks for 10 minutes',
+      description:
+        'Backends blocked by the locks of others, for ten minutes: a migration, a manual DDL statement or a VACUUM FULL is in the way of the services.',
+      runbook: [
+        `The blockers: \`${psql} -c "SELECT pid, pg_blocking_pids(pid), state, now() - xact_start AS age, query FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0;"\`.`,
+        'A migration Job: let it finish (its Job has a deadline). A manual statement: end it with `SELECT pg_cancel_backend(<pid>);`.',
+      ],
+    },
+    ...tableRules({
+      metric: (name) => `cnpg_pg_${name}`,
+      selector,
+      databases: `datname=~"${alternatives(cnpg.databases)}"`,
+      vacuumScaleFactor: cnpg.vacuumScaleFactor,
+      log: `${kubectl} logs <primary> -c postgres`,
+    }),
+  ];
+  if (cnpg.instances > 1) {
+    rules.push(
+      {
+        alert: 'PrefectPostgresReplicationLagHigh',
+        expr: `cnpg_pg_replication_lag{${selector}} > 300`,
+        for: '5m',
+        severity: 'warning',
+        summary: 'Replica {{ $labels.pod }} is more than 5 minutes behind the primary',
+        description: 'A failover to this replica would lose the transactions it has not replayed (replication is asynchronous).',
+        runbook: [
+          `Its log: \`${kubectl} logs {{ $labels.pod }} -c postgres\` — a replica that cannot keep up (disk, CPU) or reconnects in a loop.`,
+          `What the primary sends: \`${psql} -c "SELECT application_name, state, write_lag, replay_lag FROM pg_stat_replication;"\`.`,
+        ],
+      },
+      {
+        alert: 'PrefectPostgresReplicaMissing',
+        expr: `max by (namespace, workload) (cnpg_pg_replication_streaming_replicas{${selector}}) < ${cnpg.instances - 1}`,
+        for: '15m',
+        severity: 'warning',
+        summary: `Fewer than ${cnpg.instances - 1} replicas stream from the primary`,
+        description: 'A replica is down or cannot stream: one failure less is tolerated until it is back.',
+        runbook: [
+          `\`${instances}\`: a pod pending (capacity, a zone without a node), crashing, or rebuilding from the primary.`,
+          `\`${kubectl} get cluster ${cnpg.cluster} -o jsonpath='{.status.instancesStatus}'\`.`,
+        ],
+      },
+    );
+  }
+  if (cnpg.backup) {
+    const backup = (name: string) => `barman_cloud_cloudnative_pg_io_${name}{${selector}}`;
+    rules.push(
+      {
+        alert: 'PrefectPostgresWalArchivingFailing',
+        expr: `cnpg_pg_stat_archiver_last_failed_time{${selector}} > cnpg_pg_stat_archiver_last_archived_time{${selector}}`,
+        for: '15m',
+        severity: 'critical',
+        summary: 'The primary {{ $labels.pod }} cannot archive its WAL',
+        description:
+          'The last attempt to archive a WAL segment to the object store failed, and none has succeeded since: point-in-time recovery stops at the last archived segment, and pg_wal fills until the disk does.',
+        runbook: [
+          `The plugin's sidecar log: \`${kubectl} logs {{ $labels.pod }} -c plugin-barman-cloud\` — credentials (the Secret postgres-backup, or the pods' cloud identity), the bucket's permissions, the endpoint.`,
+          `The ObjectStore: \`${kubectl} get objectstore ${cnpg.cluster} -o yaml\`; the Cluster's condition ContinuousArchiving: \`${kubectl} get cluster ${cnpg.cluster} -o jsonpath='{.status.conditions}'\`.`,
+        ],
+      },
+      {
+        alert: 'PrefectPostgresBackupMissing',
+        // By the Cluster's labels, those absent() gives: one alert, whichever side holds.
+        expr: `time() - max by (namespace, workload) (${backup('last_available_backup_timestamp')}) > ${cnpg.backup.maxAgeSeconds} or absent(${backup('last_available_backup_timestamp')})`,
+        for: '1h',
+        severity: 'critical',
+        summary: 'No PostgreSQL base backup has succeeded on schedule',
+        description:
+          'The newest base backup in the object store is older than its schedule allows, or none is known: recovery would have to replay more WAL, or has nothing to start from.',
+        runbook: [
+          `The backups and their phases: \`${kubectl} get backups -l cnpg.io/cluster=${cnpg.cluster} --sort-by=.metadata.creationTimestamp\`, then \`${kubectl} describe backup <newest>\`.`,
+          `The ScheduledBackup: \`${kubectl} get scheduledbackup ${cnpg.cluster}\`. To take one now, see the README's "Restoring CloudNativePG" section.`,
+        ],
+      },
+      {
+        alert: 'PrefectPostgresBackupFailed',
+        expr: `max by (namespace, workload) (${backup('last_failed_backup_timestamp')}) > max by (namespace, workload) (${backup('last_available_backup_timestamp')})`,
+        for: '0m',
+        severity: 'warning',
+        summary: 'The last PostgreSQL base backup failed',
+        description: 'A base backup failed after the last one that succeeded.',
+        runbook: [
+          `\`${kubectl} get backups -l cnpg.io/cluster=${cnpg.cluster}\` and the failed one's \`status.error\`; the plugin sidecar's log on the instance that took it.`,
+        ],
+      },
+    );
+  }
+  return rules;
 }

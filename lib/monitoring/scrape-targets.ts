@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import {
   PodMonitor,
   PodMonitorSpecPodMetricsEndpointsRelabelingsAction as Action,
+  PodMonitorSpecPodMetricsEndpointsScheme as Scheme,
   ServiceMonitor,
 } from '../../imports/prometheus-operator-monitoring.coreos.com';
 
@@ -13,7 +14,8 @@ import {
  * prometheus.io annotations point: a web service's /metrics, an exporter) with Envoy's, and the
  * injector rewrites those annotations to the agent. Prometheus, which has no mesh certificate,
  * scrapes that port in plain HTTP; the NetworkPolicy below opens it, and nothing else, to the
- * Prometheus pods. istiod serves its own metrics on 15014 without a sidecar.
+ * Prometheus pods. istiod serves its own metrics on 15014 without a sidecar. CloudNativePG's
+ * instances, outside the mesh, serve theirs over TLS with their server certificate.
  */
 
 /** The agent's port where the merged metrics are (Istio's `prometheus.io/port` after injection). */
@@ -83,6 +85,45 @@ export class MeshPodMonitor extends Construct {
   }
 }
 
+export interface CloudNativePgPodMonitorProps {
+  readonly namespace: string;
+  readonly labels: Record<string, string>;
+  /** The Cluster's name. */
+  readonly cluster: string;
+  /** The Secret of the instances' CA (ca.crt) and the name their certificate is issued for. */
+  readonly tls: { readonly caSecret: string; readonly serverName: string };
+}
+
+/**
+ * The exporter of every CloudNativePG instance (its "metrics" port, over TLS: the Cluster's
+ * `monitoring.tls`), as CloudNativePG's monitoring guide recommends instead of the deprecated
+ * `enablePodMonitor`. The certificate is checked against the Cluster's own CA, for the name of
+ * its read-write Service; the series get the Cluster as their workload.
+ */
+export class CloudNativePgPodMonitor extends Construct {
+  constructor(scope: Construct, id: string, props: CloudNativePgPodMonitorProps) {
+    super(scope, id);
+    new PodMonitor(this, 'Resource', {
+      metadata: { name: `${props.cluster}-instances`, namespace: props.namespace, labels: props.labels },
+      spec: {
+        selector: { matchLabels: { 'cnpg.io/cluster': props.cluster, 'cnpg.io/podRole': 'instance' } },
+        namespaceSelector: { matchNames: [props.namespace] },
+        podMetricsEndpoints: [
+          {
+            port: 'metrics',
+            scheme: Scheme.HTTPS,
+            tlsConfig: { ca: { secret: { name: props.tls.caSecret, key: 'ca.crt' } }, serverName: props.tls.serverName },
+            interval: '30s',
+            relabelings: [
+              { sourceLabels: ['__meta_kubernetes_pod_label_cnpg_io_cluster'], targetLabel: 'workload', action: Action.REPLACE },
+            ],
+          },
+        ],
+      },
+    });
+  }
+}
+
 export interface IstiodServiceMonitorProps {
   readonly namespace: string;
   readonly labels: Record<string, string>;
@@ -107,20 +148,26 @@ export interface PrometheusScrapeAccessProps {
   readonly namespace: string;
   readonly labels: Record<string, string>;
   readonly prometheus: { readonly namespace: string; readonly podLabels: Record<string, string> };
+  /** @default "prometheus-scrape" */
+  readonly name?: string;
+  /** The pods Prometheus may reach. @default - every pod of the namespace */
+  readonly podSelector?: Record<string, string>;
+  /** The port it may reach them on. @default MERGED_METRICS_PORT */
+  readonly port?: number;
 }
 
 /**
  * In a namespace with the default-deny policy: the Prometheus pods may reach the agents' merged
- * metrics port of every pod, and nothing else. (The port is outside the mesh's listener, so no
+ * metrics port of every pod (or another port of some pods: CloudNativePG's exporter), and nothing else. (The port is outside the mesh's listener, so no
  * AuthorizationPolicy applies to it; the applications' own ports stay behind mTLS.)
  */
 export class PrometheusScrapeAccess extends Construct {
   constructor(scope: Construct, id: string, props: PrometheusScrapeAccessProps) {
     super(scope, id);
     new k8s.KubeNetworkPolicy(this, 'Resource', {
-      metadata: { name: 'prometheus-scrape', namespace: props.namespace, labels: props.labels },
+      metadata: { name: props.name ?? 'prometheus-scrape', namespace: props.namespace, labels: props.labels },
       spec: {
-        podSelector: {},
+        podSelector: props.podSelector ? { matchLabels: { ...props.podSelector } } : {},
         policyTypes: ['Ingress'],
         ingress: [
           {
@@ -130,7 +177,7 @@ export class PrometheusScrapeAccess extends Construct {
                 podSelector: { matchLabels: { ...props.prometheus.podLabels } },
               },
             ],
-            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(MERGED_METRICS_PORT) }],
+            ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.port ?? MERGED_METRICS_PORT) }],
           },
         ],
       },

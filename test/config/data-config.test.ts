@@ -106,6 +106,25 @@ describe('data layer configuration', () => {
     ]);
   });
 
+  it('fails on a cron field out of its range, naming the field, in either schedule', () => {
+    expect(
+      problemsOf({
+        postgres: { provider: 'cloudnativepg', backup: { destinationPath: 's3://backups/prefect', schedule: '0 0 25 * * *' } },
+      }),
+    ).toEqual([
+      'config/dev.yaml: postgres.backup.schedule: expected a valid cron schedule: the hour field "25": "25" is not in 0–23, got "0 0 25 * * *"',
+    ]);
+    expect(problemsOf({ postgres: { logicalBackup: { schedule: '0 3 * 13 *' } } })).toEqual([
+      'config/dev.yaml: postgres.logicalBackup.schedule: expected a valid cron schedule: the month field "13": "13" is not in 1–12, got "0 3 * 13 *"',
+    ]);
+    // CloudNativePG's cron library takes "?" for "any day".
+    expect(() =>
+      problemsOf({
+        postgres: { provider: 'cloudnativepg', backup: { destinationPath: 's3://backups/prefect', schedule: '0 30 1 ? * sun' } },
+      }),
+    ).toThrow('expected the configuration to be rejected');
+  });
+
   it('fails on an external server without the external provider', () => {
     expect(problemsOf({ postgres: { external: { host: 'db.example.com', caSecret: 'db-ca' } } })).toEqual([
       'config/dev.yaml: postgres.external: expected only with provider "external"',

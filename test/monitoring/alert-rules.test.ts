@@ -4,14 +4,17 @@ import * as path from 'node:path';
 import * as yaml from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { metricsRead } from '../../lib/monitoring/alert-rules';
+import type { RenderedEnvironment } from '../../lib/output/render';
+import { buildVariant, VARIANTS } from '../config-variants';
 import { build, findObject } from '../helpers';
 import { runTool } from '../real-tools/tools';
 
 /*
- * The alert rules of prod (monitoring.enabled) through promtool, Prometheus's own checker and
- * evaluator: `promtool check rules` parses and lints every expression, and `promtool test rules`
- * evaluates each alert over series that describe its fault (it must fire, with these labels) and
- * over healthy ones (it must not). A rule without a case here fails the suite.
+ * The alert rules of prod (monitoring.enabled), with the StatefulSet provider and with
+ * CloudNativePG, through promtool, Prometheus's own checker and evaluator: `promtool check rules`
+ * parses and lints every expression, and `promtool test rules` evaluates each alert over series
+ * that describe its fault (it must fire, with these labels) and over healthy ones (it must not).
+ * A rule without a case here fails the suite.
  */
 
 interface Rule {
@@ -23,15 +26,20 @@ interface Rule {
 }
 
 const rendered = build('prod');
-const rule = findObject(rendered, 'PrometheusRule', 'prefect-alerts', 'prefect') as unknown as {
-  spec: { groups: { name: string; rules: Rule[] }[] };
-};
-const rules = rule.spec.groups.flatMap((group) => group.rules);
-const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'prefect-rules-'));
-afterAll(() => fs.rmSync(folder, { recursive: true, force: true }));
-fs.writeFileSync(path.join(folder, 'rules.yaml'), yaml.dump({ groups: rule.spec.groups }));
+const cloudnative = buildVariant('prod', VARIANTS.cloudnativePg);
 
 const data = { namespace: 'prefect-data' };
+const maxConnections = Number(
+  /^max_connections = (\d+)$/m.exec(
+    (findObject(rendered, 'ConfigMap', 'postgres-config', 'prefect-data') as unknown as { data: Record<string, string> }).data[
+      'postgresql.conf'
+    ] as string,
+  )?.[1],
+);
+const cnpgMaxConnections = Number(
+  (findObject(cloudnative, 'Cluster', 'postgres', 'prefect-data').spec as { postgresql: { parameters: Record<string, string> } }).postgresql
+    .parameters.max_connections,
+);
 const pg = { ...data, workload: 'postgres' };
 const series = (labels: Record<string, string>, name: string) =>
   `${name}{${Object.entries(labels)
@@ -56,7 +64,7 @@ const web = { reporter: 'destination', destination_workload_namespace: 'prefect'
 const CASES: Record<string, Case> = {
   PrefectPostgresDown: { firing: { [series(pg, 'pg_up')]: '0x20' }, labels: pg, healthy: { [series(pg, 'pg_up')]: '1x20' }, at: '10m' },
   PrefectPostgresConnectionsHigh: {
-    firing: { [series({ ...pg, datname: 'orion', state: 'active' }, 'pg_stat_activity_count')]: `${MAX_CONNECTIONS()}x30` },
+    firing: { [series({ ...pg, datname: 'orion', state: 'active' }, 'pg_stat_activity_count')]: `${maxConnections}x30` },
     labels: {},
     healthy: { [series({ ...pg, datname: 'orion', state: 'active' }, 'pg_stat_activity_count')]: '5x30' },
     at: '20m',
@@ -251,15 +259,169 @@ function expanded(annotations: Record<string, string>, labels: Record<string, st
   );
 }
 
-function MAX_CONNECTIONS(): number {
-  const config = findObject(rendered, 'ConfigMap', 'postgres-config', 'prefect-data') as unknown as { data: Record<string, string> };
-  return Number(/^max_connections = (\d+)$/m.exec(config.data['postgresql.conf'] as string)?.[1]);
-}
+/** What the CloudNativePG variant's rules read: its instances' series, by pod. */
+const instance = { ...pg, pod: 'postgres-1' };
+const replica = { ...pg, pod: 'postgres-2' };
+const cnpgTable = (name: string) => ({ ...instance, datname: 'events', schemaname: 'public', relname: name });
+const backupMetric = (name: string) => `barman_cloud_cloudnative_pg_io_${name}`;
+const STATEFULSET_ONLY = ['PrefectPostgresExclusiveLockHeld'];
 
-describe('the alert rules of prod, by promtool', () => {
+const CLOUDNATIVE_PG_CASES: Record<string, Case> = {
+  ...Object.fromEntries(Object.entries(CASES).filter(([alert]) => !STATEFULSET_ONLY.includes(alert))),
+  PrefectPostgresDown: {
+    firing: { [series({ ...instance, cluster: 'postgres' }, 'cnpg_collector_up')]: '0x20' },
+    labels: { ...instance, cluster: 'postgres' },
+    healthy: { [series({ ...instance, cluster: 'postgres' }, 'cnpg_collector_up')]: '1x20' },
+    at: '10m',
+  },
+  PrefectPostgresNoPrimary: {
+    // Two replicas and no primary.
+    firing: { [series(instance, 'cnpg_pg_replication_in_recovery')]: '1x20', [series(replica, 'cnpg_pg_replication_in_recovery')]: '1x20' },
+    labels: {},
+    healthy: {
+      [series(instance, 'cnpg_pg_replication_in_recovery')]: '0x20',
+      [series(replica, 'cnpg_pg_replication_in_recovery')]: '1x20',
+    },
+    at: '10m',
+  },
+  PrefectPostgresConnectionsHigh: {
+    firing: {
+      [series({ ...instance, datname: 'orion', usename: 'orion', application_name: '', state: 'active' }, 'cnpg_backends_total')]:
+        `${cnpgMaxConnections}x30`,
+    },
+    labels: { pod: 'postgres-1' },
+    healthy: {
+      [series({ ...instance, datname: 'orion', usename: 'orion', application_name: '', state: 'active' }, 'cnpg_backends_total')]: '5x30',
+    },
+    at: '20m',
+  },
+  PrefectPostgresLockWaits: {
+    firing: { [series(instance, 'cnpg_backends_waiting_total')]: '2x30' },
+    labels: { pod: 'postgres-1' },
+    healthy: { [series(instance, 'cnpg_backends_waiting_total')]: '0x30' },
+    at: '20m',
+  },
+  PrefectPostgresDeadlocks: {
+    firing: { [series({ ...instance, datname: 'orion' }, 'cnpg_pg_stat_database_deadlocks')]: '0+1x30' },
+    labels: { ...instance, datname: 'orion' },
+    healthy: { [series({ ...instance, datname: 'orion' }, 'cnpg_pg_stat_database_deadlocks')]: '3x30' },
+    at: '20m',
+  },
+  PrefectPostgresTableBloat: {
+    firing: {
+      [series(cnpgTable('event_resources'), 'cnpg_pg_table_maintenance_dead_rows')]: '50000x100',
+      [series(cnpgTable('event_resources'), 'cnpg_pg_table_maintenance_live_rows')]: '1000x100',
+    },
+    labels: cnpgTable('event_resources'),
+    healthy: {
+      [series(cnpgTable('event_resources'), 'cnpg_pg_table_maintenance_dead_rows')]: '50000x100',
+      [series(cnpgTable('event_resources'), 'cnpg_pg_table_maintenance_live_rows')]: '900000x100',
+    },
+    at: '90m',
+  },
+  PrefectPostgresAutovacuumStale: {
+    firing: {
+      [series(cnpgTable('events'), 'cnpg_pg_table_maintenance_seconds_since_vacuum')]: '-1x100',
+      [series(cnpgTable('events'), 'cnpg_pg_table_maintenance_dead_rows')]: '5000x100',
+      [series(cnpgTable('events'), 'cnpg_pg_table_maintenance_live_rows')]: '1000x100',
+    },
+    labels: cnpgTable('events'),
+    healthy: {
+      [series(cnpgTable('events'), 'cnpg_pg_table_maintenance_seconds_since_vacuum')]: '-1x100',
+      [series(cnpgTable('events'), 'cnpg_pg_table_maintenance_dead_rows')]: '20x100',
+      [series(cnpgTable('events'), 'cnpg_pg_table_maintenance_live_rows')]: '1000x100',
+    },
+    at: '90m',
+  },
+  PrefectPostgresReplicationLagHigh: {
+    firing: { [series(replica, 'cnpg_pg_replication_lag')]: '600x20' },
+    labels: replica,
+    healthy: { [series(replica, 'cnpg_pg_replication_lag')]: '0x20' },
+    at: '15m',
+  },
+  PrefectPostgresReplicaMissing: {
+    firing: {
+      [series(instance, 'cnpg_pg_replication_streaming_replicas')]: '1x30',
+      [series(replica, 'cnpg_pg_replication_streaming_replicas')]: '0x30',
+    },
+    labels: pg,
+    healthy: {
+      [series(instance, 'cnpg_pg_replication_streaming_replicas')]: '2x30',
+      [series(replica, 'cnpg_pg_replication_streaming_replicas')]: '0x30',
+    },
+    at: '20m',
+  },
+  PrefectPostgresWalArchivingFailing: {
+    firing: {
+      [series(instance, 'cnpg_pg_stat_archiver_last_failed_time')]: '2000x30',
+      [series(instance, 'cnpg_pg_stat_archiver_last_archived_time')]: '1000x30',
+    },
+    labels: instance,
+    healthy: {
+      [series(instance, 'cnpg_pg_stat_archiver_last_failed_time')]: '1000x30',
+      [series(instance, 'cnpg_pg_stat_archiver_last_archived_time')]: '2000x30',
+    },
+    at: '20m',
+  },
+  PrefectPostgresBackupMissing: {
+    // Hourly samples: the newest backup stays at 0 (none) while 40 hours pass; daily backups allow 30 h.
+    firing: { [series(instance, backupMetric('last_available_backup_timestamp'))]: '0x40' },
+    labels: pg,
+    healthy: { [series(instance, backupMetric('last_available_backup_timestamp'))]: '0+3600x40' },
+    at: '35h',
+    interval: '1h',
+  },
+  PrefectPostgresBackupFailed: {
+    firing: {
+      [series(instance, backupMetric('last_failed_backup_timestamp'))]: '5000x10',
+      [series(instance, backupMetric('last_available_backup_timestamp'))]: '1000x10',
+    },
+    labels: pg,
+    healthy: {
+      [series(instance, backupMetric('last_failed_backup_timestamp'))]: '0x10',
+      [series(instance, backupMetric('last_available_backup_timestamp'))]: '1000x10',
+    },
+    at: '5m',
+  },
+  PrefectVolumeFilling: {
+    // An instance's claim, whatever its serial; a claim of another name is not watched.
+    firing: {
+      [series({ ...data, persistentvolumeclaim: 'postgres-4' }, 'kubelet_volume_stats_used_bytes')]: '90x30',
+      [series({ ...data, persistentvolumeclaim: 'postgres-4' }, 'kubelet_volume_stats_capacity_bytes')]: '100x30',
+    },
+    labels: { ...data, persistentvolumeclaim: 'postgres-4' },
+    healthy: {
+      [series({ ...data, persistentvolumeclaim: 'postgres-4-old' }, 'kubelet_volume_stats_used_bytes')]: '90x30',
+      [series({ ...data, persistentvolumeclaim: 'postgres-4-old' }, 'kubelet_volume_stats_capacity_bytes')]: '100x30',
+      [series({ ...data, persistentvolumeclaim: 'data-redis-work-0' }, 'kubelet_volume_stats_used_bytes')]: '50x30',
+      [series({ ...data, persistentvolumeclaim: 'data-redis-work-0' }, 'kubelet_volume_stats_capacity_bytes')]: '100x30',
+    },
+    at: '20m',
+  },
+};
+
+/** An environment, its cases, and metrics its PostgreSQL rules must read. */
+const SUITES: readonly [string, RenderedEnvironment, Record<string, Case>, readonly string[]][] = [
+  ['prod', rendered, CASES, ['pg_up', 'pg_stat_activity_count', 'pg_table_maintenance_dead_rows']],
+  [
+    'prod with CloudNativePG',
+    cloudnative,
+    CLOUDNATIVE_PG_CASES,
+    ['cnpg_collector_up', 'cnpg_backends_total', 'cnpg_pg_table_maintenance_dead_rows', backupMetric('last_available_backup_timestamp')],
+  ],
+];
+
+describe.each(SUITES)('the alert rules of %s, by promtool', (_, built, cases, postgresMetrics) => {
+  const rule = findObject(built, 'PrometheusRule', 'prefect-alerts', 'prefect') as unknown as {
+    spec: { groups: { name: string; rules: Rule[] }[] };
+  };
+  const rules = rule.spec.groups.flatMap((group) => group.rules);
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'prefect-rules-'));
+  afterAll(() => fs.rmSync(folder, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(folder, 'rules.yaml'), yaml.dump({ groups: rule.spec.groups }));
   it('has a case for every alert, and every alert a runbook in the README', () => {
-    expect(rules.map((r) => r.alert).sort()).toEqual(Object.keys(CASES).sort());
-    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'dist', 'prod', 'README.md'), 'utf8');
+    expect(rules.map((r) => r.alert).sort()).toEqual(Object.keys(cases).sort());
+    const readme = built.files.get('README.md') as string;
     for (const r of rules) {
       expect(r.annotations.runbook_url, r.alert).toBe(`dist/prod/README.md#${r.alert.toLowerCase()}`);
       expect(readme, r.alert).toContain(`#### ${r.alert}\n`);
@@ -282,7 +444,7 @@ describe('the alert rules of prod, by promtool', () => {
   });
 
   it('fires every alert on its fault and none on healthy series (`promtool test rules`)', async () => {
-    const tests = Object.entries(CASES).flatMap(([alert, c]) => {
+    const tests = Object.entries(cases).flatMap(([alert, c]) => {
       const own = rules.find((r) => r.alert === alert) as Rule;
       const input = (values: Record<string, string>) => Object.entries(values).map(([s, v]) => ({ series: s, values: v }));
       return [
@@ -312,11 +474,11 @@ describe('the alert rules of prod, by promtool', () => {
     expect(result.stdout).toContain('SUCCESS');
   });
 
-  it('reads only metrics it names (the exporter suites look for each)', () => {
-    const read = new Set(rules.flatMap((r) => metricsRead(r.expr)));
-    expect([...read].filter((name) => name.startsWith('pg_')).sort()).toEqual(
-      expect.arrayContaining(['pg_up', 'pg_stat_activity_count', 'pg_table_maintenance_dead_rows']),
-    );
-    expect([...read].filter((name) => name.startsWith('redis_'))).toEqual(expect.arrayContaining(['redis_up', 'redis_stream_group_lag']));
+  it('reads the metrics of its PostgreSQL exporter and of Redis (the exporter suites look for each)', () => {
+    const read = [...new Set(rules.flatMap((r) => metricsRead(r.expr)))];
+    expect(read).toEqual(expect.arrayContaining([...postgresMetrics, 'redis_up', 'redis_stream_group_lag']));
+    // One exporter's names, not the other's.
+    const other = postgresMetrics[0]?.startsWith('cnpg_') ? /^pg_/ : /^cnpg_/;
+    expect(read.filter((name) => other.test(name))).toEqual([]);
   });
 });

@@ -15,7 +15,8 @@ export type Tool =
   | 'flux'
   | 'promtool'
   | 'redis_exporter'
-  | 'postgres_exporter';
+  | 'postgres_exporter'
+  | 'cloudnative-pg-instance';
 
 /** The Python of the tests' virtualenv (tools/python/requirements.txt, installed by scripts/install-tools.sh). */
 export function pythonPath(): string {

@@ -36,6 +36,13 @@ export interface DatabaseInitJobProps {
    * @default - none
    */
   readonly metricsRole?: string;
+  /**
+   * A role the operator creates for its own exporter (CloudNativePG's cnpg_metrics_exporter, from
+   * 1.30): given CONNECT on the database where it exists, since PUBLIC's is revoked, so that the
+   * exporter's queries run in it.
+   * @default - none
+   */
+  readonly operatorMetricsRole?: string;
 }
 
 /**
@@ -72,6 +79,7 @@ export class DatabaseInitJob extends HashedJob {
           initScript(database, {
             createDatabase: props.createDatabase ?? true,
             ...(props.metricsRole ? { metricsRole: props.metricsRole } : {}),
+            ...(props.operatorMetricsRole ? { operatorMetricsRole: props.operatorMetricsRole } : {}),
           }),
         ],
         resources: toResourceRequirements({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } }),
@@ -88,6 +96,8 @@ export interface InitScriptOptions {
   readonly createDatabase?: boolean;
   /** @default - none (see DatabaseInitJobProps.metricsRole) */
   readonly metricsRole?: string;
+  /** @default - none (see DatabaseInitJobProps.operatorMetricsRole) */
+  readonly operatorMetricsRole?: string;
 }
 
 /**
@@ -127,6 +137,13 @@ SELECT format('CREATE ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOR
 \\gexec
 ALTER ROLE :"metrics" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD NULL;
 GRANT pg_monitor TO :"metrics";
+`
+    : '';
+  // The operator's exporter role, where the operator has created it (an older operator's exporter
+  // logs in as the superuser).
+  const operatorMetrics = options.operatorMetricsRole
+    ? `SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'database', rolname) FROM pg_catalog.pg_roles WHERE rolname = '${options.operatorMetricsRole}'
+\\gexec
 `
     : '';
   const creation = `\\getenv password ${db}_PASSWORD
@@ -177,7 +194,7 @@ SELECT format('ALTER DATABASE %I OWNER TO %I', datname, current_user) FROM pg_ca
 -- temporary tables); PUBLIC gets nothing.
 REVOKE ALL ON DATABASE :"database" FROM PUBLIC, :"role";
 GRANT CONNECT ON DATABASE :"database" TO :"role";
-${options.metricsRole ? 'GRANT CONNECT ON DATABASE :"database" TO :"metrics";\n' : ''}\\connect :"database"
+${options.metricsRole ? 'GRANT CONNECT ON DATABASE :"database" TO :"metrics";\n' : ''}${operatorMetrics}\\connect :"database"
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 -- The role must not own the schema its tables live in (a schema's owner may drop them).
 SELECT format('ALTER SCHEMA public OWNER TO %I', current_user) FROM pg_catalog.pg_namespace WHERE nspname = 'public' AND pg_catalog.pg_get_userbyid(nspowner) IN ('pg_database_owner', :'role')
