@@ -112,7 +112,7 @@ describe("CloudNativePG's exporter on the CloudNativePG variant of prod, with th
     const file = (name: string) => path.join(folder, name);
     fs.writeFileSync(file('cluster.json'), JSON.stringify(cluster));
     fs.writeFileSync(file('default-queries.yaml'), defaults);
-    customQueries.forEach((queries, index) => fs.writeFileSync(file(`custom-queries-${index}.yaml`), queries));
+    for (const [index, queries] of customQueries.entries()) fs.writeFileSync(file(`custom-queries-${index}.yaml`), queries);
     run('chown', ['-R', `${POSTGRES_USER}:`, folder]);
     const hba = instance(['hba', '--cluster', file('cluster.json'), '--user', POSTGRES_USER, '--out', folder]);
     expect(hba.status, hba.stderr).toBe(0);
