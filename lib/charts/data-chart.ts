@@ -1,7 +1,7 @@
 import { METRICS_ROLE } from '../data/postgres/postgres-exporter';
 import type { RequiredSecret } from '../core/required-secret';
 import type { Construct } from 'constructs';
-import { databasesOf, redisInstancesOf, type RedisName } from '../catalog/services';
+import { databasesOf, redisInstanceFor, redisInstancesOf, type RedisName } from '../catalog/services';
 import { CLOUDNATIVE_PG_METRICS_ROLE, CloudNativePostgres, defaultInstances } from '../data/postgres/cloudnative-pg';
 import { DatabaseInitJob } from '../data/postgres/database-init-job';
 import { LogicalBackup } from '../data/postgres/logical-backup';
@@ -147,6 +147,12 @@ export class DataChart extends LayerChart {
       });
     }
 
+    // The instance with the streams: the open-source messaging broker, whose streams the catalog
+    // names (its exporter reports those by name), or Customer-Managed's streams instance, whose
+    // streams Prefect does not document (its exporter scans for every stream).
+    const openSource = this.config.edition === 'open-source';
+    const streamsInstance = redisInstanceFor(this.config.redis.roles, openSource ? 'messaging' : 'streams');
+    const streamNames = [...new Set(props.catalog.flatMap((service) => (service.backlog ?? []).map((consumer) => consumer.stream)))].sort();
     const servers = redisInstancesOf(this.config.edition).map((instance): [RedisName, RedisServer] => {
       const settings = redis[instance];
       if (settings.provider === 'external') {
@@ -176,6 +182,7 @@ export class DataChart extends LayerChart {
           storage: settings.storage,
           mesh,
           exporter: this.config.monitoring.enabled,
+          ...(instance === streamsInstance ? { streams: openSource && streamNames.length > 0 ? streamNames : 'all' } : {}),
         }),
       ];
     });

@@ -124,7 +124,7 @@ export class MonitoringChart extends LayerChart {
       redis: redis.map((server) => ({
         workload: server.name,
         persistent: server.workload.kind === 'StatefulSet',
-        streams: server.instance === 'streams',
+        streams: server.streams !== undefined,
       })),
       volumes: [...statefulVolumes, ...(backup ? [backup.claimName] : [])],
       // CloudNativePG names an instance's claim after the instance, "<cluster>-<serial>".

@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubernetesObject, RenderedEnvironment } from '../../lib/output/render';
+import { METRICS_USER, metricsAclLine } from '../../lib/data/redis/redis-exporter';
+import { buildVariant } from '../config-variants';
 import { build, findObject, objectsOfKind } from '../helpers';
 import {
   containerEnvironment,
@@ -18,7 +20,7 @@ import {
   type EnvVarJson,
   type TestSecrets,
 } from '../data/data-servers';
-import { pythonPath } from './tools';
+import { pythonPath, toolPath } from './tools';
 
 /*
  * The open-source edition end to end, on the real Prefect server (the release pinned in
@@ -28,7 +30,9 @@ import { pythonPath } from './tools';
  * to the loopback servers (and the API's --host/--port to loopback), and the pod's /tmp emptyDir to
  * a scratch folder. Then, through the REST API: health and readiness, basic auth, a flow and a
  * flow run whose state changes, and an event that only the background services can persist
- * (the API servers run with --no-services; the event reaches them through Redis).
+ * (the API servers run with --no-services; the event reaches them through Redis). Then the
+ * consumer groups the ScaledObject scales on, on the real Redis, and as the messaging instance's
+ * redis_exporter reports them with monitoring on.
  */
 
 const BIN = POSTGRES_BIN;
@@ -50,6 +54,7 @@ const AUTHORIZATION = `Basic ${Buffer.from(AUTH_STRING).toString('base64')}`;
 
 type Spec = Record<string, any>;
 interface Container {
+  readonly name?: string;
   readonly command: readonly string[];
   readonly args?: readonly string[];
   readonly env: readonly EnvVarJson[];
@@ -298,6 +303,75 @@ describe('the open-source edition on the real Prefect server', () => {
         `${stream}: ${groups.stdout}`,
       ).toContain(consumerGroup);
     }
+  });
+
+  it("reports every consumer group's lag through the messaging instance's exporter, by stream name (monitoring.enabled)", async () => {
+    // The sidecar of oss with monitoring on: redis_exporter of the image's version, logged in as the
+    // metrics user with the generated ACL rule, asking for the catalog's streams by name.
+    const monitored = buildVariant('oss', { monitoring: { enabled: true } });
+    const workload = ['StatefulSet', 'Deployment']
+      .map((kind) => objectsOfKind(monitored, kind).find((object) => object.metadata.name === 'redis-messaging'))
+      .find(Boolean) as KubernetesObject;
+    const sidecar = ((workload.spec as Spec).template.spec.containers as Container[]).find((container) => container.name === 'metrics');
+    expect(sidecar, 'the metrics sidecar of redis-messaging').toBeDefined();
+    const password = randomUUID().replace(/-/g, '');
+    const rule = metricsAclLine('HASH')
+      .replace(/^user metrics on #\$HASH /, '')
+      .split(' ');
+    const setUser = run('redis-cli', [
+      '-p',
+      String(redisPort),
+      '-a',
+      PASSWORDS.redis,
+      '--no-auth-warning',
+      'ACL',
+      'SETUSER',
+      METRICS_USER,
+      'on',
+      `>${password}`,
+      ...rule,
+    ]);
+    expect(setUser.stdout.trim(), setUser.stderr).toBe('OK');
+    const address = `redis://127.0.0.1:${redisPort}`;
+    const passwordFile = path.join(folder(), 'metrics-password.json');
+    fs.writeFileSync(passwordFile, JSON.stringify({ [`redis://${METRICS_USER}@127.0.0.1:${redisPort}`]: password }));
+    const listen = await freePort();
+    const env = containerEnvironment(
+      (sidecar as Container).env,
+      {},
+      {
+        REDIS_ADDR: address,
+        REDIS_PASSWORD_FILE: passwordFile,
+        REDIS_EXPORTER_WEB_LISTEN_ADDRESS: `127.0.0.1:${listen}`,
+      },
+    );
+    const exporter = scratch.start(toolPath('redis_exporter'), [], { PATH: '/usr/bin:/bin', ...Object.fromEntries(env) });
+    let text = '';
+    await waitFor(
+      'redis_exporter of redis-messaging',
+      20,
+      async () => {
+        if (exporter.exitCode !== null) throw new Error(`redis_exporter exited:\n${scratch.log(exporter)}`);
+        try {
+          text = await (await fetch(`http://127.0.0.1:${listen}/metrics`)).text();
+        } catch {
+          return false;
+        }
+        return /^redis_up 1$/m.test(text) && /^redis_stream_group_lag\{/m.test(text);
+      },
+      () => scratch.log(exporter),
+    );
+    const backlog = (findObject(rendered, 'ScaledObject', 'background', 'prefect').spec as { triggers: Spec[] }).triggers
+      .filter((trigger) => trigger.type === 'redis-streams')
+      .map((trigger) => trigger.metadata as { stream: string; consumerGroup: string });
+    expect(backlog.length).toBeGreaterThan(0);
+    for (const { stream, consumerGroup } of backlog)
+      expect(text, `${stream}/${consumerGroup}`).toMatch(
+        new RegExp(`^redis_stream_group_lag\\{db="db0",group="${consumerGroup}",stream="${stream}"\\} \\d+$`, 'm'),
+      );
+    // By name: no scan over the broker's other keys, nothing refused.
+    expect(scratch.log(exporter)).not.toMatch(/WRONGTYPE|NOPERM|no permissions/i);
+    expect(text).toMatch(/^redis_exporter_last_scrape_error\{err=""\} 0$/m);
   });
 
   it('serves Prometheus metrics behind the same credentials', async () => {

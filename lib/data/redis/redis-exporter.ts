@@ -56,9 +56,16 @@ export interface RedisExporterProps {
   readonly user: { readonly uid: number; readonly gid: number };
   /** The memory-backed volume the init container writes the password file to, and its directory. */
   readonly acl: { readonly volume: string; readonly directory: string; readonly passwordFile: string };
-  /** Export the streams and their consumer groups (lag, pending entries): the streams instance. */
-  readonly streams: boolean;
+  /**
+   * Export streams and their consumer groups (lag, pending entries): the named streams, or every
+   * stream of database 0, found by scanning every key (where their names are not known).
+   * @default - none
+   */
+  readonly streams?: RedisStreams;
 }
+
+/** The streams an instance holds: those named, or all of database 0. */
+export type RedisStreams = 'all' | readonly string[];
 
 /** The exporter's container (`metrics`), on REDIS_EXPORTER_PORT. */
 export function redisExporterContainer(props: RedisExporterProps): k8s.Container {
@@ -71,10 +78,16 @@ export function redisExporterContainer(props: RedisExporterProps): k8s.Container
       { name: 'REDIS_USER', value: METRICS_USER },
       { name: 'REDIS_PASSWORD_FILE', value: props.acl.passwordFile },
       { name: 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS', value: `:${REDIS_EXPORTER_PORT}` },
-      // Each stream's consumer groups (lag, pending entries), without a series per consumer pod.
+      // Each stream's consumer groups (lag, pending entries), without a series per consumer pod:
+      // the known streams by name; otherwise every stream, found by SCAN and TYPE.
       ...(props.streams
         ? [
-            { name: 'REDIS_EXPORTER_CHECK_STREAMS', value: 'db0=*' },
+            props.streams === 'all'
+              ? { name: 'REDIS_EXPORTER_CHECK_STREAMS', value: 'db0=*' }
+              : {
+                  name: 'REDIS_EXPORTER_CHECK_SINGLE_STREAMS',
+                  value: props.streams.map((stream) => `db0=${encodeURIComponent(stream)}`).join(','),
+                },
             { name: 'REDIS_EXPORTER_STREAMS_EXCLUDE_CONSUMER_METRICS', value: 'true' },
           ]
         : []),

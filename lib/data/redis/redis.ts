@@ -18,7 +18,7 @@ import { ServerAccess } from '../../mesh/server-access';
 import { toResourceRequirements } from '../../core/resources';
 import { retainedStatefulSetSpec, ServerServices } from '../server-workload';
 import { prometheusScrapeAnnotations, sidecarAnnotations } from '../../mesh/sidecar';
-import { EXPORTER_REDIS_ADDRESS, REDIS_EXPORTER_PORT, redisExporterContainer } from './redis-exporter';
+import { EXPORTER_REDIS_ADDRESS, REDIS_EXPORTER_PORT, type RedisStreams, redisExporterContainer } from './redis-exporter';
 
 /** The official image's `redis` user. */
 export const REDIS_USER = { uid: 999, gid: 999 } as const;
@@ -54,6 +54,11 @@ export interface RedisProps {
    * @default false
    */
   readonly exporter?: boolean;
+  /**
+   * The streams this instance holds, which its exporter reports with their consumer groups.
+   * @default - none
+   */
+  readonly streams?: RedisStreams;
 }
 
 /**
@@ -64,6 +69,8 @@ export interface RedisProps {
  */
 export class Redis extends RedisRelations {
   public readonly instance: RedisName;
+  /** The streams it holds (RedisProps.streams). */
+  public readonly streams?: RedisStreams;
   public readonly name: string;
   public readonly host: string;
   public readonly port = REDIS_PORT;
@@ -78,6 +85,7 @@ export class Redis extends RedisRelations {
     const { instance, namespace, version, persistent } = props;
     const name = `redis-${instance}`;
     this.instance = instance;
+    if (props.streams) this.streams = props.streams;
     this.name = name;
     this.host = `${name}.${namespace}.svc`;
     this.image = `${REDIS_IMAGE_REPOSITORY}:${version}`;
@@ -194,7 +202,7 @@ export class Redis extends RedisRelations {
                 redisExporterContainer({
                   user: REDIS_USER,
                   acl: { volume: 'acl', directory: ACL_DIR, passwordFile: metricsPasswordFile },
-                  streams: instance === 'streams',
+                  ...(props.streams ? { streams: props.streams } : {}),
                 }),
               ]
             : []),
