@@ -482,3 +482,28 @@ describe.each(SUITES)('the alert rules of %s, by promtool', (_, built, cases, po
     expect(read.filter((name) => other.test(name))).toEqual([]);
   });
 });
+
+describe('the alert rules of the open-source edition with monitoring', () => {
+  const built = buildVariant('oss', { monitoring: { enabled: true } });
+  const rules = (
+    findObject(built, 'PrometheusRule', 'prefect-alerts', 'prefect') as unknown as { spec: { groups: { rules: Rule[] }[] } }
+  ).spec.groups.flatMap((group) => group.rules);
+
+  it("watch the messaging broker's consumer groups, and pass `promtool check rules`", async () => {
+    for (const alert of ['PrefectStreamConsumerLagGrowing', 'PrefectStreamPendingGrowing']) {
+      expect(rules.find((r) => r.alert === alert)?.expr, alert).toContain('workload=~"redis-messaging"');
+    }
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'prefect-rules-oss-'));
+    try {
+      const file = path.join(folder, 'rules.yaml');
+      fs.writeFileSync(
+        file,
+        yaml.dump({ groups: (findObject(built, 'PrometheusRule', 'prefect-alerts', 'prefect').spec as { groups: unknown }).groups }),
+      );
+      const result = await runTool('promtool', ['check', 'rules', '--lint=all', '--lint-fatal', file]);
+      expect(result.status, result.stdout + result.stderr).toBe(0);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
