@@ -8,51 +8,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DatabaseName, databasesOf } from '../../../lib/catalog/services';
 import { BACKUP_NAME, restoreCommands } from '../../../lib/data/postgres/logical-backup';
-import type { KubernetesObject } from '../../../lib/output/render';
-import { build, findObject, objectsOfKind } from '../../helpers';
-import {
-  containerEnvironment,
-  expandKubernetes,
-  POSTGRES_BIN,
-  POSTGRES_USER,
-  RUNUSER,
-  run,
-  Scratch,
-  startPostgres,
-  type EnvVarJson,
-  type TestSecrets,
-} from '../data-servers';
+import { build, findObject } from '../../helpers';
+import { POSTGRES_BIN, POSTGRES_USER, run, Scratch, startPostgres } from '../data-servers';
+import { DATABASES, initJobContainers, type JobContainer, postgresTestSecrets, runJobContainer } from './postgres-fixtures';
 
-const DATABASES = databasesOf('customer-managed') as readonly DatabaseName[];
-const SUPERUSER_PASSWORD = 'c0ffee-superuser-7f3a9b2d4e6c8a1f';
-const PASSWORDS: Record<string, string> = { events: 'ev-3c5e7a9b1d2f4a6c', nebula: 'ne-8e0a1b3c5d7e9f0a', orion: 'or-2b4d6f8a0c1e3a5b' };
-const SECRETS: TestSecrets = {
-  'prefect-postgres-superuser': { username: 'postgres', password: SUPERUSER_PASSWORD },
-  ...Object.fromEntries(
-    DATABASES.map((database) => [`prefect-postgres-${database}`, { username: database, password: PASSWORDS[database] as string }]),
-  ),
-};
-
-interface Container {
-  readonly command: readonly string[];
-  readonly env: readonly EnvVarJson[];
-}
+const { superuserPassword: SUPERUSER_PASSWORD, passwords: PASSWORDS, secrets: SECRETS } = postgresTestSecrets();
 
 const rendered = build('prod');
 const cronJob = findObject(rendered, 'CronJob', 'postgres-backup', 'prefect-data');
-const backupContainer = (cronJob.spec as { jobTemplate: { spec: { template: { spec: { containers: Container[] } } } } }).jobTemplate.spec
-  .template.spec.containers[0] as Container;
-const initContainers = new Map(
-  DATABASES.map((database) => {
-    const job = objectsOfKind(rendered, 'Job').find((candidate) => candidate.metadata.name.startsWith(`postgres-init-${database}-`));
-    return [
-      database,
-      ((job as KubernetesObject).spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0] as Container,
-    ];
-  }),
-);
+const backupContainer = (cronJob.spec as { jobTemplate: { spec: { template: { spec: { containers: JobContainer[] } } } } }).jobTemplate.spec
+  .template.spec.containers[0] as JobContainer;
+const initContainers = initJobContainers(rendered);
 
 describe('logical backups and their restore, on real PostgreSQL servers', () => {
   const scratch = new Scratch();
@@ -62,24 +29,8 @@ describe('logical backups and their restore, on real PostgreSQL servers', () => 
   const outputs: string[] = [];
 
   /** Runs a container's command as the image's user, against the server on `port`. */
-  const runContainer = (container: Container, port: number, overrides: Record<string, string> = {}) => {
-    const env = containerEnvironment(container.env, SECRETS, {
-      POSTGRES_SUPERUSER_HOST: '127.0.0.1',
-      POSTGRES_SUPERUSER_PORT: String(port),
-      ...Object.fromEntries(
-        DATABASES.flatMap((database) => [
-          [`${database.toUpperCase()}_DATABASE_HOST`, '127.0.0.1'],
-          [`${database.toUpperCase()}_DATABASE_PORT`, String(port)],
-        ]),
-      ),
-      ...overrides,
-    });
-    const command = container.command.map((part) => expandKubernetes(part, env));
-    return run(RUNUSER, ['-u', POSTGRES_USER, '--', ...command], {
-      env: { PATH: `${POSTGRES_BIN}:/usr/bin:/bin`, ...Object.fromEntries(env) },
-      timeout: 60_000,
-    });
-  };
+  const runContainer = (container: JobContainer, port: number, overrides: Record<string, string> = {}) =>
+    runJobContainer(container, SECRETS, { host: '127.0.0.1', port }, overrides);
   const psql = (port: number, database: string, sql: string, user = 'postgres', password = SUPERUSER_PASSWORD) =>
     run(
       `${POSTGRES_BIN}/psql`,
@@ -90,7 +41,7 @@ describe('logical backups and their restore, on real PostgreSQL servers', () => 
     );
   const initialize = (port: number) => {
     for (const database of DATABASES) {
-      const result = runContainer(initContainers.get(database) as Container, port);
+      const result = runContainer(initContainers.get(database) as JobContainer, port);
       expect(result.status, `init ${database}: ${result.stderr}`).toBe(0);
     }
   };

@@ -12,42 +12,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DatabaseName, databasesOf } from '../../../lib/catalog/services';
 import { CLOUDNATIVE_PG_METRICS_ROLE } from '../../../lib/data/postgres/cloudnative-pg';
 import { metricsRead } from '../../../lib/monitoring/alert-rules';
-import type { KubernetesObject } from '../../../lib/output/render';
 import { buildVariant, VARIANTS } from '../../config-variants';
-import { findObject, objectsOfKind } from '../../helpers';
+import { findObject } from '../../helpers';
 import { toolModuleVersion, toolPath } from '../../real-tools/tools';
-import {
-  containerEnvironment,
-  expandKubernetes,
-  freePort,
-  POSTGRES_BIN,
-  POSTGRES_USER,
-  RUNUSER,
-  run,
-  Scratch,
-  startPostgres,
-  waitFor,
-  type EnvVarJson,
-  type TestSecrets,
-} from '../data-servers';
+import { freePort, POSTGRES_BIN, POSTGRES_USER, RUNUSER, run, Scratch, startPostgres, waitFor } from '../data-servers';
+import { DATABASES, initJobContainers, postgresTestSecrets, runJobContainer } from './postgres-fixtures';
 
-const DATABASES = databasesOf('customer-managed') as readonly DatabaseName[];
-const SUPERUSER_PASSWORD = 'c0ffee-superuser-7d1e3a5c9b2f4e60';
-const PASSWORDS: Record<string, string> = { events: 'ev-4c6e8a0b2d4f6a8c', nebula: 'ne-8a0c2e4b6d8f0a2c', orion: 'or-2b4d6f8a0c2e4a6b' };
-const SECRETS: TestSecrets = {
-  'prefect-postgres-superuser': { username: 'postgres', password: SUPERUSER_PASSWORD },
-  ...Object.fromEntries(
-    DATABASES.map((database) => [`prefect-postgres-${database}`, { username: database, password: PASSWORDS[database] as string }]),
-  ),
-};
-
-interface Container {
-  readonly command: readonly string[];
-  readonly env: readonly EnvVarJson[];
-}
+const { superuserPassword: SUPERUSER_PASSWORD, passwords: PASSWORDS, secrets: SECRETS } = postgresTestSecrets();
 
 const rendered = buildVariant('prod', VARIANTS.cloudnativePg);
 const cluster = findObject(rendered, 'Cluster', 'postgres', 'prefect-data');
@@ -62,10 +35,7 @@ const customQueries = clusterSpec.monitoring.customQueriesConfigMap.map(
 const rules = (
   findObject(rendered, 'PrometheusRule', 'prefect-alerts', 'prefect') as unknown as { spec: { groups: { rules: { expr: string }[] }[] } }
 ).spec.groups.flatMap((group) => group.rules);
-const initContainers = DATABASES.map((database) => {
-  const job = objectsOfKind(rendered, 'Job').find((candidate) => candidate.metadata.name.startsWith(`postgres-init-${database}-`));
-  return ((job as KubernetesObject).spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0] as Container;
-});
+const initContainers = initJobContainers(rendered);
 
 /** The built-in collectors that read fixed paths of an instance's pod (CloudNativePG's specs.PgWalPath). */
 const POD_PATH_COLLECTORS = ['Collect.PgWALArchiveStats', 'Collect.PGWalSettings'];
@@ -140,22 +110,9 @@ describe("CloudNativePG's exporter on the CloudNativePG variant of prod, with th
     }
     // The init Jobs, as the superuser over the instance's socket (peer authentication, CloudNativePG's
     // "local" map), in their privileges-only form.
-    for (const container of initContainers) {
-      const env = containerEnvironment(container.env, SECRETS, {
-        POSTGRES_SUPERUSER_HOST: file('run'),
-        POSTGRES_SUPERUSER_PORT: String(port),
-        ...Object.fromEntries(
-          DATABASES.flatMap((database) => [
-            [`${database.toUpperCase()}_DATABASE_HOST`, file('run')],
-            [`${database.toUpperCase()}_DATABASE_PORT`, String(port)],
-          ]),
-        ),
-      });
-      const result = run(RUNUSER, ['-u', POSTGRES_USER, '--', ...container.command.map((part) => expandKubernetes(part, env))], {
-        env: { PATH: `${POSTGRES_BIN}:/usr/bin:/bin`, ...Object.fromEntries(env) },
-        timeout: 60_000,
-      });
-      expect(result.status, result.stderr).toBe(0);
+    for (const [database, container] of initContainers) {
+      const result = runJobContainer(container, SECRETS, { host: file('run'), port });
+      expect(result.status, `init ${database}: ${result.stderr}`).toBe(0);
     }
     // A table with dead rows in one database, as the services leave them.
     const churn = asSuperuser(

@@ -9,15 +9,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DatabaseName, databasesOf } from '../../../lib/catalog/services';
 import { METRICS_ROLE, POSTGRES_EXPORTER, exporterDataSource } from '../../../lib/data/postgres/postgres-exporter';
 import { metricsRead } from '../../../lib/monitoring/alert-rules';
-import type { KubernetesObject } from '../../../lib/output/render';
-import { build, findObject, objectsOfKind } from '../../helpers';
+import { build, findObject } from '../../helpers';
 import { toolModuleVersion, toolPath } from '../../real-tools/tools';
 import {
   containerEnvironment,
-  expandKubernetes,
   freePort,
   POSTGRES_BIN,
   POSTGRES_USER,
@@ -27,18 +24,10 @@ import {
   startPostgres,
   waitFor,
   type EnvVarJson,
-  type TestSecrets,
 } from '../data-servers';
+import { DATABASES, initJobContainers, postgresTestSecrets, runJobContainer } from './postgres-fixtures';
 
-const DATABASES = databasesOf('customer-managed') as readonly DatabaseName[];
-const SUPERUSER_PASSWORD = 'c0ffee-superuser-5e1d3c7b9a2f4e6d';
-const PASSWORDS: Record<string, string> = { events: 'ev-9a1c3e5b7d2f4a6c', nebula: 'ne-1e3a5b7c9d0e2f4a', orion: 'or-6b8d0f2a4c6e8a0b' };
-const SECRETS: TestSecrets = {
-  'prefect-postgres-superuser': { username: 'postgres', password: SUPERUSER_PASSWORD },
-  ...Object.fromEntries(
-    DATABASES.map((database) => [`prefect-postgres-${database}`, { username: database, password: PASSWORDS[database] as string }]),
-  ),
-};
+const { superuserPassword: SUPERUSER_PASSWORD, secrets: SECRETS } = postgresTestSecrets();
 
 interface Container {
   readonly name: string;
@@ -57,10 +46,7 @@ const sidecar = podSpec.containers.find((container) => container.name === 'metri
 const rules = (
   findObject(rendered, 'PrometheusRule', 'prefect-alerts', 'prefect') as unknown as { spec: { groups: { rules: { expr: string }[] }[] } }
 ).spec.groups.flatMap((group) => group.rules);
-const initContainers = DATABASES.map((database) => {
-  const job = objectsOfKind(rendered, 'Job').find((candidate) => candidate.metadata.name.startsWith(`postgres-init-${database}-`));
-  return ((job as KubernetesObject).spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0] as Container;
-});
+const initContainers = initJobContainers(rendered);
 
 describe('the PostgreSQL exporter of prod, on a real server', () => {
   const scratch = new Scratch();
@@ -91,22 +77,9 @@ describe('the PostgreSQL exporter of prod, on a real server', () => {
         `ident_file=${path.join(folder, 'pg_ident.conf')}`,
       ])
     ).port;
-    for (const container of initContainers) {
-      const env = containerEnvironment(container.env, SECRETS, {
-        POSTGRES_SUPERUSER_HOST: '127.0.0.1',
-        POSTGRES_SUPERUSER_PORT: String(port),
-        ...Object.fromEntries(
-          DATABASES.flatMap((database) => [
-            [`${database.toUpperCase()}_DATABASE_HOST`, '127.0.0.1'],
-            [`${database.toUpperCase()}_DATABASE_PORT`, String(port)],
-          ]),
-        ),
-      });
-      const result = run(RUNUSER, ['-u', POSTGRES_USER, '--', ...container.command.map((part) => expandKubernetes(part, env))], {
-        env: { PATH: `${POSTGRES_BIN}:/usr/bin:/bin`, ...Object.fromEntries(env) },
-        timeout: 60_000,
-      });
-      expect(result.status, result.stderr).toBe(0);
+    for (const [database, container] of initContainers) {
+      const result = runJobContainer(container, SECRETS, { host: '127.0.0.1', port });
+      expect(result.status, `init ${database}: ${result.stderr}`).toBe(0);
     }
     // A table with dead rows in one database, as the services leave them.
     const churn = asSuperuser(
