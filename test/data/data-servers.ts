@@ -231,3 +231,38 @@ export async function startPostgres(
   );
   return { port, server };
 }
+
+/**
+ * Scrapes an exporter `scratch` started until its text satisfies `ready`, and returns that text;
+ * fails at once if the exporter exits, and with its log and the last text when time runs out.
+ */
+export async function scrapeWhen(
+  scratch: Scratch,
+  exporter: ChildProcess,
+  url: string,
+  what: string,
+  seconds: number,
+  ready: (text: string) => boolean,
+): Promise<string> {
+  let text = '';
+  await waitFor(
+    what,
+    seconds,
+    async () => {
+      if (exporter.exitCode !== null) throw new Error(`the exporter exited:\n${scratch.log(exporter)}`);
+      try {
+        text = await (await fetch(url)).text();
+      } catch {
+        return false;
+      }
+      return ready(text);
+    },
+    () => `${scratch.log(exporter)}\n${text.slice(0, 3000)}`,
+  );
+  return text;
+}
+
+/** The names of the metrics in a Prometheus text exposition. */
+export function exposedMetrics(text: string): Set<string> {
+  return new Set([...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/gm)].map((match) => match[1] as string));
+}

@@ -15,6 +15,7 @@ import {
   RUNUSER,
   run,
   Scratch,
+  scrapeWhen,
   startPostgres,
   waitFor,
   type EnvVarJson,
@@ -346,20 +347,13 @@ describe('the open-source edition on the real Prefect server', () => {
       },
     );
     const exporter = scratch.start(toolPath('redis_exporter'), [], { PATH: '/usr/bin:/bin', ...Object.fromEntries(env) });
-    let text = '';
-    await waitFor(
+    const text = await scrapeWhen(
+      scratch,
+      exporter,
+      `http://127.0.0.1:${listen}/metrics`,
       'redis_exporter of redis-messaging',
       20,
-      async () => {
-        if (exporter.exitCode !== null) throw new Error(`redis_exporter exited:\n${scratch.log(exporter)}`);
-        try {
-          text = await (await fetch(`http://127.0.0.1:${listen}/metrics`)).text();
-        } catch {
-          return false;
-        }
-        return /^redis_up 1$/m.test(text) && /^redis_stream_group_lag\{/m.test(text);
-      },
-      () => scratch.log(exporter),
+      (metrics) => /^redis_up 1$/m.test(metrics) && /^redis_stream_group_lag\{/m.test(metrics),
     );
     const backlog = (findObject(rendered, 'ScaledObject', 'background', 'prefect').spec as { triggers: Spec[] }).triggers
       .filter((trigger) => trigger.type === 'redis-streams')

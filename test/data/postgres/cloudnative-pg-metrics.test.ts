@@ -17,7 +17,7 @@ import { metricsRead } from '../../../lib/monitoring/alert-rules';
 import { buildVariant, VARIANTS } from '../../config-variants';
 import { findObject } from '../../helpers';
 import { toolModuleVersion, toolPath } from '../../real-tools/tools';
-import { freePort, POSTGRES_BIN, POSTGRES_USER, RUNUSER, run, Scratch, startPostgres, waitFor } from '../data-servers';
+import { exposedMetrics, freePort, POSTGRES_BIN, POSTGRES_USER, RUNUSER, run, Scratch, scrapeWhen, startPostgres } from '../data-servers';
 import { DATABASES, initJobContainers, postgresTestSecrets, runJobContainer } from './postgres-fixtures';
 
 const { superuserPassword: SUPERUSER_PASSWORD, passwords: PASSWORDS, secrets: SECRETS } = postgresTestSecrets();
@@ -143,19 +143,13 @@ describe("CloudNativePG's exporter on the CloudNativePG variant of prod, with th
       { PATH: '/usr/bin:/bin', ...socket },
     );
     exporterLog = () => scratch.log(exporter);
-    await waitFor(
+    metrics = await scrapeWhen(
+      scratch,
+      exporter,
+      `http://127.0.0.1:${listen}/metrics`,
       "CloudNativePG's exporter answering with cnpg_collector_up 1",
       60,
-      async () => {
-        if (exporter.exitCode !== null) throw new Error(`the exporter exited:\n${scratch.log(exporter)}`);
-        try {
-          metrics = await (await fetch(`http://127.0.0.1:${listen}/metrics`)).text();
-        } catch {
-          return false;
-        }
-        return /^cnpg_collector_up\{cluster="postgres"\} 1$/m.test(metrics) && /^cnpg_pg_table_maintenance_dead_rows\{/m.test(metrics);
-      },
-      () => `${scratch.log(exporter)}\n${metrics.slice(0, 3000)}`,
+      (text) => /^cnpg_collector_up\{cluster="postgres"\} 1$/m.test(text) && /^cnpg_pg_table_maintenance_dead_rows\{/m.test(text),
     );
   });
   afterAll(() => scratch.cleanup());
@@ -180,7 +174,7 @@ describe("CloudNativePG's exporter on the CloudNativePG variant of prod, with th
   });
 
   it('exposes every cnpg_* metric the alert rules read', () => {
-    const exposed = new Set([...metrics.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/gm)].map((match) => match[1]));
+    const exposed = exposedMetrics(metrics);
     const wanted = [...new Set(rules.flatMap((rule) => metricsRead(rule.expr)).filter((metric) => metric.startsWith('cnpg_')))];
     expect(wanted.length).toBeGreaterThan(8);
     expect(wanted.filter((metric) => !exposed.has(metric))).toEqual([]);

@@ -22,7 +22,8 @@ import {
   run,
   Scratch,
   startPostgres,
-  waitFor,
+  scrapeWhen,
+  exposedMetrics,
   type EnvVarJson,
 } from '../data-servers';
 import { DATABASES, initJobContainers, postgresTestSecrets, runJobContainer } from './postgres-fixtures';
@@ -104,19 +105,13 @@ describe('the PostgreSQL exporter of prod, on a real server', () => {
       DATA_SOURCE_NAME: dataSource,
     });
     exporterLog = () => scratch.log(exporter);
-    await waitFor(
+    metrics = await scrapeWhen(
+      scratch,
+      exporter,
+      `http://127.0.0.1:${listen}/metrics`,
       'postgres_exporter answering with pg_up 1',
       30,
-      async () => {
-        if (exporter.exitCode !== null) throw new Error(`postgres_exporter exited:\n${scratch.log(exporter)}`);
-        try {
-          metrics = await (await fetch(`http://127.0.0.1:${listen}/metrics`)).text();
-        } catch {
-          return false;
-        }
-        return /^pg_up 1$/m.test(metrics) && /^pg_table_maintenance_dead_rows\{/m.test(metrics);
-      },
-      () => `${scratch.log(exporter)}\n${metrics.slice(0, 2000)}`,
+      (text) => /^pg_up 1$/m.test(text) && /^pg_table_maintenance_dead_rows\{/m.test(text),
     );
   });
   afterAll(() => scratch.cleanup());
@@ -133,7 +128,7 @@ describe('the PostgreSQL exporter of prod, on a real server', () => {
   });
 
   it('exposes every PostgreSQL metric the alert rules read', () => {
-    const exposed = new Set([...metrics.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/gm)].map((match) => match[1]));
+    const exposed = exposedMetrics(metrics);
     const wanted = [...new Set(rules.flatMap((rule) => metricsRead(rule.expr)).filter((metric) => metric.startsWith('pg_')))];
     expect(wanted.length).toBeGreaterThan(4);
     expect(wanted.filter((metric) => !exposed.has(metric))).toEqual([]);

@@ -10,7 +10,17 @@ import { build, findObject, loadEnvironment } from '../../helpers';
 import { metricsRead } from '../../../lib/monitoring/alert-rules';
 import { METRICS_USER, REDIS_EXPORTER } from '../../../lib/data/redis/redis-exporter';
 import { toolModuleVersion, toolPath } from '../../real-tools/tools';
-import { containerEnvironment, expandKubernetes, freePort, run, Scratch, waitFor, type EnvVarJson } from '../data-servers';
+import {
+  containerEnvironment,
+  expandKubernetes,
+  exposedMetrics,
+  freePort,
+  run,
+  Scratch,
+  scrapeWhen,
+  waitFor,
+  type EnvVarJson,
+} from '../data-servers';
 
 /** The Customer-Managed environments' Redis instances, which these tests build. */
 const REDIS_INSTANCES = redisInstancesOf('customer-managed') as ReadonlyArray<'cache' | 'work' | 'streams'>;
@@ -327,22 +337,10 @@ describe.each(['dev', 'prod'])('Redis instances of %s, on a real redis-server', 
           PATH: '/usr/bin:/bin',
           ...Object.fromEntries(env),
         });
-        let text = '';
-        await waitFor(
-          `redis_exporter of ${name}`,
-          20,
-          async () => {
-            if (exporter.exitCode !== null) throw new Error(`redis_exporter exited:\n${scratch.log(exporter)}`);
-            try {
-              text = await (await fetch(`http://127.0.0.1:${listen}/metrics`)).text();
-            } catch {
-              return false;
-            }
-            return /^redis_up 1$/m.test(text);
-          },
-          () => scratch.log(exporter),
+        const text = await scrapeWhen(scratch, exporter, `http://127.0.0.1:${listen}/metrics`, `redis_exporter of ${name}`, 20, (metrics) =>
+          /^redis_up 1$/m.test(metrics),
         );
-        const exposed = new Set([...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/gm)].map((match) => match[1]));
+        const exposed = exposedMetrics(text);
         const wanted = rules
           .filter((rule) => rule.expr.includes(`redis-${name}`))
           .flatMap((rule) => metricsRead(rule.expr))
