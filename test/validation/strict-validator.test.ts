@@ -709,7 +709,7 @@ describe('describeErrors (collapsing anyOf/oneOf errors, independent of the sche
     type: 'object',
     properties: {
       port: { oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^[a-z]+$' }] },
-      source: { anyOf: [{ required: ['url'] }, { required: ['secretRef'] }] },
+      source: { type: 'object', anyOf: [{ required: ['url'] }, { required: ['secretRef'] }] },
     },
   });
   const problems = (data: unknown): string[] => {
