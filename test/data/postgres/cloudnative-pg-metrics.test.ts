@@ -7,12 +7,15 @@
  * generated init Jobs run. The exporter, with CloudNativePG's default queries (the
  * cnpg-default-monitoring ConfigMap of the same module) and the Cluster's custom queries, must log in,
  * run every query in every database without an error, and expose every cnpg_* metric the alert rules
- * read. (The Barman Cloud plugin's backup metrics come from the plugin's own process: not here.)
+ * read. The operator's own Pod for an instance must be selected by the PodMonitor and the
+ * NetworkPolicy and carry the metrics port they name, and the names the PodMonitor uses (the CA
+ * Secret, the read-write Service) are the ones the operator derives. (The Barman Cloud plugin's
+ * backup metrics come from the plugin's own process: not here.)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLOUDNATIVE_PG_METRICS_ROLE } from '../../../lib/data/postgres/cloudnative-pg';
+import { CLOUDNATIVE_PG_METRICS_PORT, CLOUDNATIVE_PG_METRICS_ROLE } from '../../../lib/data/postgres/cloudnative-pg';
 import { metricsRead } from '../../../lib/monitoring/alert-rules';
 import { buildVariant, VARIANTS } from '../../config-variants';
 import { findObject } from '../../helpers';
@@ -157,6 +160,55 @@ describe("CloudNativePG's exporter on the CloudNativePG variant of prod, with th
   it('is the operator version the pinned chart installs, with TLS on the metrics port', () => {
     expect(toolModuleVersion('cloudnative-pg-instance', 'github.com/cloudnative-pg/cloudnative-pg')).toBe('v1.30.0');
     expect(clusterSpec.monitoring.tls.enabled).toBe(true);
+  });
+
+  it("scrapes with the names the operator derives from the Cluster (its CA Secret, its read-write Service, its exporter's role)", () => {
+    const derived = instance(['names', '--cluster', path.join(folder, 'cluster.json')]);
+    expect(derived.status, derived.stderr).toBe(0);
+    const names = JSON.parse(derived.stdout) as Record<string, string>;
+    const monitor = findObject(rendered, 'PodMonitor', 'postgres-instances', 'prefect-data').spec as {
+      podMetricsEndpoints: {
+        port: string;
+        scheme: string;
+        tlsConfig: { ca: { secret: { name: string; key: string } }; serverName: string };
+      }[];
+    };
+    const endpoint = monitor.podMetricsEndpoints[0];
+    expect(endpoint?.scheme).toBe('https');
+    expect(endpoint?.tlsConfig).toEqual({
+      ca: { secret: { name: names.serverCASecret, key: 'ca.crt' } },
+      serverName: names.readWriteService,
+    });
+    expect(names.metricsRole).toBe(CLOUDNATIVE_PG_METRICS_ROLE);
+    expect(names.applicationDatabase).toBe(clusterSpec.bootstrap.initdb.database);
+  });
+
+  it("selects the operator's instance pods and reaches their metrics port (the PodMonitor, the NetworkPolicy)", () => {
+    const created = instance(['instance-pod', '--cluster', path.join(folder, 'cluster.json')]);
+    expect(created.status, created.stderr).toBe(0);
+    const pod = JSON.parse(created.stdout) as {
+      metadata: { labels: Record<string, string> };
+      spec: { containers: { name: string; ports?: { name: string; containerPort: number }[] }[] };
+    };
+    const matches = (selector: Record<string, string>) =>
+      Object.entries(selector).every(([key, value]) => pod.metadata.labels[key] === value);
+    const monitor = findObject(rendered, 'PodMonitor', 'postgres-instances', 'prefect-data').spec as {
+      selector: { matchLabels: Record<string, string> };
+      podMetricsEndpoints: { port: string }[];
+    };
+    expect(matches(monitor.selector.matchLabels), JSON.stringify(pod.metadata.labels)).toBe(true);
+    const ports = pod.spec.containers.flatMap((container) => container.ports ?? []);
+    expect(ports).toContainEqual(
+      expect.objectContaining({ name: monitor.podMetricsEndpoints[0]?.port, containerPort: CLOUDNATIVE_PG_METRICS_PORT }),
+    );
+    const policy = findObject(rendered, 'NetworkPolicy', 'prometheus-scrape-postgres', 'prefect-data').spec as {
+      podSelector: { matchLabels: Record<string, string> };
+      ingress: { ports: { port: number }[] }[];
+    };
+    expect(matches(policy.podSelector.matchLabels)).toBe(true);
+    expect(policy.ingress[0]?.ports).toEqual([{ protocol: 'TCP', port: CLOUDNATIVE_PG_METRICS_PORT }]);
+    // Out of the mesh, as the Cluster's inherited labels say.
+    expect(pod.metadata.labels['sidecar.istio.io/inject']).toBe('false');
   });
 
   it('runs every query in every database without an error', () => {

@@ -2,6 +2,14 @@
 // own Go module at the version go.mod pins, against a PostgreSQL server the tests start, so that
 // what the project generates for a Cluster meets the code that reads it in a real instance:
 //
+//	names --cluster FILE
+//	    prints, as JSON, the names the operator derives from the Cluster that the output refers
+//	    to: the server CA's Secret, the read-write Service, the exporter's role and the database
+//	    its default queries run in;
+//	instance-pod --cluster FILE
+//	    prints, as JSON, the Pod the operator creates for the Cluster's first instance (the
+//	    Cluster's defaults applied, as its webhook applies them, and its inherited metadata, as
+//	    its controller applies it with the operator's default configuration; no plugin's changes);
 //	hba --cluster FILE --user NAME --out DIR
 //	    writes pg_hba.conf and pg_ident.conf as the instance manager renders them from the
 //	    Cluster's spec.postgresql.pg_hba and pg_ident (its fixed rules first);
@@ -35,16 +43,22 @@ import (
 	"github.com/cloudnative-pg/cloudnative-pg/pkg/management/postgres/webserver/metricserver"
 	"github.com/cloudnative-pg/cloudnative-pg/pkg/management/url"
 	pgconf "github.com/cloudnative-pg/cloudnative-pg/pkg/postgres"
+	"github.com/cloudnative-pg/cloudnative-pg/pkg/specs"
+	"github.com/cloudnative-pg/cloudnative-pg/pkg/utils"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fail(errors.New("usage: cloudnative-pg-instance hba|setup-role|metrics [flags]"))
+		fail(errors.New("usage: cloudnative-pg-instance names|instance-pod|hba|setup-role|metrics [flags]"))
 	}
 	var err error
 	switch os.Args[1] {
+	case "names":
+		err = names(os.Args[2:])
+	case "instance-pod":
+		err = instancePod(os.Args[2:])
 	case "hba":
 		err = hba(os.Args[2:])
 	case "setup-role":
@@ -77,6 +91,47 @@ func readCluster(file string) (*apiv1.Cluster, []byte, error) {
 	}
 	return cluster, data, nil
 }
+
+func names(args []string) error {
+	flags := flag.NewFlagSet("names", flag.ExitOnError)
+	clusterFile := flags.String("cluster", "", "the Cluster, as JSON")
+	_ = flags.Parse(args)
+	cluster, _, err := readCluster(*clusterFile)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(map[string]string{
+		"serverCASecret":      cluster.GetServerCASecretName(),
+		"readWriteService":    cluster.GetServiceReadWriteName(),
+		"metricsRole":         apiv1.MetricsExporterUserName,
+		"applicationDatabase": cluster.GetApplicationDatabaseName(),
+	})
+}
+
+func instancePod(args []string) error {
+	flags := flag.NewFlagSet("instance-pod", flag.ExitOnError)
+	clusterFile := flags.String("cluster", "", "the Cluster, as JSON")
+	_ = flags.Parse(args)
+	cluster, _, err := readCluster(*clusterFile)
+	if err != nil {
+		return err
+	}
+	cluster.SetDefaults()
+	pod, err := specs.NewInstance(context.Background(), *cluster, 1, true)
+	if err != nil {
+		return err
+	}
+	utils.InheritAnnotations(&pod.ObjectMeta, cluster.Annotations, cluster.GetFixedInheritedAnnotations(), inheritNothing{})
+	utils.InheritLabels(&pod.ObjectMeta, cluster.Labels, cluster.GetFixedInheritedLabels(), inheritNothing{})
+	return json.NewEncoder(os.Stdout).Encode(pod)
+}
+
+// inheritNothing: the operator's default configuration, which passes none of the Cluster's own
+// labels and annotations to its pods (INHERITED_LABELS and INHERITED_ANNOTATIONS unset).
+type inheritNothing struct{}
+
+func (inheritNothing) IsAnnotationInherited(string) bool { return false }
+func (inheritNothing) IsLabelInherited(string) bool      { return false }
 
 func hba(args []string) error {
 	flags := flag.NewFlagSet("hba", flag.ExitOnError)
@@ -130,7 +185,7 @@ func setupRole() error {
 type noPlugins struct{}
 
 func (noPlugins) Collect(context.Context, chan<- prometheus.Metric, *apiv1.Cluster) error { return nil }
-func (noPlugins) Describe(context.Context, chan<- *prometheus.Desc, *apiv1.Cluster)      {}
+func (noPlugins) Describe(context.Context, chan<- *prometheus.Desc, *apiv1.Cluster)       {}
 
 func metrics(args []string) error {
 	flags := flag.NewFlagSet("metrics", flag.ExitOnError)
