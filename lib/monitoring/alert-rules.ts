@@ -461,7 +461,9 @@ function cloudNativePgRules(
   const selector = `namespace="${ns}", workload="${cnpg.cluster}"`;
   const kubectl = `kubectl -n ${ns}`;
   const instances = `${kubectl} get pods -l cnpg.io/cluster=${cnpg.cluster} -L cnpg.io/instanceRole`;
-  const psql = `${kubectl} exec <primary> -c postgres -- psql`;
+  // The primary's pod, as the Cluster's status names it.
+  const primary = `$(${kubectl} get cluster ${cnpg.cluster} -o jsonpath='{.status.currentPrimary}')`;
+  const psql = `${kubectl} exec ${primary} -c postgres -- psql`;
   const rules: AlertRule[] = [
     {
       alert: 'PrefectPostgresDown',
@@ -520,7 +522,7 @@ function cloudNativePgRules(
       selector,
       databases: `datname=~"${alternatives(cnpg.databases)}"`,
       vacuumScaleFactor: cnpg.vacuumScaleFactor,
-      log: `${kubectl} logs <primary> -c postgres`,
+      log: `${kubectl} logs ${primary} -c postgres`,
     }),
   ];
   if (cnpg.instances > 1) {
