@@ -47,7 +47,7 @@ export const BARMAN_CLOUD_PLUGIN = 'barman-cloud.cloudnative-pg.io';
  */
 export const BARMAN_CLOUD_SIDECAR_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } } as const;
 /**
- * The role CloudNativePG's exporter logs in as (1.30 and later: peer authentication over the
+ * The role CloudNativePG's exporter logs in as (1.30 and 1.29.2 on: peer authentication over the
  * instance's socket, pg_monitor): the init Jobs give it CONNECT on the Prefect databases.
  */
 export const CLOUDNATIVE_PG_METRICS_ROLE = 'cnpg_metrics_exporter';

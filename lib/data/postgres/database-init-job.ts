@@ -38,7 +38,7 @@ export interface DatabaseInitJobProps {
   readonly metricsRole?: string;
   /**
    * A role the operator creates for its own exporter (CloudNativePG's cnpg_metrics_exporter, from
-   * 1.30): given CONNECT on the database where it exists, since PUBLIC's is revoked, so that the
+   * 1.30 and 1.29.2 on): given CONNECT on the database where it exists, since PUBLIC's is revoked, so that the
    * exporter's queries run in it.
    * @default - none
    */
