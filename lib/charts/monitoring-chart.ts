@@ -117,7 +117,9 @@ export class MonitoringChart extends LayerChart {
               maxConnections: data.maxConnections,
               databases: [...databasesOf(this.config.edition)],
               vacuumScaleFactor: Number(DOCUMENTED_FLAGS.autovacuum_vacuum_scale_factor),
-              ...(cnpgBackupGap !== undefined ? { backup: { maxAgeSeconds: cnpgBackupGap + BACKUP_SLACK_SECONDS } } : {}),
+              ...(cnpg.backedUp
+                ? { backup: cnpgBackupGap !== undefined ? { maxAgeSeconds: cnpgBackupGap + BACKUP_SLACK_SECONDS } : {} }
+                : {}),
             },
           }
         : {}),

@@ -57,8 +57,11 @@ export interface MonitoredInstallation {
     readonly maxConnections: number;
     readonly databases: readonly string[];
     readonly vacuumScaleFactor: number;
-    /** With postgres.backup: WAL archived, and base backups no older than this (seconds). */
-    readonly backup?: { readonly maxAgeSeconds: number };
+    /**
+     * With postgres.backup: WAL archived, and base backups no older than `maxAgeSeconds` (none
+     * for a schedule that runs less than twice in two years).
+     */
+    readonly backup?: { readonly maxAgeSeconds?: number };
   };
   /** The in-cluster Redis instances, with their exporters. */
   readonly redis: readonly { readonly workload: string; readonly persistent: boolean; readonly streams: boolean }[];
@@ -570,20 +573,6 @@ function cloudNativePgRules(
         ],
       },
       {
-        alert: 'PrefectPostgresBackupMissing',
-        // By the Cluster's labels, those absent() gives: one alert, whichever side holds.
-        expr: `time() - max by (namespace, workload) (${backup('last_available_backup_timestamp')}) > ${cnpg.backup.maxAgeSeconds} or absent(${backup('last_available_backup_timestamp')})`,
-        for: '1h',
-        severity: 'critical',
-        summary: 'No PostgreSQL base backup has succeeded on schedule',
-        description:
-          'The newest base backup in the object store is older than its schedule allows, or none is known: recovery would have to replay more WAL, or has nothing to start from.',
-        runbook: [
-          `The backups and their phases: \`${kubectl} get backups -l cnpg.io/cluster=${cnpg.cluster} --sort-by=.metadata.creationTimestamp\`, then \`${kubectl} describe backup <newest>\`.`,
-          `The ScheduledBackup: \`${kubectl} get scheduledbackup ${cnpg.cluster}\`. To take one now, see the README's "Restoring CloudNativePG" section.`,
-        ],
-      },
-      {
         alert: 'PrefectPostgresBackupFailed',
         expr: `max by (namespace, workload) (${backup('last_failed_backup_timestamp')}) > max by (namespace, workload) (${backup('last_available_backup_timestamp')})`,
         for: '0m',
@@ -595,6 +584,22 @@ function cloudNativePgRules(
         ],
       },
     );
+    const maxAge = cnpg.backup.maxAgeSeconds;
+    if (maxAge !== undefined)
+      rules.push({
+        alert: 'PrefectPostgresBackupMissing',
+        // By the Cluster's labels, those absent() gives: one alert, whichever side holds.
+        expr: `time() - max by (namespace, workload) (${backup('last_available_backup_timestamp')}) > ${maxAge} or absent(${backup('last_available_backup_timestamp')})`,
+        for: '1h',
+        severity: 'critical',
+        summary: 'No PostgreSQL base backup has succeeded on schedule',
+        description:
+          'The newest base backup in the object store is older than its schedule allows, or none is known: recovery would have to replay more WAL, or has nothing to start from.',
+        runbook: [
+          `The backups and their phases: \`${kubectl} get backups -l cnpg.io/cluster=${cnpg.cluster} --sort-by=.metadata.creationTimestamp\`, then \`${kubectl} describe backup <newest>\`.`,
+          `The ScheduledBackup: \`${kubectl} get scheduledbackup ${cnpg.cluster}\`. To take one now, see the README's "Restoring CloudNativePG" section.`,
+        ],
+      });
   }
   return rules;
 }

@@ -507,3 +507,27 @@ describe('the alert rules of the open-source edition with monitoring', () => {
     }
   });
 });
+
+describe('the CloudNativePG backup alerts follow the schedule', () => {
+  const alerts = (schedule: string) =>
+    (
+      findObject(
+        buildVariant('prod', [VARIANTS.cloudnativePg, { postgres: { backup: { schedule } } }]),
+        'PrometheusRule',
+        'prefect-alerts',
+        'prefect',
+      ) as unknown as { spec: { groups: { rules: Rule[] }[] } }
+    ).spec.groups.flatMap((group) => group.rules);
+
+  it('allows the longest gap of the six-field schedule plus six hours', () => {
+    // Every Sunday at 01:30 ("?" for any day of the month): a week.
+    const missing = alerts('0 30 1 ? * sun').find((r) => r.alert === 'PrefectPostgresBackupMissing');
+    expect(missing?.expr).toContain(`> ${7 * 86400 + 6 * 3600} or absent(`);
+  });
+
+  it('keeps the archiving and failure alerts, without an age, for a schedule that never runs (30 February)', () => {
+    const names = alerts('0 0 2 30 2 *').map((r) => r.alert);
+    expect(names).toEqual(expect.arrayContaining(['PrefectPostgresWalArchivingFailing', 'PrefectPostgresBackupFailed']));
+    expect(names).not.toContain('PrefectPostgresBackupMissing');
+  });
+});
