@@ -111,9 +111,11 @@ function monitoringView(app: PrefectApp): ReviewerViewInput['monitoring'] {
     'redis_exporter beside each Redis in the cluster',
   ].filter(Boolean);
   const cnpg = app.data.postgres instanceof CloudNativePostgres ? app.data.postgres : undefined;
-  const cloudnative = cnpg
-    ? `the CloudNativePG instances' own exporter on port ${CLOUDNATIVE_PG_METRICS_PORT} over TLS (the PodMonitor \`${cnpg.name}-instances\`, which verifies their certificate against the Cluster's CA \`${cnpg.caSecret}\`; the NetworkPolicy \`prometheus-scrape-${cnpg.name}\`), with CloudNativePG's default queries and the Prefect databases' table statistics (the ConfigMap \`${cnpg.monitoringQueries}\`); `
-    : '';
+  const scrape = app.monitoring?.cloudnativePg;
+  const cloudnative =
+    cnpg && scrape
+      ? `the CloudNativePG instances' own exporter on port ${CLOUDNATIVE_PG_METRICS_PORT} over TLS (the PodMonitor \`${scrape.podMonitor}\`, which verifies their certificate against the Cluster's CA \`${cnpg.caSecret}\`; the NetworkPolicy \`${scrape.networkPolicy}\`), with CloudNativePG's default queries and the Prefect databases' table statistics (the ConfigMap \`${cnpg.monitoringQueries}\`); `
+      : '';
   return {
     paragraphs: [
       `Scraped (the monitoring layer, for a Prometheus in \`${monitoring.prometheus.namespace}\` selecting ${

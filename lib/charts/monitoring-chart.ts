@@ -20,20 +20,6 @@ export interface MonitoringChartProps extends LayerChartProps {
   readonly services: readonly PrefectService[];
 }
 
-/**
- * CloudNativePG's six-field schedule (seconds first, `?` for "any" as in its cron library) as the
- * five fields of a CronJob's, for the longest gap between two backups: runs within a minute
- * count as that minute's.
- */
-function cnpgSchedule(schedule: string): string {
-  return schedule
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map((field) => (field === '?' ? '*' : field))
-    .join(' ');
-}
-
 /** Hours a backup may take beyond its schedule before the missing-backup alert fires. */
 const BACKUP_SLACK_SECONDS = 6 * 3600;
 
@@ -46,6 +32,8 @@ const BACKUP_SLACK_SECONDS = 6 * 3600;
 export class MonitoringChart extends LayerChart {
   /** The alert groups, for the README's runbooks. */
   public readonly alertGroups: readonly AlertGroup[];
+  /** With CloudNativePG: how its instances are scraped, for the README. */
+  public readonly cloudnativePg?: { readonly podMonitor: string; readonly networkPolicy: string };
 
   constructor(scope: Construct, props: MonitoringChartProps) {
     super(scope, 'monitoring', props);
@@ -73,13 +61,13 @@ export class MonitoringChart extends LayerChart {
     const postgres = data.postgres instanceof Postgres ? data.postgres : undefined;
     const cnpg = data.postgres instanceof CloudNativePostgres ? data.postgres : undefined;
     if (cnpg) {
-      new CloudNativePgPodMonitor(this, 'Pods-cloudnative-pg', {
+      const podMonitor = new CloudNativePgPodMonitor(this, 'Pods-cloudnative-pg', {
         namespace: namespaces.data,
         labels: labels(`${cnpg.name}-instances`),
         cluster: cnpg.name,
         tls: { caSecret: cnpg.caSecret, serverName: cnpg.serverName },
       });
-      new PrometheusScrapeAccess(this, 'Scrape-cloudnative-pg', {
+      const access = new PrometheusScrapeAccess(this, 'Scrape-cloudnative-pg', {
         name: `prometheus-scrape-${cnpg.name}`,
         namespace: namespaces.data,
         labels: labels(`prometheus-scrape-${cnpg.name}`),
@@ -87,8 +75,9 @@ export class MonitoringChart extends LayerChart {
         podSelector: { 'cnpg.io/cluster': cnpg.name },
         port: CLOUDNATIVE_PG_METRICS_PORT,
       });
+      this.cloudnativePg = { podMonitor: podMonitor.name, networkPolicy: access.name };
     }
-    const cnpgBackupGap = cnpg?.backedUp ? longestCronGapSeconds(cnpgSchedule(this.config.postgres.backup?.schedule ?? '')) : undefined;
+    const cnpgBackupGap = cnpg?.backedUp ? longestCronGapSeconds(this.config.postgres.backup?.schedule ?? '', true) : undefined;
     const redis = Object.values(data.redis).filter((server): server is Redis => server instanceof Redis);
     const statefulVolumes = [
       ...(postgres ? [`data-${postgres.name}-0`] : []),
@@ -96,6 +85,8 @@ export class MonitoringChart extends LayerChart {
     ];
     const backup = data.logicalBackup;
     const backupGap = backup ? longestCronGapSeconds(this.config.postgres.logicalBackup?.schedule ?? '') : undefined;
+    const databases = [...databasesOf(this.config.edition)];
+    const vacuumScaleFactor = Number(DOCUMENTED_FLAGS.autovacuum_vacuum_scale_factor);
     const installation: MonitoredInstallation = {
       environment,
       namespaces: { prefect: namespaces.prefect, data: namespaces.data, ingress: namespaces.ingress },
@@ -104,8 +95,8 @@ export class MonitoringChart extends LayerChart {
             postgres: {
               workload: postgres.name,
               maxConnections: data.maxConnections,
-              databases: [...databasesOf(this.config.edition)],
-              vacuumScaleFactor: Number(DOCUMENTED_FLAGS.autovacuum_vacuum_scale_factor),
+              databases,
+              vacuumScaleFactor,
             },
           }
         : {}),
@@ -115,8 +106,8 @@ export class MonitoringChart extends LayerChart {
               cluster: cnpg.name,
               instances: cnpg.instances,
               maxConnections: data.maxConnections,
-              databases: [...databasesOf(this.config.edition)],
-              vacuumScaleFactor: Number(DOCUMENTED_FLAGS.autovacuum_vacuum_scale_factor),
+              databases,
+              vacuumScaleFactor,
               ...(cnpg.backedUp
                 ? { backup: cnpgBackupGap !== undefined ? { maxAgeSeconds: cnpgBackupGap + BACKUP_SLACK_SECONDS } : {} }
                 : {}),
@@ -135,7 +126,7 @@ export class MonitoringChart extends LayerChart {
         .filter((service) => service.definition.type === 'web' && service.definition.metrics)
         .map((service) => service.name),
       loops: services.filter((service) => service.workloadKind === 'StatefulSet').map((service) => service.name),
-      migrated: [...databasesOf(this.config.edition)],
+      migrated: databases,
       ...(backup && backupGap !== undefined
         ? { backup: { cronJob: backup.claimName, maxAgeSeconds: backupGap + BACKUP_SLACK_SECONDS } }
         : {}),

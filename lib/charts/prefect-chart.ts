@@ -5,7 +5,7 @@ import { redisSecretId, SECRET_KEY } from '../catalog/secrets';
 import { KEDA_NAMESPACE, KEDA_OPERATOR } from '../platform/keda-operator';
 import { RedisTriggerAuthentication } from '../prefect/backlog-scaling';
 import type { Construct } from 'constructs';
-import { redisInstanceFor, type DatabaseName, type RedisName, type RedisRole } from '../catalog/services';
+import { redisInstanceFor, type DatabaseName, type RedisName } from '../catalog/services';
 import type { DataClient } from '../core/data-client';
 import { selectorLabels } from '../core/labels';
 import { exemptions } from '../policy/exemption-annotations';
@@ -21,12 +21,7 @@ import { LayerChart, type LayerChartProps } from './layer-chart';
 /** What the data layer offers the services: relation methods that do all of the wiring. */
 export interface DataServices {
   readonly postgres: { grantDatabase(client: DataClient, database: DatabaseName): void };
-  readonly redis: Readonly<
-    Record<
-      RedisName,
-      Pick<RedisServer, 'host' | 'port' | 'tls' | 'allowFrom' | 'admitScaler'> & { allowFrom(client: DataClient, role?: RedisRole): void }
-    >
-  >;
+  readonly redis: Readonly<Record<RedisName, Pick<RedisServer, 'host' | 'port' | 'tls' | 'allowFrom' | 'admitScaler'>>>;
   /** The Secrets' names and uses: image pull secrets, and the revision that restarts readers. */
   readonly secrets: {
     imagePullSecrets(namespace: string): Array<{ readonly name: string }>;

@@ -1,7 +1,8 @@
 /*
  * The longest wait between two runs of a five-field cron schedule (minute hour day-of-month month
  * day-of-week; numbers, names, `*`, ranges, lists and steps, as Kubernetes CronJobs take them),
- * found by walking two years day by day in UTC.
+ * or of a six-field one with seconds first (CloudNativePG's), found by walking two years day by
+ * day in UTC; and what is wrong with a schedule's fields.
  */
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
@@ -72,10 +73,15 @@ export function cronScheduleProblem(schedule: string, withSeconds = false): stri
   return undefined;
 }
 
-/** Seconds of the longest gap between two consecutive runs; undefined if it runs less than twice a year. */
-export function longestCronGapSeconds(schedule: string): number | undefined {
-  const parts = schedule.trim().split(/\s+/);
-  if (parts.length !== 5) throw new Error(`expected five fields, got "${schedule}"`);
+/**
+ * Seconds of the longest gap between two consecutive runs; undefined if it runs less than twice
+ * in two years. With `withSeconds`, a six-field schedule (CloudNativePG's): runs within a minute
+ * count as that minute's, and `?` is "any".
+ */
+export function longestCronGapSeconds(schedule: string, withSeconds = false): number | undefined {
+  const fields = schedule.trim().split(/\s+/);
+  if (fields.length !== (withSeconds ? 6 : 5)) throw new Error(`expected ${withSeconds ? 'six' : 'five'} fields, got "${schedule}"`);
+  const parts = withSeconds ? fields.slice(1).map((field) => (field === '?' ? '*' : field)) : fields;
   const [minutes, hours, days, months, weekdays] = parts.map((part, index) => values(part, FIELDS[index] as Field)) as Set<number>[];
   if (weekdays?.has(7)) weekdays.add(0);
   // Day of month and day of week: either matches when both are restricted (cron's rule).

@@ -101,10 +101,14 @@ export interface CloudNativePgPodMonitorProps {
  * its read-write Service; the series get the Cluster as their workload.
  */
 export class CloudNativePgPodMonitor extends Construct {
+  /** "<cluster>-instances". */
+  public readonly name: string;
+
   constructor(scope: Construct, id: string, props: CloudNativePgPodMonitorProps) {
     super(scope, id);
+    this.name = `${props.cluster}-instances`;
     new PodMonitor(this, 'Resource', {
-      metadata: { name: `${props.cluster}-instances`, namespace: props.namespace, labels: props.labels },
+      metadata: { name: this.name, namespace: props.namespace, labels: props.labels },
       spec: {
         selector: { matchLabels: { 'cnpg.io/cluster': props.cluster, 'cnpg.io/podRole': 'instance' } },
         namespaceSelector: { matchNames: [props.namespace] },
@@ -162,10 +166,13 @@ export interface PrometheusScrapeAccessProps {
  * AuthorizationPolicy applies to it; the applications' own ports stay behind mTLS.)
  */
 export class PrometheusScrapeAccess extends Construct {
+  public readonly name: string;
+
   constructor(scope: Construct, id: string, props: PrometheusScrapeAccessProps) {
     super(scope, id);
+    this.name = props.name ?? 'prometheus-scrape';
     new k8s.KubeNetworkPolicy(this, 'Resource', {
-      metadata: { name: props.name ?? 'prometheus-scrape', namespace: props.namespace, labels: props.labels },
+      metadata: { name: this.name, namespace: props.namespace, labels: props.labels },
       spec: {
         podSelector: props.podSelector ? { matchLabels: { ...props.podSelector } } : {},
         policyTypes: ['Ingress'],

@@ -8,11 +8,13 @@ import type { StreamConsumer } from '../catalog/services';
  * and on CPU; a KEDA ScaledObject takes the place of its HorizontalPodAutoscaler. KEDA's operator
  * reads the lag itself: it logs in with the instance's application password (a
  * TriggerAuthentication over the Secret the service reads too) and is admitted by the instance's
- * NetworkPolicy and AuthorizationPolicy as a client of its own (lib/platform/keda-release.ts).
+ * NetworkPolicy and AuthorizationPolicy as a client of its own (lib/platform/keda-operator.ts).
  */
 
 /** The CPU utilization both kinds of autoscaler aim at. */
 export const CPU_TARGET_UTILIZATION = 70;
+/** How both scale down: on the highest recommendation of the last five minutes. */
+export const SCALE_DOWN_BEHAVIOR = { scaleDown: { stabilizationWindowSeconds: 300 } } as const;
 /** KEDA takes over the HorizontalPodAutoscaler of the same name that the service had (an upgrade). */
 export const TRANSFER_HPA_OWNERSHIP = { 'scaledobject.keda.sh/transfer-hpa-ownership': 'true' } as const;
 
@@ -62,7 +64,7 @@ export class BacklogScaler extends Construct {
           horizontalPodAutoscalerConfig: {
             // The HorizontalPodAutoscaler's name as it was: KEDA takes that one over.
             name: props.name,
-            behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+            behavior: SCALE_DOWN_BEHAVIOR,
           },
         },
         triggers: [

@@ -1,4 +1,4 @@
-import { BacklogScaler, type BacklogScalerProps, CPU_TARGET_UTILIZATION } from './backlog-scaling';
+import { BacklogScaler, type BacklogScalerProps, CPU_TARGET_UTILIZATION, SCALE_DOWN_BEHAVIOR } from './backlog-scaling';
 import type { Mesh } from '../mesh/identity';
 import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
@@ -357,32 +357,33 @@ export class PrefectService extends Construct implements DataClient {
       });
     }
 
-    if (!singleton && props.backlog) {
-      this.autoscaler = new BacklogScaler(this, 'Autoscaler', {
-        ...props.backlog,
-        name: definition.name,
-        namespace: props.namespace,
-        labels: metadata.labels,
-        ...(props.exemptions?.autoscaler ? { annotations: props.exemptions.autoscaler } : {}),
-        target: { kind: this.workloadKind, name: definition.name },
-        minReplicas: props.replicas,
-        maxReplicas: props.maxReplicas,
-      });
-    } else if (!singleton) {
-      this.autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
-        metadata: withAnnotations(metadata, props.exemptions?.autoscaler),
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: this.workloadKind, name: definition.name },
-          minReplicas: props.replicas,
-          maxReplicas: props.maxReplicas,
-          metrics: [
-            { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: CPU_TARGET_UTILIZATION } } },
-          ],
-          behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
-        },
-      });
-    }
     if (!singleton) {
+      this.autoscaler = props.backlog
+        ? new BacklogScaler(this, 'Autoscaler', {
+            ...props.backlog,
+            name: definition.name,
+            namespace: props.namespace,
+            labels: metadata.labels,
+            ...(props.exemptions?.autoscaler ? { annotations: props.exemptions.autoscaler } : {}),
+            target: { kind: this.workloadKind, name: definition.name },
+            minReplicas: props.replicas,
+            maxReplicas: props.maxReplicas,
+          })
+        : new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
+            metadata: withAnnotations(metadata, props.exemptions?.autoscaler),
+            spec: {
+              scaleTargetRef: { apiVersion: 'apps/v1', kind: this.workloadKind, name: definition.name },
+              minReplicas: props.replicas,
+              maxReplicas: props.maxReplicas,
+              metrics: [
+                {
+                  type: 'Resource',
+                  resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: CPU_TARGET_UTILIZATION } },
+                },
+              ],
+              behavior: SCALE_DOWN_BEHAVIOR,
+            },
+          });
       this.disruptionBudget = new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
         metadata,
         spec: {
